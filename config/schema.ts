@@ -1,0 +1,184 @@
+// The experiment schema: every key a YAML experiment may set, its type, range and default (SPEC.md).
+// Paths stay as written here; config/load.ts resolves them relative to the YAML file that set them.
+import { z } from 'zod';
+
+const positiveInt = () => z.number().int().min(1);
+
+/** Which network, which weights, which units (SPEC §1). */
+export const ModelSchema = z
+  .strictObject({
+    /** vgg16 | vgg19 build the Keras architecture; onnx reads any sequential Conv/Relu/MaxPool graph from `weights`. */
+    arch: z.enum(['vgg16', 'vgg19', 'onnx']).default('vgg16'),
+    /** auto: Keras cache file if present, else seeded; seeded: He-normal from `seed`; or a path to .h5 / .onnx. */
+    weights: z.string().min(1).default('auto'),
+    /** Seed of the deterministic He-normal initialisation when weights are seeded. */
+    seed: z.number().int().min(0).default(0),
+    /** Analysed conv layers: 'all' or a list of layer names. */
+    layers: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
+    /** Channels analysed per layer: 'all' or the first N (smoke tests). */
+    channels: z.union([z.literal('all'), positiveInt()]).default('all'),
+    /** Input image size (square). */
+    inputSize: positiveInt().default(224),
+    /** ONNX Runtime intra-op threads; 0 = number of cores. */
+    threads: z.number().int().min(0).default(0),
+    /** Images per forward pass. */
+    batch: positiveInt().default(16),
+  })
+  .prefault({});
+
+/** Full-field sinusoidal gratings (SPEC §2). */
+export const GratingsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Number of orientations, evenly spaced over [0°, 180°). */
+    orientations: positiveInt().default(12),
+    /** Spatial frequencies f = 2^k cycles/px for k from kMin to kMax in steps of kStep. */
+    kMin: z.number().default(-8),
+    kMax: z.number().max(-1).default(-1.5),
+    kStep: z.number().positive().default(0.5),
+    /** Number of phases, evenly spaced over [0°, 360°). */
+    phases: positiveInt().default(8),
+    contrast: z.number().min(0).max(1).default(1),
+  })
+  .prefault({});
+
+/** Natural images grouped by category, one sub-folder per category (SPEC §3). */
+export const ImagesSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Folder of category folders (relative to the YAML file). */
+    dir: z.string().min(1).default('../../shared/datasets/floc'),
+    /** Short side resized to this, then centre-cropped to the model's input size. */
+    resize: positiveInt().default(256),
+    /** At most this many images per category (sorted by file name); 'all' for every image. */
+    perCategory: z.union([z.literal('all'), positiveInt()]).default('all'),
+  })
+  .prefault({});
+
+/** White noise for reverse correlation (SPEC §4, §6). */
+export const NoiseSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Number of noise stimuli N. */
+    count: positiveInt().default(20000),
+    /** Seed: stimulus n is regenerated from (seed, n) alone. */
+    seed: z.number().int().min(0).default(1),
+    /** Grey-level SD before clipping to [0, 255]. */
+    sigma: z.number().positive().max(255).default(48),
+    /** grey: R = G = B; rgb: independent channels. */
+    color: z.enum(['grey', 'rgb']).default('grey'),
+    /** Side of the square noise checks in pixels (1 = pixel noise). */
+    check: positiveInt().default(1),
+    /** centre: one sample per stimulus; interior: every interior position of the channel (SPEC §6). */
+    positions: z.enum(['centre', 'interior']).default('centre'),
+  })
+  .prefault({});
+
+export const StimuliSchema = z
+  .strictObject({
+    gratings: GratingsSchema,
+    images: ImagesSchema,
+    noise: NoiseSchema,
+  })
+  .prefault({});
+
+export const ActivationsSchema = z
+  .strictObject({
+    /** Stimuli per checkpoint shard. */
+    shardSize: positiveInt().default(512),
+  })
+  .prefault({});
+
+export const TuningSchema = z
+  .strictObject({
+    /** A unit is responsive when max R(θ, f) > epsilon. */
+    epsilon: z.number().min(0).default(1e-6),
+  })
+  .prefault({});
+
+export const CategorySchema = z
+  .strictObject({
+    /** centre: the centre unit; max/mean: over the channel's whole feature map. */
+    spatial: z.enum(['centre', 'max', 'mean']).default('centre'),
+    /** Images kept per unit in top-N lists. */
+    topN: positiveInt().default(10),
+    /** Benjamini–Hochberg false-discovery rate across units for the ANOVA. */
+    fdr: z.number().gt(0).lt(1).default(0.01),
+  })
+  .prefault({});
+
+export const AwaSchema = z
+  .strictObject({
+    /** Significant when max |z| ≥ this (SPEC §4). */
+    zThreshold: z.number().positive().default(5),
+    /** theoretical: crop of the theoretical RF. */
+    crop: z.enum(['theoretical']).default('theoretical'),
+  })
+  .prefault({});
+
+export const AwcSchema = z
+  .strictObject({
+    /** Excitatory (largest) eigenpairs kept. */
+    top: positiveInt().default(4),
+    /** Suppressive (smallest) eigenpairs kept. */
+    bottom: z.number().int().min(0).default(2),
+    /** Null for eigenvalue significance: shared shuffles, or Marchenko–Pastur with effective N. */
+    null: z.enum(['shuffle', 'marchenko-pastur']).default('shuffle'),
+    /** Number of shuffles when null = shuffle (SPEC §4: ≥ 20). */
+    shuffles: positiveInt().default(20),
+    /** Two-sided coverage of the null range. */
+    level: z.number().gt(0).lt(1).default(0.99),
+    /** full: dense eigendecomposition; subspace: iterative on products; auto: by crop size. */
+    solver: z.enum(['auto', 'full', 'subspace']).default('auto'),
+    /** Units per checkpoint shard. */
+    unitsPerShard: positiveInt().default(64),
+  })
+  .prefault({});
+
+export const PredictionSchema = z
+  .strictObject({
+    /** fft: peak of the windowed RF spectrum; model: tuning of the RF model to cropped gratings (SPEC §5). */
+    method: z.enum(['fft', 'model']).default('fft'),
+    /** Orientation match tolerance, degrees (circular, mod 180). */
+    thetaTolerance: z.number().positive().max(90).default(15),
+    /** Spatial-frequency match tolerance, octaves. */
+    sfTolerance: z.number().positive().default(0.5),
+  })
+  .prefault({});
+
+export const RunSchema = z
+  .strictObject({
+    /** Output directory (relative to the YAML file); --out overrides. */
+    out: z.string().min(1).default('../artifacts/default'),
+    /** Worker threads for CPU-heavy shard work; 0 = number of cores. */
+    workers: z.number().int().min(0).default(0),
+    /** Shards in flight at once. */
+    concurrency: positiveInt().default(2),
+  })
+  .prefault({});
+
+/** A whole experiment after defaults are filled in. */
+export const ExperimentSchema = z.strictObject({
+  /** Name shown in reports. */
+  name: z.string().min(1).default('experiment'),
+  /** Path of a YAML file this one extends (handled by the loader, kept for the record). */
+  extends: z.string().optional(),
+  model: ModelSchema,
+  stimuli: StimuliSchema,
+  activations: ActivationsSchema,
+  tuning: TuningSchema,
+  category: CategorySchema,
+  awa: AwaSchema,
+  awc: AwcSchema,
+  prediction: PredictionSchema,
+  run: RunSchema,
+});
+
+export type Experiment = z.infer<typeof ExperimentSchema>;
+export type ModelConfig = Experiment['model'];
+export type NoiseConfig = Experiment['stimuli']['noise'];
+export type GratingsConfig = Experiment['stimuli']['gratings'];
+export type ImagesConfig = Experiment['stimuli']['images'];
+
+/** Keys holding file-system paths, resolved relative to the YAML file that set them. */
+export const PATH_KEYS: readonly string[] = ['model.weights', 'stimuli.images.dir', 'run.out'];

@@ -1,0 +1,79 @@
+// The stage contract: a stage is data (name, upstream, config slice, version, shard plan) plus run(shard).
+// The engine plans, skips, schedules and records; stages never touch the file system, queue or pool directly.
+import type { Table } from 'apache-arrow';
+import type { Experiment } from '../config/schema.ts';
+
+/** One unit of checkpointed work: its output is exactly one Arrow IPC file. */
+export interface Shard {
+  /** Unique within the stage; safe as a file name ([A-Za-z0-9_.-]). */
+  id: string;
+  /** JSON-serialisable parameters; part of the cache key. */
+  params: Record<string, unknown>;
+  /** Upstream shards this shard reads, by stage; a stage not listed means all of its shards. */
+  needs?: Record<string, string[]>;
+  /** Relative cost, for progress/ETA (default 1). */
+  cost?: number;
+}
+
+/** What planning may look at: the resolved experiment and where it came from. */
+export interface PlanContext {
+  config: Experiment;
+  /** Directory of the YAML file (paths in config are already absolute). */
+  configDir: string;
+}
+
+/** One finished upstream shard as the manifest records it. */
+export interface UpstreamShardInfo {
+  id: string;
+  params: Record<string, unknown>;
+  rows: number;
+}
+
+/** Read access to one upstream stage's finished shards. */
+export interface UpstreamView {
+  stage: string;
+  shards: readonly UpstreamShardInfo[];
+  /** Reads one shard's table (verified against its recorded sha256). */
+  read(id: string): Promise<Table>;
+}
+
+/** Work that runs in the piscina pool: a function exported by a module, called with structured-clonable args. */
+export interface PoolTask {
+  /** Absolute path (or file URL) of the module exporting `fn`. */
+  module: string;
+  fn: string;
+  args: unknown[];
+}
+
+/** The CPU pool a stage may hand heavy work to. */
+export interface WorkerPool {
+  run<T>(task: PoolTask, transfer?: Transferable[]): Promise<T>;
+  readonly size: number;
+}
+
+/** What a running shard receives. */
+export interface StageContext extends PlanContext {
+  upstream(stage: string): UpstreamView;
+  pool: WorkerPool;
+  signal: AbortSignal;
+  /** Reports progress inside the shard, 0..1. */
+  progress(fraction: number): void;
+  log(message: string): void;
+}
+
+/** A pipeline stage. */
+export interface Stage {
+  name: string;
+  description: string;
+  /** Bump when the stage's outputs change for the same inputs. */
+  version: string;
+  upstream: readonly string[];
+  /** The slice of the experiment this stage depends on (JSON-serialisable); part of every shard's key. */
+  configSlice(config: Experiment): unknown;
+  /** Files whose content counts towards the cache key (weights, images), absolute paths. */
+  inputFiles?(ctx: PlanContext): string[] | Promise<string[]>;
+  /** The shards this run needs (may be empty when the stage is disabled by config). */
+  plan(ctx: PlanContext): Shard[] | Promise<Shard[]>;
+  /** Computes one shard. */
+  run(shard: Shard, ctx: StageContext): Promise<Table>;
+}
