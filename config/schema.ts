@@ -69,8 +69,6 @@ export const NoiseSchema = z
     color: z.enum(['grey', 'rgb']).default('grey'),
     /** Side of the square noise checks in pixels (1 = pixel noise). */
     check: positiveInt().default(1),
-    /** centre: one sample per stimulus; interior: every interior position of the channel (SPEC §6). */
-    positions: z.enum(['centre', 'interior']).default('centre'),
   })
   .prefault({});
 
