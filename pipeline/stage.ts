@@ -1,6 +1,7 @@
 // The stage contract: a stage is data (name, upstream, config slice, version, shard plan) plus run(shard).
 // The engine plans, skips, schedules and records; stages never touch the file system, queue or pool directly.
 import type { Table } from 'apache-arrow';
+import type { TransferListItem } from 'node:worker_threads';
 import type { Experiment } from '../config/schema.ts';
 
 /** One unit of checkpointed work: its output is exactly one Arrow IPC file. */
@@ -47,7 +48,7 @@ export interface PoolTask {
 
 /** The CPU pool a stage may hand heavy work to. */
 export interface WorkerPool {
-  run<T>(task: PoolTask, transfer?: Transferable[]): Promise<T>;
+  run<T>(task: PoolTask, transfer?: TransferListItem[]): Promise<T>;
   readonly size: number;
 }
 
