@@ -1,0 +1,82 @@
+// Category selectivity (SPEC §3): CSI, sparseness, preferred category, top-N, on hand cases and synthetic units.
+import { describe, expect, it } from 'vitest';
+import { categorySelectivity, categorySelectivityIndex, sparseness, topStimuli } from '../../science/category.ts';
+
+describe('categorySelectivityIndex and sparseness', () => {
+  it('CSI = (μ_max − μ_rest)/(μ_max + μ_rest): 0.6 for [4, 1, 1], 1 for one-hot, 0 for flat and for all zeros', () => {
+    expect(categorySelectivityIndex([1, 4, 1])).toBeCloseTo(0.6, 12);
+    expect(categorySelectivityIndex([0, 0, 3, 0])).toBe(1);
+    expect(categorySelectivityIndex([2, 2, 2])).toBe(0);
+    expect(categorySelectivityIndex([0, 0, 0])).toBe(0);
+  });
+  it('sparseness: 1 for one-hot, 0 for flat, 0.5 for [4, 1, 1], NaN for all zeros', () => {
+    expect(sparseness([0, 1, 0, 0])).toBeCloseTo(1, 12);
+    expect(sparseness([3, 3, 3])).toBeCloseTo(0, 12);
+    expect(sparseness([4, 1, 1])).toBeCloseTo(0.5, 12);
+    expect(sparseness([0, 0])).toBeNaN();
+  });
+});
+
+// Deterministic uniform numbers (mulberry32).
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('categorySelectivity on synthetic units (6 categories × 24 images)', () => {
+  const K = 6;
+  const per = 24;
+  const labels = Int32Array.from({ length: K * per }, (_, i) => Math.floor(i / per));
+  const U = 4;
+  const rand = rng(7);
+  const resp = new Float32Array(labels.length * U);
+  for (let s = 0; s < labels.length; s++) {
+    const k = labels[s]!;
+    resp[s * U] = (k === 4 ? 10 : 0.1) + 0.5 * rand(); // tuned to category 4
+    resp[s * U + 1] = 5 + rand(); // untuned
+    resp[s * U + 2] = 0; // dead
+    resp[s * U + 3] = Math.max(0, (k === 1 ? 3 : 2) + rand() - 0.5); // weakly prefers category 1
+  }
+  const c = categorySelectivity(resp, U, labels, K);
+  it('a unit tuned to one category has CSI near 1, sparseness near 1, that preferred category and q ≪ 0.01', () => {
+    expect(c.preferred[0]).toBe(4);
+    expect(c.csi[0]).toBeGreaterThan(0.9);
+    expect(c.sparseness[0]).toBeGreaterThan(0.9);
+    expect(c.q[0]).toBeLessThan(1e-10);
+  });
+  it('an untuned unit has CSI near 0 and is not selective; a dead unit is untestable', () => {
+    expect(c.csi[1]).toBeLessThan(0.05);
+    expect(c.q[1]).toBeGreaterThan(0.01);
+    expect(c.csi[2]).toBe(0);
+    expect(c.anovaF[2]).toBeNaN();
+    expect(c.q[2]).toBeNaN();
+    expect(c.sparseness[2]).toBeNaN();
+  });
+  it('means are [unit × category]; the degrees of freedom are (K − 1, N − K)', () => {
+    expect(c.dfBetween).toBe(5);
+    expect(c.dfWithin).toBe(K * per - K);
+    expect(c.means[0 * K + 4]).toBeGreaterThan(10);
+    expect(c.means[0 * K + 0]).toBeLessThan(0.7);
+    expect(c.preferred[3]).toBe(1);
+    expect(c.q[3]).toBeLessThan(0.01);
+  });
+});
+
+describe('topStimuli', () => {
+  it('returns the N largest per unit, descending, ties to the lower stimulus index, −1 padding', () => {
+    // 5 stimuli × 2 units.
+    const resp = Float32Array.from([3, 1, 5, 1, 3, 2, 0, 1, 9, NaN]);
+    const t = topStimuli(resp, 2, 3);
+    expect([...t.index.subarray(0, 3)]).toEqual([4, 1, 0]);
+    expect([...t.value.subarray(0, 3)]).toEqual([9, 5, 3]);
+    expect([...t.index.subarray(3, 6)]).toEqual([2, 0, 1]); // 2, then ties 1 (s=0, 1, 3): lower index first
+    const t6 = topStimuli(resp, 2, 6);
+    expect([...t6.index.subarray(6, 12)]).toEqual([2, 0, 1, 3, -1, -1]); // NaN skipped
+  });
+});
