@@ -91,6 +91,10 @@ export const TuningSchema = z
   .strictObject({
     /** A unit is responsive when max R(θ, f) > epsilon. */
     epsilon: z.number().min(0).default(1e-6),
+    /** Phase reduction the indices and curves use: mean over phases (SPEC §2) or max over phases. */
+    response: z.enum(['mean', 'max']).default('mean'),
+    /** Half height for half-width and SF bandwidth: half the peak (zero) or half-way from the curve's minimum (baseline). */
+    halfHeight: z.enum(['zero', 'baseline']).default('zero'),
   })
   .prefault({});
 
@@ -102,6 +106,8 @@ export const CategorySchema = z
     topN: positiveInt().default(10),
     /** Benjamini–Hochberg false-discovery rate across units for the ANOVA. */
     fdr: z.number().gt(0).lt(1).default(0.01),
+    /** The family the FDR is controlled over: the units of each layer, or every analysed unit of the network. */
+    fdrFamily: z.enum(['layer', 'network']).default('layer'),
   })
   .prefault({});
 
