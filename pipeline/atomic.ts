@@ -1,0 +1,78 @@
+// Crash-safe file writes: temp file in the same directory, write, fsync, rename, fsync the directory.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Test seam: called between the two halves of the data and before the rename (lets tests kill mid-write). */
+export type WriteHook = (phase: 'mid-write' | 'before-rename', target: string) => void | Promise<void>;
+
+/** Suffix of every temp file; leftovers from crashed runs are removed by removeTempFiles. */
+export const TEMP_SUFFIX = '.revcor-tmp';
+
+/** Temp file path next to `target` (same directory, so rename is atomic). */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+}
+
+/** Writes `data` to `target` so that a reader sees either the old file or the whole new one, never a part. */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, hook?: WriteHook): Promise<void> {
+  const dir = dirname(target);
+  await mkdir(dir, { recursive: true });
+  const tmp = tempPathFor(target);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const fh = await open(tmp, 'w');
+  try {
+    if (hook) {
+      const half = Math.floor(bytes.byteLength / 2);
+      await writeAll(fh, bytes.subarray(0, half));
+      await fh.sync();
+      await hook('mid-write', target);
+      await writeAll(fh, bytes.subarray(half));
+    } else {
+      await writeAll(fh, bytes);
+    }
+    await fh.sync();
+    await fh.close();
+    await hook?.('before-rename', target);
+    await rename(tmp, target);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
+async function writeAll(fh: import('node:fs/promises').FileHandle, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.byteLength) {
+    const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
+/** fsyncs a directory so a rename inside it is durable (no-op where directories cannot be opened). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    /* some platforms/filesystems refuse fsync on directories; the rename is still atomic */
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/** Deletes temp files left in `dir` by crashed writers; returns how many were removed. */
+export async function removeTempFiles(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const stale = names.filter((n) => n.endsWith(TEMP_SUFFIX));
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+  return stale.length;
+}

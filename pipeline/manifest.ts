@@ -1,0 +1,92 @@
+// The manifest: one small JSON record per finished shard under <out>/.revcor/records/<stage>/<shard>.json
+// (the source of truth, each written atomically after its Arrow file), and <out>/manifest.json, the
+// aggregated view of the current plan's records, rewritten atomically at the end of every run.
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic.ts';
+import type { KeyBasis } from './cache-key.ts';
+
+/** What the manifest records about one finished shard. */
+export interface ShardRecord {
+  stage: string;
+  shard: string;
+  key: string;
+  /** sha256 of the Arrow file's bytes. */
+  sha256: string;
+  rows: number;
+  bytes: number;
+  /** Wall-clock seconds the shard took (run + write). */
+  seconds: number;
+  /** ISO time the checkpoint was recorded. */
+  finishedAt: string;
+  params: Record<string, unknown>;
+  /** Path of the Arrow file relative to the output directory. */
+  file: string;
+  /** What the key was made of, to explain staleness later. */
+  basis: KeyBasis;
+}
+
+/** Version tag of manifest.json. */
+export const MANIFEST_FORMAT = 'revcor-manifest/1';
+
+/** Directory of the per-shard records of a stage. */
+export function recordDir(outDir: string, stage: string): string {
+  return join(outDir, '.revcor', 'records', stage);
+}
+
+/** Path of one shard's record. */
+export function recordPath(outDir: string, stage: string, shard: string): string {
+  return join(recordDir(outDir, stage), `${shard}.json`);
+}
+
+/** Writes a shard's record atomically (after its Arrow file is in place). */
+export async function writeRecord(outDir: string, record: ShardRecord): Promise<void> {
+  await writeFileAtomic(recordPath(outDir, record.stage, record.shard), JSON.stringify(record, null, 1));
+}
+
+/** Reads one shard's record; undefined when absent or unreadable (a damaged record means "not done"). */
+export async function readRecord(outDir: string, stage: string, shard: string): Promise<ShardRecord | undefined> {
+  try {
+    const r = JSON.parse(await readFile(recordPath(outDir, stage, shard), 'utf8')) as ShardRecord;
+    return typeof r.key === 'string' && typeof r.sha256 === 'string' && r.basis ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** All records of a stage, by shard id. */
+export async function readStageRecords(outDir: string, stage: string): Promise<Map<string, ShardRecord>> {
+  const out = new Map<string, ShardRecord>();
+  let names: string[] = [];
+  try {
+    names = await readdir(recordDir(outDir, stage));
+  } catch {
+    return out;
+  }
+  for (const n of names.filter((x) => x.endsWith('.json'))) {
+    const r = await readRecord(outDir, stage, n.slice(0, -5));
+    if (r) out.set(r.shard, r);
+  }
+  return out;
+}
+
+/** Deletes a shard's record (its checkpoint is no longer trusted). */
+export async function deleteRecord(outDir: string, stage: string, shard: string): Promise<void> {
+  await rm(recordPath(outDir, stage, shard), { force: true });
+}
+
+/** The aggregated manifest.json. */
+export interface Manifest {
+  format: string;
+  generatedAt: string;
+  /** Stage name → its finished shards, in plan order (records without `basis`). */
+  stages: Record<string, Omit<ShardRecord, 'basis'>[]>;
+}
+
+/** Rewrites <out>/manifest.json from the given records (stage order preserved). */
+export async function writeManifest(outDir: string, records: Map<string, ShardRecord[]>): Promise<Manifest> {
+  const manifest: Manifest = { format: MANIFEST_FORMAT, generatedAt: new Date().toISOString(), stages: {} };
+  for (const [stage, list] of records) manifest.stages[stage] = list.map(({ basis: _b, ...rest }) => rest);
+  await writeFileAtomic(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
+  return manifest;
+}

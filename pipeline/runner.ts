@@ -1,0 +1,320 @@
+// Runs a plan: shards through a p-queue (each starts once the upstream shards it needs are done), checkpoints
+// written atomically and recorded, interruption and failure leave every finished checkpoint in place.
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import { Table } from 'apache-arrow';
+import { stringify } from 'yaml';
+import { removeTempFiles, writeFileAtomic, type WriteHook } from './atomic.ts';
+import { FileHasher } from './cache-key.ts';
+import { InterruptedError, OutputError, RevcorError } from './errors.ts';
+import { acquireLock, type Lock } from './lock.ts';
+import { deleteRecord, readStageRecords, recordDir, writeManifest, writeRecord, type Manifest, type ShardRecord } from './manifest.ts';
+import { planRun, type Plan, type PlannedShard, type PlanOptions } from './plan.ts';
+import { createPool, defaultWorkers, type ClosablePool } from './pool.ts';
+import type { ProgressEvent, Reporter } from './progress.ts';
+import type { PlanContext, StageContext, UpstreamView } from './stage.ts';
+import { readShardVerified, shardPath, writeShard } from './store.ts';
+
+/** Everything a run needs. */
+export interface RunOptions extends PlanOptions {
+  stages: readonly import('./stage.ts').Stage[];
+  /** The loaded experiment (a LoadedExperiment fits). */
+  experiment: PlanContext;
+  outDir: string;
+  /** Worker threads of the pool (default: config run.workers, 0 = cores). */
+  workers?: number;
+  /** Shards in flight (default: config run.concurrency). */
+  concurrency?: number;
+  /** Plan and report only: no lock, no writes. */
+  dryRun?: boolean;
+  reporter?: Reporter;
+  /** Aborting stops the run cleanly (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** The shell command that resumes this run, printed on interruption and failure. */
+  resumeCommand?: string;
+  /** The command recorded in the lock file. */
+  command?: string;
+  /** Text of <out>/config.resolved.yaml (default: yaml.stringify of the config). */
+  resolvedYaml?: string;
+  /** Test seam passed to every checkpoint write. */
+  writeHook?: WriteHook;
+}
+
+/** What a run did. */
+export interface RunResult {
+  plan: Plan;
+  /** Shards computed by this run, in completion order. */
+  ran: PlannedShard[];
+  upToDate: boolean;
+  seconds: number;
+  manifest?: Manifest;
+}
+
+/** A shard failed with an error that is not a RevcorError (a bug); `advice` says what was kept and how to resume. */
+export class ShardFailure extends Error {
+  constructor(readonly stage: string, readonly shard: string, readonly advice: string, cause: unknown) {
+    super(`Stage ${stage} shard ${shard} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ShardFailure';
+  }
+}
+
+const ABORTED = Symbol('aborted');
+
+/** Plans and runs the pipeline into `outDir`; throws InterruptedError (exit 130) when `signal` aborts. */
+export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const t0 = Date.now();
+  const emit = (e: ProgressEvent): void => opts.reporter?.event(e);
+  const resume = opts.resumeCommand ?? 'the same command';
+  if (opts.dryRun) {
+    const plan = await planRun(opts.stages, opts.experiment, opts.outDir, opts);
+    emit(planEvent(plan));
+    return { plan, ran: [], upToDate: plan.toRun === 0, seconds: (Date.now() - t0) / 1000 };
+  }
+  await ensureWritable(opts.outDir);
+  const lock = await acquireLock(opts.outDir, opts.command ?? process.argv.join(' '));
+  let pool: ClosablePool | undefined;
+  const hasher = await FileHasher.open(opts.outDir);
+  try {
+    if (lock.tookOverFrom) {
+      const d = lock.tookOverFrom;
+      emit({ type: 'log', level: 'warn', message: `took over the lock left by process ${d.pid} (started ${d.startedAt}), which is no longer running` });
+    }
+    await removeLeftovers(opts.outDir, opts.stages.map((s) => s.name));
+    const plan = await planRun(opts.stages, opts.experiment, opts.outDir, { ...opts, hasher });
+    emit(planEvent(plan));
+    await writeIfChanged(join(opts.outDir, 'config.resolved.yaml'), opts.resolvedYaml ?? stringify(opts.experiment.config));
+    if (plan.toRun === 0) {
+      const manifest = await finish(plan, opts.outDir, false);
+      const message = `Nothing to do: all ${plan.total} shards of ${plan.stages.length} stages in ${opts.outDir} are up to date.`;
+      emit({ type: 'run-done', ran: 0, upToDate: true, seconds: (Date.now() - t0) / 1000, message });
+      return { plan, ran: [], upToDate: true, seconds: (Date.now() - t0) / 1000, manifest };
+    }
+    const config = opts.experiment.config as { run?: { workers?: number; concurrency?: number } };
+    const workers = opts.workers || config.run?.workers || defaultWorkers();
+    const concurrency = opts.concurrency ?? config.run?.concurrency ?? 2;
+    const abort = new AbortController();
+    const onAbort = (): void => abort.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) abort.abort();
+    pool = createPool(workers, abort.signal);
+    emit({ type: 'run-start', toRun: plan.toRun, workers, concurrency });
+    try {
+      let ran: PlannedShard[];
+      try {
+        ran = await execute(plan, opts, { pool, hasher, signal: abort.signal, concurrency, emit, resume });
+      } catch (e) {
+        await finish(plan, opts.outDir, false, true).catch(() => undefined);
+        throw e;
+      }
+      const manifest = await finish(plan, opts.outDir, true);
+      const seconds = (Date.now() - t0) / 1000;
+      emit({ type: 'run-done', ran: ran.length, upToDate: false, seconds, message: `Done: ${ran.length} shards computed in ${seconds.toFixed(1)} s; outputs in ${opts.outDir}` });
+      return { plan, ran, upToDate: false, seconds, manifest };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  } finally {
+    await pool?.close().catch(() => undefined);
+    await hasher.save().catch(() => undefined);
+    await lock.release();
+  }
+}
+
+interface Exec {
+  pool: ClosablePool;
+  hasher: FileHasher;
+  signal: AbortSignal;
+  concurrency: number;
+  emit: (e: ProgressEvent) => void;
+  resume: string;
+}
+
+/** Runs every shard marked `run`, in dependency order; rethrows the first failure after in-flight shards settle. */
+async function execute(plan: Plan, opts: RunOptions, ex: Exec): Promise<PlannedShard[]> {
+  const queue = new PQueue({ concurrency: ex.concurrency });
+  const records = new Map<string, Map<string, ShardRecord>>();
+  for (const sp of plan.stages) records.set(sp.stage.name, new Map(sp.shards.filter((s) => s.status === 'done').map((s) => [s.shard.id, s.record!])));
+  const finished = new Map<string, Promise<void>>();
+  const ran: PlannedShard[] = [];
+  let failure: { error: unknown; ps: PlannedShard } | undefined;
+  const stageState = new Map<string, { left: number; start?: number }>();
+  for (const sp of plan.stages) stageState.set(sp.stage.name, { left: sp.shards.filter((s) => s.run).length });
+  // Queued shards see the abort/failure flag and return at once (p-queue's clear() would strand their promises).
+
+  const runOne = async (ps: PlannedShard, stageIndex: number): Promise<void> => {
+    if (ex.signal.aborted || failure !== undefined) throw ABORTED;
+    const st = stageState.get(ps.stage)!;
+    if (st.start === undefined) {
+      st.start = Date.now();
+      ex.emit({ type: 'stage-start', stage: ps.stage, shards: st.left, cost: st.left });
+    }
+    ex.emit({ type: 'shard-start', stage: ps.stage, shard: ps.shard.id });
+    const t = Date.now();
+    const sp = plan.stages[stageIndex];
+    const ctx: StageContext = {
+      config: opts.experiment.config,
+      configDir: opts.experiment.configDir,
+      upstream: (name) => upstreamView(plan, ps, name, records, opts.outDir),
+      pool: ex.pool,
+      signal: ex.signal,
+      progress: (fraction) => ex.emit({ type: 'shard-progress', stage: ps.stage, shard: ps.shard.id, fraction }),
+      log: (message) => ex.emit({ type: 'log', level: 'info', message, stage: ps.stage, shard: ps.shard.id }),
+    };
+    const table = await sp.stage.run(ps.shard, ctx);
+    if (!(table instanceof Table)) throw new Error(`Stage ${ps.stage} shard ${ps.shard.id}: expected run() to return an Arrow Table, got ${describe(table)}`);
+    if (ps.record) await deleteRecord(opts.outDir, ps.stage, ps.shard.id);
+    const stamp = { stage: ps.stage, shard: ps.shard.id, key: ps.key, version: sp.stage.version, params: ps.basis.params };
+    const written = await writeShard(opts.outDir, stamp, table, opts.writeHook);
+    await ex.hasher.remember(written.path, written.sha256);
+    const record: ShardRecord = {
+      stage: ps.stage,
+      shard: ps.shard.id,
+      key: ps.key,
+      sha256: written.sha256,
+      rows: written.rows,
+      bytes: written.bytes,
+      seconds: (Date.now() - t) / 1000,
+      finishedAt: new Date().toISOString(),
+      params: ps.basis.params,
+      file: written.file,
+      basis: ps.basis,
+    };
+    await writeRecord(opts.outDir, record);
+    records.get(ps.stage)!.set(ps.shard.id, record);
+    ps.record = record;
+    ps.status = 'done';
+    ran.push(ps);
+    ex.emit({ type: 'shard-done', stage: ps.stage, shard: ps.shard.id, seconds: record.seconds, rows: record.rows, bytes: record.bytes });
+    if (--st.left === 0) ex.emit({ type: 'stage-done', stage: ps.stage, seconds: (Date.now() - st.start) / 1000 });
+  };
+
+  const all: Promise<void>[] = [];
+  plan.stages.forEach((sp, stageIndex) => {
+    for (const ps of sp.shards.filter((s) => s.run)) {
+      const deps = Object.entries(ps.basis.upstream).flatMap(([u, keys]) =>
+        Object.keys(keys).map((id) => finished.get(`${u}/${id}`)).filter((p): p is Promise<void> => p !== undefined),
+      );
+      const p = Promise.all(deps).then(() => queue.add(() => runOne(ps, stageIndex), { priority: plan.stages.length - stageIndex }));
+      const settled = p.then(
+        () => undefined,
+        (e: unknown) => {
+          if (e === ABORTED || ex.signal.aborted) throw ABORTED;
+          if (failure === undefined) {
+            failure = { error: e, ps };
+            ex.emit({ type: 'shard-failed', stage: ps.stage, shard: ps.shard.id, error: e instanceof Error ? e.message : String(e) });
+          }
+          throw ABORTED;
+        },
+      );
+      finished.set(`${sp.stage.name}/${ps.shard.id}`, settled);
+      all.push(settled);
+    }
+  });
+  await Promise.allSettled(all);
+  await queue.onIdle();
+  if (failure !== undefined) throw annotateFailure(failure.error, failure.ps, plan, ran, ex.resume);
+  if (ex.signal.aborted) {
+    ex.emit({ type: 'interrupted', resume: ex.resume });
+    throw new InterruptedError(`Interrupted: ${ran.length} of ${plan.toRun} shards finished this run and are kept.`, { hint: `Resume with: ${ex.resume}` });
+  }
+  return ran;
+}
+
+/** Read access to the upstream shards `ps` needs (verified reads; a corrupt one loses its record). */
+function upstreamView(plan: Plan, ps: PlannedShard, stage: string, records: Map<string, Map<string, ShardRecord>>, outDir: string): UpstreamView {
+  const needed = ps.basis.upstream[stage];
+  if (!needed) throw new Error(`Stage ${ps.stage} asked for upstream ${stage}: expected one of ${Object.keys(ps.basis.upstream).join(', ') || '(none)'}`);
+  const sp = plan.stages.find((s) => s.stage.name === stage)!;
+  const recs = records.get(stage)!;
+  const shards = sp.shards.filter((s) => s.shard.id in needed).map((s) => ({ id: s.shard.id, params: s.basis.params, rows: recs.get(s.shard.id)?.rows ?? 0 }));
+  return {
+    stage,
+    shards,
+    async read(id: string) {
+      if (!(id in needed)) throw new Error(`Stage ${ps.stage} shard ${ps.shard.id} read ${stage} shard ${id}: expected one of the shards it needs (${Object.keys(needed).join(', ')})`);
+      const rec = recs.get(id);
+      if (!rec) throw new Error(`Stage ${ps.stage} shard ${ps.shard.id} read ${stage} shard ${id} before it was done`);
+      try {
+        return await readShardVerified(outDir, rec);
+      } catch (e) {
+        if (e instanceof RevcorError) await deleteRecord(outDir, stage, id);
+        throw e;
+      }
+    },
+  };
+}
+
+/** Adds the resume command to a shard's error (RevcorError: as hint; anything else: wrapped in ShardFailure). */
+function annotateFailure(e: unknown, ps: PlannedShard, plan: Plan, ran: PlannedShard[], resume: string): Error {
+  const kept = `${ran.length} of ${plan.toRun} shards finished this run and are kept.`;
+  if (e instanceof RevcorError) {
+    e.hint = [e.hint, `${kept} Resume with: ${resume}`].filter(Boolean).join('\n');
+    return e;
+  }
+  return new ShardFailure(ps.stage, ps.shard.id, `${kept} Resume with: ${resume}`, e);
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
+}
+
+/** The plan summarised for reporters. */
+export function planEvent(plan: Plan): Extract<ProgressEvent, { type: 'plan' }> {
+  return {
+    type: 'plan',
+    outDir: plan.outDir,
+    total: plan.total,
+    toRun: plan.toRun,
+    stages: plan.stages.map((sp) => ({
+      stage: sp.stage.name,
+      done: sp.shards.filter((s) => s.status === 'done').length,
+      stale: sp.shards.filter((s) => s.status === 'stale').length,
+      pending: sp.shards.filter((s) => s.status === 'pending').length,
+      toRun: sp.shards.filter((s) => s.run).length,
+    })),
+  };
+}
+
+/** Atomically writes a text file unless it already holds exactly this text (an unchanged rerun touches nothing). */
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const old = await readFile(path, 'utf8').catch(() => undefined);
+  if (old !== text) await writeFileAtomic(path, text);
+}
+
+/** Creates the output directory or explains why it cannot be written. */
+async function ensureWritable(outDir: string): Promise<void> {
+  try {
+    await mkdir(join(outDir, '.revcor'), { recursive: true });
+    await writeFileAtomic(join(outDir, '.revcor', 'write-test'), 'ok');
+    await rm(join(outDir, '.revcor', 'write-test'), { force: true });
+  } catch (e) {
+    throw new OutputError(`Cannot write output directory ${outDir}: expected a writable directory, got ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+      hint: 'Choose another directory with --out DIR (or run.out in the YAML).',
+    });
+  }
+}
+
+/** Removes temp files left by writers that were killed (we hold the lock, so nobody else is writing). */
+async function removeLeftovers(outDir: string, stages: string[]): Promise<void> {
+  const dirs = [outDir, join(outDir, '.revcor'), ...stages.flatMap((s) => [join(outDir, s), recordDir(outDir, s)])];
+  for (const d of dirs) await removeTempFiles(d);
+}
+
+/** Prunes checkpoints no longer in the plan (for fully done stages) and rewrites manifest.json (if anything ran or it is missing). */
+async function finish(plan: Plan, outDir: string, ranSomething: boolean, rewrite = ranSomething): Promise<Manifest> {
+  const byStage = new Map<string, ShardRecord[]>();
+  for (const sp of plan.stages) {
+    byStage.set(sp.stage.name, sp.shards.filter((s) => s.status === 'done' && s.record).map((s) => s.record!));
+    if (!ranSomething || !sp.selected || sp.shards.some((s) => s.status !== 'done')) continue;
+    const keep = new Set(sp.shards.map((s) => s.shard.id));
+    for (const id of (await readStageRecords(outDir, sp.stage.name)).keys()) if (!keep.has(id)) await deleteRecord(outDir, sp.stage.name, id);
+    const files = await readdir(join(outDir, sp.stage.name)).catch(() => [] as string[]);
+    for (const f of files) if (f.endsWith('.arrow') && !keep.has(f.slice(0, -6))) await rm(shardPath(outDir, sp.stage.name, f.slice(0, -6)), { force: true });
+  }
+  if (!rewrite) {
+    const existing = await readFile(join(outDir, 'manifest.json'), 'utf8').catch(() => undefined);
+    if (existing) return JSON.parse(existing) as Manifest;
+  }
+  return writeManifest(outDir, byStage);
+}

@@ -1,0 +1,109 @@
+// Checkpoint files: one Arrow IPC file per shard at <out>/<stage>/<shard>.arrow, written atomically,
+// stamped with revcor.* schema metadata, and verified against the manifest's sha256 when read.
+import { readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { writeFileAtomic, type WriteHook } from './atomic.ts';
+import { canonicalJson, sha256, type FileHasher } from './cache-key.ts';
+import { CheckpointError } from './errors.ts';
+import type { ShardRecord } from './manifest.ts';
+
+/** Schema metadata keys the engine adds to every checkpoint (merged over the stage's own metadata). */
+export const META = {
+  stage: 'revcor.stage',
+  shard: 'revcor.shard',
+  key: 'revcor.key',
+  version: 'revcor.version',
+  params: 'revcor.params',
+} as const;
+
+/** Where a shard's checkpoint lives. */
+export function shardPath(outDir: string, stage: string, shard: string): string {
+  return join(outDir, stage, `${shard}.arrow`);
+}
+
+/** Identity of a checkpoint being written. */
+export interface ShardStamp {
+  stage: string;
+  shard: string;
+  key: string;
+  version: string;
+  params: Record<string, unknown>;
+}
+
+/** A written checkpoint: what its manifest record needs. */
+export interface WrittenShard {
+  path: string;
+  file: string;
+  sha256: string;
+  bytes: number;
+  rows: number;
+}
+
+/** Returns `table` with the revcor.* metadata merged into its schema metadata. */
+export function stampTable(table: Table, stamp: ShardStamp): Table {
+  const meta = new Map(table.schema.metadata);
+  meta.set(META.stage, stamp.stage);
+  meta.set(META.shard, stamp.shard);
+  meta.set(META.key, stamp.key);
+  meta.set(META.version, stamp.version);
+  meta.set(META.params, canonicalJson(stamp.params));
+  const schema = new Schema(table.schema.fields, meta, table.schema.dictionaries);
+  return new Table(schema, table.batches.map((b) => new RecordBatch(schema, b.data)));
+}
+
+/** Serialises and atomically writes a shard's checkpoint; returns its digest and size. */
+export async function writeShard(outDir: string, stamp: ShardStamp, table: Table, hook?: WriteHook): Promise<WrittenShard> {
+  const bytes = tableToIPC(stampTable(table, stamp), 'file');
+  const path = shardPath(outDir, stamp.stage, stamp.shard);
+  await writeFileAtomic(path, bytes, hook);
+  return { path, file: relative(outDir, path), sha256: sha256(bytes), bytes: bytes.byteLength, rows: table.numRows };
+}
+
+/** Why a recorded checkpoint cannot be trusted, or undefined when its file matches the record. */
+export async function checkShard(outDir: string, record: ShardRecord, hasher: FileHasher): Promise<string | undefined> {
+  const path = join(outDir, record.file);
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    return 'checkpoint file missing';
+  }
+  if (size !== record.bytes) {
+    hasher.forget(path);
+    return `checkpoint corrupt: expected ${record.bytes} bytes, got ${size}`;
+  }
+  const digest = await hasher.hash(path, 'checkpoint');
+  if (digest !== record.sha256) {
+    hasher.forget(path);
+    return `checkpoint corrupt: expected sha256 ${record.sha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…`;
+  }
+  return undefined;
+}
+
+/** Reads a checkpoint, verifying its bytes against the record's sha256 (always a full read and hash). */
+export async function readShardVerified(outDir: string, record: ShardRecord): Promise<Table> {
+  const path = join(outDir, record.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new CheckpointError(`Checkpoint ${path} is missing: expected the file recorded in the manifest, got ${(e as NodeJS.ErrnoException).code}`, {
+      hint: 'Run the same command again: the shard will be recomputed.',
+    });
+  }
+  const digest = sha256(bytes);
+  if (digest !== record.sha256 || bytes.byteLength !== record.bytes) {
+    throw new CheckpointError(
+      `Checkpoint ${path} is corrupt: expected ${record.bytes} bytes with sha256 ${record.sha256}, got ${bytes.byteLength} bytes with sha256 ${digest}`,
+      { hint: 'Run the same command again: the shard will be recomputed.' },
+    );
+  }
+  return tableFromIPC(bytes);
+}
+
+/** Reads any Arrow IPC file (file or stream format) without verification, e.g. for `revcor inspect`. */
+export async function readArrowFile(path: string): Promise<{ table: Table; bytes: Buffer }> {
+  const bytes = await readFile(path);
+  return { table: tableFromIPC(bytes), bytes };
+}
