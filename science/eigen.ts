@@ -1,0 +1,503 @@
+// Symmetric eigensolvers for AWC (SPEC §4, §6): a dense one (Householder tridiagonalisation + implicit QL,
+// the EISPACK tred2/tql2 pair) for small D and for Rayleigh–Ritz matrices, and a block-Krylov (block Lanczos
+// with full reorthogonalisation) solver that needs only batched products v ↦ M v, for large D.
+import type { MatMul } from './gemm.ts';
+
+/** Eigenvalues ascending, and eigenvectors as columns of a row-major n×n matrix when requested. */
+export interface SymEig {
+  n: number;
+  values: Float64Array;
+  /** Row-major n×n, column j is the eigenvector of values[j]; absent when only values were asked for. */
+  vectors?: Float64Array;
+}
+
+/** Full eigendecomposition of a dense symmetric n×n matrix (row-major; only its values are read). */
+export function symEig(A: ArrayLike<number>, n: number, wantVectors = true): SymEig {
+  if (A.length !== n * n) throw new Error(`symEig: matrix has ${A.length} elements, expected ${n * n}`);
+  const V = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) V[i * n + j] = 0.5 * (A[i * n + j] + A[j * n + i]);
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n === 0) return { n, values: d, vectors: wantVectors ? V : undefined };
+  tred2(V, d, e, n, wantVectors);
+  tql2(V, d, e, n, wantVectors);
+  // sort ascending
+  const order = Array.from({ length: n }, (_, i) => i).sort((p, q) => d[p] - d[q]);
+  const values = Float64Array.from(order, (i) => d[i]);
+  if (!wantVectors) return { n, values };
+  const vectors = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    const src = order[c];
+    for (let r = 0; r < n; r++) vectors[r * n + c] = V[r * n + src];
+  }
+  fixSigns(vectors, n, n);
+  return { n, values, vectors };
+}
+
+/** Makes each column's largest-magnitude entry positive, so eigenvectors are reproducible. */
+export function fixSigns(M: Float64Array | Float32Array, rows: number, cols: number): void {
+  for (let c = 0; c < cols; c++) {
+    let best = 0;
+    for (let r = 0; r < rows; r++) if (Math.abs(M[r * cols + c]) > Math.abs(best) + 1e-12) best = M[r * cols + c];
+    if (best < 0) for (let r = 0; r < rows; r++) M[r * cols + c] = -M[r * cols + c];
+  }
+}
+
+// Householder reduction to tridiagonal form (EISPACK tred2, as in JAMA). V holds the matrix on entry.
+function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number, accumulate: boolean): void {
+  for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j];
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
+    if (scale === 0) {
+      e[i] = d[i - 1];
+      for (let j = 0; j < i; j++) {
+        d[j] = V[(i - 1) * n + j];
+        V[i * n + j] = 0;
+        V[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
+      let f = d[i - 1];
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        V[j * n + i] = f;
+        g = e[j] + V[j * n + j] * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += V[k * n + j] * d[k];
+          e[k] += V[k * n + j] * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] -= hh * d[j];
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        g = e[j];
+        for (let k = j; k <= i - 1; k++) V[k * n + j] -= f * e[k] + g * d[k];
+        d[j] = V[(i - 1) * n + j];
+        V[i * n + j] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  if (!accumulate) {
+    for (let j = 0; j < n; j++) d[j] = V[j * n + j];
+    e[0] = 0;
+    return;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    V[(n - 1) * n + i] = V[i * n + i];
+    V[i * n + i] = 1;
+    const h = d[i + 1];
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = V[k * n + i + 1] / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += V[k * n + i + 1] * V[k * n + j];
+        for (let k = 0; k <= i; k++) V[k * n + j] -= g * d[k];
+      }
+    }
+    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = V[(n - 1) * n + j];
+    V[(n - 1) * n + j] = 0;
+  }
+  V[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+}
+
+// Implicit QL iterations on the tridiagonal matrix (EISPACK tql2, as in JAMA).
+function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number, vectors: boolean): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 60) throw new Error('symEig: QL iteration did not converge');
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * e[l]);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const dl1 = d[l + 1];
+        let h = g - d[l];
+        for (let i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1];
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = Math.hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          if (vectors) {
+            for (let k = 0; k < n; k++) {
+              const row = k * n;
+              h = V[row + i + 1];
+              V[row + i + 1] = s * V[row + i] + c * h;
+              V[row + i] = c * V[row + i] - s * h;
+            }
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]) > eps * tst1);
+    }
+    d[l] = d[l] + f;
+    e[l] = 0;
+  }
+}
+
+/** A batch of symmetric D×D operators (one per unit) applied to blocks: out[u] = M_u · V[u], V as [U, D, b]. */
+export interface BatchOperator {
+  /** Number of operators (units). */
+  units: number;
+  /** Dimension D of each operator. */
+  dim: number;
+  apply(V: Float32Array, b: number): Promise<Float32Array>;
+}
+
+/** Options of the block-Krylov solver. */
+export interface KrylovOptions {
+  /** Block size b (≥ top + bottom). */
+  block: number;
+  /** Krylov steps: the basis holds b·(steps + 1) vectors (capped at D). */
+  steps: number;
+  /** Largest eigenpairs to return. */
+  top: number;
+  /** Smallest eigenpairs to return. */
+  bottom: number;
+  /** Seed of the random start block (per unit: seed + unit offset). */
+  seed: number;
+  /** Added to the unit index when seeding, so a unit's start block does not depend on how units are batched. */
+  unitOffset?: number;
+  /** Explicit per-operator seed ids (overrides unitOffset + index). */
+  unitIds?: readonly number[];
+}
+
+/** Extreme eigenpairs of one unit: values descending for top, ascending for bottom; vectors D-long each. */
+export interface ExtremeEig {
+  top: Float64Array;
+  topVectors: Float32Array[];
+  bottom: Float64Array;
+  bottomVectors: Float32Array[];
+}
+
+/** Top/bottom eigenpairs from a full decomposition (the small-D path and the reference for tests). */
+export function extremeFromFull(eig: SymEig, top: number, bottom: number): ExtremeEig {
+  const n = eig.n;
+  const t = Math.min(top, n);
+  const bt = Math.min(bottom, n);
+  const col = (c: number): Float32Array => {
+    const v = new Float32Array(n);
+    if (eig.vectors) for (let r = 0; r < n; r++) v[r] = eig.vectors[r * n + c];
+    return v;
+  };
+  return {
+    top: Float64Array.from({ length: t }, (_, i) => eig.values[n - 1 - i]),
+    topVectors: Array.from({ length: t }, (_, i) => col(n - 1 - i)),
+    bottom: Float64Array.from({ length: bt }, (_, i) => eig.values[i]),
+    bottomVectors: Array.from({ length: bt }, (_, i) => col(i)),
+  };
+}
+
+/** A small deterministic PRNG (mulberry32) for start blocks and shuffles. */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal deviates from a uniform generator (Box–Muller). */
+export function gaussian(rand: () => number): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = rand();
+    const v = rand();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
+
+/**
+ * Orthonormalises the b columns of one unit's D×b block in place (modified Gram–Schmidt, twice), first against
+ * `basis` (earlier blocks, each D×b, already orthonormal) then among themselves. A column that vanishes is
+ * replaced by a random vector. Returns R (b×b, upper triangular) with block_in = Q·R + basis·(...).
+ */
+function orthonormaliseUnit(
+  W: Float32Array,
+  off: number,
+  D: number,
+  b: number,
+  rand: () => number,
+): Float64Array {
+  const R = new Float64Array(b * b);
+  const col = new Float64Array(D);
+  for (let c = 0; c < b; c++) {
+    for (let r = 0; r < D; r++) col[r] = W[off + r * b + c];
+    let norm0 = 0;
+    for (let r = 0; r < D; r++) norm0 += col[r] * col[r];
+    norm0 = Math.sqrt(norm0);
+    for (let pass = 0; pass < 2; pass++) {
+      for (let p = 0; p < c; p++) {
+        let dot = 0;
+        for (let r = 0; r < D; r++) dot += W[off + r * b + p] * col[r];
+        if (pass === 0) R[p * b + c] = dot;
+        else R[p * b + c] += dot;
+        for (let r = 0; r < D; r++) col[r] -= dot * W[off + r * b + p];
+      }
+    }
+    let norm = 0;
+    for (let r = 0; r < D; r++) norm += col[r] * col[r];
+    norm = Math.sqrt(norm);
+    if (!(norm > 1e-7 * Math.max(norm0, 1e-30)) || norm === 0) {
+      // breakdown: the Krylov space is exhausted in this direction; continue with a random direction.
+      const g = gaussian(rand);
+      for (let r = 0; r < D; r++) col[r] = g();
+      R[c * b + c] = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let p = 0; p < c; p++) {
+          let dot = 0;
+          for (let r = 0; r < D; r++) dot += W[off + r * b + p] * col[r];
+          for (let r = 0; r < D; r++) col[r] -= dot * W[off + r * b + p];
+        }
+      }
+      norm = Math.sqrt(col.reduce((s, x) => s + x * x, 0));
+      for (let r = 0; r < D; r++) W[off + r * b + c] = col[r] / norm;
+      continue;
+    }
+    R[c * b + c] = norm;
+    for (let r = 0; r < D; r++) W[off + r * b + c] = col[r] / norm;
+  }
+  return R;
+}
+
+/** Cholesky factor R (upper, b×b) of a symmetric positive matrix, or null when a pivot is not clearly positive. */
+function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null {
+  const R = new Float64Array(b * b);
+  let maxDiag = 0;
+  for (let i = 0; i < b; i++) maxDiag = Math.max(maxDiag, G[off + i * b + i]);
+  for (let i = 0; i < b; i++) {
+    let sum = G[off + i * b + i];
+    for (let k = 0; k < i; k++) sum -= R[k * b + i] * R[k * b + i];
+    if (!(sum > 1e-8 * maxDiag)) return null;
+    const rii = Math.sqrt(sum);
+    R[i * b + i] = rii;
+    for (let j = i + 1; j < b; j++) {
+      let v = 0.5 * (G[off + i * b + j] + G[off + j * b + i]);
+      for (let k = 0; k < i; k++) v -= R[k * b + i] * R[k * b + j];
+      R[i * b + j] = v / rii;
+    }
+  }
+  return R;
+}
+
+/** Inverse of an upper-triangular b×b matrix. */
+function invUpper(R: Float64Array, b: number): Float64Array {
+  const X = new Float64Array(b * b);
+  for (let c = 0; c < b; c++) {
+    X[c * b + c] = 1 / R[c * b + c];
+    for (let r = c - 1; r >= 0; r--) {
+      let s = 0;
+      for (let k = r + 1; k <= c; k++) s += R[r * b + k] * X[k * b + c];
+      X[r * b + c] = -s / R[r * b + r];
+    }
+  }
+  return X;
+}
+
+/**
+ * Orthonormalises every unit's D×b block of W in place by Cholesky QR, twice (CholQR2), with the Gram matrices
+ * and the triangular solves run as batched products; a unit whose Gram matrix is near-singular falls back to
+ * Gram–Schmidt with random replacement of vanished columns. Returns each unit's R (W_in = Q·R).
+ */
+async function cholQR2(W: Float32Array, U: number, D: number, b: number, mm: MatMul, rands: (() => number)[]): Promise<Float64Array[]> {
+  const Rtot: (Float64Array | null)[] = Array.from({ length: U }, () => null);
+  const ok = new Array<boolean>(U).fill(true);
+  for (let pass = 0; pass < 2; pass++) {
+    const G = await mm.gemmBatched(U, W, W, b, D, b, { transA: true });
+    const Rinv = new Float32Array(U * b * b);
+    for (let u = 0; u < U; u++) {
+      const R = ok[u] ? cholUpper(G, u * b * b, b) : null;
+      if (!R) {
+        ok[u] = false;
+        for (let i = 0; i < b; i++) Rinv[u * b * b + i * b + i] = 1; // identity: leave the block for the fallback
+        continue;
+      }
+      Rinv.set(invUpper(R, b), u * b * b);
+      const prev = Rtot[u];
+      if (!prev) Rtot[u] = R;
+      else {
+        const P = new Float64Array(b * b); // R_total = R · prev
+        for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) {
+          let sum = 0;
+          for (let k = 0; k < b; k++) sum += R[r * b + k] * prev[k * b + c];
+          P[r * b + c] = sum;
+        }
+        Rtot[u] = P;
+      }
+    }
+    const Q = await mm.gemmBatched(U, W, Rinv, D, b, b);
+    for (let u = 0; u < U; u++) if (ok[u]) W.set(Q.subarray(u * D * b, (u + 1) * D * b), u * D * b);
+  }
+  return Rtot.map((R, u) => {
+    if (ok[u] && R) return R;
+    const Rf = orthonormaliseUnit(W, u * D * b, D, b, rands[u]);
+    if (!R) return Rf;
+    const P = new Float64Array(b * b); // W_in = Q_pass1 · R, Q_pass1 = Q · Rf
+    for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) {
+      let sum = 0;
+      for (let k = 0; k < b; k++) sum += Rf[r * b + k] * R[k * b + c];
+      P[r * b + c] = sum;
+    }
+    return P;
+  });
+}
+
+/**
+ * Top and bottom eigenpairs of a batch of symmetric operators by block Lanczos with full reorthogonalisation
+ * and one Rayleigh–Ritz step on the whole Krylov basis. Costs steps+1 operator applications; inter-block
+ * projections run through the MatMul interface (batched across units), so nothing D×D is ever formed.
+ * Ritz values lie inside the spectrum: unconverged extremes are biased toward the bulk (conservative).
+ */
+export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: KrylovOptions): Promise<ExtremeEig[]> {
+  const U = op.units;
+  const D = op.dim;
+  const b = Math.max(1, Math.min(opts.block, D));
+  const maxBlocks = Math.max(1, Math.min(opts.steps + 1, Math.floor(D / b)));
+  const offset = opts.unitOffset ?? 0;
+  const ids = opts.unitIds ?? Array.from({ length: U }, (_, u) => u + offset);
+  const rands = Array.from({ length: U }, (_, u) => mulberry32((Math.imul(opts.seed, 2654435761) + Math.imul(ids[u], 40503) + 17) >>> 0));
+
+  // start block: Gaussian, orthonormalised
+  let Q: Float32Array = new Float32Array(U * D * b);
+  for (let u = 0; u < U; u++) {
+    const g = gaussian(rands[u]);
+    for (let i = 0; i < D * b; i++) Q[u * D * b + i] = g();
+    orthonormaliseUnit(Q, u * D * b, D, b, rands[u]);
+  }
+  const basis: Float32Array[] = [];
+  // T[u] is (s×s) with s = b·maxBlocks, filled block-column by block-column
+  const s = b * maxBlocks;
+  const T = new Float64Array(U * s * s);
+  for (let i = 0; i < maxBlocks; i++) {
+    basis.push(Q);
+    const W = await op.apply(Q, b);
+    // project W against all earlier blocks (classical GS, twice); first-pass coefficients form T's column block
+    for (let pass = 0; pass < 2; pass++) {
+      for (let j = 0; j <= i; j++) {
+        const C = await mm.gemmBatched(U, basis[j], W, b, D, b, { transA: true }); // [U, b, b]
+        const QC = await mm.gemmBatched(U, basis[j], C, D, b, b); // [U, D, b]
+        for (let k = 0; k < W.length; k++) W[k] -= QC[k];
+        for (let u = 0; u < U; u++) {
+          for (let r = 0; r < b; r++) {
+            for (let c = 0; c < b; c++) {
+              T[u * s * s + (j * b + r) * s + (i * b + c)] += C[u * b * b + r * b + c];
+            }
+          }
+        }
+      }
+    }
+    if (i === maxBlocks - 1) break;
+    // orthonormalise the remainder: Q_{i+1} R_i = W; T[i+1, i] = R_i
+    const Rs = await cholQR2(W, U, D, b, mm, rands);
+    for (let u = 0; u < U; u++) {
+      const R = Rs[u];
+      for (let r = 0; r < b; r++) {
+        for (let c = 0; c < b; c++) T[u * s * s + ((i + 1) * b + r) * s + (i * b + c)] = R[r * b + c];
+      }
+    }
+    Q = W;
+  }
+
+  const results: ExtremeEig[] = [];
+  for (let u = 0; u < U; u++) {
+    const Tu = new Float64Array(s * s);
+    for (let r = 0; r < s; r++) {
+      for (let c = 0; c < s; c++) {
+        const upper = r <= c ? T[u * s * s + r * s + c] : T[u * s * s + c * s + r];
+        const lower = r >= c ? T[u * s * s + r * s + c] : T[u * s * s + c * s + r];
+        // block-upper entries come from projections, the sub-diagonal blocks from R: average the two estimates
+        Tu[r * s + c] = r === c ? T[u * s * s + r * s + c] : 0.5 * (upper + lower);
+      }
+    }
+    const eig = symEig(Tu, s, true);
+    const ext = extremeFromFull(eig, opts.top, opts.bottom);
+    // Ritz vectors: x = Σ_j Q_j y_j
+    const ritz = (y: Float32Array): Float32Array => {
+      const x = new Float64Array(D);
+      for (let j = 0; j < basis.length; j++) {
+        const Qj = basis[j];
+        const off = u * D * b;
+        for (let r = 0; r < D; r++) {
+          let acc = 0;
+          for (let c = 0; c < b; c++) acc += Qj[off + r * b + c] * y[j * b + c];
+          x[r] += acc;
+        }
+      }
+      const out = Float32Array.from(x);
+      fixSigns(out, D, 1);
+      return out;
+    };
+    results.push({
+      top: ext.top,
+      topVectors: ext.topVectors.map(ritz),
+      bottom: ext.bottom,
+      bottomVectors: ext.bottomVectors.map(ritz),
+    });
+  }
+  return results;
+}
