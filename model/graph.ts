@@ -1,0 +1,161 @@
+// Builds the ONNX graph revcor runs: preprocessing, the conv stack truncated after the deepest analysed layer,
+// and outputs that are only the values the pipeline needs — each analysed layer's centre unit of every channel
+// (post-ReLU), sliced inside the graph — or the spatial max / mean of each channel.
+import { ModelError } from '../pipeline/errors.ts';
+import { layerGeometry } from './geometry.ts';
+import { CAFFE_BGR_MEAN, type AnalysedLayer, type Network } from './network.ts';
+import { AttributeType, DataType, encodeModel, floatTensor, int64Tensor, type AttributeObject, type NodeObject, type TensorObject } from './onnx-proto.ts';
+import type { NetworkWeights } from './weights.ts';
+
+/** What each layer output holds: the centre unit (or a given position), or a spatial reduction per channel. */
+export type Readout = 'centre' | 'max' | 'mean';
+
+/** Everything that determines a forward graph. */
+export interface GraphSpec {
+  net: Network;
+  weights: NetworkWeights;
+  /** Analysed layers (from selectLayers); the graph stops after the deepest. */
+  layers: readonly AnalysedLayer[];
+  /** Input side in pixels (square): the full image or a noise canvas. */
+  inputSize: number;
+  readout?: Readout;
+  /** Per layer, the feature-map position read when readout = centre; default ⌊featureSize/2⌋ for inputSize. */
+  unitIndex?: Record<string, number>;
+  /** Keep the first N channels of each layer ('all' by default). */
+  channels?: number | 'all';
+  /** Layout of the `pixels` input: nhwc (revcor's HWC pixel arrays, transposed in the graph) or nchw. */
+  inputLayout?: 'nhwc' | 'nchw';
+}
+
+/** One graph output: the layer it reads and its width (channels kept). */
+export interface GraphOutput {
+  name: string;
+  channels: number;
+}
+
+/** The serialised model plus its input/output names. */
+export interface BuiltGraph {
+  bytes: Uint8Array;
+  input: string;
+  /** Layout of the input tensor: nhwc [N, S, S, C] or nchw [N, C, S, S]. */
+  inputLayout: 'nhwc' | 'nchw';
+  outputs: GraphOutput[];
+}
+
+const INPUT = 'pixels';
+
+function ints(name: string, values: number[]): AttributeObject {
+  return { name, type: AttributeType.INTS, ints: values };
+}
+function int(name: string, value: number): AttributeObject {
+  return { name, type: AttributeType.INT, i: value };
+}
+
+/** Builds the ONNX model for a spec (opset 17). Input `pixels` [N, H, W, 3] (or NCHW), 0–255 RGB. */
+export function buildGraph(spec: GraphSpec): BuiltGraph {
+  const { net, weights, layers, inputSize } = spec;
+  const readout = spec.readout ?? 'centre';
+  const layout = spec.inputLayout ?? 'nhwc';
+  if (layers.length === 0) throw new ModelError('model.layers: no analysed layers. Expected at least one conv layer.');
+  const geometry = layerGeometry(net, layers, inputSize);
+  const last = Math.max(...layers.map((l) => l.outputIndex));
+  const nodes: NodeObject[] = [];
+  const inits: TensorObject[] = [];
+  const c = net.inputChannels;
+
+  let x = INPUT;
+  if (net.preprocessing === 'caffe') {
+    if (c !== 3) throw new ModelError(`caffe preprocessing needs 3 input channels, the network has ${c}.`);
+    // Mean in RGB order (the BGR mean reversed); the channel swap RGB→BGR is folded into the first conv's kernel.
+    const meanRgb = Float32Array.from([CAFFE_BGR_MEAN[2], CAFFE_BGR_MEAN[1], CAFFE_BGR_MEAN[0]]);
+    inits.push(floatTensor('caffe_mean', layout === 'nhwc' ? [3] : [3, 1, 1], meanRgb));
+    nodes.push({ name: 'preprocess_sub_mean', opType: 'Sub', input: [x, 'caffe_mean'], output: ['centred'] });
+    x = 'centred';
+  }
+  if (layout === 'nhwc') {
+    nodes.push({ name: 'to_nchw', opType: 'Transpose', input: [x], output: ['nchw'], attribute: [ints('perm', [0, 3, 1, 2])] });
+    x = 'nchw';
+  }
+
+  const outputOf = new Map<number, string>();
+  let firstConv = true;
+  for (let i = 0; i <= last; i++) {
+    const op = net.ops[i];
+    const y = `op${i}_${op.name}`;
+    if (op.op === 'conv') {
+      const w = weights.layers.get(op.name);
+      if (!w) throw new ModelError(`model.weights: no weights for layer '${op.name}'.`);
+      const k = op.kernel;
+      const expected = op.outChannels * op.inChannels * k * k;
+      if (w.kernel.length !== expected || w.bias.length !== op.outChannels) {
+        throw new ModelError(`model.weights: layer '${op.name}' has ${w.kernel.length} kernel values and ${w.bias.length} biases, expected ${expected} (${op.outChannels}×${op.inChannels}×${k}×${k}) and ${op.outChannels}.`);
+      }
+      let kernel = w.kernel;
+      if (firstConv && net.preprocessing === 'caffe') kernel = reverseInputChannels(kernel, op.outChannels, op.inChannels, k * k);
+      firstConv = false;
+      inits.push(floatTensor(`${op.name}_W`, [op.outChannels, op.inChannels, k, k], kernel));
+      inits.push(floatTensor(`${op.name}_B`, [op.outChannels], w.bias));
+      nodes.push({
+        name: op.name, opType: 'Conv', input: [x, `${op.name}_W`, `${op.name}_B`], output: [y],
+        attribute: [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [op.padBegin, op.padBegin, op.padEnd, op.padEnd]), ints('dilations', [op.dilation, op.dilation]), int('group', 1)],
+      });
+    } else if (op.op === 'relu') {
+      nodes.push({ name: op.name, opType: 'Relu', input: [x], output: [y] });
+    } else {
+      nodes.push({
+        name: op.name, opType: 'MaxPool', input: [x], output: [y],
+        attribute: [ints('kernel_shape', [op.kernel, op.kernel]), ints('strides', [op.stride, op.stride]), ints('pads', [op.padBegin, op.padBegin, op.padEnd, op.padEnd]), ints('dilations', [op.dilation, op.dilation]), int('ceil_mode', op.ceilMode ? 1 : 0)],
+      });
+    }
+    outputOf.set(i, y);
+    x = y;
+  }
+
+  const outputs: GraphOutput[] = [];
+  layers.forEach((layer, li) => {
+    const src = outputOf.get(layer.outputIndex)!;
+    const kept = spec.channels === undefined || spec.channels === 'all' ? layer.channels : Math.min(spec.channels, layer.channels);
+    let t = src;
+    if (kept < layer.channels || readout === 'centre') {
+      // Slice channels [0, kept) and, for the centre readout, the single position (u, u).
+      const u = spec.unitIndex?.[layer.name] ?? geometry[li].centreIndex;
+      const size = geometry[li].featureSize;
+      if (readout === 'centre' && (u < 0 || u >= size)) {
+        throw new ModelError(`layer ${layer.name}: unit index ${u} is outside its ${size}×${size} feature map for a ${inputSize}-px input.`);
+      }
+      const [starts, ends, axes] = readout === 'centre' ? [[0, u, u], [kept, u + 1, u + 1], [1, 2, 3]] : [[0], [kept], [1]];
+      inits.push(int64Tensor(`${layer.name}_starts`, [starts.length], starts), int64Tensor(`${layer.name}_ends`, [ends.length], ends), int64Tensor(`${layer.name}_axes`, [axes.length], axes));
+      nodes.push({ name: `${layer.name}_slice`, opType: 'Slice', input: [t, `${layer.name}_starts`, `${layer.name}_ends`, `${layer.name}_axes`], output: [`${layer.name}_sliced`] });
+      t = `${layer.name}_sliced`;
+    }
+    if (readout !== 'centre') {
+      nodes.push({ name: `${layer.name}_${readout}`, opType: readout === 'max' ? 'GlobalMaxPool' : 'GlobalAveragePool', input: [t], output: [`${layer.name}_pooled`] });
+      t = `${layer.name}_pooled`;
+    }
+    nodes.push({ name: `${layer.name}_flatten`, opType: 'Flatten', input: [t], output: [layer.name], attribute: [int('axis', 1)] });
+    outputs.push({ name: layer.name, channels: kept });
+  });
+
+  const inputShape = layout === 'nhwc' ? [null, inputSize, inputSize, c] : [null, c, inputSize, inputSize];
+  const bytes = encodeModel({
+    irVersion: 8,
+    producerName: 'revcor',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: `${net.arch}_${readout}_${inputSize}`,
+      node: nodes,
+      initializer: inits,
+      input: [{ name: INPUT, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: inputShape.map((d) => (d === null ? { dimParam: 'N' } : { dimValue: d })) } } } }],
+      output: outputs.map((o) => ({ name: o.name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: o.channels }] } } } })),
+    },
+  });
+  return { bytes, input: INPUT, inputLayout: layout, outputs };
+}
+
+/** Kernel with its input-channel axis reversed (RGB→BGR folded into the first conv). */
+function reverseInputChannels(kernel: Float32Array, cout: number, cin: number, area: number): Float32Array {
+  const out = new Float32Array(kernel.length);
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++) out.set(kernel.subarray((o * cin + i) * area, (o * cin + i + 1) * area), (o * cin + (cin - 1 - i)) * area);
+  return out;
+}

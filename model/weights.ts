@@ -1,0 +1,54 @@
+// Conv weights as the graph builder consumes them (ONNX layout: kernel out × in × kH × kW), and where they came from.
+import type { Network } from './network.ts';
+
+/** One conv layer's parameters: kernel in OIHW order (out, in, row, column) and bias (out). */
+export interface ConvWeights {
+  kernel: Float32Array;
+  bias: Float32Array;
+}
+
+/** Where a set of weights came from: a file (with its content hash) or the seeded initialisation. */
+export type WeightsSource =
+  | { kind: 'keras-h5'; file: string; sha256: string }
+  | { kind: 'onnx'; file: string; sha256: string }
+  | { kind: 'seeded'; seed: number };
+
+/** A network's conv weights by layer name, plus their origin. */
+export interface NetworkWeights {
+  source: WeightsSource;
+  layers: Map<string, ConvWeights>;
+}
+
+/** The one-line label recorded in outputs: `<file> sha256:<hex>` or `seeded:<seed>`. */
+export function weightsLabel(source: WeightsSource): string {
+  return source.kind === 'seeded' ? `seeded:${source.seed}` : `${source.file} sha256:${source.sha256}`;
+}
+
+/** Keras kernel (kH × kW × in × out) → ONNX kernel (out × in × kH × kW). */
+export function hwioToOihw(hwio: ArrayLike<number>, kH: number, kW: number, cin: number, cout: number): Float32Array {
+  const out = new Float32Array(kH * kW * cin * cout);
+  for (let y = 0; y < kH; y++)
+    for (let x = 0; x < kW; x++)
+      for (let i = 0; i < cin; i++) {
+        const src = ((y * kW + x) * cin + i) * cout;
+        for (let o = 0; o < cout; o++) out[((o * cin + i) * kH + y) * kW + x] = hwio[src + o];
+      }
+  return out;
+}
+
+/** ONNX kernel (out × in × kH × kW) → Keras kernel (kH × kW × in × out); used to write .h5 fixtures. */
+export function oihwToHwio(oihw: ArrayLike<number>, kH: number, kW: number, cin: number, cout: number): Float32Array {
+  const out = new Float32Array(kH * kW * cin * cout);
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let y = 0; y < kH; y++)
+        for (let x = 0; x < kW; x++) out[((y * kW + x) * cin + i) * cout + o] = oihw[((o * cin + i) * kH + y) * kW + x];
+  return out;
+}
+
+/** Number of float parameters of the network's convs (for messages and benches). */
+export function parameterCount(net: Network): number {
+  let n = 0;
+  for (const op of net.ops) if (op.op === 'conv') n += op.outChannels * (op.inChannels * op.kernel * op.kernel + 1);
+  return n;
+}
