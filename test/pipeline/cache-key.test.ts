@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson, FileHasher, pickConfig, sha256, shardKey, type KeyBasis } from '../../pipeline/cache-key.ts';
+import { InputError } from '../../pipeline/errors.ts';
+import { cleanup, tempDir } from './helpers.ts';
+
+const basis = (over: Partial<KeyBasis> = {}): KeyBasis => ({
+  stage: 's', version: '1', slice: { a: { b: 1 } }, params: { start: 0 }, inputs: {}, upstream: {}, ...over,
+});
+
+describe('canonicalJson and shardKey', () => {
+  it('is independent of key order, drops undefined, and rejects what JSON cannot hold', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, undefined], c: undefined, b: -0 } })).toBe('{"a":{"b":0,"d":[1,null]},"b":1}');
+    expect(canonicalJson({ x: 1, y: 2 })).toBe(canonicalJson({ y: 2, x: 1 }));
+    expect(() => canonicalJson({ a: NaN })).toThrow('Expected a finite number at $.a, got NaN');
+    expect(() => canonicalJson({ a: new Map() })).toThrow('Expected plain JSON data at $.a, got Map');
+    expect(() => canonicalJson({ f: () => 1 })).toThrow('Expected JSON-serialisable data at $.f, got function');
+  });
+
+  it('changes with every part of the basis and only with it', () => {
+    const k = shardKey(basis());
+    expect(shardKey(basis({ slice: { a: { b: 1 } } }))).toBe(k);
+    const variants = [
+      basis({ version: '2' }), basis({ slice: { a: { b: 2 } } }), basis({ params: { start: 1 } }), basis({ stage: 't' }),
+      basis({ inputs: { '/w.h5': 'aa' } }), basis({ upstream: { u: { x: 'k1' } } }),
+    ];
+    const keys = new Set(variants.map(shardKey));
+    expect(keys.size).toBe(variants.length);
+    expect(keys.has(k)).toBe(false);
+    expect(shardKey(basis({ upstream: { u: { x: 'k1' } } }))).not.toBe(shardKey(basis({ upstream: { u: { x: 'k2' } } })));
+  });
+
+  it('pickConfig nests picked paths so diffs name config keys', () => {
+    expect(pickConfig({ awc: { shuffles: 20, top: 4 }, stimuli: { noise: { seed: 1, sigma: 48 } } }, ['awc', 'stimuli.noise.seed'])).toEqual({
+      awc: { shuffles: 20, top: 4 },
+      stimuli: { noise: { seed: 1 } },
+    });
+  });
+});
+
+describe('FileHasher', () => {
+  let dir: string;
+  beforeEach(async () => (dir = await tempDir()));
+  afterEach(() => cleanup(dir));
+
+  it('hashes content, memoises by stat in <out>/.revcor/file-hashes.json, and notices same-size replacement', async () => {
+    const f = join(dir, 'w.bin');
+    await writeFile(f, 'hello');
+    const h = await FileHasher.open(dir);
+    expect(await h.hash(f)).toBe(sha256('hello'));
+    await h.save();
+    const memo = JSON.parse(await readFile(join(dir, '.revcor', 'file-hashes.json'), 'utf8'));
+    expect(memo[f].sha256).toBe(sha256('hello'));
+    // A poisoned memo with matching stat is trusted (that is the point of the memo) ...
+    memo[f].sha256 = 'from-memo';
+    await writeFile(join(dir, '.revcor', 'file-hashes.json'), JSON.stringify(memo));
+    expect(await (await FileHasher.open(dir)).hash(f)).toBe('from-memo');
+    // ... but replacing the file at the same path (same size) changes its stat, so content decides again.
+    await writeFile(join(dir, 'new.bin'), 'jello');
+    await rename(join(dir, 'new.bin'), f);
+    expect(await (await FileHasher.open(dir)).hash(f)).toBe(sha256('jello'));
+    await writeFile(f, 'hellp');
+    expect(await (await FileHasher.open(dir)).hash(f)).toBe(sha256('hellp'));
+  });
+
+  it('names a missing input file', async () => {
+    const h = await FileHasher.open();
+    const err = await h.hash(join(dir, 'nope.h5'), 'input file of stage activations:').catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(`Expected input file of stage activations: ${join(dir, 'nope.h5')} to exist, got ENOENT`);
+  });
+});

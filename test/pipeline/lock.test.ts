@@ -1,0 +1,65 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { acquireLock, lockPath } from '../../pipeline/lock.ts';
+import { OutputError } from '../../pipeline/errors.ts';
+import { cleanup, tempDir } from './helpers.ts';
+
+let dir: string;
+beforeEach(async () => (dir = await tempDir()));
+afterEach(() => cleanup(dir));
+
+/** The pid of a process that has certainly exited. */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+}
+
+const writeLock = async (info: object) => {
+  await mkdir(join(dir, '.revcor'), { recursive: true });
+  await writeFile(lockPath(dir), JSON.stringify(info));
+};
+
+describe('output directory lock', () => {
+  it('records pid, host, start time and command, and is released', async () => {
+    const lock = await acquireLock(dir, 'revcor run a.yaml');
+    const info = JSON.parse(await readFile(lockPath(dir), 'utf8'));
+    expect(info).toMatchObject({ pid: process.pid, hostname: hostname(), command: 'revcor run a.yaml' });
+    expect(Date.parse(info.startedAt)).toBeGreaterThan(0);
+    await lock.release();
+    expect(existsSync(lockPath(dir))).toBe(false);
+  });
+
+  it('a second run fails with a clear error naming the other process', async () => {
+    await writeLock({ pid: process.ppid, hostname: hostname(), startedAt: '2025-01-01T00:00:00.000Z', command: 'revcor run other.yaml' });
+    const err = await acquireLock(dir, 'revcor run b.yaml').catch((e) => e);
+    expect(err).toBeInstanceOf(OutputError);
+    expect(err.message).toBe(
+      `Output directory is locked by process ${process.ppid} on ${hostname()} (started 2025-01-01T00:00:00.000Z: revcor run other.yaml): expected no other run writing ${dir}`,
+    );
+    expect(err.hint).toContain(`delete ${lockPath(dir)}`);
+  });
+
+  it('a lock of a dead process on this host is taken over, and says so', async () => {
+    const pid = deadPid();
+    await writeLock({ pid, hostname: hostname(), startedAt: 'then', command: 'revcor run dead.yaml' });
+    const lock = await acquireLock(dir, 'revcor run c.yaml');
+    expect(lock.tookOverFrom).toMatchObject({ pid, command: 'revcor run dead.yaml' });
+    expect(JSON.parse(await readFile(lockPath(dir), 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('a lock held on another host is never taken over', async () => {
+    await writeLock({ pid: deadPid(), hostname: 'elsewhere', startedAt: 'then', command: 'x' });
+    await expect(acquireLock(dir, 'y')).rejects.toThrow(/locked by process \d+ on elsewhere/);
+  });
+
+  it('release does not remove a lock someone else holds now', async () => {
+    const lock = await acquireLock(dir, 'mine');
+    await writeLock({ pid: 1, hostname: hostname(), startedAt: 'x', command: 'theirs' });
+    await lock.release();
+    expect(existsSync(lockPath(dir))).toBe(true);
+  });
+});
