@@ -1,0 +1,173 @@
+// The category stage (SPEC §3): category selectivity of every analysed unit from the activations stage's
+// image shards (centre unit, or the spatial max/mean the activations stage computed for category.spatial).
+// One output shard per layer, one row per unit (channel).
+import type { Table } from 'apache-arrow';
+import type { Experiment } from '../config/schema.ts';
+import { InputError } from '../pipeline/errors.ts';
+import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import { categorySelectivity, topStimuli, type CategorySelectivity } from '../science/category.ts';
+import { benjaminiHochberg, oneWayAnova } from '../science/stats.ts';
+import {
+  boolVector,
+  concatTables,
+  floatListVector,
+  intListVector,
+  layerColumns,
+  numberVector,
+  readLayerMatrix,
+  readNumbers,
+  readStrings,
+  stringListVector,
+  stringVector,
+  tableWithMetadata,
+} from './unit-columns.ts';
+import { layerShards, setShards } from './unit-plan.ts';
+
+/** The images upstream: stimulus ids, categories, files, category names (sorted) and per-stimulus labels. */
+export interface ImageSet {
+  tables: Table[];
+  stimulus: Int32Array;
+  files: string[];
+  categories: string[];
+  labels: Int32Array;
+}
+
+/** Reads the image activations upstream and labels every image with its category index. */
+export async function readImageSet(ctx: StageContext): Promise<ImageSet> {
+  const view = ctx.upstream('activations');
+  const shards = setShards(view.shards, 'images');
+  if (shards.length === 0) {
+    throw new InputError('category: the activations stage has no image shards. Expected stimuli.images.enabled: true and a folder of category folders, got no images');
+  }
+  const tables: Table[] = [];
+  for (const s of shards) tables.push(await view.read(s.id));
+  return imageSetFromTables(tables);
+}
+
+/** Labels the rows of image activation tables by category (names sorted, so indices are stable). */
+export function imageSetFromTables(tables: Table[]): ImageSet {
+  const source = 'activations (images)';
+  const names = readStrings(tables, 'category', source);
+  const categories = [...new Set(names)].sort();
+  if (categories.length < 2) {
+    throw new InputError(`category: expected images of at least 2 categories, got ${categories.length} (${categories.join(', ') || 'none'})`);
+  }
+  const index = new Map(categories.map((c, i) => [c, i]));
+  return {
+    tables,
+    stimulus: Int32Array.from(readNumbers(tables, 'stimulus', source)),
+    files: readStrings(tables, 'file', source),
+    categories,
+    labels: Int32Array.from(names, (n) => index.get(n)!),
+  };
+}
+
+/** The per-unit category table of one layer; q-values come from the caller when the FDR family is wider. */
+export function categoryTable(
+  layer: string,
+  responses: Float32Array,
+  channels: number,
+  images: Pick<ImageSet, 'stimulus' | 'files' | 'categories' | 'labels'>,
+  options: { topN: number; fdr: number; fdrFamily: 'layer' | 'network'; spatial: string },
+  q?: Float64Array,
+): Table {
+  const K = images.categories.length;
+  const c: CategorySelectivity = categorySelectivity(responses, channels, images.labels, K);
+  const qv = q ?? c.q;
+  const top = topStimuli(responses, channels, options.topN);
+  const N = options.topN;
+  const topStim = new Int32Array(channels * N).fill(-1);
+  const topFiles: string[] = new Array<string>(channels * N);
+  for (let i = 0; i < channels * N; i++) {
+    const row = top.index[i]!;
+    topStim[i] = row >= 0 ? images.stimulus[row]! : -1;
+    topFiles[i] = row >= 0 ? images.files[row]! : '';
+  }
+  const selective = new Uint8Array(channels);
+  for (let u = 0; u < channels; u++) selective[u] = qv[u]! <= options.fdr ? 1 : 0;
+  return tableWithMetadata(
+    {
+      layer: stringVector(Array.from({ length: channels }, () => layer)),
+      channel: numberVector(Int32Array.from({ length: channels }, (_, i) => i)),
+      preferred_category: stringVector(Array.from(c.preferred, (k) => (k >= 0 ? images.categories[k]! : ''))),
+      preferred_index: numberVector(c.preferred),
+      csi: numberVector(c.csi),
+      sparseness: numberVector(c.sparseness),
+      anova_f: numberVector(c.anovaF),
+      anova_p: numberVector(c.anovaP),
+      q_value: numberVector(qv),
+      selective: boolVector(selective),
+      category_means: floatListVector(Float32Array.from(c.means), K),
+      top_stimuli: intListVector(topStim, N),
+      top_files: stringListVector(topFiles, N),
+      top_responses: floatListVector(top.value, N),
+    },
+    {
+      'revcor.category.categories': JSON.stringify(images.categories),
+      'revcor.category.counts': JSON.stringify([...c.counts]),
+      'revcor.category.anova_df': JSON.stringify([c.dfBetween, c.dfWithin]),
+      'revcor.category.options': JSON.stringify(options),
+      'revcor.category.layout': JSON.stringify({
+        category_means: 'mu_k in the order of revcor.category.categories',
+        top_stimuli: 'stimulus index of the top-N images, descending response (-1 = fewer images)',
+        selective: 'q_value <= fdr (Benjamini-Hochberg over the fdrFamily)',
+      }),
+    },
+  );
+}
+
+/** Network-wide BH q-values: ANOVA p of every unit of every layer column, corrected together. */
+export function networkQValues(images: ImageSet): Map<string, Float64Array> {
+  const layers = layerColumns(images.tables[0]!);
+  const K = images.categories.length;
+  const ps: Float64Array[] = [];
+  for (const name of layers) {
+    const { matrix, channels } = readLayerMatrix(images.tables, name, 'activations (images)');
+    ps.push(oneWayAnova(matrix, channels, images.labels, K).p);
+  }
+  const all = new Float64Array(ps.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of ps) {
+    all.set(p, at);
+    at += p.length;
+  }
+  const q = benjaminiHochberg(all);
+  const out = new Map<string, Float64Array>();
+  at = 0;
+  layers.forEach((name, i) => {
+    out.set(name, q.slice(at, at + ps[i]!.length));
+    at += ps[i]!.length;
+  });
+  return out;
+}
+
+/** Runs one category shard: every layer of the shard from the image activations. */
+export async function runCategory(shard: Shard, ctx: StageContext): Promise<Table> {
+  const images = await readImageSet(ctx);
+  const layer = shard.params['layer'];
+  const layers = typeof layer === 'string' ? [layer] : layerColumns(images.tables[0]!);
+  const cfg = ctx.config.category;
+  const options = { topN: cfg.topN, fdr: cfg.fdr, fdrFamily: cfg.fdrFamily, spatial: cfg.spatial };
+  const network = cfg.fdrFamily === 'network' ? networkQValues(images) : undefined;
+  const out: Table[] = [];
+  layers.forEach((name, i) => {
+    if (ctx.signal.aborted) return;
+    const { matrix, channels } = readLayerMatrix(images.tables, name, 'activations (images)');
+    out.push(categoryTable(name, matrix, channels, images, options, network?.get(name)));
+    ctx.progress((i + 1) / layers.length);
+  });
+  ctx.signal.throwIfAborted();
+  if (out.length === 0) throw new InputError(`category: no layer columns in the image activations (shard ${shard.id})`);
+  return concatTables(out);
+}
+
+/** The category stage. */
+export const categoryStage: Stage = {
+  name: 'category',
+  description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, top-N (SPEC §3)',
+  version: '1',
+  upstream: ['activations'],
+  configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),
+  plan: (ctx: PlanContext) => (ctx.config.stimuli.images.enabled ? layerShards(ctx.config) : []),
+  run: runCategory,
+};

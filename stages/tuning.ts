@@ -1,0 +1,134 @@
+// The tuning stage (SPEC §2): orientation and spatial-frequency tuning of every analysed unit from the
+// activations stage's grating shards. One output shard per layer, one row per unit (channel).
+import type { Table } from 'apache-arrow';
+import type { Experiment } from '../config/schema.ts';
+import { InputError } from '../pipeline/errors.ts';
+import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import { gratingTuning, type GratingGrid, type TuningOptions } from '../science/tuning.ts';
+import {
+  boolVector,
+  concatTables,
+  floatListVector,
+  layerColumns,
+  numberVector,
+  readLayerMatrix,
+  readNumbers,
+  stringVector,
+  tableWithMetadata,
+} from './unit-columns.ts';
+import { ALL_LAYERS, layerShards, setShards } from './unit-plan.ts';
+
+/** Tuning options from the experiment. */
+export function tuningOptions(config: Experiment): TuningOptions {
+  return { epsilon: config.tuning.epsilon, response: config.tuning.response, halfHeight: config.tuning.halfHeight };
+}
+
+/** Reads the grating activations upstream: descriptor columns and the tables themselves. */
+export async function readGratingTables(ctx: StageContext): Promise<Table[]> {
+  const view = ctx.upstream('activations');
+  const shards = setShards(view.shards, 'gratings');
+  if (shards.length === 0) {
+    throw new InputError('tuning: the activations stage has no grating shards. Expected stimuli.gratings.enabled: true, got no gratings');
+  }
+  const tables: Table[] = [];
+  for (const s of shards) tables.push(await view.read(s.id));
+  return tables;
+}
+
+/** The per-unit tuning table of one layer from grating responses [stimulus × channel]. */
+export function tuningTable(
+  layer: string,
+  responses: Float32Array,
+  channels: number,
+  set: { thetaDeg: ArrayLike<number>; sfCpp: ArrayLike<number>; phaseDeg: ArrayLike<number> },
+  options: TuningOptions,
+): Table {
+  const { grid, reduced, indices: ix } = gratingTuning(responses, channels, set, options);
+  const nT = grid.thetaDeg.length;
+  const nF = grid.sfCpp.length;
+  // Full R(θ, f) per unit, θ-major: [unit × (θ·nF + f)], from the phase reduction's [cell × unit].
+  const R = options.response === 'mean' ? reduced.mean : reduced.max;
+  const gridRows = new Float32Array(channels * nT * nF);
+  for (let c = 0; c < nT * nF; c++) for (let u = 0; u < channels; u++) gridRows[u * nT * nF + c] = R[c * channels + u]!;
+  return tableWithMetadata(
+    {
+      layer: stringVector(Array.from({ length: channels }, () => layer)),
+      channel: numberVector(Int32Array.from({ length: channels }, (_, i) => i)),
+      responsive: boolVector(ix.responsive),
+      max_response: numberVector(ix.maxResponse),
+      sf_pref: numberVector(ix.sfPref),
+      sf_pref_index: numberVector(ix.sfPrefIndex),
+      theta_pref: numberVector(ix.thetaPref),
+      theta_pref_index: numberVector(ix.thetaPrefIndex),
+      theta_vector: numberVector(ix.thetaVector),
+      circular_variance: numberVector(ix.circularVariance),
+      osi: numberVector(ix.osi),
+      ori_half_width: numberVector(ix.oriHalfWidth),
+      ori_width_open: boolVector(ix.oriWidthOpen),
+      sf_low: numberVector(ix.sfLow),
+      sf_high: numberVector(ix.sfHigh),
+      sf_bandwidth: numberVector(ix.sfBandwidth),
+      sf_low_open: boolVector(ix.sfLowOpen),
+      sf_high_open: boolVector(ix.sfHighOpen),
+      f1f0: numberVector(ix.f1f0Pref),
+      max_phase_response: numberVector(ix.maxPhasePref),
+      ori_curve: floatListVector(ix.oriCurve, nT),
+      sf_curve: floatListVector(ix.sfCurve, nF),
+      response_grid: floatListVector(gridRows, nT * nF),
+    },
+    tuningMetadata(grid, options),
+  );
+}
+
+// Schema metadata: the grids the list columns are laid out on, and the options used.
+function tuningMetadata(grid: GratingGrid, options: TuningOptions): Record<string, string> {
+  return {
+    'revcor.tuning.theta_deg': JSON.stringify([...grid.thetaDeg]),
+    'revcor.tuning.sf_cpp': JSON.stringify([...grid.sfCpp]),
+    'revcor.tuning.phase_deg': JSON.stringify([...grid.phaseDeg]),
+    'revcor.tuning.options': JSON.stringify(options),
+    'revcor.tuning.layout': JSON.stringify({
+      ori_curve: 'R at f_pref over theta_deg',
+      sf_curve: 'R at theta_pref over sf_cpp',
+      response_grid: 'R(theta, f), theta-major: index = iTheta * len(sf_cpp) + iF',
+      response: options.response === 'mean' ? 'mean over phase' : 'max over phase',
+    }),
+  };
+}
+
+/** Runs one tuning shard: every layer of the shard from the grating activations. */
+export async function runTuning(shard: Shard, ctx: StageContext): Promise<Table> {
+  const tables = await readGratingTables(ctx);
+  const source = 'activations (gratings)';
+  const set = {
+    thetaDeg: readNumbers(tables, 'theta_deg', source),
+    sfCpp: readNumbers(tables, 'sf_cpp', source),
+    phaseDeg: readNumbers(tables, 'phase_deg', source),
+  };
+  const layer = shard.params['layer'];
+  const layers = typeof layer === 'string' ? [layer] : layerColumns(tables[0]!);
+  const options = tuningOptions(ctx.config);
+  const out: Table[] = [];
+  layers.forEach((name, i) => {
+    if (ctx.signal.aborted) return;
+    const { matrix, channels } = readLayerMatrix(tables, name, source);
+    out.push(tuningTable(name, matrix, channels, set, options));
+    ctx.progress((i + 1) / layers.length);
+  });
+  ctx.signal.throwIfAborted();
+  if (out.length === 0) throw new InputError(`tuning: no layer columns in the grating activations (shard ${shard.id})`);
+  return concatTables(out);
+}
+
+/** The tuning stage. */
+export const tuningStage: Stage = {
+  name: 'tuning',
+  description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (SPEC §2)',
+  version: '1',
+  upstream: ['activations'],
+  configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),
+  plan: (ctx: PlanContext) => (ctx.config.stimuli.gratings.enabled ? layerShards(ctx.config) : []),
+  run: runTuning,
+};
+
+export { ALL_LAYERS };

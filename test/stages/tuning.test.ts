@@ -1,0 +1,91 @@
+// The tuning stage on in-memory activations shards: plan, columns, metadata, IPC round trip.
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { ExperimentSchema } from '../../config/schema.ts';
+import { ALL_LAYERS, tuningStage } from '../../stages/tuning.ts';
+import { defaultGratingSet } from '../fixtures/synthetic-units.ts';
+import { fakeContext, splitShards } from '../fixtures/fake-upstream.ts';
+
+const DEG = Math.PI / 180;
+
+// Two layers of phase-separable units R = A(θ)·B(f)·(1 + cos φ) with known θ_pref and f_pref.
+function gratingShards() {
+  const set = defaultGratingSet();
+  const n = set.thetaDeg.length;
+  const prefs = [
+    [75, -3],
+    [30, -5],
+    [150, -2],
+  ] as const;
+  const layer = (units: readonly (readonly [number, number])[]) => {
+    const m = new Float32Array(n * units.length);
+    for (let i = 0; i < n; i++) {
+      units.forEach(([t0, k0], u) => {
+        const a = Math.exp(2 * (Math.cos(2 * (set.thetaDeg[i]! - t0) * DEG) - 1));
+        const b = Math.exp(-((Math.log2(set.sfCpp[i]!) - k0) ** 2) / 0.5);
+        m[i * units.length + u] = a * b * (1 + Math.cos(set.phaseDeg[i]! * DEG));
+      });
+    }
+    return { matrix: m, channels: units.length };
+  };
+  const descriptors = {
+    stimulus: Int32Array.from({ length: n }, (_, i) => i),
+    theta_deg: set.thetaDeg,
+    sf_cpp: set.sfCpp,
+    phase_deg: set.phaseDeg,
+  };
+  return splitShards('gratings', descriptors, { block1_conv1: layer(prefs), block1_conv2: layer(prefs.slice(0, 2)) }, 512);
+}
+
+describe('tuningStage.plan', () => {
+  const plan = (cfg: unknown) => tuningStage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' }) as { id: string; params: Record<string, unknown> }[];
+  it('plans one shard per analysed layer (VGG19: 16), or the listed layers', () => {
+    const all = plan({ model: { arch: 'vgg19' } });
+    expect(all.length).toBe(16);
+    expect(all[0]).toMatchObject({ id: 'block1_conv1', params: { layer: 'block1_conv1' } });
+    expect(plan({ model: { arch: 'vgg16', layers: ['block3_conv1'] } }).map((s) => s.id)).toEqual(['block3_conv1']);
+  });
+  it('plans one all-layers shard for an ONNX model with layers: all, and nothing when gratings are disabled', () => {
+    expect(plan({ model: { arch: 'onnx', weights: '/x.onnx' } }).map((s) => s.id)).toEqual([ALL_LAYERS]);
+    expect(plan({ stimuli: { gratings: { enabled: false } } })).toEqual([]);
+  });
+});
+
+describe('tuningStage.run', () => {
+  const shards = gratingShards();
+  it('reads the grating shards, one row per channel, with every index column', async () => {
+    const ctx = fakeContext(shards);
+    const t = await tuningStage.run({ id: 'block1_conv1', params: { layer: 'block1_conv1' } }, ctx);
+    expect(t.numRows).toBe(3);
+    expect(t.getChild('layer')!.toArray()).toEqual(['block1_conv1', 'block1_conv1', 'block1_conv1']);
+    expect([...t.getChild('channel')!.toArray()]).toEqual([0, 1, 2]);
+    expect([...t.getChild('theta_pref')!.toArray()]).toEqual([75, 30, 150]);
+    expect([...t.getChild('sf_pref')!.toArray()]).toEqual([2 ** -3, 2 ** -5, 2 ** -2]);
+    expect(t.getChild('responsive')!.get(0)).toBe(true);
+    for (const col of ['theta_vector', 'circular_variance', 'osi', 'ori_half_width', 'sf_bandwidth', 'f1f0', 'max_phase_response', 'sf_low', 'sf_high']) {
+      expect(Number.isFinite(t.getChild(col)!.get(0)), col).toBe(true);
+    }
+    expect(t.getChild('ori_curve')!.get(0)!.length).toBe(12);
+    expect(t.getChild('sf_curve')!.get(0)!.length).toBe(14);
+    expect(t.getChild('response_grid')!.get(0)!.length).toBe(168);
+    expect(ctx.progressed.at(-1)).toBe(1);
+  });
+  it('records the θ and f grids and options in the schema metadata and survives an IPC round trip', async () => {
+    const t = tableFromIPC(tableToIPC(await tuningStage.run({ id: 'block1_conv2', params: { layer: 'block1_conv2' } }, fakeContext(shards)), 'file'));
+    expect(JSON.parse(t.schema.metadata.get('revcor.tuning.theta_deg')!)).toEqual(Array.from({ length: 12 }, (_, i) => i * 15));
+    expect(JSON.parse(t.schema.metadata.get('revcor.tuning.sf_cpp')!).length).toBe(14);
+    expect(JSON.parse(t.schema.metadata.get('revcor.tuning.options')!)).toEqual({ epsilon: 1e-6, response: 'mean', halfHeight: 'zero' });
+    expect(t.numRows).toBe(2);
+    // response_grid is θ-major: the peak of unit 1 (θ = 30°, f = 2^-5) sits at index 2·14 + 6.
+    const g = t.getChild('response_grid')!.get(1)!.toArray() as Float32Array;
+    expect(g.indexOf(Math.max(...g))).toBe(2 * 14 + 6);
+  });
+  it('the all-layers shard covers every layer column', async () => {
+    const t = await tuningStage.run({ id: ALL_LAYERS, params: { layer: null } }, fakeContext(shards));
+    expect(t.numRows).toBe(5);
+    expect(new Set(t.getChild('layer')!.toArray())).toEqual(new Set(['block1_conv1', 'block1_conv2']));
+  });
+  it('fails with a user-facing error when there are no grating shards', async () => {
+    await expect(tuningStage.run({ id: 'block1_conv1', params: { layer: 'block1_conv1' } }, fakeContext([]))).rejects.toThrow(/no grating shards/);
+  });
+});
