@@ -11,6 +11,8 @@ export const ModelSchema = z
     arch: z.enum(['vgg16', 'vgg19', 'onnx']).default('vgg16'),
     /** auto: Keras cache file if present, else seeded; seeded: He-normal from `seed`; or a path to .h5 / .onnx. */
     weights: z.string().min(1).default('auto'),
+    /** Input preprocessing: caffe = RGB→BGR minus the BGR mean (Keras VGG); none = raw 0–255 RGB; auto = caffe for vgg16/vgg19, none for onnx. */
+    preprocessing: z.enum(['auto', 'caffe', 'none']).default('auto'),
     /** Seed of the deterministic He-normal initialisation when weights are seeded. */
     seed: z.number().int().min(0).default(0),
     /** Analysed conv layers: 'all' or a list of layer names. */
@@ -52,6 +54,12 @@ export const ImagesSchema = z
     resize: positiveInt().default(256),
     /** At most this many images per category (sorted by file name); 'all' for every image. */
     perCategory: z.union([z.literal('all'), positiveInt()]).default('all'),
+    /**
+     * When `dir` does not exist: error (default) stops with an error naming this key; skip runs without natural
+     * images, says so loudly and records the skipped folder in the stimuli output (config/default.yaml uses it
+     * so a fresh clone without ../shared still runs).
+     */
+    ifMissing: z.enum(['error', 'skip']).default('error'),
   })
   .prefault({});
 

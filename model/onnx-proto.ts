@@ -181,12 +181,12 @@ export function int64Tensor(name: string, dims: number[], data: number[]): Tenso
 /** The float values of a tensor, from raw bytes or typed fields. */
 export function tensorFloats(t: TensorObject): Float32Array {
   if (t.rawData && t.rawData.length > 0) {
-    if (t.dataType === DataType.DOUBLE) {
-      const copy = t.rawData.slice();
-      return Float32Array.from(new Float64Array(copy.buffer, 0, copy.byteLength / 8));
-    }
-    const copy = t.rawData.slice();
-    return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+    // Copy into a fresh, aligned buffer (the decoder may hand out a view of a larger Buffer; Buffer.slice is a view).
+    const copy = new Uint8Array(t.rawData.byteLength);
+    copy.set(t.rawData);
+    if (t.dataType === DataType.DOUBLE) return Float32Array.from(new Float64Array(copy.buffer));
+    if (t.dataType !== DataType.FLOAT) throw new Error(`tensor '${t.name}': data type ${t.dataType}, expected float32 or float64`);
+    return new Float32Array(copy.buffer);
   }
   if (t.floatData && t.floatData.length > 0) return Float32Array.from(t.floatData);
   if (t.doubleData && t.doubleData.length > 0) return Float32Array.from(t.doubleData);
