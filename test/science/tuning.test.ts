@@ -13,7 +13,7 @@ import {
   tuningIndices,
   vectorAverageOrientation,
 } from '../../science/tuning.ts';
-import { blobUnit, defaultGratingSet, formulaRenderer, gaborUnit, linearResponses } from '../fixtures/synthetic-units.ts';
+import { blobUnit, defaultGratingSet, gratingRenderer, gaborUnit, linearResponses } from '../fixtures/synthetic-units.ts';
 
 const DEG = Math.PI / 180;
 const grid12 = Array.from({ length: 12 }, (_, i) => i * 15);
@@ -203,7 +203,7 @@ describe('tuningIndices on phase-separable synthetic units', () => {
 
 describe('synthetic units on the default grating set (1,344 gratings)', () => {
   const set = defaultGratingSet();
-  const render = formulaRenderer(set);
+  const render = gratingRenderer(set);
   const n = set.thetaDeg.length;
   const cases = [
     { theta: 30, f: 2 ** -4, sigma: 10 },
