@@ -3,8 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Test seam: called between the two halves of the data and before the rename (lets tests kill mid-write). */
-export type WriteHook = (phase: 'mid-write' | 'before-rename', target: string) => void | Promise<void>;
+/**
+ * Test seam: called between the two halves of the data, before the rename, and (by the runner) after a
+ * checkpoint is in place but before its manifest record is written. Lets tests kill a run at those points.
+ */
+export type WriteHook = (phase: 'mid-write' | 'before-rename' | 'before-record', target: string) => void | Promise<void>;
 
 /** Suffix of every temp file; leftovers from crashed runs are removed by removeTempFiles. */
 export const TEMP_SUFFIX = '.revcor-tmp';

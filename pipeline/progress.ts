@@ -82,7 +82,7 @@ class LineReporter implements Reporter {
         break;
       case 'stage-start':
         this.stages.set(e.stage, { start: Date.now(), total: e.shards, done: 0 });
-        this.line(`[${e.stage}] ${e.shards} shards`);
+        this.line(`[${e.stage}] ${e.shards} shard${e.shards === 1 ? '' : 's'} to run`);
         break;
       case 'shard-done': {
         const st = this.stages.get(e.stage);

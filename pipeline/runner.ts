@@ -2,6 +2,7 @@
 // written atomically and recorded, interruption and failure leave every finished checkpoint in place.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { Table } from 'apache-arrow';
 import { stringify } from 'yaml';
@@ -94,6 +95,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const workers = opts.workers || config.run?.workers || defaultWorkers();
     const concurrency = opts.concurrency ?? config.run?.concurrency ?? 2;
     const abort = new AbortController();
+    setMaxListeners(0, abort.signal); // every shard in flight may listen
     const onAbort = (): void => abort.abort(opts.signal?.reason);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) abort.abort();
@@ -167,6 +169,7 @@ async function execute(plan: Plan, opts: RunOptions, ex: Exec): Promise<PlannedS
     const stamp = { stage: ps.stage, shard: ps.shard.id, key: ps.key, version: sp.stage.version, params: ps.basis.params };
     const written = await writeShard(opts.outDir, stamp, table, opts.writeHook);
     await ex.hasher.remember(written.path, written.sha256);
+    await opts.writeHook?.('before-record', written.path);
     const record: ShardRecord = {
       stage: ps.stage,
       shard: ps.shard.id,

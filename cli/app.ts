@@ -1,0 +1,66 @@
+// The revcor command line: yargs commands, and the top-level error handler (user errors without stacks).
+import yargs from 'yargs';
+import { RevcorError } from '../pipeline/errors.ts';
+import { ShardFailure } from '../pipeline/runner.ts';
+import { cleanCommand } from './clean.ts';
+import { defaultDeps, println, type CliDeps } from './deps.ts';
+import { inspectCommand } from './inspect.ts';
+import { runCommand } from './run.ts';
+import { statusCommand } from './status.ts';
+import { validateCommand } from './validate.ts';
+
+/** A command-line usage mistake (unknown option, missing argument). */
+export class UsageError extends RevcorError {}
+
+const VERSION = '0.1.0';
+
+/** Parses `argv` (without node and script), runs the command, and returns the process exit code. */
+export async function main(argv: readonly string[], deps?: CliDeps): Promise<number> {
+  const d = deps ?? (await defaultDeps());
+  const parser = yargs([...argv])
+    .scriptName('revcor')
+    .usage('$0 <command> [options]\n\nSystems-neuroscience physiology on CNNs as a resumable, checkpointed pipeline.')
+    .command(runCommand(d, argv))
+    .command(statusCommand(d))
+    .command(validateCommand(d))
+    .command(inspectCommand(d))
+    .command(cleanCommand(d))
+    .demandCommand(1, 'Expected a command (run, status, validate, inspect, clean), got none')
+    .example('$0 run', 'Run the default experiment (config/default.yaml) into artifacts/default')
+    .example('$0 run config/smoke.yaml --out /tmp/smoke', 'Run another experiment elsewhere')
+    .example('$0 run --set awc.shuffles=30 --dry-run', 'What a change would rerun, and why')
+    .example('$0 status artifacts/default', 'What is done, stale or pending, and why')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(VERSION)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg, { hint: 'Run `revcor --help` (or `revcor <command> --help`) for usage.' });
+    });
+  try {
+    await parser.parseAsync();
+    return 0;
+  } catch (e) {
+    return report(e, d, argv.includes('--json'));
+  }
+}
+
+/** Prints an error the way its kind deserves and returns the exit code. */
+export function report(e: unknown, d: CliDeps, json: boolean): number {
+  if (e instanceof RevcorError) {
+    if (json) println(d.stdout, JSON.stringify({ type: 'error', time: new Date().toISOString(), error: e.name, message: e.message, hint: e.hint ?? null }));
+    println(d.stderr, `error: ${e.message}`, ...(e.hint ? e.hint.split('\n') : []));
+    return e.exitCode;
+  }
+  if (e instanceof ShardFailure) {
+    const cause = e.cause as Error | undefined;
+    if (json) println(d.stdout, JSON.stringify({ type: 'error', time: new Date().toISOString(), error: 'ShardFailure', message: e.message, hint: e.advice }));
+    println(d.stderr, `error: ${e.message} (a bug: please report it with this trace)`, cause?.stack ?? String(cause), e.advice);
+    return 1;
+  }
+  println(d.stderr, `revcor: unexpected error (a bug: please report it with this trace)`, (e as Error)?.stack ?? String(e));
+  return 1;
+}

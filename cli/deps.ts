@@ -1,0 +1,29 @@
+// What every command receives: the stage registry, output streams and test seams (so tests can run toy stages).
+import type { Stage } from '../pipeline/stage.ts';
+import type { RunOptions } from '../pipeline/runner.ts';
+import { invocation } from './shell.ts';
+
+/** Injected into the commands by cli/app.ts. */
+export interface CliDeps {
+  /** The stage registry. */
+  stages: () => Stage[];
+  /** How the user invoked revcor (prefix of the printed resume command). */
+  invocation: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Extra options for runPipeline (tests: writeHook). */
+  runOptions?: Partial<RunOptions>;
+  /** Whether `run` installs SIGINT/SIGTERM handlers (default true). */
+  handleSignals?: boolean;
+}
+
+/** Defaults for the real command line. */
+export async function defaultDeps(): Promise<CliDeps> {
+  const { allStages } = await import('../stages/index.ts');
+  return { stages: allStages, invocation: invocation(), stdout: process.stdout, stderr: process.stderr, handleSignals: true };
+}
+
+/** Writes lines to a stream. */
+export function println(stream: NodeJS.WritableStream, ...lines: string[]): void {
+  for (const l of lines) stream.write(l + '\n');
+}
