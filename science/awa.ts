@@ -1,0 +1,133 @@
+// Activation-weighted average (AWA) of white-noise stimuli, SPEC §4: all units of a layer in one pass over the
+// samples, the units' weighted sums being one matrix product Aᵀ X per chunk of rows (SPEC §6).
+import type { MatMul } from './gemm.ts';
+import { chunks, type SampleSource } from './samples.ts';
+
+/** Per-pixel sample statistics of the stimuli used (unweighted). */
+export interface StimulusMoments {
+  N: number;
+  D: number;
+  /** Empirical mean s̄ of every value over the N samples (float64). */
+  mean: Float64Array;
+  /** Empirical SD of the noise pooled over values and samples, after clipping (σ_e). */
+  sigma: number;
+}
+
+/** Per-unit weight sums every reverse-correlation statistic needs. */
+export interface WeightSums {
+  /** Σ aₙ per unit. */
+  sum: Float64Array;
+  /** Σ aₙ² per unit. */
+  sumSq: Float64Array;
+  /** Number of samples with aₙ ≠ 0 per unit. */
+  active: Int32Array;
+}
+
+/** AWA of a layer's units. Maps are U×D row-major. */
+export interface AwaResult extends StimulusMoments, WeightSums {
+  U: number;
+  /** AWA maps Σ aₙ(sₙ − s̄)/Σ aₙ (0 for silent units). */
+  awa: Float32Array;
+  /** z-maps AWA / null SD. */
+  z: Float32Array;
+  /** Null SD of every pixel of each unit's AWA. */
+  nullSd: Float64Array;
+  /** max |z| per unit (0 for silent units). */
+  zMax: Float64Array;
+  /** max |z| ≥ threshold. */
+  significant: Uint8Array;
+}
+
+/** Value subtracted from samples before products so that float32 sums do not cancel (the noise mid-grey). */
+export const SAMPLE_OFFSET = 127.5;
+
+/** Σa, Σa², #active per unit for activations A (N×U row-major). */
+export function weightSums(A: Float32Array, N: number, U: number): WeightSums {
+  const sum = new Float64Array(U);
+  const sumSq = new Float64Array(U);
+  const active = new Int32Array(U);
+  for (let n = 0; n < N; n++) {
+    for (let u = 0; u < U; u++) {
+      const a = A[n * U + u];
+      if (a !== 0) {
+        sum[u] += a;
+        sumSq[u] += a * a;
+        active[u]++;
+      }
+    }
+  }
+  return { sum, sumSq, active };
+}
+
+/**
+ * Null SD of an AWA pixel: with wₙ = aₙ/Σa and sₙ − s̄ having variance σ_e², Var(Σ wₙ(sₙ − s̄)) = σ_e²(Σw² − 1/N)
+ * exactly (the −1/N is the empirical mean's share; SPEC §4's σ·√Σa²/Σa is the N → ∞ form).
+ */
+export function awaNullSd(sigma: number, sum: number, sumSq: number, N: number): number {
+  if (!(sum > 0)) return 0;
+  const w2 = sumSq / (sum * sum) - 1 / N;
+  return sigma * Math.sqrt(Math.max(w2, 0));
+}
+
+/**
+ * AWA, z-maps and significance for all U units of a layer (A: N×U activations, row-major). Rows are read in
+ * chunks; per chunk the weighted sums of every unit are one product Aᵀ(X − 127.5), accumulated in float64.
+ */
+export async function awaLayer(
+  src: SampleSource,
+  A: Float32Array,
+  U: number,
+  mm: MatMul,
+  opts: { zThreshold: number; chunk?: number },
+): Promise<AwaResult> {
+  const { N, D } = src;
+  if (A.length !== N * U) throw new Error(`awaLayer: activations have ${A.length} values, expected ${N}×${U}`);
+  const chunk = opts.chunk ?? Math.max(64, Math.min(4096, Math.floor(4_000_000 / Math.max(D, U))));
+  const num = new Float64Array(U * D);
+  const sx = new Float64Array(D);
+  const sxx = new Float64Array(D);
+  for (const [n0, n1] of chunks(N, chunk)) {
+    const rows = n1 - n0;
+    const X = Float32Array.from(src.rows(n0, n1));
+    for (let i = 0; i < X.length; i++) {
+      const v = X[i] - SAMPLE_OFFSET;
+      X[i] = v;
+      const d = i % D;
+      sx[d] += v;
+      sxx[d] += v * v;
+    }
+    const P = await mm.gemm(A.subarray(n0 * U, n1 * U), X, U, rows, D, { transA: true });
+    for (let i = 0; i < P.length; i++) num[i] += P[i];
+  }
+  const mean = new Float64Array(D);
+  let ss = 0;
+  for (let d = 0; d < D; d++) {
+    const m = sx[d] / N;
+    mean[d] = m + SAMPLE_OFFSET;
+    ss += sxx[d] - N * m * m;
+  }
+  const sigma = Math.sqrt(ss / (N * D));
+  const ws = weightSums(A, N, U);
+  const awa = new Float32Array(U * D);
+  const z = new Float32Array(U * D);
+  const nullSd = new Float64Array(U);
+  const zMax = new Float64Array(U);
+  const significant = new Uint8Array(U);
+  for (let u = 0; u < U; u++) {
+    const S = ws.sum[u];
+    if (!(S > 0)) continue;
+    const sd = awaNullSd(sigma, S, ws.sumSq[u], N);
+    nullSd[u] = sd;
+    let zm = 0;
+    for (let d = 0; d < D; d++) {
+      const v = (num[u * D + d] - S * (mean[d] - SAMPLE_OFFSET)) / S;
+      awa[u * D + d] = v;
+      const zz = sd > 0 ? v / sd : 0;
+      z[u * D + d] = zz;
+      zm = Math.max(zm, Math.abs(zz));
+    }
+    zMax[u] = zm;
+    significant[u] = zm >= opts.zThreshold ? 1 : 0;
+  }
+  return { N, D, U, mean, sigma, ...ws, awa, z, nullSd, zMax, significant };
+}

@@ -1,0 +1,271 @@
+// Activation-weighted covariance (AWC), SPEC §4 and §6: for every unit of a layer
+//   AWC = Σ aₙ(sₙ − s̄ − AWA)(sₙ − s̄ − AWA)ᵀ / Σ aₙ − σ_e² I,
+// its top eigenpairs (excitatory) and bottom eigenpairs (suppressive), their significance against a null, and
+// the energy map Σ λₖ eₖ² over the significant excitatory eigenvectors.
+// Two solvers: 'full' forms each unit's D×D matrix as one weighted Gram product and decomposes it densely;
+// 'subspace' never forms it: block Lanczos on v ↦ Yᵀ(a ⊙ Yv)/Σa − m(mᵀv), batched across the units of the
+// layer, streaming Y = X − s̄ in row chunks (regenerated, or cached when small).
+import { awaLayer, type AwaResult } from './awa.ts';
+import { blockKrylovExtremes, extremeFromFull, symEig, type BatchOperator, type ExtremeEig } from './eigen.ts';
+import type { MatMul } from './gemm.ts';
+import { marchenkoPasturBounds, shuffleBounds, shufflePermutation, type NullBounds } from './nulls.ts';
+import { chunks, type SampleSource } from './samples.ts';
+
+/** How AWC is computed (the awc.* config keys). */
+export interface AwcOptions {
+  /** Excitatory eigenpairs kept. */
+  top: number;
+  /** Suppressive eigenpairs kept. */
+  bottom: number;
+  /** shuffle: activations permuted across stimuli (shared permutations); marchenko-pastur: analytic. */
+  nullKind: 'shuffle' | 'marchenko-pastur';
+  /** Number of shuffles for the shuffle null. */
+  shuffles: number;
+  /** Coverage of the null range (0.99 → 99th percentile of null maxima, 1st of null minima). */
+  level: number;
+  /** full: dense D×D per unit; subspace: block Krylov on products. */
+  solver: 'full' | 'subspace';
+  /** Block size and steps of the Krylov solver. */
+  block: number;
+  steps: number;
+  /** Seed for start blocks and shuffles (shared by a layer's units). */
+  seed: number;
+  /** Global index of the first unit (seeds per unit do not depend on sharding). */
+  unitOffset?: number;
+  /** Hold the centred samples in memory when N·D·4 bytes is at most this (default 512 MiB); else regenerate per pass. */
+  cacheBytes?: number;
+  /** Rows per streamed chunk (default: by size). */
+  chunk?: number;
+  /** Called with progress 0..1. */
+  progress?: (f: number) => void;
+}
+
+/** AWC of one unit. Eigenvalues are of the AWC (prior subtracted); vectors are unit-norm, D long. */
+export interface AwcUnit {
+  /** False for a unit that never responded (Σa = 0): everything else is empty / NaN. */
+  responsive: boolean;
+  top: Float64Array;
+  topVectors: Float32Array[];
+  bottom: Float64Array;
+  bottomVectors: Float32Array[];
+  bounds: NullBounds;
+  topSignificant: boolean[];
+  bottomSignificant: boolean[];
+  /** Σ λₖ eₖ² over significant excitatory eigenpairs (zeros when none). */
+  energy: Float32Array;
+}
+
+/** AWC of a layer's units plus the moments (AWA pass) it was computed from. */
+export interface AwcLayerResult {
+  units: AwcUnit[];
+  moments: AwaResult;
+}
+
+/** Weight columns: the U real units, then (for the shuffle null) shuffle s of unit u at column U + s·U + u. */
+function weightColumns(A: Float32Array, N: number, U: number, shuffles: number, seed: number): { W: Float32Array; cols: number } {
+  const cols = U * (1 + shuffles);
+  const W = new Float32Array(N * cols);
+  for (let n = 0; n < N; n++) for (let u = 0; u < U; u++) W[n * cols + u] = A[n * U + u];
+  for (let s = 0; s < shuffles; s++) {
+    const p = shufflePermutation(N, seed, s);
+    for (let n = 0; n < N; n++) {
+      const src = p[n];
+      for (let u = 0; u < U; u++) W[n * cols + U + s * U + u] = A[src * U + u];
+    }
+  }
+  return { W, cols };
+}
+
+/** Centred sample chunks Y = X − s̄, cached in memory when small enough. */
+function centredChunks(src: SampleSource, mean: Float64Array, chunk: number, cacheBytes: number) {
+  const { N, D } = src;
+  const ranges = chunks(N, chunk);
+  const centre = (n0: number, n1: number): Float32Array => {
+    const X = src.rows(n0, n1);
+    const Y = new Float32Array(X.length);
+    for (let i = 0, d = 0; i < X.length; i++) {
+      Y[i] = X[i] - mean[d];
+      if (++d === D) d = 0;
+    }
+    return Y;
+  };
+  const cache = N * D * 4 <= cacheBytes ? ranges.map(([n0, n1]) => centre(n0, n1)) : null;
+  return { ranges, get: (i: number) => (cache ? cache[i] : centre(ranges[i][0], ranges[i][1])) };
+}
+
+/** Weighted means m = Yᵀ w / Σw for every weight column, in one streamed pass (cols × D). */
+async function weightedMeans(
+  Y: ReturnType<typeof centredChunks>,
+  W: Float32Array,
+  cols: number,
+  sums: Float64Array,
+  D: number,
+  mm: MatMul,
+): Promise<Float64Array> {
+  const acc = new Float64Array(cols * D);
+  for (let i = 0; i < Y.ranges.length; i++) {
+    const [n0, n1] = Y.ranges[i];
+    const P = await mm.gemm(W.subarray(n0 * cols, n1 * cols), Y.get(i), cols, n1 - n0, D, { transA: true });
+    for (let k = 0; k < P.length; k++) acc[k] += P[k];
+  }
+  for (let c = 0; c < cols; c++) {
+    const s = sums[c];
+    for (let d = 0; d < D; d++) acc[c * D + d] = s > 0 ? acc[c * D + d] / s : 0;
+  }
+  return acc;
+}
+
+/**
+ * AWC for all U units of a layer (A: N×U activations, row-major). Returns per unit the top/bottom eigenpairs
+ * of the AWC, the null bounds, significance flags and the energy map.
+ */
+export async function awcLayer(
+  src: SampleSource,
+  A: Float32Array,
+  U: number,
+  mm: MatMul,
+  opts: AwcOptions,
+  moments?: AwaResult,
+): Promise<AwcLayerResult> {
+  const { N, D } = src;
+  const mom = moments ?? (await awaLayer(src, A, U, mm, { zThreshold: Infinity }));
+  const sigma2 = mom.sigma * mom.sigma;
+  const S = opts.nullKind === 'shuffle' ? opts.shuffles : 0;
+  const { W, cols } = weightColumns(A, N, U, S, opts.seed);
+  const sums = new Float64Array(cols);
+  for (let c = 0; c < cols; c++) sums[c] = mom.sum[c % U];
+  const live = (c: number) => sums[c] > 0;
+
+  const rowsPerChunk =
+    opts.chunk ?? Math.max(64, Math.min(8192, Math.floor(8_000_000 / Math.max(D, cols * Math.max(1, opts.block)))));
+  const Y = centredChunks(src, mom.mean, rowsPerChunk, opts.cacheBytes ?? 512 * 2 ** 20);
+  const m = await weightedMeans(Y, W, cols, sums, D, mm);
+  opts.progress?.(0.05);
+
+  // extreme eigenpairs of M_c = Yᵀ diag(w_c) Y / Σw − m_c m_cᵀ, for every live column
+  const ext: (ExtremeEig | null)[] = new Array(cols).fill(null);
+  const liveCols = Array.from({ length: cols }, (_, c) => c).filter(live);
+  if (opts.solver === 'full') {
+    const Yall = new Float32Array(N * D);
+    for (let i = 0; i < Y.ranges.length; i++) Yall.set(Y.get(i), Y.ranges[i][0] * D);
+    const w = new Float32Array(N);
+    for (let k = 0; k < liveCols.length; k++) {
+      const c = liveCols[k];
+      for (let n = 0; n < N; n++) w[n] = W[n * cols + c];
+      const G = await mm.weightedGram(Yall, w, N, D);
+      const Mc = new Float64Array(D * D);
+      for (let i = 0; i < D; i++) {
+        for (let j = 0; j < D; j++) Mc[i * D + j] = G[i * D + j] / sums[c] - m[c * D + i] * m[c * D + j];
+      }
+      const isUnit = c < U;
+      ext[c] = extremeFromFull(symEig(Mc, D, isUnit), opts.top, opts.bottom);
+      opts.progress?.(0.05 + (0.95 * (k + 1)) / liveCols.length);
+    }
+  } else {
+    const L = liveCols.length;
+    const sc = Float64Array.from(liveCols, (c) => sums[c]);
+    const mc = new Float64Array(L * D);
+    liveCols.forEach((c, l) => mc.set(m.subarray(c * D, (c + 1) * D), l * D));
+    let applied = 0;
+    const op: BatchOperator = {
+      units: L,
+      dim: D,
+      async apply(V: Float32Array, b: number): Promise<Float32Array> {
+        const wide = L * b;
+        const Vt = new Float32Array(D * wide); // D × (L·b)
+        for (let l = 0; l < L; l++) {
+          for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) Vt[d * wide + l * b + c] = V[l * D * b + d * b + c];
+        }
+        const Z = new Float64Array(D * wide);
+        for (let i = 0; i < Y.ranges.length; i++) {
+          const [n0, n1] = Y.ranges[i];
+          const rows = n1 - n0;
+          const Yc = Y.get(i);
+          const P = await mm.gemm(Yc, Vt, rows, D, wide);
+          for (let r = 0; r < rows; r++) {
+            const wrow = (n0 + r) * cols;
+            for (let l = 0; l < L; l++) {
+              const a = W[wrow + liveCols[l]];
+              const off = r * wide + l * b;
+              for (let c = 0; c < b; c++) P[off + c] *= a;
+            }
+          }
+          const Zc = await mm.gemm(Yc, P, D, rows, wide, { transA: true });
+          for (let k = 0; k < Zc.length; k++) Z[k] += Zc[k];
+        }
+        const out = new Float32Array(L * D * b);
+        for (let l = 0; l < L; l++) {
+          const proj = new Float64Array(b); // m_lᵀ V_l
+          for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) proj[c] += mc[l * D + d] * V[l * D * b + d * b + c];
+          for (let d = 0; d < D; d++) {
+            for (let c = 0; c < b; c++) {
+              out[l * D * b + d * b + c] = Z[d * wide + l * b + c] / sc[l] - mc[l * D + d] * proj[c];
+            }
+          }
+        }
+        applied++;
+        opts.progress?.(0.05 + (0.9 * applied) / (opts.steps + 1));
+        return out;
+      },
+    };
+    const res = L > 0
+      ? await blockKrylovExtremes(op, mm, {
+          block: Math.max(opts.block, opts.top + opts.bottom),
+          steps: opts.steps,
+          top: opts.top,
+          bottom: opts.bottom,
+          seed: opts.seed,
+          unitIds: liveCols.map((c) => Math.floor(c / U) * 1_000_003 + (opts.unitOffset ?? 0) + (c % U)),
+        })
+      : [];
+    liveCols.forEach((c, l) => (ext[c] = res[l]));
+  }
+
+  const units: AwcUnit[] = [];
+  for (let u = 0; u < U; u++) {
+    const e = ext[u];
+    if (!e) {
+      units.push({
+        responsive: false,
+        top: new Float64Array(0),
+        topVectors: [],
+        bottom: new Float64Array(0),
+        bottomVectors: [],
+        bounds: { upper: NaN, lower: NaN },
+        topSignificant: [],
+        bottomSignificant: [],
+        energy: new Float32Array(D),
+      });
+      continue;
+    }
+    let bounds: NullBounds;
+    if (S > 0) {
+      const maxima: number[] = [];
+      const minima: number[] = [];
+      for (let s = 0; s < S; s++) {
+        const es = ext[U + s * U + u];
+        if (!es) continue;
+        maxima.push(es.top[0] - sigma2);
+        minima.push(es.bottom.length ? es.bottom[0] - sigma2 : NaN);
+      }
+      bounds = shuffleBounds(maxima, minima.filter(Number.isFinite), opts.level);
+    } else {
+      const a = new Float64Array(N);
+      for (let n = 0; n < N; n++) a[n] = A[n * U + u];
+      bounds = marchenkoPasturBounds(a, sigma2, D, opts.level);
+    }
+    const top = e.top.map((v) => v - sigma2);
+    const bottom = e.bottom.map((v) => v - sigma2);
+    const topSignificant = Array.from(top, (v) => v > bounds.upper);
+    const bottomSignificant = Array.from(bottom, (v) => v < bounds.lower);
+    const energy = new Float32Array(D);
+    top.forEach((lam, k) => {
+      if (!topSignificant[k] || !(lam > 0)) return;
+      const v = e.topVectors[k];
+      for (let d = 0; d < D; d++) energy[d] += lam * v[d] * v[d];
+    });
+    units.push({ responsive: true, top, topVectors: e.topVectors, bottom, bottomVectors: e.bottomVectors, bounds, topSignificant, bottomSignificant, energy });
+  }
+  opts.progress?.(1);
+  return { units, moments: mom };
+}

@@ -1,0 +1,203 @@
+// Does the reconstructed RF predict the grating tuning? (SPEC §5) Predictions from the RF spectrum or from
+// the RF model's responses to cropped gratings, match flags against θ_pref / f_pref, and the per-layer
+// statistics (circular correlation of orientations, Spearman correlation of log frequencies).
+import { eigenSpectrum, mapSpectrum, padSize, spectralPeak } from './spectrum.ts';
+
+/** A predicted orientation (deg, [0, 180)) and spatial frequency (cycles/px); NaN when there is nothing to predict. */
+export interface Prediction {
+  thetaDeg: number;
+  fCpp: number;
+}
+
+/** Where an RF map sits in the image and how it is laid out. */
+export interface RfLayout {
+  /** Side of the square map in pixels. */
+  r: number;
+  /** Interleaved channels (1 grey, 3 rgb). */
+  channels: number;
+  /** Absolute image coordinates of the map's top-left pixel (for the model-response method's grating phase). */
+  x0: number;
+  y0: number;
+}
+
+/** The grating grid the model-response method presents (as the gratings stage does). */
+export interface GratingAxesLike {
+  thetasDeg: readonly number[];
+  sfsCpp: readonly number[];
+  phasesDeg: readonly number[];
+}
+
+/** SPEC §5 FFT method for AWA: peak of |FFT2(w ⊙ AWA)|². */
+export function predictAwaFft(awa: ArrayLike<number>, rf: RfLayout): Prediction {
+  const nPad = padSize(rf.r);
+  const p = spectralPeak(mapSpectrum(awa, rf.r, rf.channels, nPad), nPad);
+  return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
+}
+
+/** SPEC §5 FFT method for AWC: peak of Σₖ λₖ|FFT2(w ⊙ eₖ)|² over the significant excitatory eigenpairs given. */
+export function predictAwcFft(vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, rf: RfLayout): Prediction {
+  if (vectors.length === 0) return { thetaDeg: NaN, fCpp: NaN };
+  const nPad = padSize(rf.r);
+  const p = spectralPeak(eigenSpectrum(vectors, lambdas, rf.r, rf.channels, nPad), nPad);
+  return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
+}
+
+/** Contrast-1 grating minus mid-grey over the RF window (absolute coordinates), channels replicated. */
+function gratingPatch(thetaDeg: number, f: number, phaseDeg: number, rf: RfLayout): Float64Array {
+  const t = (thetaDeg * Math.PI) / 180;
+  const ph = (phaseDeg * Math.PI) / 180;
+  const g = new Float64Array(rf.r * rf.r * rf.channels);
+  for (let y = 0; y < rf.r; y++) {
+    for (let x = 0; x < rf.r; x++) {
+      const v = 127.5 * Math.cos(2 * Math.PI * f * ((rf.x0 + x) * Math.cos(t) + (rf.y0 + y) * Math.sin(t)) + ph);
+      for (let c = 0; c < rf.channels; c++) g[(y * rf.r + x) * rf.channels + c] = v;
+    }
+  }
+  return g;
+}
+
+/** θ_pred, f_pred from a response grid R(θ, f) (mean over phases), read like SPEC §2's tuning: f at the max, θ at that f. */
+function peakOfGrid(R: Float64Array, axes: GratingAxesLike): Prediction {
+  const nT = axes.thetasDeg.length;
+  const nF = axes.sfsCpp.length;
+  let best = 0;
+  let bt = -1;
+  let bf = -1;
+  for (let it = 0; it < nT; it++) {
+    for (let jf = 0; jf < nF; jf++) {
+      if (R[it * nF + jf] > best) {
+        best = R[it * nF + jf];
+        bt = it;
+        bf = jf;
+      }
+    }
+  }
+  if (bt < 0) return { thetaDeg: NaN, fCpp: NaN };
+  return { thetaDeg: axes.thetasDeg[bt], fCpp: axes.sfsCpp[bf] };
+}
+
+/**
+ * SPEC §5 model-response method: present the gratings cropped to the RF to the RF model — [AWA·g]₊ for AWA
+ * (vectors = [awa], lambdas ignored) or Σₖ λₖ(eₖ·g)² for AWC — and read θ_pred, f_pred off the tuning surface.
+ */
+export function predictByModel(
+  kind: 'awa' | 'awc',
+  vectors: readonly ArrayLike<number>[],
+  lambdas: ArrayLike<number>,
+  rf: RfLayout,
+  axes: GratingAxesLike,
+): Prediction {
+  if (vectors.length === 0) return { thetaDeg: NaN, fCpp: NaN };
+  const nT = axes.thetasDeg.length;
+  const nF = axes.sfsCpp.length;
+  const R = new Float64Array(nT * nF);
+  for (let it = 0; it < nT; it++) {
+    for (let jf = 0; jf < nF; jf++) {
+      let sum = 0;
+      for (const ph of axes.phasesDeg) {
+        const g = gratingPatch(axes.thetasDeg[it], axes.sfsCpp[jf], ph, rf);
+        if (kind === 'awa') {
+          let dot = 0;
+          const v = vectors[0];
+          for (let i = 0; i < g.length; i++) dot += v[i] * g[i];
+          sum += Math.max(0, dot);
+        } else {
+          vectors.forEach((v, k) => {
+            let dot = 0;
+            for (let i = 0; i < g.length; i++) dot += v[i] * g[i];
+            sum += lambdas[k] * dot * dot;
+          });
+        }
+      }
+      R[it * nF + jf] = sum / axes.phasesDeg.length;
+    }
+  }
+  return peakOfGrid(R, axes);
+}
+
+/** Circular orientation difference |θ₁ − θ₂| mod 180°, in [0°, 90°]. */
+export function orientationDifference(a: number, b: number): number {
+  const d = (((a - b) % 180) + 180) % 180;
+  return Math.min(d, 180 - d);
+}
+
+/** SPEC §5 match flags (false when either side is NaN). */
+export function matchFlags(
+  pred: Prediction,
+  thetaPref: number,
+  fPref: number,
+  tol: { thetaDeg: number; octaves: number },
+): { theta: boolean; f: boolean } {
+  const theta = Number.isFinite(pred.thetaDeg) && Number.isFinite(thetaPref) && orientationDifference(pred.thetaDeg, thetaPref) <= tol.thetaDeg;
+  const f = pred.fCpp > 0 && fPref > 0 && Math.abs(Math.log2(pred.fCpp / fPref)) <= tol.octaves;
+  return { theta, f };
+}
+
+/**
+ * Circular correlation of two samples of orientations (degrees, axial: angles are doubled), Jammalamadaka &
+ * SenGupta's ρ = Σ sin(α−ᾱ) sin(β−β̄) / √(Σ sin²(α−ᾱ) Σ sin²(β−β̄)). NaN for fewer than 3 pairs.
+ */
+export function circularCorrelation(thetaA: ArrayLike<number>, thetaB: ArrayLike<number>): number {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < thetaA.length; i++) {
+    if (Number.isFinite(thetaA[i]) && Number.isFinite(thetaB[i])) {
+      a.push((2 * thetaA[i] * Math.PI) / 180);
+      b.push((2 * thetaB[i] * Math.PI) / 180);
+    }
+  }
+  if (a.length < 3) return NaN;
+  const mean = (v: number[]) => Math.atan2(v.reduce((s, x) => s + Math.sin(x), 0), v.reduce((s, x) => s + Math.cos(x), 0));
+  const ma = mean(a);
+  const mb = mean(b);
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let i = 0; i < a.length; i++) {
+    const sa = Math.sin(a[i] - ma);
+    const sb = Math.sin(b[i] - mb);
+    num += sa * sb;
+    da += sa * sa;
+    db += sb * sb;
+  }
+  return da > 0 && db > 0 ? num / Math.sqrt(da * db) : NaN;
+}
+
+/** Average ranks (ties share the mean rank). */
+function ranks(v: number[]): number[] {
+  const order = v.map((x, i) => [x, i] as const).sort((p, q) => p[0] - q[0]);
+  const r = new Array<number>(v.length);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
+    for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman rank correlation over pairs where both values are finite (NaN for fewer than 3 pairs or no spread). */
+export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
+      a.push(x[i]);
+      b.push(y[i]);
+    }
+  }
+  if (a.length < 3) return NaN;
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const n = ra.length;
+  const ma = (n + 1) / 2;
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let i = 0; i < n; i++) {
+    num += (ra[i] - ma) * (rb[i] - ma);
+    da += (ra[i] - ma) ** 2;
+    db += (rb[i] - ma) ** 2;
+  }
+  return da > 0 && db > 0 ? num / Math.sqrt(da * db) : NaN;
+}

@@ -1,0 +1,115 @@
+// Spatial spectra of reconstructed receptive fields (SPEC §5): Hann-windowed, zero-padded 2-D FFT power of
+// the AWA map and Σₖ λₖ|FFT2(w ⊙ eₖ)|² of AWC eigenvectors, and the spectral peak (θ_pred, f_pred).
+// Conventions as for the gratings (SPEC §2): x = column, y = row; a peak at wave vector (k_x, k_y) cycles per
+// N_pad pixels gives θ = atan2(k_y, k_x) mod 180° (the wave-vector direction) and f = |k|/N_pad cycles/px.
+import FFT from 'fft.js';
+
+/**
+ * Separable Hann window of side r, w(i) = ½(1 − cos(2π(i + ½)/r)) per axis: the symmetric window sampled at
+ * pixel centres, so that even a 3-px RF keeps every pixel (the endpoint-zero form would drop two of three).
+ */
+export function hann2d(r: number): Float64Array {
+  const w1 = Float64Array.from({ length: r }, (_, i) => 0.5 * (1 - Math.cos((2 * Math.PI * (i + 0.5)) / r)));
+  const w = new Float64Array(r * r);
+  for (let y = 0; y < r; y++) for (let x = 0; x < r; x++) w[y * r + x] = w1[y] * w1[x];
+  return w;
+}
+
+/** Smallest power of two ≥ max(2r, minPad). */
+export function padSize(r: number, minPad = 8): number {
+  let n = 2;
+  while (n < Math.max(2 * r, minPad)) n *= 2;
+  return n;
+}
+
+/** 2-D DFT power |FFT2|² of a real nPad×nPad array (row-major), returned row-major (ky rows, kx columns). */
+export function fft2Power(img: Float64Array, nPad: number): Float64Array {
+  const f = new FFT(nPad);
+  const re = new Float64Array(nPad * nPad);
+  const im = new Float64Array(nPad * nPad);
+  const buf = f.createComplexArray() as number[];
+  const out = f.createComplexArray() as number[];
+  // rows
+  for (let y = 0; y < nPad; y++) {
+    for (let x = 0; x < nPad; x++) {
+      buf[2 * x] = img[y * nPad + x];
+      buf[2 * x + 1] = 0;
+    }
+    f.transform(out, buf);
+    for (let x = 0; x < nPad; x++) {
+      re[y * nPad + x] = out[2 * x];
+      im[y * nPad + x] = out[2 * x + 1];
+    }
+  }
+  // columns
+  const power = new Float64Array(nPad * nPad);
+  for (let x = 0; x < nPad; x++) {
+    for (let y = 0; y < nPad; y++) {
+      buf[2 * y] = re[y * nPad + x];
+      buf[2 * y + 1] = im[y * nPad + x];
+    }
+    f.transform(out, buf);
+    for (let y = 0; y < nPad; y++) power[y * nPad + x] = out[2 * y] ** 2 + out[2 * y + 1] ** 2;
+  }
+  return power;
+}
+
+/**
+ * Power spectrum of one r×r map with `channels` interleaved channels (HWC; 1 for grey): Hann window, zero-pad
+ * to nPad, spectra of the channels summed.
+ */
+export function mapSpectrum(map: ArrayLike<number>, r: number, channels: number, nPad: number): Float64Array {
+  const w = hann2d(r);
+  const total = new Float64Array(nPad * nPad);
+  for (let c = 0; c < channels; c++) {
+    const img = new Float64Array(nPad * nPad);
+    for (let y = 0; y < r; y++) for (let x = 0; x < r; x++) img[y * nPad + x] = w[y * r + x] * map[(y * r + x) * channels + c];
+    const p = fft2Power(img, nPad);
+    for (let i = 0; i < p.length; i++) total[i] += p[i];
+  }
+  return total;
+}
+
+/** AWC spectrum Σₖ λₖ |FFT2(w ⊙ eₖ)|² over the given eigenpairs (pass only significant excitatory ones). */
+export function eigenSpectrum(vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, r: number, channels: number, nPad: number): Float64Array {
+  const total = new Float64Array(nPad * nPad);
+  vectors.forEach((v, k) => {
+    const p = mapSpectrum(v, r, channels, nPad);
+    for (let i = 0; i < p.length; i++) total[i] += lambdas[k] * p[i];
+  });
+  return total;
+}
+
+/** Predicted orientation (deg, [0, 180)) and spatial frequency (cycles/px) of a spectral peak. */
+export interface SpectralPeak {
+  thetaDeg: number;
+  fCpp: number;
+  /** Peak power (0 when the spectrum is empty). */
+  power: number;
+}
+
+/** The peak of an nPad×nPad power spectrum, DC excluded (NaN θ/f when the spectrum is all zero). */
+export function spectralPeak(power: Float64Array, nPad: number): SpectralPeak {
+  let best = -1;
+  let bx = 0;
+  let by = 0;
+  const half = nPad / 2;
+  for (let iy = 0; iy < nPad; iy++) {
+    const ky = iy < half ? iy : iy - nPad;
+    for (let ix = 0; ix < nPad; ix++) {
+      if (ix === 0 && iy === 0) continue;
+      const kx = ix < half ? ix : ix - nPad;
+      const p = power[iy * nPad + ix];
+      // real input: k and −k have equal power; keep the half-plane with θ in [0°, 180°) for reproducibility
+      if (p > best * (1 + 1e-12) || (Math.abs(p - best) <= 1e-12 * best && (ky > by || (ky === by && kx > bx)))) {
+        best = p;
+        bx = kx;
+        by = ky;
+      }
+    }
+  }
+  if (!(best > 0)) return { thetaDeg: NaN, fCpp: NaN, power: 0 };
+  let theta = (Math.atan2(by, bx) * 180) / Math.PI;
+  theta = ((theta % 180) + 180) % 180;
+  return { thetaDeg: theta, fCpp: Math.hypot(bx, by) / nPad, power: best };
+}

@@ -1,0 +1,113 @@
+// AWC nulls: the analytic (generalised Marchenko–Pastur + Tracy–Widom) null against real shuffles, and the
+// false-positive rate of both nulls on units that ignore their input (SPEC §7).
+import { afterAll, describe, expect, it } from 'vitest';
+import { OrtMatMul } from '../../model/ort-matmul.ts';
+import { awaLayer } from '../../science/awa.ts';
+import { awcLayer, type AwcOptions } from '../../science/awc.ts';
+import { effectiveN, marchenkoPasturBounds, normalQuantile, quantile, tracyWidom1Quantile, weightedMpEdges } from '../../science/nulls.ts';
+import { arraySource } from '../../science/samples.ts';
+import { lcg, noiseMatrix } from '../fixtures/synthetic-units.ts';
+
+const gauss = (rnd: () => number) => () => Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd());
+/** Activation laws of units that ignore their input: from nearly uniform to very heavy-tailed and sparse. */
+const laws: Record<string, (rnd: () => number) => () => number> = {
+  uniform: (rnd) => () => 1 + rnd(),
+  exp50: (rnd) => () => (rnd() < 0.5 ? 0 : -Math.log(rnd())),
+  relu3: (rnd) => {
+    const g = gauss(rnd);
+    return () => Math.max(0, g()) ** 3;
+  },
+  sparse10: (rnd) => () => (rnd() < 0.9 ? 0 : -Math.log(rnd())),
+};
+
+describe('analytic pieces', () => {
+  it('normal and Tracy–Widom quantiles match tables', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 5);
+    expect(tracyWidom1Quantile(0.95)).toBeCloseTo(0.9793, 1);
+    expect(tracyWidom1Quantile(0.99)).toBeCloseTo(2.0234, 1);
+  });
+
+  it('equal weights give the textbook Marchenko–Pastur edges σ²(1 ± √(D/N))²', () => {
+    const N = 4000;
+    const D = 400;
+    const e = weightedMpEdges(new Float64Array(N).fill(1 / N), 2, D);
+    const y = D / N;
+    expect(e.upper.mu).toBeCloseTo(2 * (1 + Math.sqrt(y)) ** 2, 9);
+    expect(e.lower!.mu).toBeCloseTo(2 * (1 - Math.sqrt(y)) ** 2, 9);
+    // Johnstone's TW scale for the largest eigenvalue of a white Wishart: σ²(√N + √D)(1/√N + 1/√D)^{1/3}/N
+    expect(e.upper.scale).toBeCloseTo((2 * (Math.sqrt(N) + Math.sqrt(D)) * Math.cbrt(1 / Math.sqrt(N) + 1 / Math.sqrt(D))) / N, 9);
+    expect(effectiveN(new Float64Array(N).fill(3))).toBeCloseTo(N, 9);
+  });
+
+  it('a rank-deficient unit (fewer active samples than D) cannot have significant suppressive eigenvalues', () => {
+    const a = new Float64Array(1000);
+    for (let i = 0; i < 50; i++) a[i] = 1;
+    expect(marchenkoPasturBounds(a, 1, 100, 0.99).lower).toBe(-Infinity);
+  });
+});
+
+describe('AWC nulls', () => {
+  const mm = new OrtMatMul({ threads: 1 });
+  afterAll(() => mm.dispose());
+  const base: AwcOptions = { top: 1, bottom: 1, nullKind: 'shuffle', shuffles: 300, level: 0.99, solver: 'full', block: 8, steps: 10, seed: 2 };
+
+  it('the Marchenko–Pastur null agrees with 300 real shuffles (never anti-conservative by > 3%, at most 12% conservative)', async () => {
+    const r = 8;
+    const N = 3000;
+    const X = noiseMatrix({ seed: 5, sigma: 48, color: 'grey', check: 1 }, N, 10, 10, r);
+    const src = arraySource(X, N, r * r);
+    for (const [name, law] of Object.entries(laws)) {
+      const gen = law(lcg(name.length * 97));
+      const A = Float32Array.from({ length: N }, gen);
+      const sh = await awcLayer(src, A, 1, mm, base);
+      const s2 = sh.moments.sigma ** 2;
+      const mp = marchenkoPasturBounds(A, s2, r * r, 0.99);
+      const relUpper = (mp.upper + s2) / (sh.units[0].bounds.upper + s2) - 1;
+      const relLower = (sh.units[0].bounds.lower + s2) / (mp.lower + s2) - 1;
+      expect(relUpper, `${name} upper`).toBeGreaterThan(-0.03);
+      expect(relUpper, `${name} upper`).toBeLessThan(0.12);
+      expect(relLower, `${name} lower`).toBeGreaterThan(-0.03);
+      expect(relLower, `${name} lower`).toBeLessThan(0.12);
+    }
+  });
+
+  it('units that ignore their input: nothing significant beyond the nominal rate (AWA z ≥ 5, AWC both nulls)', async () => {
+    const r = 8;
+    const N = 3000;
+    const X = noiseMatrix({ seed: 9, sigma: 48, color: 'grey', check: 1 }, N, 0, 0, r);
+    const src = arraySource(X, N, r * r);
+    const U = 240;
+    const A = new Float32Array(N * U);
+    const lawList = Object.values(laws);
+    for (let u = 0; u < U; u++) {
+      const gen = lawList[u % lawList.length](lcg(1000 + u));
+      for (let n = 0; n < N; n++) A[n * U + u] = gen();
+    }
+    const awa = await awaLayer(src, A, U, mm, { zThreshold: 5 });
+    expect(Array.from(awa.significant).filter(Boolean).length).toBe(0);
+    // z-maps are standard normal under the null
+    const zs = Array.from(awa.z);
+    const sd = Math.sqrt(zs.reduce((s, z) => s + z * z, 0) / zs.length);
+    expect(sd).toBeGreaterThan(0.95);
+    expect(sd).toBeLessThan(1.05);
+
+    const nominal = 2 * (1 - 0.99); // two-sided: excitatory or suppressive
+    const anySig = (res: Awaited<ReturnType<typeof awcLayer>>) =>
+      res.units.filter((u) => u.topSignificant.some(Boolean) || u.bottomSignificant.some(Boolean)).length / res.units.length;
+    const mp = await awcLayer(src, A, U, mm, { ...base, nullKind: 'marchenko-pastur' }, awa);
+    const seMp = Math.sqrt((nominal * (1 - nominal)) / U);
+    expect(anySig(mp)).toBeLessThanOrEqual(nominal + 2 * seMp);
+    // the shuffle null with SPEC's 20 shuffles (Tracy–Widom-shaped tail), on a subset of units
+    const Us = 80;
+    const As = new Float32Array(N * Us);
+    for (let n = 0; n < N; n++) for (let u = 0; u < Us; u++) As[n * Us + u] = A[n * U + u];
+    const sh = await awcLayer(src, As, Us, mm, { ...base, shuffles: 20 });
+    const seSh = Math.sqrt((nominal * (1 - nominal)) / Us);
+    expect(anySig(sh)).toBeLessThanOrEqual(nominal + 2 * seSh);
+  });
+
+  it('quantile interpolates', () => {
+    expect(quantile([3, 1, 2, 4], 0.5)).toBe(2.5);
+  });
+});

@@ -1,0 +1,89 @@
+// SPEC §7 ground truth: a linear Gabor unit, an energy-model complex cell and a unit that ignores its input.
+import { afterAll, describe, expect, it } from 'vitest';
+import { OrtMatMul } from '../../model/ort-matmul.ts';
+import { awaLayer } from '../../science/awa.ts';
+import { awcLayer, type AwcOptions } from '../../science/awc.ts';
+import { matchFlags, predictAwaFft, predictAwcFft, predictByModel } from '../../science/predict.ts';
+import { arraySource } from '../../science/samples.ts';
+import { gabor, maxPrincipalAngle, noiseMatrix, pearson, project } from '../fixtures/synthetic-units.ts';
+
+// 10×10 RF and N = 20,000: at N_eff ≈ N/2 (energy-model weights) the top-2 eigenvectors land ≈ 10° from the
+// quadrature pair (estimation noise grows with D/N_eff: 16×16 at N = 6,000 gives ≈ 30°).
+const r = 10;
+const D = r * r;
+const N = 20000;
+const theta = 30;
+const f = 0.2;
+const noise = { seed: 7, sigma: 48, color: 'grey' as const, check: 1 };
+const x0 = 40;
+const y0 = 24;
+const X = noiseMatrix(noise, N, x0, y0, r);
+const src = arraySource(X, N, D);
+const g0 = gabor(r, theta, f, 0, 2);
+const g90 = gabor(r, theta, f, 90, 2);
+const p0 = project(X, N, g0, 48);
+const p90 = project(X, N, g90, 48);
+const tol = { thetaDeg: 15, octaves: 0.5 };
+const rf = { r, channels: 1, x0, y0 };
+const axes = {
+  thetasDeg: Array.from({ length: 12 }, (_, i) => i * 15),
+  sfsCpp: Array.from({ length: 14 }, (_, i) => 2 ** (-8 + 0.5 * i)),
+  phasesDeg: Array.from({ length: 8 }, (_, i) => i * 45),
+};
+const base: AwcOptions = { top: 4, bottom: 2, nullKind: 'marchenko-pastur', shuffles: 20, level: 0.99, solver: 'full', block: 8, steps: 10, seed: 3 };
+
+describe('SPEC §7 ground truth', () => {
+  const mm = new OrtMatMul({ threads: 1 });
+  afterAll(() => mm.dispose());
+
+  it('linear Gabor unit: AWA recovers the filter (r ≥ 0.9), significant, and predicts θ and f', async () => {
+    const A = Float32Array.from(p0, (v) => Math.max(0, v));
+    const res = await awaLayer(src, A, 1, mm, { zThreshold: 5 });
+    const corr = pearson(res.awa, g0);
+    expect(corr).toBeGreaterThan(0.9);
+    expect(res.significant[0]).toBe(1);
+    expect(res.zMax[0]).toBeGreaterThan(8);
+    const fft = predictAwaFft(res.awa, rf);
+    expect(matchFlags(fft, theta, f, tol)).toEqual({ theta: true, f: true });
+    const model = predictByModel('awa', [res.awa], [1], rf, axes);
+    expect(matchFlags(model, theta, f, tol)).toEqual({ theta: true, f: true });
+  });
+
+  for (const solver of ['full', 'subspace'] as const) {
+    it(`energy-model complex cell (${solver}): AWA not significant; top-2 AWC eigenvectors span the quadrature pair`, async () => {
+      const A = Float32Array.from(p0, (v, n) => v * v + p90[n] * p90[n]);
+      const awa = await awaLayer(src, A, 1, mm, { zThreshold: 5 });
+      expect(awa.significant[0]).toBe(0);
+      const res = await awcLayer(src, A, 1, mm, { ...base, solver }, awa);
+      const u = res.units[0];
+      expect(u.topSignificant.slice(0, 2)).toEqual([true, true]);
+      expect(u.topSignificant.slice(2)).toEqual([false, false]);
+      expect(u.bottomSignificant).toEqual([false, false]);
+      expect(maxPrincipalAngle(u.topVectors.slice(0, 2), [g0, g90])).toBeLessThan(15);
+      const sig = u.topVectors.filter((_, k) => u.topSignificant[k]);
+      const lam = u.top.filter((_, k) => u.topSignificant[k]);
+      expect(matchFlags(predictAwcFft(sig, lam, rf), theta, f, tol)).toEqual({ theta: true, f: true });
+      expect(matchFlags(predictByModel('awc', sig, lam, rf, axes), theta, f, tol)).toEqual({ theta: true, f: true });
+      // energy map is non-negative and concentrated where the envelope is
+      let centre = 0;
+      let edge = 0;
+      for (let y = 0; y < r; y++)
+        for (let x = 0; x < r; x++) {
+          const v = u.energy[y * r + x];
+          expect(v).toBeGreaterThanOrEqual(0);
+          if (Math.abs(x - 4.5) < 2 && Math.abs(y - 4.5) < 2) centre += v;
+          if (x === 0 || y === 0) edge += v;
+        }
+      expect(centre).toBeGreaterThan(10 * edge);
+    });
+  }
+
+  it('a suppressive (negative-weight) quadrature direction shows up as a significant bottom eigenvalue', async () => {
+    // a = exp(−(g0·y)²/2)·2: responds less when the stimulus projects on g0 either way → variance along g0 shrinks
+    const A = Float32Array.from(p0, (v) => 2 * Math.exp(-(v * v) / 2));
+    const res = await awcLayer(src, A, 1, mm, { ...base, solver: 'full' });
+    const u = res.units[0];
+    expect(u.bottomSignificant[0]).toBe(true);
+    expect(maxPrincipalAngle([u.bottomVectors[0]], [g0])).toBeLessThan(15);
+  });
+});
