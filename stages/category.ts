@@ -21,7 +21,7 @@ import {
   stringVector,
   tableWithMetadata,
 } from './unit-columns.ts';
-import { layerShards, setShards } from './unit-plan.ts';
+import { layerShards, setNeeds, setShards, type ActivationsPlanner } from './unit-plan.ts';
 
 /** The images upstream: stimulus ids, categories, files, category names (sorted) and per-stimulus labels. */
 export interface ImageSet {
@@ -161,13 +161,25 @@ export async function runCategory(shard: Shard, ctx: StageContext): Promise<Tabl
   return concatTables(out);
 }
 
-/** The category stage. */
-export const categoryStage: Stage = {
-  name: 'category',
-  description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, top-N (SPEC §3)',
-  version: '1',
-  upstream: ['activations'],
-  configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),
-  plan: (ctx: PlanContext) => (ctx.config.stimuli.images.enabled ? layerShards(ctx.config) : []),
-  run: runCategory,
-};
+/**
+ * The category stage. `activationsPlan` (the activations stage's plan) tells which upstream shards hold the
+ * images; without it every activations shard is an input (the image count is only known from the folder).
+ */
+export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage {
+  return {
+    name: 'category',
+    description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, top-N (SPEC §3)',
+    version: '1',
+    upstream: ['activations'],
+    configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),
+    async plan(ctx: PlanContext) {
+      if (!ctx.config.stimuli.images.enabled) return [];
+      const needs = await setNeeds(ctx, 'images', activationsPlan);
+      return layerShards(ctx.config).map((s) => (needs ? { ...s, needs } : s));
+    },
+    run: runCategory,
+  };
+}
+
+/** The category stage without an activations planner (reads every activations shard it is given). */
+export const categoryStage: Stage = createCategoryStage();

@@ -16,7 +16,7 @@ import {
   stringVector,
   tableWithMetadata,
 } from './unit-columns.ts';
-import { ALL_LAYERS, layerShards, setShards } from './unit-plan.ts';
+import { ALL_LAYERS, layerShards, setNeeds, setShards, type ActivationsPlanner } from './unit-plan.ts';
 
 /** Tuning options from the experiment. */
 export function tuningOptions(config: Experiment): TuningOptions {
@@ -120,15 +120,27 @@ export async function runTuning(shard: Shard, ctx: StageContext): Promise<Table>
   return concatTables(out);
 }
 
-/** The tuning stage. */
-export const tuningStage: Stage = {
-  name: 'tuning',
-  description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (SPEC §2)',
-  version: '1',
-  upstream: ['activations'],
-  configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),
-  plan: (ctx: PlanContext) => (ctx.config.stimuli.gratings.enabled ? layerShards(ctx.config) : []),
-  run: runTuning,
-};
+/**
+ * The tuning stage. `activationsPlan` (the activations stage's plan) tells which upstream shards hold the
+ * gratings; without it the shared id contract `gratings-<start>-<end>` is used.
+ */
+export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage {
+  return {
+    name: 'tuning',
+    description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (SPEC §2)',
+    version: '1',
+    upstream: ['activations'],
+    configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),
+    async plan(ctx: PlanContext) {
+      if (!ctx.config.stimuli.gratings.enabled) return [];
+      const needs = await setNeeds(ctx, 'gratings', activationsPlan);
+      return layerShards(ctx.config).map((s) => ({ ...s, needs }));
+    },
+    run: runTuning,
+  };
+}
+
+/** The tuning stage with the gratings' upstream shards taken from the id contract. */
+export const tuningStage: Stage = createTuningStage();
 
 export { ALL_LAYERS };

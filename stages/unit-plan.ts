@@ -2,7 +2,8 @@
 // when the layer list is known from the config alone, else one shard for every layer column upstream.
 import type { Experiment } from '../config/schema.ts';
 import { selectLayers, vggNetwork } from '../model/network.ts';
-import type { Shard, UpstreamShardInfo } from '../pipeline/stage.ts';
+import type { PlanContext, Shard, UpstreamShardInfo } from '../pipeline/stage.ts';
+import { gratingList } from '../science/gratings.ts';
 
 /** Shard id of the single shard used when the analysed layers are only known from the upstream tables. */
 export const ALL_LAYERS = 'all-layers';
@@ -26,4 +27,24 @@ export function setShards(shards: readonly UpstreamShardInfo[], set: 'gratings' 
   return shards
     .filter((s) => s.params['set'] === set)
     .sort((a, b) => Number(a.params['start'] ?? 0) - Number(b.params['start'] ?? 0));
+}
+
+/** Plans the activations stage (its Stage.plan), to learn which of its shards hold one stimulus set. */
+export type ActivationsPlanner = (ctx: PlanContext) => Shard[] | Promise<Shard[]>;
+
+/**
+ * The `needs` of a shard reading one stimulus set: the activations shards whose params.set is `set`, from
+ * the activations stage's own plan when a planner is given, else from the shared id contract
+ * `<set>-<start>-<end>` (6-digit zero padding, activations.shardSize stimuli per shard) when the set size
+ * is known from the config alone (gratings); undefined (= every activations shard) otherwise.
+ */
+export async function setNeeds(ctx: PlanContext, set: 'gratings' | 'images', planner?: ActivationsPlanner): Promise<Record<string, string[]> | undefined> {
+  if (planner) return { activations: (await planner(ctx)).filter((s) => s.params['set'] === set).map((s) => s.id) };
+  if (set !== 'gratings') return undefined;
+  const count = gratingList(ctx.config.stimuli.gratings).length;
+  const size = ctx.config.activations.shardSize;
+  const ids: string[] = [];
+  const pad = (n: number) => String(n).padStart(6, '0');
+  for (let start = 0; start < count; start += size) ids.push(`gratings-${pad(start)}-${pad(Math.min(count, start + size))}`);
+  return { activations: ids };
 }

@@ -13,7 +13,7 @@ import {
   tuningIndices,
   vectorAverageOrientation,
 } from '../../science/tuning.ts';
-import { blobUnit, defaultGratingSet, gratingRenderer, gaborUnit, linearResponses } from '../fixtures/synthetic-units.ts';
+import { blobUnit, defaultGratingSet, gratingRenderer, gaborUnit, linearResponses } from '../fixtures/grating-units.ts';
 
 const DEG = Math.PI / 180;
 const grid12 = Array.from({ length: 12 }, (_, i) => i * 15);

@@ -2,7 +2,7 @@
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
-import { categoryStage } from '../../stages/category.ts';
+import { categoryStage, createCategoryStage } from '../../stages/category.ts';
 import { fakeContext, splitShards } from '../fixtures/fake-upstream.ts';
 
 // 4 categories × 12 images; layer a: unit 0 likes 'face', unit 1 untuned, unit 2 dead; layer b: unit 0 likes 'house'.
@@ -32,10 +32,15 @@ function imageShards() {
 describe('categoryStage', () => {
   const shards = imageShards();
   const onnx = { model: { arch: 'onnx', weights: '/x.onnx' } };
-  it('plans per layer like the tuning stage, nothing when images are disabled', () => {
-    const plan = (cfg: unknown) => categoryStage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' }) as { id: string }[];
-    expect(plan({ model: { arch: 'vgg16' } }).length).toBe(13);
-    expect(plan({ stimuli: { images: { enabled: false } } })).toEqual([]);
+  it('plans per layer like the tuning stage, nothing when images are disabled; needs the image shards when wired', async () => {
+    const plan = async (cfg: unknown, stage = categoryStage) => (await stage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { id: string; needs?: unknown }[];
+    expect((await plan({ model: { arch: 'vgg16' } })).length).toBe(13);
+    expect(await plan({ stimuli: { images: { enabled: false } } })).toEqual([]);
+    const planner = () => [
+      { id: 'images-000000-000512', params: { set: 'images', start: 0, end: 512 } },
+      { id: 'noise-000000-000512', params: { set: 'noise', start: 0, end: 512 } },
+    ];
+    expect((await plan({}, createCategoryStage(planner)))[0]!.needs).toEqual({ activations: ['images-000000-000512'] });
   });
   it('a unit tuned to faces: preferred face, CSI near 1, selective, top image first', async () => {
     const t = tableFromIPC(tableToIPC(await categoryStage.run({ id: 'a', params: { layer: 'a' } }, fakeContext(shards, { ...onnx, category: { topN: 3 } })), 'file'));

@@ -2,8 +2,8 @@
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
-import { ALL_LAYERS, tuningStage } from '../../stages/tuning.ts';
-import { defaultGratingSet } from '../fixtures/synthetic-units.ts';
+import { ALL_LAYERS, createTuningStage, tuningStage } from '../../stages/tuning.ts';
+import { defaultGratingSet } from '../fixtures/grating-units.ts';
 import { fakeContext, splitShards } from '../fixtures/fake-upstream.ts';
 
 const DEG = Math.PI / 180;
@@ -38,16 +38,26 @@ function gratingShards() {
 }
 
 describe('tuningStage.plan', () => {
-  const plan = (cfg: unknown) => tuningStage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' }) as { id: string; params: Record<string, unknown> }[];
-  it('plans one shard per analysed layer (VGG19: 16), or the listed layers', () => {
-    const all = plan({ model: { arch: 'vgg19' } });
+  const plan = async (cfg: unknown) => (await tuningStage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { id: string; params: Record<string, unknown> }[];
+  it('plans one shard per analysed layer (VGG19: 16), or the listed layers', async () => {
+    const all = await plan({ model: { arch: 'vgg19' } });
     expect(all.length).toBe(16);
     expect(all[0]).toMatchObject({ id: 'block1_conv1', params: { layer: 'block1_conv1' } });
-    expect(plan({ model: { arch: 'vgg16', layers: ['block3_conv1'] } }).map((s) => s.id)).toEqual(['block3_conv1']);
+    expect((await plan({ model: { arch: 'vgg16', layers: ['block3_conv1'] } })).map((s) => s.id)).toEqual(['block3_conv1']);
   });
-  it('plans one all-layers shard for an ONNX model with layers: all, and nothing when gratings are disabled', () => {
-    expect(plan({ model: { arch: 'onnx', weights: '/x.onnx' } }).map((s) => s.id)).toEqual([ALL_LAYERS]);
-    expect(plan({ stimuli: { gratings: { enabled: false } } })).toEqual([]);
+  it('needs only the grating activations shards: by the id contract, or from the activations plan', async () => {
+    const shards = (await tuningStage.plan({ config: ExperimentSchema.parse({ model: { arch: 'vgg19' } }), configDir: '/tmp' })) as { needs?: unknown }[];
+    expect(shards[0]!.needs).toEqual({ activations: ['gratings-000000-000512', 'gratings-000512-001024', 'gratings-001024-001344'] });
+    const planner = () => [
+      { id: 'g0', params: { set: 'gratings', start: 0, end: 1344 } },
+      { id: 'n0', params: { set: 'noise', start: 0, end: 512 } },
+    ];
+    const wired = (await createTuningStage(planner).plan({ config: ExperimentSchema.parse({}), configDir: '/tmp' })) as { needs?: unknown }[];
+    expect(wired[0]!.needs).toEqual({ activations: ['g0'] });
+  });
+  it('plans one all-layers shard for an ONNX model with layers: all, and nothing when gratings are disabled', async () => {
+    expect((await plan({ model: { arch: 'onnx', weights: '/x.onnx' } })).map((s) => s.id)).toEqual([ALL_LAYERS]);
+    expect(await plan({ stimuli: { gratings: { enabled: false } } })).toEqual([]);
   });
 });
 
