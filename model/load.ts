@@ -69,6 +69,19 @@ export function resolvePreprocessing(cfg: Pick<ModelConfig, 'arch' | 'preprocess
   return cfg.preprocessing;
 }
 
+/** The network, analysed layers and geometry of a model config without reading weights (an ONNX file is parsed). */
+export async function loadNetwork(cfg: ModelConfig, env: NodeJS.ProcessEnv = process.env): Promise<Omit<LoadedModel, 'weights' | 'weightsLabel' | 'notice'>> {
+  const preprocessing = resolvePreprocessing(cfg);
+  let net: Network;
+  if (cfg.arch === 'onnx') {
+    const choice = resolveWeights(cfg, env);
+    if (choice.kind !== 'file') throw new ConfigError(`model.weights: arch 'onnx' needs an ONNX file.`);
+    net = (await loadOnnxFile(choice.path, preprocessing)).net;
+  } else net = { ...vggNetwork(cfg.arch), preprocessing };
+  const layers = selectLayers(net, cfg.layers);
+  return { net, layers, geometry: layerGeometry(net, layers, cfg.inputSize), inputSize: cfg.inputSize };
+}
+
 /** Builds the network and reads (or generates) its weights for a model config. */
 export async function loadModel(cfg: ModelConfig, env: NodeJS.ProcessEnv = process.env): Promise<LoadedModel> {
   const choice = resolveWeights(cfg, env);
