@@ -1,0 +1,133 @@
+// Natural-image I/O (SPEC §3): lists a folder of category folders deterministically and decodes images with
+// sharp (EXIF orientation applied, alpha dropped, grey → 3 channels, short side resized, centre crop).
+// Every problem a user can cause is an InputError naming the path and the config key stimuli.images.dir.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { ImagesConfig } from '../config/schema.ts';
+import { InputError } from '../pipeline/errors.ts';
+import { centreCropRGB, naturalCompare, shortSideSize } from '../science/images.ts';
+
+/** The config key every image-folder error names. */
+export const IMAGES_DIR_KEY = 'stimuli.images.dir';
+
+/** One image file of the set. */
+export interface ImageEntry {
+  /** Index within the image set (listing order; unreadable files keep their index and are marked excluded). */
+  stimulus: number;
+  category: string;
+  /** Path relative to the image folder, '/'-separated (e.g. 'adult/adult-1.jpg'). */
+  file: string;
+  /** Absolute path. */
+  path: string;
+}
+
+/** The listing of an image folder. */
+export interface ImageSet {
+  dir: string;
+  /** Category folder names in natural order. */
+  categories: string[];
+  /** Category by category, files in natural order, at most perCategory each. */
+  entries: ImageEntry[];
+  /** Set when the folder is absent and ifMissing is skip: why the set is empty. */
+  skipped?: string;
+}
+
+/** How images become network input. */
+export interface DecodeOptions {
+  /** Short side resized to this. */
+  resize: number;
+  /** Centre crop size (the model input size). */
+  size: number;
+}
+
+const hidden = (name: string) => name.startsWith('.');
+
+const EXPECTED = 'Expected a folder with one sub-folder of images per category (like ../shared/datasets/floc)';
+
+/** Lists the image set of `stimuli.images` (dir absolute); missing or malformed folders are InputErrors. */
+export async function listImageSet(cfg: Pick<ImagesConfig, 'dir' | 'perCategory'> & { ifMissing?: 'error' | 'skip' }): Promise<ImageSet> {
+  const dir = cfg.dir;
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      if (cfg.ifMissing === 'skip') return { dir, categories: [], entries: [], skipped: `folder ${dir} not found (stimuli.images.ifMissing: skip)` };
+      throw new InputError(
+        `${IMAGES_DIR_KEY}: folder ${dir} not found. ${EXPECTED}; point ${IMAGES_DIR_KEY} at your image set, ` +
+          'or set stimuli.images.enabled: false (or stimuli.images.ifMissing: skip) to run without natural images.',
+      );
+    }
+    throw new InputError(`${IMAGES_DIR_KEY}: folder ${dir} cannot be read (${code ?? String(e)}). ${EXPECTED}.`);
+  }
+  if (!st.isDirectory()) throw new InputError(`${IMAGES_DIR_KEY}: ${dir} is a file, not a folder. ${EXPECTED}.`);
+  const names = (await readdir(dir)).filter((n) => !hidden(n)).sort(naturalCompare);
+  const categories: string[] = [];
+  let looseFiles = 0;
+  for (const n of names) {
+    if ((await stat(join(dir, n))).isDirectory()) categories.push(n);
+    else looseFiles++;
+  }
+  if (categories.length === 0) {
+    throw new InputError(`${IMAGES_DIR_KEY}: ${dir} has no category sub-folders (${looseFiles} file(s) at its top level). ${EXPECTED}.`);
+  }
+  const entries: ImageEntry[] = [];
+  for (const category of categories) {
+    const files: string[] = [];
+    for (const n of (await readdir(join(dir, category))).filter((f) => !hidden(f)).sort(naturalCompare)) {
+      if ((await stat(join(dir, category, n))).isFile()) files.push(n);
+    }
+    if (files.length === 0) {
+      throw new InputError(`${IMAGES_DIR_KEY}: category folder ${join(dir, category)} is empty. Expected at least one image in every category folder (add images or remove the folder).`);
+    }
+    const kept = cfg.perCategory === 'all' ? files : files.slice(0, cfg.perCategory);
+    for (const f of kept) entries.push({ stimulus: entries.length, category, file: `${category}/${f}`, path: join(dir, category, f) });
+  }
+  return { dir, categories, entries };
+}
+
+/** Decodes encoded image bytes to network input: HWC RGB Float32 0–255, size×size. Throws sharp's error if unreadable. */
+export async function decodeCategoryImage(bytes: Uint8Array, opts: DecodeOptions): Promise<Float32Array> {
+  if (opts.resize < opts.size) throw new RangeError(`resize ${opts.resize} is smaller than the crop ${opts.size}`);
+  const meta = await sharp(bytes).metadata();
+  const w = meta.autoOrient?.width ?? meta.width;
+  const h = meta.autoOrient?.height ?? meta.height;
+  if (!w || !h) throw new Error('image has no width/height');
+  const target = shortSideSize(w, h, opts.resize);
+  const { data, info } = await sharp(bytes)
+    .autoOrient()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .resize(target.width, target.height, { fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return centreCropRGB(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels, opts.size);
+}
+
+/** Reads and decodes one image file; an unreadable file is an InputError naming its path. */
+export async function loadCategoryImage(path: string, opts: DecodeOptions): Promise<Float32Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new InputError(`${path}: image cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}). Expected an image file under ${IMAGES_DIR_KEY}.`);
+  }
+  try {
+    return await decodeCategoryImage(bytes, opts);
+  } catch (e) {
+    throw new InputError(`${path}: image cannot be decoded (${firstLine(e)}). Expected an image format sharp reads (JPEG, PNG, WebP, GIF, TIFF, AVIF, SVG).`);
+  }
+}
+
+/** Hex sha256 of bytes. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** First line of an error's message. */
+export function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
