@@ -66,7 +66,7 @@ async function runShard(config: Experiment, id: string, logs: string[] = [], pro
   return stimuliStage.run(shard, context(config, logs, progress));
 }
 
-const col = (t: Table, name: string) => t.getChild(name)!.toArray() as ArrayLike<unknown>;
+const col = (t: Table, name: string) => Array.from(t.getChild(name)!.toArray() as ArrayLike<unknown>);
 const meta = (t: Table) => Object.fromEntries(t.schema.metadata);
 
 describe('plan', () => {
