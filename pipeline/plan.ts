@@ -103,12 +103,17 @@ export async function planRun(stages: readonly Stage[], experiment: PlanContext,
     const isSelected = selected.has(stage.name);
     const planned: PlannedShard[] = [];
     for (const shard of shards) {
+      let shardInputs = inputs;
+      if (shard.inputFiles?.length) {
+        shardInputs = { ...inputs };
+        for (const f of shard.inputFiles) shardInputs[f] = await hasher.hash(f, `input file of stage ${stage.name} shard ${shard.id}:`);
+      }
       const basis: KeyBasis = {
         stage: stage.name,
         version: stage.version,
         slice,
         params: JSON.parse(canonicalJson(shard.params)) as Record<string, unknown>,
-        inputs,
+        inputs: shardInputs,
         upstream: upstreamKeys(stage, shard, byName),
       };
       const key = shardKey(basis);
@@ -140,6 +145,15 @@ export async function planRun(stages: readonly Stage[], experiment: PlanContext,
   return { outDir, stages: plans, toRun: all.filter((s) => s.run).length, total: all.length };
 }
 
+const indexes = new WeakMap<StagePlan, Map<string, PlannedShard>>();
+
+/** A stage plan's shards by id (built once). */
+function indexOf(sp: StagePlan): Map<string, PlannedShard> {
+  let m = indexes.get(sp);
+  if (!m) indexes.set(sp, (m = new Map(sp.shards.map((s) => [s.shard.id, s]))));
+  return m;
+}
+
 /** Upstream stage → needed shard id → key (all shards of a stage unless `shard.needs` narrows it). */
 function upstreamKeys(stage: Stage, shard: Shard, byName: Map<string, StagePlan>): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
@@ -149,7 +163,7 @@ function upstreamKeys(stage: Stage, shard: Shard, byName: Map<string, StagePlan>
     const keys: Record<string, string> = {};
     if (wanted) {
       for (const id of wanted) {
-        const found = up.shards.find((s) => s.shard.id === id);
+        const found = indexOf(up).get(id);
         if (!found) {
           throw new Error(`Stage ${stage.name} shard ${shard.id} needs ${u} shard ${id}: expected one of ${up.shards.map((s) => s.shard.id).join(', ') || '(none)'}`);
         }

@@ -14,6 +14,8 @@ export interface Shard {
   needs?: Record<string, string[]>;
   /** Relative cost, for progress/ETA (default 1). */
   cost?: number;
+  /** Files whose content counts towards this shard's key only (absolute paths), on top of the stage's inputFiles. */
+  inputFiles?: string[];
 }
 
 /** What planning may look at: the resolved experiment and where it came from. */

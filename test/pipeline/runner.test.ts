@@ -82,6 +82,22 @@ describe('runPipeline: cache keys decide what runs', () => {
     expect(Object.keys(memo)).toContain(weights);
   });
 
+  it('a shard-level input file reruns only that shard and what reads it', async () => {
+    const img = join(out, 'img.png');
+    await writeFile(img, 'one');
+    const stages = (): Stage[] => {
+      const s = toyStages();
+      const plan = s[0].plan;
+      s[0] = { ...s[0], plan: async (ctx) => (await plan(ctx)).map((sh, i) => (i === 1 ? { ...sh, inputFiles: [img] } : sh)) };
+      return s;
+    };
+    await run({ stages: stages() });
+    await writeFile(img, 'two');
+    const plan = await planRun(stages(), toyExperiment(), out);
+    expect(plan.stages[0].shards.map((s) => s.reasons)).toEqual([[], [`input file ${img} changed`], []]);
+    expect(ranIds(await run({ stages: stages() }))).toEqual(['source/src-0004-0008', 'square/sq-0004-0008', 'total/all']);
+  });
+
   it('a shrinking plan prunes checkpoints that are no longer part of it', async () => {
     await run();
     const r = await run({ experiment: toyExperiment((c) => (c.stimuli.noise.count = 6)) });
