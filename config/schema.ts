@@ -134,14 +134,29 @@ export const AwcSchema = z
     top: positiveInt().default(4),
     /** Suppressive (smallest) eigenpairs kept. */
     bottom: z.number().int().min(0).default(2),
-    /** Null for eigenvalue significance: shared shuffles, or Marchenko–Pastur with effective N. */
-    null: z.enum(['shuffle', 'marchenko-pastur']).default('shuffle'),
+    /**
+     * Null for eigenvalue significance. marchenko-pastur (default): analytic, the generalised MP edges of the
+     * unit's own activation distribution plus a Tracy–Widom margin (validated against real shuffles in
+     * test/science/nulls.test.ts: conservative by 0–12%, free). shuffle: `shuffles` permutations shared by a
+     * layer's units (costs shuffles+1 times the eigen work).
+     */
+    null: z.enum(['shuffle', 'marchenko-pastur']).default('marchenko-pastur'),
     /** Number of shuffles when null = shuffle (SPEC §4: ≥ 20). */
     shuffles: positiveInt().default(20),
     /** Two-sided coverage of the null range. */
     level: z.number().gt(0).lt(1).default(0.99),
-    /** full: dense eigendecomposition; subspace: iterative on products; auto: by crop size. */
+    /** full: dense eigendecomposition; subspace: iterative on products; auto: full when D ≤ fullMaxDim. */
     solver: z.enum(['auto', 'full', 'subspace']).default('auto'),
+    /** Largest D (values per sample) for which solver auto forms each unit's D×D matrix (cost 2ND² vs ~4NDb(steps+1)). */
+    fullMaxDim: positiveInt().default(256),
+    /** Block size of the Krylov solver (≥ top + bottom). */
+    block: positiveInt().default(8),
+    /** Krylov steps: the basis holds block·(steps + 1) vectors per unit. */
+    steps: positiveInt().default(12),
+    /** checks: with noise checks > 1, analyse one value per check (D/c²) and expand to pixels; pixels: per pixel. */
+    features: z.enum(['checks', 'pixels']).default('checks'),
+    /** Memory (MiB) a worker may use to hold a shard's centred noise samples; larger crops are regenerated per pass. */
+    cacheMiB: positiveInt().default(2048),
     /** Units per checkpoint shard. */
     unitsPerShard: positiveInt().default(64),
   })
