@@ -159,18 +159,14 @@ export const stimuliStage: Stage = {
   upstream: [],
   // Each shard's params carry its own sub-config: a change to one set reruns only that set's shard.
   configSlice: () => ({}),
-  async inputFiles(ctx: PlanContext): Promise<string[]> {
-    const im = ctx.config.stimuli.images;
-    if (!im.enabled) return [];
-    return (await listImageSet(im)).entries.map((e) => e.path);
-  },
   async plan(ctx: PlanContext): Promise<Shard[]> {
     const c = ctx.config;
     const shards: Shard[] = [];
     if (c.stimuli.gratings.enabled) shards.push({ id: 'gratings', params: gratingsParams(c), cost: 1 });
     if (c.stimuli.images.enabled) {
       const set = await listImageSet(c.stimuli.images); // missing folder (ifMissing: error) fails here, at plan time
-      shards.push({ id: 'images', params: imagesParams(c), cost: 1 + set.entries.length / 50 });
+      // Image files count by content towards the images shard's key only (replacing a file reruns images, not noise).
+      shards.push({ id: 'images', params: imagesParams(c), cost: 1 + set.entries.length / 50, inputFiles: set.entries.map((e) => e.path) });
     }
     if (c.stimuli.noise.enabled) shards.push({ id: 'noise', params: noiseParams(c), cost: 1 });
     return shards;

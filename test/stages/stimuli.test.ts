@@ -87,20 +87,22 @@ describe('plan', () => {
     for (const s of a) expect(s.id).toMatch(/^[A-Za-z0-9_.-]+$/);
   });
 
-  it('disabled sets plan no shard; inputFiles are the listed image files', async () => {
+  it('disabled sets plan no shard; the images shard (only) has the listed image files as inputs', async () => {
     const off = experiment({ stimuli: { gratings: { enabled: false }, images: { enabled: false } } });
     expect((await stimuliStage.plan({ config: off, configDir: root })).map((s) => s.id)).toEqual(['noise']);
-    expect(await stimuliStage.inputFiles!({ config: off, configDir: root })).toEqual([]);
-    const files = await stimuliStage.inputFiles!({ config: experiment(), configDir: root });
+    const shards = await stimuliStage.plan({ config: experiment(), configDir: root });
+    const files = shards.find((s) => s.id === 'images')!.inputFiles!;
     expect(files.length).toBe(6);
     expect(files[0]).toBe(join(imgs, 'animals/img-1.png'));
+    expect(files).toContain(join(imgs, 'faces/b-broken.jpg'));
+    expect(shards.find((s) => s.id === 'noise')!.inputFiles).toBeUndefined();
+    expect(stimuliStage.inputFiles).toBeUndefined();
   });
 
   it('a missing image folder fails planning with the key named, unless ifMissing: skip', async () => {
     const missing = experiment({ stimuli: { images: { dir: join(root, 'absent') } } });
     await expect(stimuliStage.plan({ config: missing, configDir: root })).rejects.toThrow(InputError);
     await expect(stimuliStage.plan({ config: missing, configDir: root })).rejects.toThrow(/stimuli\.images\.dir: folder .*absent not found/);
-    await expect(stimuliStage.inputFiles!({ config: missing, configDir: root })).rejects.toThrow(/stimuli\.images\.dir/);
   });
 });
 
