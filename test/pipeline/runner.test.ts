@@ -218,6 +218,14 @@ describe('runPipeline: selection, dry run, failure, interruption', () => {
     expect(err.hint).toMatch(/6 of 7 shards finished this run and are kept\. Resume with: revcor run x\.yaml/);
   });
 
+  it('a stage returning something other than an Arrow Table is a bug, reported as such', async () => {
+    const stages: Stage[] = toyStages();
+    stages[0] = { ...stages[0], run: async () => ({ rows: [] }) as never };
+    const err = await run({ stages, concurrency: 1 }).catch((e) => e);
+    expect(err).toBeInstanceOf(ShardFailure);
+    expect(err.message).toBe('Stage source shard src-0000-0004 failed: Stage source shard src-0000-0004: expected run() to return an Arrow Table, got Object');
+  });
+
   it('aborting stops cleanly with InterruptedError (exit 130); the rerun completes the rest', async () => {
     process.env.TOY_SLEEP_MS = '150';
     try {
