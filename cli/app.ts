@@ -5,9 +5,11 @@ import { ShardFailure } from '../pipeline/runner.ts';
 import { cleanCommand } from './clean.ts';
 import { defaultDeps, println, type CliDeps } from './deps.ts';
 import { inspectCommand } from './inspect.ts';
+import { modelCommand } from './model.ts';
 import { runCommand } from './run.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
+import { weightsCommand } from './weights.ts';
 
 /** A command-line usage mistake (unknown option, missing argument). */
 export class UsageError extends RevcorError {}
@@ -25,6 +27,8 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .command(validateCommand(d))
     .command(inspectCommand(d))
     .command(cleanCommand(d))
+    .command(modelCommand(d))
+    .command(weightsCommand(d))
     .demandCommand(1, 'Expected a command (run, status, validate, inspect, clean), got none')
     .example('$0 run', 'Run the default experiment (config/default.yaml) into artifacts/default')
     .example('$0 run config/smoke.yaml --out /tmp/smoke', 'Run another experiment elsewhere')
