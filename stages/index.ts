@@ -1,11 +1,13 @@
-// The stage registry: every stage the CLI runs, in pipeline order. Add a stage by importing it and listing it here.
+// The stage registry: every stage the CLI runs. Add a stage by importing it and listing it here (any order:
+// the engine orders stages by their `upstream` lists and rejects unknown upstreams, so list a stage only
+// together with the stages it reads).
 import type { Stage } from '../pipeline/stage.ts';
 import { stimuliStage } from './stimuli.ts';
 
-/** All stages of the revcor pipeline (the engine orders them by their upstream lists). */
+/** All stages of the revcor pipeline. */
 export function allStages(): Stage[] {
   return [
     stimuliStage,
-    // activationsStage, tuningStage, categoryStage, awaStage, awcStage, summaryStage
+    // activationsStage, tuningStage, categoryStage, awaStage, awcStage, summaryStage — add as they land
   ];
 }
