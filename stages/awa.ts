@@ -1,0 +1,104 @@
+// The awa stage (SPEC §4, §5): activation-weighted average of the white noise for every unit, its z-map
+// maximum and significance, and the orientation / spatial frequency its RF predicts. One shard per layer; the
+// layer's AWAs are one streamed product Aᵀ X computed in the worker pool (noise regenerated from the seed).
+import type { Table } from 'apache-arrow';
+import type { Experiment } from '../config/schema.ts';
+import { InputError } from '../pipeline/errors.ts';
+import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask } from './revcor-input.ts';
+import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
+import { boolVector, concatTables, floatListVector, layerColumns, numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { layerShards } from './unit-plan.ts';
+
+/** Schema-metadata keys of awa shards. */
+export const AWA_META = {
+  /** JSON { layer, crop: {x0, y0, size}, channels, clipped, zThreshold, sigmaE, samples, method }. */
+  layer: 'revcor.awa.layer',
+} as const;
+
+/** The per-unit AWA table of one layer. */
+export function awaTable(layer: string, res: AwaTaskResult, info: { crop: { x0: number; y0: number; size: number }; clipped: boolean; samples: number; zThreshold: number; method: string }): Table {
+  const U = res.zMax.length;
+  const nEff = Float64Array.from(res.sum, (s, u) => (res.sumSq[u] > 0 ? (s * s) / res.sumSq[u] : 0));
+  const responsive = Uint8Array.from(res.sum, (s) => (s > 0 ? 1 : 0));
+  return tableWithMetadata(
+    {
+      layer: stringVector(Array.from({ length: U }, () => layer)),
+      channel: numberVector(Int32Array.from({ length: U }, (_, i) => i)),
+      responsive: boolVector(responsive),
+      n_active: numberVector(res.active),
+      sum_a: numberVector(res.sum),
+      n_eff: numberVector(nEff),
+      null_sd: numberVector(res.nullSd),
+      z_max: numberVector(res.zMax),
+      significant: boolVector(res.significant),
+      awa: floatListVector(res.awa, res.D),
+      theta_pred: numberVector(res.thetaPred),
+      f_pred: numberVector(res.fPred),
+    },
+    {
+      [AWA_META.layer]: JSON.stringify({ layer, ...info, channels: res.channels, sigmaE: res.sigma, mapSide: info.crop.size }),
+    },
+  );
+}
+
+/** Runs one awa shard: every unit of one layer (or of every layer column for the all-layers shard). */
+async function runAwa(shard: Shard, ctx: StageContext, backend: Backend): Promise<Table> {
+  const tables = await readNoiseTables(ctx, 'awa');
+  const layer = shard.params['layer'];
+  const layers = typeof layer === 'string' ? [layer] : layerColumns(tables[0]!);
+  const out: Table[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    ctx.signal.throwIfAborted();
+    const ln = layerNoise(tables, layers[i]!, 'awa');
+    const args: AwaTaskArgs = {
+      noise: ln.noise,
+      noiseIndex: ln.noiseIndex,
+      A: ln.A,
+      U: ln.channels,
+      crop: ln.crop,
+      zThreshold: ctx.config.awa.zThreshold,
+      prediction: predictionArgs(ctx.config),
+      threads: threadsPerTask(ctx.pool, ctx.config),
+      backend,
+    };
+    const res = await ctx.pool.run<AwaTaskResult>({ module: REVCOR_WORKER, fn: 'awaTask', args: [args] });
+    out.push(
+      awaTable(ln.layer, res, {
+        crop: ln.crop,
+        clipped: ln.geometry.clipped,
+        samples: ln.noiseIndex.length,
+        zThreshold: ctx.config.awa.zThreshold,
+        method: ctx.config.prediction.method,
+      }),
+    );
+    ctx.progress((i + 1) / layers.length);
+  }
+  if (out.length === 0) throw new InputError(`awa: no layer columns in the noise activations (shard ${shard.id})`);
+  return concatTables(out);
+}
+
+/** The awa stage; `backend` 'js' runs the products in plain JS (tests). */
+export function createAwaStage(backend: Backend = 'ort'): Stage {
+  return {
+    name: 'awa',
+    description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (SPEC §4–5)',
+    version: '1',
+    upstream: ['activations'],
+    configSlice: (config: Experiment) => ({
+      awa: config.awa,
+      prediction: { method: config.prediction.method },
+      gratings: config.prediction.method === 'model' ? config.stimuli.gratings : null,
+      layers: config.model.layers,
+    }),
+    plan(ctx: PlanContext) {
+      if (!noiseEnabled(ctx)) return [];
+      const needs = { activations: noiseShardIds(ctx.config) };
+      return layerShards(ctx.config).map((s) => ({ ...s, needs }));
+    },
+    run: (shard, ctx) => runAwa(shard, ctx, backend),
+  };
+}
+
+/** The awa stage (ONNX Runtime products). */
+export const awaStage: Stage = createAwaStage();

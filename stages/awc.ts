@@ -1,0 +1,253 @@
+// The awc stage (SPEC §4, §5): activation-weighted covariance of the white noise per unit — top/bottom
+// eigenpairs, their significance against the null, the energy map — and whether the reconstructed RF (AWA and
+// AWC) predicts the unit's grating tuning. Sharded by layer × unit range (awc.unitsPerShard); the heavy part
+// runs in the worker pool (stages/revcor-worker.ts) on ONNX Runtime products, noise regenerated from the seed.
+import type { Table } from 'apache-arrow';
+import type { Experiment } from '../config/schema.ts';
+import { loadNetwork } from '../model/load.ts';
+import { InputError } from '../pipeline/errors.ts';
+import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import { matchFlags } from '../science/predict.ts';
+import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
+import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
+import { boolVector, floatListVector, intListVector, numberVector, readNumbers, readStrings, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { ALL_LAYERS } from './unit-plan.ts';
+
+/** Schema-metadata key of awc shards: JSON { layer, start, end, crop, D, pixelD, solver, null, level, sigmaE, ... }. */
+export const AWC_META = { shard: 'revcor.awc.shard' } as const;
+
+/** Zero-padded shard id `<layer>-<start>-<end>`. */
+export function awcShardId(layer: string, start: number, end: number): string {
+  return `${layer}-${String(start).padStart(4, '0')}-${String(end).padStart(4, '0')}`;
+}
+
+/** Shards: each analysed layer's channels in ranges of awc.unitsPerShard. */
+async function planAwc(ctx: PlanContext): Promise<Shard[]> {
+  if (!noiseEnabled(ctx)) return [];
+  const cfg = ctx.config;
+  const model = await loadNetwork(cfg.model);
+  const per = cfg.awc.unitsPerShard;
+  const noiseIds = noiseShardIds(cfg);
+  const shards: Shard[] = [];
+  for (const g of model.geometry) {
+    const channels = cfg.model.channels === 'all' ? g.channels : Math.min(g.channels, cfg.model.channels);
+    const D = g.cropSize * g.cropSize;
+    for (let start = 0; start < channels; start += per) {
+      const end = Math.min(channels, start + per);
+      shards.push({
+        id: awcShardId(g.name, start, end),
+        params: { layer: g.name, start, end },
+        needs: { activations: noiseIds, awa: [g.name, ALL_LAYERS], tuning: [g.name, ALL_LAYERS] },
+        cost: (end - start) * Math.max(D, 64),
+      });
+    }
+  }
+  return shards;
+}
+
+/** Per-unit rows of an upstream per-layer table (awa or tuning) for channels [start, end), or null when absent. */
+async function upstreamRows(ctx: StageContext, stage: string, layer: string, start: number, end: number): Promise<{ table: Table; rows: number[] } | null> {
+  const view = ctx.upstream(stage);
+  const info = view.shards.find((s) => s.id === layer) ?? view.shards.find((s) => s.id === ALL_LAYERS);
+  if (!info) return null;
+  const table = await view.read(info.id);
+  const layers = readStrings([table], 'layer', stage);
+  const channels = readNumbers([table], 'channel', stage);
+  const rows = new Array<number>(end - start).fill(-1);
+  for (let r = 0; r < table.numRows; r++) {
+    if (layers[r] === layer && channels[r]! >= start && channels[r]! < end) rows[channels[r]! - start] = r;
+  }
+  if (rows.some((r) => r < 0)) throw new InputError(`awc: the ${stage} output lacks some of ${layer}'s channels ${start}–${end - 1}.`);
+  return { table, rows };
+}
+
+/** Numeric column values at the given rows (NaN where the table is absent). */
+function pick(src: { table: Table; rows: number[] } | null, column: string, n: number): Float64Array {
+  if (!src) return new Float64Array(n).fill(NaN);
+  const col = src.table.getChild(column);
+  if (!col) throw new InputError(`awc: upstream table has no '${column}' column.`);
+  return Float64Array.from(src.rows, (r) => {
+    const v = col.get(r);
+    return v === null || v === undefined ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+  });
+}
+
+/** Runs one awc shard: one layer's channels [start, end). */
+async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promise<Table> {
+  const cfg = ctx.config;
+  const layer = String(shard.params['layer']);
+  const start = Number(shard.params['start']);
+  const end = Number(shard.params['end']);
+  const tables = await readNoiseTables(ctx, 'awc');
+  const ln = layerNoise(tables, layer, 'awc');
+  if (end > ln.channels) throw new InputError(`awc: shard ${shard.id} asks for channels up to ${end}, the noise activations of ${layer} have ${ln.channels}.`);
+  const N = ln.noiseIndex.length;
+  const U = end - start;
+  const a = cfg.awc;
+  const args: AwcTaskArgs = {
+    noise: ln.noise,
+    noiseIndex: ln.noiseIndex,
+    A: unitColumns(ln.A, N, ln.channels, start, end),
+    U,
+    unitOffset: start,
+    crop: ln.crop,
+    features: a.features,
+    solver: a.solver,
+    fullMaxDim: a.fullMaxDim,
+    options: {
+      top: a.top,
+      bottom: a.bottom,
+      nullKind: a.null,
+      shuffles: a.shuffles,
+      level: a.level,
+      block: Math.max(a.block, a.top + a.bottom),
+      steps: a.steps,
+      seed: cfg.stimuli.noise.seed,
+      cacheBytes: a.cacheMiB * 2 ** 20,
+    },
+    prediction: predictionArgs(cfg),
+    threads: threadsPerTask(ctx.pool, cfg),
+    backend,
+  };
+  ctx.progress(0.02);
+  const res = await ctx.pool.run<AwcTaskResult>({ module: REVCOR_WORKER, fn: 'awcTask', args: [args] });
+  ctx.signal.throwIfAborted();
+  const awa = await upstreamRows(ctx, 'awa', layer, start, end);
+  const tuning = await upstreamRows(ctx, 'tuning', layer, start, end);
+  return awcTable(layer, start, res, {
+    awaSignificant: pick(awa, 'significant', U),
+    awaTheta: pick(awa, 'theta_pred', U),
+    awaF: pick(awa, 'f_pred', U),
+    thetaPref: pick(tuning, 'theta_pref', U),
+    fPref: pick(tuning, 'sf_pref', U),
+    tuningResponsive: pick(tuning, 'responsive', U),
+    config: cfg,
+    crop: ln.crop,
+    clipped: ln.geometry.clipped,
+    samples: N,
+    end,
+  });
+}
+
+/** The per-unit AWC + prediction table of one shard. */
+export function awcTable(
+  layer: string,
+  start: number,
+  res: AwcTaskResult,
+  o: {
+    awaSignificant: Float64Array;
+    awaTheta: Float64Array;
+    awaF: Float64Array;
+    thetaPref: Float64Array;
+    fPref: Float64Array;
+    tuningResponsive: Float64Array;
+    config: Experiment;
+    crop: { x0: number; y0: number; size: number };
+    clipped: boolean;
+    samples: number;
+    end: number;
+  },
+): Table {
+  const U = res.responsive.length;
+  const kt = o.config.awc.top;
+  const kb = o.config.awc.bottom;
+  const tol = { thetaDeg: o.config.prediction.thetaTolerance, octaves: o.config.prediction.sfTolerance };
+  const nSigTop = new Int32Array(U);
+  const nSigBottom = new Int32Array(U);
+  const flags = {
+    awaTheta: new Uint8Array(U),
+    awaF: new Uint8Array(U),
+    awaRec: new Uint8Array(U),
+    awcTheta: new Uint8Array(U),
+    awcF: new Uint8Array(U),
+    awcRec: new Uint8Array(U),
+  };
+  for (let u = 0; u < U; u++) {
+    for (let k = 0; k < kt; k++) nSigTop[u] += res.topSignificant[u * kt + k]!;
+    for (let k = 0; k < kb; k++) nSigBottom[u] += res.bottomSignificant[u * kb + k]!;
+    const ma = matchFlags({ thetaDeg: o.awaTheta[u]!, fCpp: o.awaF[u]! }, o.thetaPref[u]!, o.fPref[u]!, tol);
+    const mc = matchFlags({ thetaDeg: res.thetaPred[u]!, fCpp: res.fPred[u]! }, o.thetaPref[u]!, o.fPref[u]!, tol);
+    flags.awaTheta[u] = +ma.theta;
+    flags.awaF[u] = +ma.f;
+    flags.awaRec[u] = +(o.awaSignificant[u] === 1 && ma.theta && ma.f);
+    flags.awcTheta[u] = +mc.theta;
+    flags.awcF[u] = +mc.f;
+    flags.awcRec[u] = +(nSigTop[u]! > 0 && mc.theta && mc.f);
+  }
+  const columns: Record<string, ReturnType<typeof numberVector>> = {
+    layer: stringVector(Array.from({ length: U }, () => layer)),
+    channel: numberVector(Int32Array.from({ length: U }, (_, i) => start + i)),
+    responsive: boolVector(res.responsive),
+    eig_top: floatListVector(res.top, kt),
+    top_significant: intListVector(res.topSignificant, kt),
+    n_sig_top: numberVector(nSigTop),
+    null_upper: numberVector(res.upper),
+    null_lower: numberVector(res.lower),
+    eigvec_top: floatListVector(res.topVectors, kt * res.pixelD),
+    energy: floatListVector(res.energy, res.pixelD),
+    awc_theta_pred: numberVector(res.thetaPred),
+    awc_f_pred: numberVector(res.fPred),
+    awa_significant: boolVector(Uint8Array.from(o.awaSignificant, (v) => (v === 1 ? 1 : 0))),
+    awa_theta_pred: numberVector(o.awaTheta),
+    awa_f_pred: numberVector(o.awaF),
+    theta_pref: numberVector(o.thetaPref),
+    f_pref: numberVector(o.fPref),
+    tuning_responsive: boolVector(Uint8Array.from(o.tuningResponsive, (v) => (v === 1 ? 1 : 0))),
+    awa_theta_match: boolVector(flags.awaTheta),
+    awa_f_match: boolVector(flags.awaF),
+    awa_reconstructed: boolVector(flags.awaRec),
+    awc_theta_match: boolVector(flags.awcTheta),
+    awc_f_match: boolVector(flags.awcF),
+    awc_reconstructed: boolVector(flags.awcRec),
+  };
+  if (kb > 0) {
+    columns['eig_bottom'] = floatListVector(res.bottom, kb);
+    columns['bottom_significant'] = intListVector(res.bottomSignificant, kb);
+    columns['n_sig_bottom'] = numberVector(nSigBottom);
+    columns['eigvec_bottom'] = floatListVector(res.bottomVectors, kb * res.pixelD);
+  }
+  const a = o.config.awc;
+  return tableWithMetadata(columns, {
+    [AWC_META.shard]: JSON.stringify({
+      layer,
+      start,
+      end: o.end,
+      crop: o.crop,
+      clipped: o.clipped,
+      samples: o.samples,
+      D: res.D,
+      pixelD: res.pixelD,
+      mapSide: o.crop.size,
+      channels: res.pixelD / (o.crop.size * o.crop.size),
+      solver: res.solver,
+      null: a.null,
+      shuffles: a.null === 'shuffle' ? a.shuffles : 0,
+      level: a.level,
+      block: a.block,
+      steps: a.steps,
+      features: a.features,
+      sigmaE: res.sigma,
+      prediction: o.config.prediction,
+      eigenvalues: 'AWC eigenvalues (prior σ_e² subtracted), in grey-level² per unit-norm feature direction',
+    }),
+  });
+}
+
+/** The awc stage; `backend` 'js' runs the products in plain JS (tests). */
+export function createAwcStage(backend: Backend = 'ort'): Stage {
+  return {
+    name: 'awc',
+    description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (SPEC §4–5)',
+    version: '1',
+    upstream: ['activations', 'awa', 'tuning'],
+    configSlice: (config: Experiment) => {
+      const { unitsPerShard: _u, cacheMiB: _c, ...awc } = config.awc;
+      return { awc, prediction: config.prediction, gratings: config.stimuli.gratings, layers: config.model.layers, channels: config.model.channels };
+    },
+    plan: planAwc,
+    run: (shard, ctx) => runAwc(shard, ctx, backend),
+  };
+}
+
+/** The awc stage (ONNX Runtime products). */
+export const awcStage: Stage = createAwcStage();

@@ -1,0 +1,106 @@
+// Inputs shared by the awa and awc stages: the noise shards of the activations stage (a layer's centre-unit
+// activations, the noise index of every row, the noise parameters and RF geometry from the schema metadata),
+// the worker module, and the grating axes the model-response predictions use.
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Table } from 'apache-arrow';
+import type { Experiment } from '../config/schema.ts';
+import type { LayerGeometry } from '../model/geometry.ts';
+import { InputError } from '../pipeline/errors.ts';
+import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts';
+import { gratingAxes } from '../science/gratings.ts';
+import type { CropWindow } from '../science/noise-source.ts';
+import type { NoiseParams } from '../science/noise.ts';
+import type { PredictionArgs } from './revcor-worker.ts';
+import { readLayerMatrix, readNumbers } from './unit-columns.ts';
+import { setShards } from './unit-plan.ts';
+
+/** Absolute path of the pool-side module (stages/revcor-worker.ts). */
+export const REVCOR_WORKER = fileURLToPath(new URL('./revcor-worker.ts', import.meta.url));
+
+/** Schema-metadata keys the activations stage writes (kept in step with stages/activations.ts ACTIVATIONS_META). */
+const META = { geometry: 'revcor.activations.geometry', noise: 'revcor.activations.noise', canvas: 'revcor.activations.canvas' };
+
+/** The noise activations of one layer and everything needed to regenerate its stimuli. */
+export interface LayerNoise {
+  layer: string;
+  /** Activations N×channels, row-major. */
+  A: Float32Array;
+  channels: number;
+  noiseIndex: Int32Array;
+  noise: NoiseParams;
+  geometry: LayerGeometry;
+  crop: CropWindow;
+}
+
+/** The activations stage's noise shard ids for a config (shared id contract `noise-<start>-<end>`). */
+export function noiseShardIds(config: Experiment): string[] {
+  const count = config.stimuli.noise.count;
+  const size = config.activations.shardSize;
+  const pad = (n: number) => String(n).padStart(6, '0');
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += size) ids.push(`noise-${pad(start)}-${pad(Math.min(count, start + size))}`);
+  return ids;
+}
+
+/** Reads every noise shard of the activations stage (in stimulus order). */
+export async function readNoiseTables(ctx: StageContext, stage: string): Promise<Table[]> {
+  const view = ctx.upstream('activations');
+  const shards = setShards(view.shards, 'noise');
+  if (shards.length === 0) {
+    throw new InputError(`${stage}: the activations stage has no noise shards. Expected stimuli.noise.enabled: true, got no noise`);
+  }
+  const tables: Table[] = [];
+  for (const s of shards) tables.push(await view.read(s.id));
+  return tables;
+}
+
+/** Parses a JSON metadata entry of the first noise table. */
+function meta<T>(table: Table, key: string, stage: string): T {
+  const raw = table.schema.metadata.get(key);
+  if (!raw) throw new InputError(`${stage}: the activations noise shards have no '${key}' metadata. Expected the activations stage's noise output.`);
+  return JSON.parse(raw) as T;
+}
+
+/** One layer's noise activations and geometry from the activations stage's noise tables. */
+export function layerNoise(tables: readonly Table[], layer: string, stage: string): LayerNoise {
+  const geometry = meta<LayerGeometry[]>(tables[0]!, META.geometry, stage).find((g) => g.name === layer);
+  if (!geometry) throw new InputError(`${stage}: no RF geometry for layer '${layer}' in the activations metadata.`);
+  const noise = meta<NoiseParams>(tables[0]!, META.noise, stage);
+  const { matrix, channels } = readLayerMatrix(tables, layer, 'activations (noise)');
+  const noiseIndex = Int32Array.from(readNumbers(tables, 'noise_index', 'activations (noise)'));
+  return {
+    layer,
+    A: matrix,
+    channels,
+    noiseIndex,
+    noise,
+    geometry,
+    crop: { x0: geometry.cropX0, y0: geometry.cropY0, size: geometry.cropSize },
+  };
+}
+
+/** Columns [start, end) of a row-major N×C matrix. */
+export function unitColumns(A: Float32Array, N: number, C: number, start: number, end: number): Float32Array {
+  const U = end - start;
+  const out = new Float32Array(N * U);
+  for (let n = 0; n < N; n++) out.set(A.subarray(n * C + start, n * C + end), n * U);
+  return out;
+}
+
+/** ORT threads per worker task: the cores shared by the pool's workers. */
+export function threadsPerTask(pool: WorkerPool, config: Experiment): number {
+  const cores = config.model.threads > 0 ? config.model.threads : availableParallelism();
+  return Math.max(1, Math.floor(cores / Math.max(1, Math.min(pool.size, config.run.concurrency))));
+}
+
+/** The prediction settings the workers need (SPEC §5). */
+export function predictionArgs(config: Experiment): PredictionArgs {
+  const a = gratingAxes(config.stimuli.gratings);
+  return { method: config.prediction.method, axes: { thetasDeg: a.thetasDeg, sfsCpp: a.sfsCpp, phasesDeg: a.phasesDeg } };
+}
+
+/** Whether the noise set exists for this config (the revcor stages plan nothing otherwise). */
+export function noiseEnabled(ctx: PlanContext): boolean {
+  return ctx.config.stimuli.noise.enabled;
+}

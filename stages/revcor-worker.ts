@@ -1,0 +1,199 @@
+// Pool-side work of the awa and awc stages: regenerates the noise crops of one layer from the seed, runs the
+// science on the worker's own ONNX Runtime matrix-product backend (created lazily, one per worker thread), and
+// returns typed arrays (structured-clonable) for the stage to turn into Arrow columns.
+import { OrtMatMul } from '../model/ort-matmul.ts';
+import { awaLayer } from '../science/awa.ts';
+import { awcLayer, type AwcOptions } from '../science/awc.ts';
+import { JsMatMul, type MatMul } from '../science/gemm.ts';
+import { featureLayout, noiseSource, toPixels, type CropWindow } from '../science/noise-source.ts';
+import type { NoiseParams } from '../science/noise.ts';
+import { predictAwaFft, predictAwcFft, predictByModel, type GratingAxesLike, type Prediction, type RfLayout } from '../science/predict.ts';
+
+/** Matrix-product backend of a worker: ORT (default) or plain JS (tests). */
+export type Backend = 'ort' | 'js';
+
+let ortBackend: { threads: number; mm: OrtMatMul } | undefined;
+
+/** The worker's matrix-product backend (one ORT session set per worker thread, made on first use). */
+function backend(kind: Backend, threads: number): MatMul {
+  if (kind === 'js') return new JsMatMul();
+  if (!ortBackend || ortBackend.threads !== threads) {
+    void ortBackend?.mm.dispose();
+    ortBackend = { threads, mm: new OrtMatMul({ threads }) };
+  }
+  return ortBackend.mm;
+}
+
+/** How RF predictions are made (SPEC §5). */
+export interface PredictionArgs {
+  method: 'fft' | 'model';
+  axes: GratingAxesLike;
+}
+
+/** Inputs of one AWA task: one layer's units over all noise stimuli. */
+export interface AwaTaskArgs {
+  noise: NoiseParams;
+  /** Noise index of every row of A. */
+  noiseIndex: Int32Array;
+  /** Activations N×U, row-major. */
+  A: Float32Array;
+  U: number;
+  crop: CropWindow;
+  zThreshold: number;
+  prediction: PredictionArgs;
+  threads: number;
+  backend?: Backend;
+}
+
+/** Per-unit AWA results (maps U×pixelD). */
+export interface AwaTaskResult {
+  D: number;
+  channels: number;
+  sigma: number;
+  awa: Float32Array;
+  zMax: Float64Array;
+  significant: Uint8Array;
+  nullSd: Float64Array;
+  sum: Float64Array;
+  sumSq: Float64Array;
+  active: Int32Array;
+  thetaPred: Float64Array;
+  fPred: Float64Array;
+}
+
+/** Where an RF map sits, for the predictions. */
+function rfLayout(noise: NoiseParams, crop: CropWindow): RfLayout {
+  return { r: crop.size, channels: noise.color === 'rgb' ? 3 : 1, x0: crop.x0, y0: crop.y0 };
+}
+
+/** AWA of every unit of a layer (pixel space) and its predicted θ, f. */
+export async function awaTask(args: AwaTaskArgs): Promise<AwaTaskResult> {
+  const mm = backend(args.backend ?? 'ort', args.threads);
+  const layout = featureLayout(args.noise, args.crop, 'pixels');
+  const src = noiseSource(args.noise, args.noiseIndex, args.crop, layout);
+  const res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold });
+  const rf = rfLayout(args.noise, args.crop);
+  const thetaPred = new Float64Array(args.U).fill(NaN);
+  const fPred = new Float64Array(args.U).fill(NaN);
+  for (let u = 0; u < args.U; u++) {
+    if (!(res.sum[u] > 0)) continue;
+    const map = res.awa.subarray(u * layout.D, (u + 1) * layout.D);
+    const p: Prediction = args.prediction.method === 'model' ? predictByModel('awa', [map], [1], rf, args.prediction.axes) : predictAwaFft(map, rf);
+    thetaPred[u] = p.thetaDeg;
+    fPred[u] = p.fCpp;
+  }
+  return {
+    D: layout.D,
+    channels: rf.channels,
+    sigma: res.sigma,
+    awa: res.awa,
+    zMax: res.zMax,
+    significant: res.significant,
+    nullSd: res.nullSd,
+    sum: res.sum,
+    sumSq: res.sumSq,
+    active: res.active,
+    thetaPred,
+    fPred,
+  };
+}
+
+/** Inputs of one AWC task: a unit range of one layer over all noise stimuli. */
+export interface AwcTaskArgs {
+  noise: NoiseParams;
+  noiseIndex: Int32Array;
+  A: Float32Array;
+  U: number;
+  /** Channel index of the first unit (seeds do not depend on sharding). */
+  unitOffset: number;
+  crop: CropWindow;
+  features: 'checks' | 'pixels';
+  /** Solver choice before resolution ('auto' → full when D ≤ fullMaxDim). */
+  solver: 'auto' | 'full' | 'subspace';
+  fullMaxDim: number;
+  options: Omit<AwcOptions, 'solver' | 'progress' | 'unitOffset'>;
+  prediction: PredictionArgs;
+  threads: number;
+  backend?: Backend;
+}
+
+/** Per-unit AWC results; vectors and maps in pixel space (U×k×pixelD, U×pixelD). */
+export interface AwcTaskResult {
+  D: number;
+  pixelD: number;
+  solver: 'full' | 'subspace';
+  sigma: number;
+  responsive: Uint8Array;
+  top: Float32Array;
+  bottom: Float32Array;
+  topVectors: Float32Array;
+  bottomVectors: Float32Array;
+  upper: Float64Array;
+  lower: Float64Array;
+  topSignificant: Int32Array;
+  bottomSignificant: Int32Array;
+  energy: Float32Array;
+  thetaPred: Float64Array;
+  fPred: Float64Array;
+}
+
+/** AWC of a unit range of a layer, expanded to pixel space, with the AWC-predicted θ, f. */
+export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
+  const mm = backend(args.backend ?? 'ort', args.threads);
+  const layout = featureLayout(args.noise, args.crop, args.features);
+  const src = noiseSource(args.noise, args.noiseIndex, args.crop, layout);
+  const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
+  const { top: kt, bottom: kb } = args.options;
+  const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, solver, unitOffset: args.unitOffset });
+  const P = layout.pixelD;
+  const U = args.U;
+  const out: AwcTaskResult = {
+    D: layout.D,
+    pixelD: P,
+    solver,
+    sigma: res.moments.sigma,
+    responsive: new Uint8Array(U),
+    top: new Float32Array(U * kt).fill(NaN),
+    bottom: new Float32Array(U * kb).fill(NaN),
+    topVectors: new Float32Array(U * kt * P),
+    bottomVectors: new Float32Array(U * kb * P),
+    upper: new Float64Array(U).fill(NaN),
+    lower: new Float64Array(U).fill(NaN),
+    topSignificant: new Int32Array(U * kt),
+    bottomSignificant: new Int32Array(U * kb),
+    energy: new Float32Array(U * P),
+    thetaPred: new Float64Array(U).fill(NaN),
+    fPred: new Float64Array(U).fill(NaN),
+  };
+  const rf = rfLayout(args.noise, args.crop);
+  res.units.forEach((unit, u) => {
+    if (!unit.responsive) return;
+    out.responsive[u] = 1;
+    out.upper[u] = unit.bounds.upper;
+    out.lower[u] = unit.bounds.lower;
+    const sigVecs: Float32Array[] = [];
+    const sigLams: number[] = [];
+    unit.top.forEach((lam, k) => {
+      out.top[u * kt + k] = lam;
+      out.topSignificant[u * kt + k] = unit.topSignificant[k] ? 1 : 0;
+      const v = toPixels(unit.topVectors[k], layout, true);
+      out.topVectors.set(v, (u * kt + k) * P);
+      if (unit.topSignificant[k] && lam > 0) {
+        sigVecs.push(v);
+        sigLams.push(lam);
+      }
+    });
+    unit.bottom.forEach((lam, k) => {
+      out.bottom[u * kb + k] = lam;
+      out.bottomSignificant[u * kb + k] = unit.bottomSignificant[k] ? 1 : 0;
+      out.bottomVectors.set(toPixels(unit.bottomVectors[k], layout, true), (u * kb + k) * P);
+    });
+    out.energy.set(toPixels(unit.energy, layout, false), u * P);
+    if (sigVecs.length > 0) {
+      const p = args.prediction.method === 'model' ? predictByModel('awc', sigVecs, sigLams, rf, args.prediction.axes) : predictAwcFft(sigVecs, sigLams, rf);
+      out.thetaPred[u] = p.thetaDeg;
+      out.fPred[u] = p.fCpp;
+    }
+  });
+  return out;
+}

@@ -1,0 +1,185 @@
+// The awa and awc stages on an in-memory StageContext: synthetic units driven by the project's own noise at
+// the real VGG16 RF geometry, an in-process pool, JS products. Sharded awc = one-shot awc.
+import type { Table } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { ExperimentSchema, type Experiment } from '../../config/schema.ts';
+import { loadNetwork } from '../../model/load.ts';
+import { noiseCanvas } from '../../model/geometry.ts';
+import type { PoolTask, StageContext, UpstreamShardInfo } from '../../pipeline/stage.ts';
+import { noiseCrop } from '../../science/noise.ts';
+import { createAwaStage } from '../../stages/awa.ts';
+import { createAwcStage } from '../../stages/awc.ts';
+import { boolVector, numberVector, stringVector, tableWithMetadata } from '../../stages/unit-columns.ts';
+import { concatTables } from '../../stages/unit-columns.ts';
+import { fixedListVector } from '../fixtures/fake-upstream.ts';
+import { gabor, lcg, project } from '../fixtures/synthetic-units.ts';
+
+const N = 4000;
+const LAYER = 'block2_conv1';
+const CH = 6;
+const theta = 60;
+const f = 0.2;
+
+type Upstreams = Record<string, { info: UpstreamShardInfo; table: Table }[]>;
+
+/** A StageContext over in-memory upstream shards and a pool that runs tasks in-process. */
+function context(config: Experiment, up: Upstreams): StageContext {
+  return {
+    config,
+    configDir: '/tmp',
+    upstream(stage) {
+      const shards = up[stage] ?? [];
+      return {
+        stage,
+        shards: shards.map((s) => s.info).reverse(),
+        read: async (id) => {
+          const s = shards.find((x) => x.info.id === id);
+          if (!s) throw new Error(`no ${stage} shard ${id}`);
+          return s.table;
+        },
+      };
+    },
+    pool: {
+      size: 1,
+      async run<T>(task: PoolTask): Promise<T> {
+        const mod = (await import(task.module)) as Record<string, (...a: unknown[]) => Promise<T>>;
+        // structured clone, as piscina would
+        return structuredClone(await mod[task.fn]!(...structuredClone(task.args)));
+      },
+    },
+    signal: new AbortController().signal,
+    progress: () => {},
+    log: () => {},
+  };
+}
+
+async function setup(awc: Record<string, unknown> = {}) {
+  const config = ExperimentSchema.parse({
+    model: { arch: 'vgg16', weights: 'seeded', layers: ['block1_conv1', LAYER], channels: CH },
+    stimuli: { noise: { count: N, seed: 3 } },
+    activations: { shardSize: 1000 },
+    awc: { top: 4, bottom: 2, ...awc },
+  });
+  const model = await loadNetwork(config.model);
+  const canvas = noiseCanvas(model.geometry);
+  const g = model.geometry.find((l) => l.name === LAYER)!;
+  const r = g.cropSize;
+  const noise = { seed: 3, sigma: 48, color: 'grey' as const, check: 1 };
+  const X = new Float32Array(N * r * r);
+  for (let n = 0; n < N; n++) X.set(noiseCrop(noise, n, g.cropX0, g.cropY0, r, r), n * r * r);
+  const g0 = gabor(r, theta, f, 0, 2.5);
+  const g90 = gabor(r, theta, f, 90, 2.5);
+  const p0 = project(X, N, g0, 48);
+  const p90 = project(X, N, g90, 48);
+  const rnd = lcg(5);
+  // channels: 0 linear Gabor, 1 energy model, 2 ignores input, 3 silent, 4 linear Gabor ×3, 5 ignores input (sparse)
+  const A2 = new Float32Array(N * CH);
+  for (let n = 0; n < N; n++) {
+    A2[n * CH + 0] = Math.max(0, p0[n]!);
+    A2[n * CH + 1] = p0[n]! ** 2 + p90[n]! ** 2;
+    A2[n * CH + 2] = -Math.log(rnd());
+    A2[n * CH + 3] = 0;
+    A2[n * CH + 4] = 3 * Math.max(0, p90[n]!);
+    A2[n * CH + 5] = rnd() < 0.8 ? 0 : rnd();
+  }
+  const A1 = Float32Array.from({ length: N * CH }, () => rnd());
+  const shards: Upstreams['activations'] = [];
+  for (let start = 0; start < N; start += 1000) {
+    const end = start + 1000;
+    const idx = Int32Array.from({ length: end - start }, (_, i) => start + i);
+    const table = tableWithMetadata(
+      {
+        stimulus: numberVector(idx),
+        noise_index: numberVector(idx),
+        block1_conv1: fixedListVector(A1.slice(start * CH, end * CH), CH),
+        [LAYER]: fixedListVector(A2.slice(start * CH, end * CH), CH),
+      },
+      {
+        'revcor.activations.set': 'noise',
+        'revcor.activations.geometry': JSON.stringify(model.geometry),
+        'revcor.activations.canvas': JSON.stringify(canvas),
+        'revcor.activations.noise': JSON.stringify(noise),
+      },
+    );
+    const id = `noise-${String(start).padStart(6, '0')}-${String(end).padStart(6, '0')}`;
+    shards.push({ info: { id, params: { set: 'noise', start, end }, rows: end - start }, table });
+  }
+  const tuning = tableWithMetadata(
+    {
+      layer: stringVector(Array.from({ length: CH }, () => LAYER)),
+      channel: numberVector(Int32Array.from({ length: CH }, (_, i) => i)),
+      responsive: boolVector(Uint8Array.from([1, 1, 1, 0, 1, 1])),
+      theta_pref: numberVector(Float64Array.from([theta, theta, 0, NaN, theta, 90])),
+      sf_pref: numberVector(Float64Array.from([f, f, 0.1, NaN, f, 0.05])),
+    },
+    {},
+  );
+  const up: Upstreams = { activations: shards, tuning: [{ info: { id: LAYER, params: { layer: LAYER }, rows: CH }, table: tuning }] };
+  return { config, up, r };
+}
+
+async function runStage(stage: ReturnType<typeof createAwcStage>, config: Experiment, up: Upstreams, only?: string) {
+  const ctx = context(config, up);
+  const plan = (await stage.plan(ctx)).filter((s) => !only || s.params['layer'] === only);
+  const tables: Table[] = [];
+  for (const s of plan) tables.push(await stage.run(s, ctx));
+  return { plan, tables };
+}
+
+describe('awa and awc stages', () => {
+  it('awa: one shard per layer, per-unit maps; the Gabor units are significant and predicted, the others not', async () => {
+    const { config, up, r } = await setup();
+    const { plan, tables } = await runStage(createAwaStage('js'), config, up);
+    expect(plan.map((s) => s.id)).toEqual(['block1_conv1', LAYER]);
+    expect(plan[0]!.needs!['activations']).toEqual(['noise-000000-001000', 'noise-001000-002000', 'noise-002000-003000', 'noise-003000-004000']);
+    const t = tables[1]!;
+    expect(t.numRows).toBe(CH);
+    const sig = t.getChild('significant')!.toArray() as boolean[];
+    expect(Array.from(sig, Boolean)).toEqual([true, false, false, false, true, false]);
+    expect((t.getChild('awa')!.get(0) as { length: number }).length).toBe(r * r);
+    expect(t.getChild('responsive')!.get(3)).toBe(false);
+    expect(Math.abs(Number(t.getChild('theta_pred')!.get(0)) - theta)).toBeLessThanOrEqual(15);
+    const meta = JSON.parse(t.schema.metadata.get('revcor.awa.layer')!);
+    expect(meta.crop.size).toBe(r);
+  });
+
+  it('awc: sharded by unit range = one shot; the energy unit is reconstructed, null units are not', async () => {
+    const { config, up } = await setup();
+    const awa = await runStage(createAwaStage('js'), config, up);
+    up['awa'] = awa.plan.map((s, i) => ({ info: { id: s.id, params: s.params, rows: awa.tables[i]!.numRows }, table: awa.tables[i]! }));
+    for (const solver of ['full', 'subspace'] as const) {
+      const one = await runStage(createAwcStage('js'), { ...config, awc: { ...config.awc, solver, unitsPerShard: 64 } }, up, LAYER);
+      const sharded = await runStage(createAwcStage('js'), { ...config, awc: { ...config.awc, solver, unitsPerShard: 4 } }, up, LAYER);
+      expect(one.plan.map((s) => s.id)).toEqual([`${LAYER}-0000-0006`]);
+      expect(sharded.plan.map((s) => s.id)).toEqual([`${LAYER}-0000-0004`, `${LAYER}-0004-0006`]);
+      const a = one.tables[0]!;
+      const b = concatTables(sharded.tables);
+      expect(b.numRows).toBe(CH);
+      for (const col of ['eig_top', 'eig_bottom', 'energy', 'eigvec_top']) {
+        for (let u = 0; u < CH; u++) {
+          const x = Array.from(a.getChild(col)!.get(u) as ArrayLike<number>);
+          const y = Array.from(b.getChild(col)!.get(u) as ArrayLike<number>);
+          expect(y.length).toBe(x.length);
+          for (let i = 0; i < x.length; i++) {
+            if (Number.isNaN(x[i]!)) expect(Number.isNaN(y[i]!)).toBe(true);
+            else expect(Math.abs(x[i]! - y[i]!)).toBeLessThanOrEqual(1e-3 * (1 + Math.abs(x[i]!)));
+          }
+        }
+      }
+      for (const col of ['n_sig_top', 'n_sig_bottom', 'awc_reconstructed', 'awa_reconstructed', 'responsive']) {
+        expect(Array.from(b.getChild(col)!.toArray() as ArrayLike<unknown>)).toEqual(Array.from(a.getChild(col)!.toArray() as ArrayLike<unknown>));
+      }
+      const nSig = Array.from(a.getChild('n_sig_top')!.toArray() as Int32Array);
+      expect(nSig[1]).toBe(2); // energy unit: the quadrature pair
+      expect(nSig[2]).toBe(0); // ignores its input
+      expect(nSig[3]).toBe(0); // silent
+      expect(nSig[5]).toBe(0);
+      const rec = Array.from(a.getChild('awc_reconstructed')!.toArray() as boolean[], Boolean);
+      expect(rec[1]).toBe(true);
+      expect(Array.from(a.getChild('awa_reconstructed')!.toArray() as boolean[], Boolean)).toEqual([true, false, false, false, true, false]);
+      expect(a.getChild('responsive')!.get(3)).toBe(false);
+      const meta = JSON.parse(a.schema.metadata.get('revcor.awc.shard')!);
+      expect(meta.solver).toBe(solver);
+    }
+  });
+});
