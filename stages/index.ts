@@ -2,12 +2,14 @@
 // the engine orders stages by their `upstream` lists and rejects unknown upstreams, so list a stage only
 // together with the stages it reads).
 import type { Stage } from '../pipeline/stage.ts';
+import { activationsStage } from './activations.ts';
 import { stimuliStage } from './stimuli.ts';
 
 /** All stages of the revcor pipeline. */
 export function allStages(): Stage[] {
   return [
     stimuliStage,
-    // activationsStage, tuningStage, categoryStage, awaStage, awcStage, summaryStage — add as they land
+    activationsStage,
+    // tuningStage, categoryStage, awaStage, awcStage, summaryStage — add as they land
   ];
 }
