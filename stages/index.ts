@@ -3,6 +3,7 @@
 // together with the stages it reads).
 import type { Stage } from '../pipeline/stage.ts';
 import { activationsStage } from './activations.ts';
+import { awaStage } from './awa.ts';
 import { stimuliStage } from './stimuli.ts';
 
 /** All stages of the revcor pipeline. */
@@ -10,6 +11,8 @@ export function allStages(): Stage[] {
   return [
     stimuliStage,
     activationsStage,
-    // tuningStage, categoryStage, awaStage, awcStage, summaryStage — add as they land
+    awaStage,
+    // awcStage reads tuning: list it together with tuningStage (stages/awc.ts).
+    // tuningStage, categoryStage, awcStage, summaryStage — add as they land
   ];
 }
