@@ -131,7 +131,9 @@ class BarReporter implements Reporter {
     );
   }
   private log(s: string): void {
-    this.multi.log(s + '\n');
+    // cli-progress buffers log lines until a bar renders: write directly while no bar is on screen.
+    if (this.multi.isActive && !this.stopped) this.multi.log(s + '\n');
+    else this.out.write(s + '\n');
   }
   private refresh(stage: string, suffix?: string): void {
     const b = this.bars.get(stage);
@@ -169,14 +171,17 @@ class BarReporter implements Reporter {
         this.log(`${e.level === 'warn' ? 'warning: ' : ''}${e.stage ? `[${e.stage}] ` : ''}${e.message}`);
         break;
       case 'run-done':
-        this.multi.stop();
+        this.close();
         this.out.write(e.message + '\n');
         break;
       default:
         break;
     }
   }
+  private stopped = false;
   close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     this.multi.stop();
   }
 }

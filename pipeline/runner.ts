@@ -87,7 +87,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     await writeIfChanged(join(opts.outDir, 'config.resolved.yaml'), opts.resolvedYaml ?? stringify(opts.experiment.config));
     if (plan.toRun === 0) {
       const manifest = await finish(plan, opts.outDir, false);
-      const message = `Nothing to do: all ${plan.total} shards of ${plan.stages.length} stages in ${opts.outDir} are up to date.`;
+      const message = `Nothing to do: all ${plan.total} shards of ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'} in ${opts.outDir} are up to date.`;
       emit({ type: 'run-done', ran: 0, upToDate: true, seconds: (Date.now() - t0) / 1000, message });
       return { plan, ran: [], upToDate: true, seconds: (Date.now() - t0) / 1000, manifest };
     }
