@@ -130,9 +130,10 @@ export class FileHasher {
     if (this.entries.delete(path)) this.dirty = true;
   }
 
-  /** Writes the memo back (atomically) when it changed. */
+  /** Writes the memo back (atomically) when it changed, dropping files that no longer exist. */
   async save(): Promise<void> {
     if (!this.cacheFile || !this.dirty) return;
+    for (const p of [...this.entries.keys()]) if (!(await stat(p).catch(() => undefined))) this.entries.delete(p);
     await writeFileAtomic(this.cacheFile, JSON.stringify(Object.fromEntries(this.entries)));
     this.dirty = false;
   }

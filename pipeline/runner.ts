@@ -153,6 +153,7 @@ async function execute(plan: Plan, opts: RunOptions, ex: Exec): Promise<PlannedS
     }
     ex.emit({ type: 'shard-start', stage: ps.stage, shard: ps.shard.id });
     const t = Date.now();
+    let lastProgress = 0;
     const sp = plan.stages[stageIndex];
     const ctx: StageContext = {
       config: opts.experiment.config,
@@ -160,7 +161,13 @@ async function execute(plan: Plan, opts: RunOptions, ex: Exec): Promise<PlannedS
       upstream: (name) => upstreamView(plan, ps, name, records, opts.outDir),
       pool: ex.pool,
       signal: ex.signal,
-      progress: (fraction) => ex.emit({ type: 'shard-progress', stage: ps.stage, shard: ps.shard.id, fraction }),
+      progress: (fraction) => {
+        // at most ~5 events a second per shard (stages may report per item)
+        const now = Date.now();
+        if (now - lastProgress < 200 && fraction < 1) return;
+        lastProgress = now;
+        ex.emit({ type: 'shard-progress', stage: ps.stage, shard: ps.shard.id, fraction });
+      },
       log: (message) => ex.emit({ type: 'log', level: 'info', message, stage: ps.stage, shard: ps.shard.id }),
     };
     const table = await sp.stage.run(ps.shard, ctx);
