@@ -106,7 +106,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       try {
         ran = await execute(plan, opts, { pool, hasher, signal: abort.signal, concurrency, emit, resume });
       } catch (e) {
-        await finish(plan, opts.outDir, false, true).catch(() => undefined);
+        await finish(plan, opts.outDir, true, false).catch(() => undefined);
         throw e;
       }
       const manifest = await finish(plan, opts.outDir, true);
@@ -311,18 +311,31 @@ async function removeLeftovers(outDir: string, stages: string[]): Promise<void> 
   for (const d of dirs) await removeTempFiles(d);
 }
 
-/** Prunes checkpoints no longer in the plan (for fully done stages) and rewrites manifest.json (if anything ran or it is missing). */
-async function finish(plan: Plan, outDir: string, ranSomething: boolean, rewrite = ranSomething): Promise<Manifest> {
+/**
+ * After a run: removes checkpoints and records that are no longer part of the plan (only for selected stages whose
+ * planned shards are all done), and rewrites manifest.json when anything changed or it is missing.
+ * `prune` is false after a failure or interruption (nothing is deleted then).
+ */
+async function finish(plan: Plan, outDir: string, ranSomething: boolean, prune = true): Promise<Manifest> {
   const byStage = new Map<string, ShardRecord[]>();
+  let pruned = 0;
   for (const sp of plan.stages) {
     byStage.set(sp.stage.name, sp.shards.filter((s) => s.status === 'done' && s.record).map((s) => s.record!));
-    if (!ranSomething || !sp.selected || sp.shards.some((s) => s.status !== 'done')) continue;
+    if (!prune || !sp.selected || sp.shards.some((s) => s.status !== 'done')) continue;
     const keep = new Set(sp.shards.map((s) => s.shard.id));
-    for (const id of (await readStageRecords(outDir, sp.stage.name)).keys()) if (!keep.has(id)) await deleteRecord(outDir, sp.stage.name, id);
+    for (const id of (await readStageRecords(outDir, sp.stage.name)).keys()) {
+      if (keep.has(id)) continue;
+      await deleteRecord(outDir, sp.stage.name, id);
+      pruned++;
+    }
     const files = await readdir(join(outDir, sp.stage.name)).catch(() => [] as string[]);
-    for (const f of files) if (f.endsWith('.arrow') && !keep.has(f.slice(0, -6))) await rm(shardPath(outDir, sp.stage.name, f.slice(0, -6)), { force: true });
+    for (const f of files) {
+      if (!f.endsWith('.arrow') || keep.has(f.slice(0, -6))) continue;
+      await rm(shardPath(outDir, sp.stage.name, f.slice(0, -6)), { force: true });
+      pruned++;
+    }
   }
-  if (!rewrite) {
+  if (!ranSomething && !pruned) {
     const existing = await readFile(join(outDir, 'manifest.json'), 'utf8').catch(() => undefined);
     if (existing) return JSON.parse(existing) as Manifest;
   }
