@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { resumeArgs, resumeCommand, shellQuote } from '../../cli/shell.ts';
+import { invocation, resumeArgs, resumeCommand, shellQuote } from '../../cli/shell.ts';
 import { lockPath } from '../../pipeline/lock.ts';
 import { cleanup, tempDir } from '../pipeline/helpers.ts';
 import { runCounts } from '../fixtures/toy-stages.ts';
@@ -188,5 +188,12 @@ describe('resume command', () => {
     expect(resumeCommand(['run', 'my exp.yaml', '--set', "name=it's"], 'npx revcor')).toBe(`npx revcor run 'my exp.yaml' --set 'name=it'\\''s'`);
     expect(shellQuote('a/b-c.yaml')).toBe('a/b-c.yaml');
     expect(TOY_INVOCATION).toContain('toy-cli.ts');
+  });
+
+  it('names the invocation the way the user typed it', () => {
+    expect(invocation(['node', '/x/node_modules/.bin/revcor'], { npm_command: 'exec' })).toBe('npx revcor');
+    expect(invocation(['node', '/x/bin/revcor.js'], { npm_command: 'run-script', npm_lifecycle_event: 'revcor' })).toBe('npm run revcor --');
+    expect(invocation(['node', '/usr/local/bin/revcor'], {})).toBe('revcor');
+    expect(invocation(['node', join(process.cwd(), 'bin', 'revcor.js')], {})).toBe('node bin/revcor.js');
   });
 });
