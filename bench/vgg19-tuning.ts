@@ -112,6 +112,45 @@ const median = (xs: number[]) => {
 };
 const pct = (k: number, n: number) => (n === 0 ? 'n/a' : `${((100 * k) / n).toFixed(1)}%`);
 
+// Why early layers pass the ANOVA: the image centre's low-level statistics differ across fLoc categories.
+// Mean luminance and RMS contrast of the centre patch (RF sizes of block1_conv1, block2_conv2, block3_conv4,
+// block4_conv4) as pseudo-units through the same ANOVA.
+async function lowLevelControl(images: { file: string }[], set: { categories: string[]; labels: Int32Array }): Promise<void> {
+  const sizes = [3, 14, 48, 116];
+  const feats = new Float32Array(images.length * sizes.length * 2);
+  const px = new Float32Array(SIZE * SIZE * 3);
+  for (let i = 0; i < images.length; i++) {
+    await imageInto(images[i]!.file, px, 0);
+    sizes.forEach((r, k) => {
+      const x0 = Math.floor(SIZE / 2) - Math.floor(r / 2);
+      let s = 0;
+      let s2 = 0;
+      for (let y = x0; y < x0 + r; y++) for (let x = x0; x < x0 + r; x++) {
+        const v = px[(y * SIZE + x) * 3]!;
+        s += v;
+        s2 += v * v;
+      }
+      const m = s / (r * r);
+      feats[i * sizes.length * 2 + 2 * k] = m;
+      feats[i * sizes.length * 2 + 2 * k + 1] = Math.sqrt(Math.max(0, s2 / (r * r) - m * m));
+    });
+  }
+  const { oneWayAnova, groupMeans } = await import('../science/stats.ts');
+  const K = set.categories.length;
+  const a = oneWayAnova(feats, sizes.length * 2, set.labels, K);
+  const g = groupMeans(feats, sizes.length * 2, set.labels, K);
+  console.log('\nlow-level control: centre patch statistics as pseudo-units (ANOVA across categories)');
+  console.log(`| patch | statistic | F | p | category means (${set.categories.join(', ')}) |`);
+  console.log('|---|---|---|---|---|');
+  sizes.forEach((r, k) => {
+    for (const [j, name] of [[0, 'mean luminance'], [1, 'RMS contrast']] as const) {
+      const u = 2 * k + j;
+      const mu = Array.from({ length: K }, (_, c) => g.means[u * K + c]!.toFixed(0)).join(', ');
+      console.log(`| ${r}×${r} | ${name} | ${a.F[u]!.toFixed(1)} | ${a.p[u]!.toExponential(1)} | ${mu} |`);
+    }
+  });
+}
+
 async function main(): Promise<void> {
   if (!existsSync(weightsFile) || !existsSync(flocDir)) {
     console.warn(`SKIP: ${weightsFile} or ${flocDir} is missing (../shared is not on this machine)`);
@@ -152,10 +191,15 @@ async function main(): Promise<void> {
     labels: Int32Array.from(images, (i) => cats.indexOf(i.category)),
   };
   const fdr = 0.01;
+  // Number of selective units (q ≤ fdr within the layer) for a subset of the images.
+  const ct0 = (layer: string, m: Float32Array, n: number, set: typeof imageSet) =>
+    (categoryTable(layer, m, n, set, { topN: 1, fdr, fdrFamily: 'layer', spatial: readout }).getChild('selective')!.toArray() as boolean[]).filter(Boolean).length;
   const faces = new Set(['adult', 'child']);
   console.log(`\nVGG19 (shared ImageNet weights), ${gratings.length} gratings, ${images.length} fLoc images (${cats.length} categories), readout ${readout} for images`);
-  console.log('| layer | units | % responsive | median CV | median OSI | median F1/F0 | % category-selective (q ≤ 0.01) | median CSI (selective) | face-selective | preferred (selective units) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| layer | units | % responsive | median CV | median OSI | median F1/F0 | % category-selective (q ≤ 0.01) | … and CSI ≥ 1/3 | … at 24 img/category | median CSI (image-responsive) | face-selective | preferred (selective units) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  // Subsample: the first 24 images of every category (ANOVA power at the size of many physiology studies).
+  const subRows = [...Array(images.length).keys()].filter((i) => images.slice(0, i).filter((x) => x.category === images[i]!.category).length < 24);
   const tTune = performance.now();
   let tuneMs = 0;
   let catMs = 0;
@@ -177,6 +221,12 @@ async function main(): Promise<void> {
     const csi = ct.getChild('csi')!.toArray() as Float64Array;
     const n = g.channels;
     const nResp = [...resp].filter(Boolean).length;
+    const sub = new Float32Array(subRows.length * n);
+    subRows.forEach((r, j) => sub.set(im.matrix.subarray(r * n, (r + 1) * n), j * n));
+    const subSet = { ...imageSet, stimulus: Int32Array.from(subRows), files: subRows.map((r) => imageSet.files[r]!), labels: Int32Array.from(subRows, (r) => imageSet.labels[r]!) };
+    const subSel = ct0(layer, sub, n, subSet);
+    const means = ct.getChild('category_means')!;
+    const imageResponsive = [...Array(n).keys()].filter((u) => Math.max(...(means.get(u)!.toArray() as Float32Array)) > 0);
     const selIdx = [...Array(n).keys()].filter((u) => sel[u]);
     const nFace = selIdx.filter((u) => faces.has(pref[u]!)).length;
     const block = layer.split('_')[0]!;
@@ -185,9 +235,10 @@ async function main(): Promise<void> {
     for (const u of selIdx) prefCounts[pref[u]!] = (prefCounts[pref[u]!] ?? 0) + 1;
     const top = Object.entries(prefCounts).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c, k]) => `${c} ${k}`).join(', ');
     console.log(
-      `| ${layer} | ${n} | ${pct(nResp, n)} | ${median([...cv]).toFixed(3)} | ${median([...osi]).toFixed(3)} | ${median([...f1f0]).toFixed(2)} | ${pct(selIdx.length, n)} | ${median(selIdx.map((u) => csi[u]!)).toFixed(3)} | ${nFace} | ${top} |`,
+      `| ${layer} | ${n} | ${pct(nResp, n)} | ${median([...cv]).toFixed(3)} | ${median([...osi]).toFixed(3)} | ${median([...f1f0]).toFixed(2)} | ${pct(selIdx.length, n)} | ${pct(selIdx.filter((u) => csi[u]! >= 1 / 3).length, n)} | ${pct(subSel, n)} | ${median(imageResponsive.map((u) => csi[u]!)).toFixed(3)} | ${nFace} | ${top} |`,
     );
   }
+  if (process.argv.includes('--control')) await lowLevelControl(images, imageSet);
   console.log(`\nface-selective units per block: ${Object.entries(blockFaces).map(([b, k]) => `${b} ${k}`).join(', ')}`);
   console.log(`analysis time: tuning ${(tuneMs / 1000).toFixed(2)} s, category ${(catMs / 1000).toFixed(2)} s (all layers; total ${((performance.now() - tTune) / 1000).toFixed(2)} s)`);
 }
