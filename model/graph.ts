@@ -25,6 +25,8 @@ export interface GraphSpec {
   channels?: number | 'all';
   /** Layout of the `pixels` input: nhwc (revcor's HWC pixel arrays, transposed in the graph) or nchw. */
   inputLayout?: 'nhwc' | 'nchw';
+  /** Centre readout through a strided 1×1 max-pool before the Slice (default true; false = plain Slice, for benches). */
+  subsample?: boolean;
 }
 
 /** One graph output: the layer it reads and its width (channels kept). */
@@ -118,10 +120,17 @@ export function buildGraph(spec: GraphSpec): BuiltGraph {
     let t = src;
     if (kept < layer.channels || readout === 'centre') {
       // Slice channels [0, kept) and, for the centre readout, the single position (u, u).
-      const u = spec.unitIndex?.[layer.name] ?? geometry[li].centreIndex;
+      let u = spec.unitIndex?.[layer.name] ?? geometry[li].centreIndex;
       const size = geometry[li].featureSize;
       if (readout === 'centre' && (u < 0 || u >= size)) {
         throw new ModelError(`layer ${layer.name}: unit index ${u} is outside its ${size}×${size} feature map for a ${inputSize}-px input.`);
+      }
+      if (readout === 'centre' && u >= 1 && (spec.subsample ?? true)) {
+        // A 1×1 max-pool with stride u keeps positions 0, u, 2u, … (u at index 1). ORT runs it in its blocked
+        // NCHWc layout, so only a ≤ 3×3 map is reordered to NCHW for the Slice instead of the whole feature map.
+        nodes.push({ name: `${layer.name}_subsample`, opType: 'MaxPool', input: [t], output: [`${layer.name}_subsampled`], attribute: [ints('kernel_shape', [1, 1]), ints('strides', [u, u])] });
+        t = `${layer.name}_subsampled`;
+        u = 1;
       }
       const [starts, ends, axes] = readout === 'centre' ? [[0, u, u], [kept, u + 1, u + 1], [1, 2, 3]] : [[0], [kept], [1]];
       inits.push(int64Tensor(`${layer.name}_starts`, [starts.length], starts), int64Tensor(`${layer.name}_ends`, [ends.length], ends), int64Tensor(`${layer.name}_axes`, [axes.length], axes));

@@ -1,0 +1,149 @@
+// Forward-pass throughput of the ONNX graphs revcor runs (img/s, GFLOP/s) at 224×224 and at each layer's crop
+// size, beside the machine's matrix-product peak measured in the same run with ONNX Runtime (a big MatMul graph).
+// Medians of several timed runs. Never part of the tests (`npm run bench`).
+import { availableParallelism } from 'node:os';
+import ort from 'onnxruntime-node';
+import { layerGeometry, noiseCanvas } from '../model/geometry.ts';
+import { convFlops, convLayers, selectLayers, vggNetwork, type Network } from '../model/network.ts';
+import { DataType, encodeModel } from '../model/onnx-proto.ts';
+import { seededWeights } from '../model/seeded.ts';
+import { ModelSession } from '../model/session.ts';
+import type { Readout } from '../model/graph.ts';
+
+/** Options of the forward bench. */
+export interface ForwardBenchOptions {
+  threads?: number;
+  /** Timed runs per row (median reported). */
+  runs?: number;
+  /** Skip the per-layer crop rows (quick mode). */
+  quick?: boolean;
+  log?: (line: string) => void;
+}
+
+/** One row of the result table. */
+export interface BenchRow {
+  what: string;
+  inputSize: number;
+  batch: number;
+  imgPerSec: number;
+  gflops: number;
+  /** gflops / peak. */
+  ofPeak: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Seconds per call of fn: one warm-up, then `runs` timed calls; the median. */
+async function timeIt(fn: () => Promise<unknown>, runs: number): Promise<number> {
+  await fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    t.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return median(t);
+}
+
+/** The machine's float32 matrix-product peak through ONNX Runtime: best median GFLOP/s over a few square sizes. */
+export async function matmulPeak(threads: number, runs: number): Promise<{ gflops: number; n: number; all: Record<number, number> }> {
+  const all: Record<number, number> = {};
+  let best = { gflops: 0, n: 0 };
+  for (const n of [1024, 2048, 3072]) {
+    const bytes = encodeModel({
+      irVersion: 8, producerName: 'revcor-bench', opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'matmul', node: [{ opType: 'MatMul', input: ['A', 'B'], output: ['Y'] }],
+        input: ['A', 'B'].map((name) => ({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } } })),
+        output: [{ name: 'Y', type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } } }],
+      },
+    });
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const a = new ort.Tensor('float32', new Float32Array(n * n).map((_, i) => ((i * 7) % 13) / 13 - 0.5), [n, n]);
+    const b = new ort.Tensor('float32', new Float32Array(n * n).map((_, i) => ((i * 5) % 11) / 11 - 0.5), [n, n]);
+    const sec = await timeIt(() => session.run({ A: a, B: b }), runs);
+    await session.release();
+    all[n] = (2 * n * n * n) / sec / 1e9;
+    if (all[n] > best.gflops) best = { gflops: all[n], n };
+  }
+  return { ...best, all };
+}
+
+/** Times one forward graph: the network up to `layers`' deepest, `batch` images of side `size`. */
+async function forwardRow(
+  what: string, net: Network, layers: ReturnType<typeof convLayers>, size: number, batch: number, threads: number, runs: number,
+  opts: { unitIndex?: Record<string, number>; readout?: Readout; inputLayout?: 'nhwc' | 'nchw'; subsample?: boolean } = {},
+): Promise<Omit<BenchRow, 'ofPeak'>> {
+  const weights = seededWeights(net, 0);
+  const session = await ModelSession.create({ net, weights, layers, inputSize: size, ...opts }, { threads, batch });
+  const pixels = new Float32Array(batch * size * size * 3).map((_, i) => (i * 2654435761) % 256);
+  const sec = await timeIt(() => session.run(pixels, batch), runs);
+  await session.release();
+  const last = Math.max(...layers.map((l) => l.outputIndex));
+  const flops = convFlops(net, last, size) * batch;
+  return { what, inputSize: size, batch, imgPerSec: batch / sec, gflops: flops / sec / 1e9 };
+}
+
+/** Runs the forward bench and returns its rows (and the peak). */
+export async function forwardBench(o: ForwardBenchOptions = {}): Promise<{ peak: number; peakN: number; rows: BenchRow[]; threads: number }> {
+  const threads = o.threads && o.threads > 0 ? o.threads : availableParallelism();
+  const runs = o.runs ?? 5;
+  const log = o.log ?? (() => undefined);
+  const peak = await matmulPeak(threads, runs);
+  log(`matmul peak: ${Object.entries(peak.all).map(([n, g]) => `${n}²: ${g.toFixed(0)}`).join(', ')} GFLOP/s`);
+  const rows: Omit<BenchRow, 'ofPeak'>[] = [];
+  const push = (r: Omit<BenchRow, 'ofPeak'>) => {
+    rows.push(r);
+    log(`${r.what.padEnd(34)} ${String(r.inputSize).padStart(4)} px  ${r.imgPerSec.toFixed(1).padStart(8)} img/s  ${r.gflops.toFixed(0).padStart(5)} GFLOP/s  ${((100 * r.gflops) / peak.gflops).toFixed(0)}%`);
+  };
+  for (const arch of ['vgg16', 'vgg19'] as const) {
+    const net = vggNetwork(arch);
+    const layers = convLayers(net);
+    push(await forwardRow(`${arch} all layers, centre units`, net, layers, 224, 16, threads, runs));
+    if (arch === 'vgg16') {
+      push(await forwardRow(`${arch} all layers, NCHW input`, net, layers, 224, 16, threads, runs, { inputLayout: 'nchw' }));
+      push(await forwardRow(`${arch} all layers, plain Slice readout`, net, layers, 224, 16, threads, runs, { subsample: false }));
+      push(await forwardRow(`${arch} deepest layer only`, net, layers.slice(-1), 224, 16, threads, runs));
+      push(await forwardRow(`${arch} all layers, spatial max`, net, layers, 224, 16, threads, runs, { readout: 'max' }));
+      const canvas = noiseCanvas(layerGeometry(net, layers, 224));
+      push(await forwardRow(`${arch} noise canvas (all layers)`, net, layers, canvas.size, 16, threads, runs, { unitIndex: canvas.centreIndex }));
+    }
+  }
+  if (!o.quick) {
+    const net = vggNetwork('vgg16');
+    for (const g of layerGeometry(net, convLayers(net), 224)) {
+      const chosen = selectLayers(net, [g.name]);
+      const x0 = Math.floor(g.cropX0 / g.stride) * g.stride;
+      const side = g.cropX0 + g.cropSize - x0;
+      const flops = convFlops(net, chosen[0].outputIndex, side);
+      // Enough images per call that a call does ≥ ~20 GFLOP or 1024 images.
+      const batch = Math.max(16, Math.min(1024, Math.round(2e10 / flops)));
+      push(await forwardRow(`vgg16 ${g.name} crop`, net, chosen, side, batch, threads, runs, { unitIndex: { [g.name]: g.centreIndex - x0 / g.stride } }));
+    }
+  }
+  return { peak: peak.gflops, peakN: peak.n, threads, rows: rows.map((r) => ({ ...r, ofPeak: r.gflops / peak.gflops })) };
+}
+
+/** The bench's result as a Markdown table. */
+export function forwardTable(r: Awaited<ReturnType<typeof forwardBench>>): string {
+  const lines = [
+    `ONNX Runtime ${ort.env.versions.common}, ${r.threads} threads; matmul peak ${r.peak.toFixed(0)} GFLOP/s (${r.peakN}² MatMul, median)`,
+    '',
+    '| forward pass | input px | batch | img/s | GFLOP/s | of peak |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...r.rows.map((x) => `| ${x.what} | ${x.inputSize} | ${x.batch} | ${x.imgPerSec.toFixed(1)} | ${x.gflops.toFixed(0)} | ${(100 * x.ofPeak).toFixed(0)}% |`),
+  ];
+  return lines.join('\n');
+}
+
+/** `npm run bench -- forward [--quick] [--runs=N]`: prints progress to stderr and the table to stdout. */
+export async function benchForward(argv: readonly string[] = process.argv.slice(2)): Promise<string> {
+  const runs = Number(argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
+  const result = await forwardBench({ quick: argv.includes('--quick'), runs, log: (l) => console.error(`  ${l}`) });
+  const table = forwardTable(result);
+  console.log(table);
+  return table;
+}

@@ -1,0 +1,16 @@
+// `npm run bench`: every benchmark of the project, in turn (never part of the tests). Pass names to run a subset,
+// e.g. `npm run bench -- revcor`.
+import { benchForward } from './forward.ts';
+import { benchRevcor } from './revcor.ts';
+
+const benches: Record<string, () => Promise<unknown>> = {
+  forward: () => benchForward(),
+  revcor: () => benchRevcor(),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const [name, run] of Object.entries(benches)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`\n=== bench: ${name} ===`);
+  await run();
+}
