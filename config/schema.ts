@@ -116,6 +116,11 @@ export const CategorySchema = z
     fdr: z.number().gt(0).lt(1).default(0.01),
     /** The family the FDR is controlled over: the units of each layer, or every analysed unit of the network. */
     fdrFamily: z.enum(['layer', 'network']).default('layer'),
+    /**
+     * Minimum CSI for a unit to count as category-selective besides q ≤ fdr (0 = the ANOVA alone). With many
+     * images per category the ANOVA also passes units driven by low-level differences between the sets.
+     */
+    minCsi: z.number().min(0).max(1).default(0),
   })
   .prefault({});
 

@@ -68,7 +68,7 @@ export function categoryTable(
   responses: Float32Array,
   channels: number,
   images: Pick<ImageSet, 'stimulus' | 'files' | 'categories' | 'labels'>,
-  options: { topN: number; fdr: number; fdrFamily: 'layer' | 'network'; spatial: string },
+  options: { topN: number; fdr: number; fdrFamily: 'layer' | 'network'; minCsi?: number; spatial: string },
   q?: Float64Array,
 ): Table {
   const K = images.categories.length;
@@ -84,7 +84,8 @@ export function categoryTable(
     topFiles[i] = row >= 0 ? images.files[row]! : '';
   }
   const selective = new Uint8Array(channels);
-  for (let u = 0; u < channels; u++) selective[u] = qv[u]! <= options.fdr ? 1 : 0;
+  const minCsi = options.minCsi ?? 0;
+  for (let u = 0; u < channels; u++) selective[u] = qv[u]! <= options.fdr && c.csi[u]! >= minCsi ? 1 : 0;
   return tableWithMetadata(
     {
       layer: stringVector(Array.from({ length: channels }, () => layer)),
@@ -110,7 +111,7 @@ export function categoryTable(
       'revcor.category.layout': JSON.stringify({
         category_means: 'mu_k in the order of revcor.category.categories',
         top_stimuli: 'stimulus index of the top-N images, descending response (-1 = fewer images)',
-        selective: 'q_value <= fdr (Benjamini-Hochberg over the fdrFamily)',
+        selective: 'q_value <= fdr (Benjamini-Hochberg over the fdrFamily) and csi >= minCsi',
       }),
     },
   );
@@ -147,7 +148,7 @@ export async function runCategory(shard: Shard, ctx: StageContext): Promise<Tabl
   const layer = shard.params['layer'];
   const layers = typeof layer === 'string' ? [layer] : layerColumns(images.tables[0]!);
   const cfg = ctx.config.category;
-  const options = { topN: cfg.topN, fdr: cfg.fdr, fdrFamily: cfg.fdrFamily, spatial: cfg.spatial };
+  const options = { topN: cfg.topN, fdr: cfg.fdr, fdrFamily: cfg.fdrFamily, minCsi: cfg.minCsi, spatial: cfg.spatial };
   const network = cfg.fdrFamily === 'network' ? networkQValues(images) : undefined;
   const out: Table[] = [];
   layers.forEach((name, i) => {

@@ -71,6 +71,12 @@ describe('categoryStage', () => {
     expect(ql).toBeCloseTo(layer.getChild('anova_p')!.get(0) as number, 15); // m = 1 in its own family
     expect(qn).toBeGreaterThan(ql);
   });
+  it('minCsi adds an effect-size condition to selective', async () => {
+    const run = async (minCsi: number) =>
+      (await categoryStage.run({ id: 'b', params: { layer: 'b' } }, fakeContext(shards, { ...onnx, category: { minCsi } }))).getChild('selective')!.get(0);
+    expect(await run(0)).toBe(true); // house 2 vs rest 1 (+ noise): CSI ≈ 0.28, significant
+    expect(await run(0.5)).toBe(false);
+  });
   it('the all-layers shard covers every layer column; fewer than 2 categories is a user error', async () => {
     const t = await categoryStage.run({ id: 'all-layers', params: { layer: null } }, fakeContext(shards, onnx));
     expect(t.numRows).toBe(4);
