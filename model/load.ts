@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ModelConfig } from '../config/schema.ts';
-import { ConfigError, InputError } from '../pipeline/errors.ts';
+import { ConfigError, InputError, ModelError } from '../pipeline/errors.ts';
 import { layerGeometry, type LayerGeometry } from './geometry.ts';
 import { isHdf5, loadKerasH5 } from './keras-h5.ts';
 import { selectLayers, vggNetwork, type AnalysedLayer, type Network, type Preprocessing } from './network.ts';
@@ -98,6 +98,9 @@ export async function loadModel(cfg: ModelConfig, env: NodeJS.ProcessEnv = proce
     else if (choice.path.endsWith('.onnx')) {
       throw new ConfigError(`model.weights: ${choice.path} is an ONNX file but model.arch is '${cfg.arch}'. Expected model.arch: onnx for ONNX files, or a Keras .h5 file.`);
     } else weights = await loadKerasH5(choice.path, net); // raises the non-HDF5 ModelError naming the file
+  }
+  if (net.inputChannels !== 3) {
+    throw new ModelError(`model.weights: ${choice.kind === 'file' ? choice.path : net.arch}: the first conv takes ${net.inputChannels} input channels. Expected 3 (RGB stimuli).`);
   }
   const layers = selectLayers(net, cfg.layers);
   const geometry = layerGeometry(net, layers, cfg.inputSize);
