@@ -152,8 +152,8 @@ export const AwcSchema = z
     level: z.number().gt(0).lt(1).default(0.99),
     /** full: dense eigendecomposition; subspace: iterative on products; auto: full when D ≤ fullMaxDim. */
     solver: z.enum(['auto', 'full', 'subspace']).default('auto'),
-    /** Largest D (values per sample) for which solver auto forms each unit's D×D matrix (cost 2ND² vs ~4NDb(steps+1)). */
-    fullMaxDim: positiveInt().default(256),
+    /** Largest D for which solver auto forms each unit's D×D matrix and decomposes it in JS (above it the JS EVD costs more than Krylov). */
+    fullMaxDim: positiveInt().default(128),
     /** Block size of the Krylov solver (≥ top + bottom). */
     block: positiveInt().default(8),
     /** Krylov steps: the basis holds block·(steps + 1) vectors per unit. */

@@ -137,7 +137,7 @@ export async function awcLayer(
   const live = (c: number) => sums[c] > 0;
 
   const rowsPerChunk =
-    opts.chunk ?? Math.max(64, Math.min(8192, Math.floor(8_000_000 / Math.max(D, cols * Math.max(1, opts.block)))));
+    opts.chunk ?? Math.max(64, Math.min(8192, Math.floor(32_000_000 / Math.max(D, cols * Math.max(1, opts.block)))));
   const Y = centredChunks(src, mom.mean, rowsPerChunk, opts.cacheBytes ?? 512 * 2 ** 20);
   const m = await weightedMeans(Y, W, cols, sums, D, mm);
   opts.progress?.(0.05);

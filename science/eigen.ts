@@ -463,7 +463,10 @@ export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: K
     Q = W;
   }
 
-  const results: ExtremeEig[] = [];
+  // Rayleigh–Ritz per unit on T (s×s, symmetrised), then Ritz vectors x = Σ_j Q_j y_j as batched products
+  const exts: ExtremeEig[] = [];
+  const k = Math.min(opts.top, s) + Math.min(opts.bottom, s);
+  const Ys = Array.from({ length: basis.length }, () => new Float32Array(U * b * k)); // per block j: [U, b, k]
   for (let u = 0; u < U; u++) {
     const Tu = new Float64Array(s * s);
     for (let r = 0; r < s; r++) {
@@ -474,30 +477,32 @@ export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: K
         Tu[r * s + c] = r === c ? T[u * s * s + r * s + c] : 0.5 * (upper + lower);
       }
     }
-    const eig = symEig(Tu, s, true);
-    const ext = extremeFromFull(eig, opts.top, opts.bottom);
-    // Ritz vectors: x = Σ_j Q_j y_j
-    const ritz = (y: Float32Array): Float32Array => {
-      const x = new Float64Array(D);
-      for (let j = 0; j < basis.length; j++) {
-        const Qj = basis[j];
-        const off = u * D * b;
-        for (let r = 0; r < D; r++) {
-          let acc = 0;
-          for (let c = 0; c < b; c++) acc += Qj[off + r * b + c] * y[j * b + c];
-          x[r] += acc;
-        }
-      }
-      const out = Float32Array.from(x);
-      fixSigns(out, D, 1);
-      return out;
-    };
-    results.push({
-      top: ext.top,
-      topVectors: ext.topVectors.map(ritz),
-      bottom: ext.bottom,
-      bottomVectors: ext.bottomVectors.map(ritz),
+    const ext = extremeFromFull(symEig(Tu, s, true), opts.top, opts.bottom);
+    exts.push(ext);
+    const ys = [...ext.topVectors, ...ext.bottomVectors];
+    ys.forEach((y, c) => {
+      for (let j = 0; j < basis.length; j++) for (let r = 0; r < b; r++) Ys[j][u * b * k + r * k + c] = y[j * b + r];
     });
   }
+  const X = new Float32Array(U * D * k);
+  for (let j = 0; j < basis.length; j++) {
+    const P = await mm.gemmBatched(U, basis[j], Ys[j], D, b, k); // [U, D, k]
+    for (let i = 0; i < X.length; i++) X[i] += P[i];
+  }
+  const results: ExtremeEig[] = exts.map((ext, u) => {
+    const col = (c: number): Float32Array => {
+      const v = new Float32Array(D);
+      for (let r = 0; r < D; r++) v[r] = X[u * D * k + r * k + c];
+      fixSigns(v, D, 1);
+      return v;
+    };
+    const nt = ext.topVectors.length;
+    return {
+      top: ext.top,
+      topVectors: ext.topVectors.map((_, c) => col(c)),
+      bottom: ext.bottom,
+      bottomVectors: ext.bottomVectors.map((_, c) => col(nt + c)),
+    };
+  });
   return results;
 }
