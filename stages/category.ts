@@ -4,6 +4,7 @@
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
+import { activationsStage } from './activations.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { categorySelectivity, topStimuli, type CategorySelectivity } from '../science/category.ts';
 import { benjaminiHochberg, oneWayAnova } from '../science/stats.ts';
@@ -182,5 +183,5 @@ export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage
   };
 }
 
-/** The category stage without an activations planner (reads every activations shard it is given). */
-export const categoryStage: Stage = createCategoryStage();
+/** The category stage; its shards need exactly the activations stage's image shards. */
+export const categoryStage: Stage = createCategoryStage((ctx) => activationsStage.plan(ctx));

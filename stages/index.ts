@@ -4,7 +4,9 @@
 import type { Stage } from '../pipeline/stage.ts';
 import { activationsStage } from './activations.ts';
 import { awaStage } from './awa.ts';
+import { categoryStage } from './category.ts';
 import { stimuliStage } from './stimuli.ts';
+import { tuningStage } from './tuning.ts';
 
 /** All stages of the revcor pipeline. */
 export function allStages(): Stage[] {
@@ -12,7 +14,9 @@ export function allStages(): Stage[] {
     stimuliStage,
     activationsStage,
     awaStage,
+    tuningStage,
+    categoryStage,
     // awcStage reads tuning: list it together with tuningStage (stages/awc.ts).
-    // tuningStage, categoryStage, awcStage, summaryStage — add as they land
+    // awcStage, summaryStage — add as they land
   ];
 }

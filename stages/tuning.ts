@@ -3,6 +3,7 @@
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
+import { activationsStage } from './activations.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { gratingTuning, type GratingGrid, type TuningOptions } from '../science/tuning.ts';
 import {
@@ -140,7 +141,7 @@ export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage {
   };
 }
 
-/** The tuning stage with the gratings' upstream shards taken from the id contract. */
-export const tuningStage: Stage = createTuningStage();
+/** The tuning stage; its shards need exactly the activations stage's grating shards. */
+export const tuningStage: Stage = createTuningStage((ctx) => activationsStage.plan(ctx));
 
 export { ALL_LAYERS };

@@ -33,7 +33,7 @@ describe('categoryStage', () => {
   const shards = imageShards();
   const onnx = { model: { arch: 'onnx', weights: '/x.onnx' } };
   it('plans per layer like the tuning stage, nothing when images are disabled; needs the image shards when wired', async () => {
-    const plan = async (cfg: unknown, stage = categoryStage) => (await stage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { id: string; needs?: unknown }[];
+    const plan = async (cfg: unknown, stage = createCategoryStage()) => (await stage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { id: string; needs?: unknown }[];
     expect((await plan({ model: { arch: 'vgg16' } })).length).toBe(13);
     expect(await plan({ stimuli: { images: { enabled: false } } })).toEqual([]);
     const planner = () => [

@@ -38,16 +38,21 @@ function gratingShards() {
 }
 
 describe('tuningStage.plan', () => {
-  const plan = async (cfg: unknown) => (await tuningStage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { id: string; params: Record<string, unknown> }[];
+  const plan = async (cfg: unknown) => (await createTuningStage().plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { id: string; params: Record<string, unknown> }[];
   it('plans one shard per analysed layer (VGG19: 16), or the listed layers', async () => {
     const all = await plan({ model: { arch: 'vgg19' } });
     expect(all.length).toBe(16);
     expect(all[0]).toMatchObject({ id: 'block1_conv1', params: { layer: 'block1_conv1' } });
     expect((await plan({ model: { arch: 'vgg16', layers: ['block3_conv1'] } })).map((s) => s.id)).toEqual(['block3_conv1']);
   });
-  it('needs only the grating activations shards: by the id contract, or from the activations plan', async () => {
-    const shards = (await tuningStage.plan({ config: ExperimentSchema.parse({ model: { arch: 'vgg19' } }), configDir: '/tmp' })) as { needs?: unknown }[];
-    expect(shards[0]!.needs).toEqual({ activations: ['gratings-000000-000512', 'gratings-000512-001024', 'gratings-001024-001344'] });
+  it('needs only the grating activations shards: from the activations stage plan, or by the id contract', async () => {
+    const cfg = { model: { arch: 'vgg19', weights: 'seeded' }, stimuli: { images: { enabled: false }, noise: { count: 600 } } };
+    const ids = ['gratings-000000-000512', 'gratings-000512-001024', 'gratings-001024-001344'];
+    const wiredToActivations = (await tuningStage.plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { needs?: unknown }[];
+    expect(wiredToActivations.length).toBe(16);
+    expect(wiredToActivations[0]!.needs).toEqual({ activations: ids });
+    const byContract = (await createTuningStage().plan({ config: ExperimentSchema.parse(cfg), configDir: '/tmp' })) as { needs?: unknown }[];
+    expect(byContract[0]!.needs).toEqual({ activations: ids });
     const planner = () => [
       { id: 'g0', params: { set: 'gratings', start: 0, end: 1344 } },
       { id: 'n0', params: { set: 'noise', start: 0, end: 512 } },
