@@ -11,7 +11,7 @@ import { matchFlags } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
 import { boolVector, floatListVector, intListVector, numberVector, readNumbers, readStrings, stringVector, tableWithMetadata } from './unit-columns.ts';
-import { ALL_LAYERS } from './unit-plan.ts';
+import { ALL_LAYERS, configuredLayers } from './unit-plan.ts';
 
 /** Schema-metadata key of awc shards: JSON { layer, start, end, crop, D, pixelD, solver, null, level, sigmaE, ... }. */
 export const AWC_META = { shard: 'revcor.awc.shard' } as const;
@@ -28,6 +28,9 @@ async function planAwc(ctx: PlanContext): Promise<Shard[]> {
   const model = await loadNetwork(cfg.model);
   const per = cfg.awc.unitsPerShard;
   const noiseIds = noiseShardIds(cfg);
+  // the awa and tuning stages shard by layer (ids = layer names), or in one ALL_LAYERS shard (ONNX + 'all')
+  const byLayer = configuredLayers(cfg) !== null;
+  const layerId = (name: string) => (byLayer ? name : ALL_LAYERS);
   const shards: Shard[] = [];
   for (const g of model.geometry) {
     const channels = cfg.model.channels === 'all' ? g.channels : Math.min(g.channels, cfg.model.channels);
@@ -37,7 +40,7 @@ async function planAwc(ctx: PlanContext): Promise<Shard[]> {
       shards.push({
         id: awcShardId(g.name, start, end),
         params: { layer: g.name, start, end },
-        needs: { activations: noiseIds, awa: [g.name, ALL_LAYERS], tuning: [g.name, ALL_LAYERS] },
+        needs: { activations: noiseIds, awa: [layerId(g.name)], tuning: cfg.stimuli.gratings.enabled ? [layerId(g.name)] : [] },
         cost: (end - start) * Math.max(D, 64),
       });
     }

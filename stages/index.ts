@@ -4,6 +4,7 @@
 import type { Stage } from '../pipeline/stage.ts';
 import { activationsStage } from './activations.ts';
 import { awaStage } from './awa.ts';
+import { awcStage } from './awc.ts';
 import { categoryStage } from './category.ts';
 import { stimuliStage } from './stimuli.ts';
 import { tuningStage } from './tuning.ts';
@@ -16,7 +17,7 @@ export function allStages(): Stage[] {
     awaStage,
     tuningStage,
     categoryStage,
-    // awcStage reads tuning: list it together with tuningStage (stages/awc.ts).
-    // awcStage, summaryStage — add as they land
+    awcStage,
+    // summaryStage — add as it lands
   ];
 }
