@@ -160,7 +160,7 @@ export const AwcSchema = z
     steps: positiveInt().default(12),
     /** checks: with noise checks > 1, analyse one value per check (D/c²) and expand to pixels; pixels: per pixel. */
     features: z.enum(['checks', 'pixels']).default('checks'),
-    /** Memory (MiB) a worker may use to hold a shard's centred noise samples; larger crops are regenerated per pass. */
+    /** Memory (MiB) a worker may keep a layer's noise samples in (float32, or float16 when only half fits: ≤ 1/16 grey level); beyond it noise is regenerated per pass. */
     cacheMiB: positiveInt().default(2048),
     /** Units per checkpoint shard. */
     unitsPerShard: positiveInt().default(64),

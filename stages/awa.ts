@@ -61,6 +61,7 @@ async function runAwa(shard: Shard, ctx: StageContext, backend: Backend): Promis
       prediction: predictionArgs(ctx.config),
       threads: threadsPerTask(ctx.pool, ctx.config),
       backend,
+      cacheBytes: ctx.config.awc.cacheMiB * 2 ** 20,
     };
     const res = await ctx.pool.run<AwaTaskResult>({ module: REVCOR_WORKER, fn: 'awaTask', args: [args] });
     out.push(

@@ -5,7 +5,8 @@ import { OrtMatMul } from '../model/ort-matmul.ts';
 import { awaLayer } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
 import { JsMatMul, type MatMul } from '../science/gemm.ts';
-import { featureLayout, noiseSource, toPixels, type CropWindow } from '../science/noise-source.ts';
+import { featureLayout, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
+import { storedSource, type SampleSource } from '../science/samples.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import { predictAwaFft, predictAwcFft, predictByModel, type GratingAxesLike, type Prediction, type RfLayout } from '../science/predict.ts';
 
@@ -22,6 +23,27 @@ function backend(kind: Backend, threads: number): MatMul {
     ortBackend = { threads, mm: new OrtMatMul({ threads }) };
   }
   return ortBackend.mm;
+}
+
+let sampleCache: { key: string; src: SampleSource } | undefined;
+
+/**
+ * The noise samples of one layer's crop, generated once per worker and kept (float32 when N·D·4 bytes fit the
+ * budget, else float16 when N·D·2 do): the awa task and every awc shard of the layer that lands on this worker
+ * reuse them, and the Krylov passes read memory instead of regenerating noise (~170 ns/pixel). One entry.
+ */
+function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number): { src: SampleSource; stored: boolean } {
+  let h = 2166136261;
+  for (let i = 0; i < noiseIndex.length; i++) h = Math.imul(h ^ noiseIndex[i]!, 16777619) >>> 0;
+  const key = JSON.stringify({ noise, crop, D: layout.D, checks: layout.checks, N: noiseIndex.length, h });
+  if (sampleCache?.key === key) return { src: sampleCache.src, stored: true };
+  sampleCache = undefined; // release the previous layer before generating the next
+  const raw = noiseSource(noise, noiseIndex, crop, layout);
+  const bytes = noiseIndex.length * layout.D * 4;
+  const precision = bytes <= budgetBytes ? 'f32' : bytes / 2 <= budgetBytes ? 'f16' : null;
+  if (!precision) return { src: raw, stored: false };
+  sampleCache = { key, src: storedSource(raw, precision) };
+  return { src: sampleCache.src, stored: true };
 }
 
 /** How RF predictions are made (SPEC §5). */
@@ -43,6 +65,8 @@ export interface AwaTaskArgs {
   prediction: PredictionArgs;
   threads: number;
   backend?: Backend;
+  /** Memory for keeping the layer's noise samples in the worker (bytes; 0 = regenerate). */
+  cacheBytes?: number;
 }
 
 /** Per-unit AWA results (maps U×pixelD). */
@@ -70,7 +94,7 @@ function rfLayout(noise: NoiseParams, crop: CropWindow): RfLayout {
 export async function awaTask(args: AwaTaskArgs): Promise<AwaTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
   const layout = featureLayout(args.noise, args.crop, 'pixels');
-  const src = noiseSource(args.noise, args.noiseIndex, args.crop, layout);
+  const { src } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.cacheBytes ?? 0);
   const res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold });
   const rf = rfLayout(args.noise, args.crop);
   const thetaPred = new Float64Array(args.U).fill(NaN);
@@ -141,10 +165,12 @@ export interface AwcTaskResult {
 export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
   const layout = featureLayout(args.noise, args.crop, args.features);
-  const src = noiseSource(args.noise, args.noiseIndex, args.crop, layout);
+  const { src, stored } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0);
   const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
   const { top: kt, bottom: kb } = args.options;
-  const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, solver, unitOffset: args.unitOffset });
+  // stored samples: centre them per pass instead of holding a second, centred float32 copy
+  const cacheBytes = stored ? 0 : (args.options.cacheBytes ?? 0);
+  const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, cacheBytes, solver, unitOffset: args.unitOffset });
   const P = layout.pixelD;
   const U = args.U;
   const out: AwcTaskResult = {
