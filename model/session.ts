@@ -1,17 +1,91 @@
 // ONNX Runtime session wrapper: one session with intra-op threads = cores (configurable), batched forward
 // passes over HWC RGB 0–255 pixel arrays, results per layer as Float32Array [count × channels].
+// By default the session lives in a worker thread (model/ort-worker.mjs): onnxruntime-node's run() blocks its
+// thread for the whole pass, and the pipeline's event loop (progress, Ctrl-C, other shards) must keep going.
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { buildGraph, type BuiltGraph, type GraphOutput, type GraphSpec } from './graph.ts';
 
-/** Runtime options: threads (0 = cores) and images per forward pass. */
+/** Runtime options: threads (0 = cores), images per forward pass, and where the session runs. */
 export interface SessionOptions {
   threads?: number;
   batch?: number;
+  /** Host the ORT session in a worker thread (default true); false runs it on the calling thread. */
+  worker?: boolean;
 }
 
 /** Per-layer activations: layer name → Float32Array of count × channels (row = stimulus). */
 export type LayerActivations = Record<string, Float32Array>;
+
+/** Runs one batch tensor through a session; `pixels` may be consumed (transferred). */
+interface BatchRunner {
+  run(pixels: Float32Array, dims: number[]): Promise<LayerActivations>;
+  release(): Promise<void>;
+}
+
+const ORT_WORKER = new URL('./ort-worker.mjs', import.meta.url);
+
+function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+}
+
+/** ORT on the calling thread. */
+async function inlineRunner(graph: BuiltGraph, threads: number): Promise<BatchRunner> {
+  const session = await ort.InferenceSession.create(graph.bytes, sessionOptions(threads));
+  return {
+    async run(pixels, dims) {
+      const result = await session.run({ [graph.input]: new ort.Tensor('float32', pixels, dims) });
+      const out: LayerActivations = {};
+      for (const o of graph.outputs) out[o.name] = Float32Array.from(result[o.name].data as Float32Array);
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** ORT in a dedicated worker thread; the worker keeps the process alive only while a request is pending. */
+async function workerRunner(graph: BuiltGraph, threads: number): Promise<BatchRunner> {
+  const worker = new Worker(ORT_WORKER);
+  worker.unref();
+  let nextId = 0;
+  let pending = 0;
+  const waiting = new Map<number, { resolve: (v: { values?: LayerActivations }) => void; reject: (e: Error) => void }>();
+  const fail = (err: Error) => {
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on('message', (msg: { id: number; ok: boolean; error?: string; values?: LayerActivations }) => {
+    const w = waiting.get(msg.id);
+    if (!w) return;
+    waiting.delete(msg.id);
+    if (--pending === 0) worker.unref();
+    if (msg.ok) w.resolve(msg);
+    else w.reject(new Error(`ONNX Runtime: ${msg.error}`));
+  });
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`ONNX Runtime worker exited (code ${code})`)));
+  const call = (msg: Record<string, unknown>, transfer: ArrayBuffer[] = []) =>
+    new Promise<{ values?: LayerActivations }>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      if (pending++ === 0) worker.ref();
+      worker.postMessage({ ...msg, id }, transfer);
+    });
+  // The graph bytes are copied once into the worker (they stay usable here for inspection and tests).
+  await call({ type: 'create', bytes: graph.bytes, options: sessionOptions(threads) });
+  const outputs = graph.outputs.map((o) => o.name);
+  return {
+    async run(pixels, dims) {
+      const own = pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength ? pixels : pixels.slice();
+      return (await call({ type: 'run', input: graph.input, pixels: own, dims, outputs }, [own.buffer as ArrayBuffer])).values!;
+    },
+    async release() {
+      await call({ type: 'release' }).catch(() => undefined);
+      await worker.terminate();
+    },
+  };
+}
 
 /** A compiled forward graph ready to run batches of images of one size. */
 export class ModelSession {
@@ -19,7 +93,7 @@ export class ModelSession {
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly runner: BatchRunner,
     private readonly graph: BuiltGraph,
     /** Input side in pixels. */
     readonly inputSize: number,
@@ -40,13 +114,8 @@ export class ModelSession {
   /** Opens an ORT session on an already built graph. */
   static async fromGraph(graph: BuiltGraph, inputSize: number, inputChannels: number, options: SessionOptions = {}): Promise<ModelSession> {
     const threads = options.threads && options.threads > 0 ? options.threads : availableParallelism();
-    const session = await ort.InferenceSession.create(graph.bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-    return new ModelSession(session, graph, inputSize, inputChannels, Math.max(1, options.batch ?? 16), threads);
+    const runner = options.worker === false ? await inlineRunner(graph, threads) : await workerRunner(graph, threads);
+    return new ModelSession(runner, graph, inputSize, inputChannels, Math.max(1, options.batch ?? 16), threads);
   }
 
   /** The graph's outputs: layer names and channel counts, in order. */
@@ -61,8 +130,7 @@ export class ModelSession {
 
   /**
    * Runs `count` images laid end to end in `pixels` (each HWC RGB 0–255, inputSize² × 3 floats; CHW for an
-   * nchw graph) in batches;
-   * returns, per layer, count × channels values.
+   * nchw graph) in batches of `batch`; returns, per layer, count × channels values. `pixels` is not modified.
    */
   run(pixels: Float32Array, count: number, signal?: AbortSignal): Promise<LayerActivations> {
     const result = this.queue.then(() => this.runNow(pixels, count, signal));
@@ -79,18 +147,15 @@ export class ModelSession {
       signal?.throwIfAborted();
       const n = Math.min(this.batch, count - start);
       const dims = this.graph.inputLayout === 'nhwc' ? [n, this.inputSize, this.inputSize, this.inputChannels] : [n, this.inputChannels, this.inputSize, this.inputSize];
-      const input = new ort.Tensor('float32', pixels.subarray(start * per, (start + n) * per), dims);
-      const result = await this.session.run({ [this.graph.input]: input });
-      for (const o of this.graph.outputs) {
-        const data = result[o.name].data as Float32Array;
-        out[o.name].set(data.subarray(0, n * o.channels), start * o.channels);
-      }
+      // A copy per batch: the worker runner takes ownership of the buffer it is given.
+      const result = await this.runner.run(pixels.slice(start * per, (start + n) * per), dims);
+      for (const o of this.graph.outputs) out[o.name].set(result[o.name].subarray(0, n * o.channels), start * o.channels);
     }
     return out;
   }
 
-  /** Frees the native session. */
+  /** Frees the native session (and its worker). */
   async release(): Promise<void> {
-    await this.session.release();
+    await this.runner.release();
   }
 }

@@ -242,17 +242,28 @@ export const activationsStage: Stage = {
     const n = stimuli.stimulus.length;
     const per = side * side * 3;
     const batch = session.batch;
-    const pixels = new Float32Array(Math.min(batch, Math.max(n, 1)) * per);
     const outputs = session.outputs;
     const values: Record<string, Float32Array> = {};
     for (const o of outputs) values[o.name] = new Float32Array(n * o.channels);
-    for (let start = 0; start < n; start += batch) {
+    // Double-buffered: the next batch's pixels are generated while the ORT worker runs the current one.
+    const buffers = [0, 1].map(() => new Float32Array(Math.min(batch, Math.max(n, 1)) * per));
+    const batches = Math.ceil(n / batch);
+    const countOf = (k: number) => Math.min(batch, n - k * batch);
+    const fillBatch = (k: number) => Promise.all(Array.from({ length: countOf(k) }, (_, i) => stimuli.fill(buffers[k % 2], i * per, k * batch + i)));
+    let inflight: Promise<Record<string, Float32Array>> | undefined;
+    if (batches > 0) {
+      await fillBatch(0);
+      inflight = session.run(buffers[0], countOf(0), ctx.signal);
+    }
+    for (let k = 0; k < batches; k++) {
       ctx.signal.throwIfAborted();
-      const count = Math.min(batch, n - start);
-      await Promise.all(Array.from({ length: count }, (_, i) => stimuli.fill(pixels, i * per, start + i)));
-      const out = await session.run(pixels, count, ctx.signal);
-      for (const o of outputs) values[o.name].set(out[o.name], start * o.channels);
-      ctx.progress((start + count) / n);
+      const current = inflight!;
+      current.catch(() => undefined); // a failing fill below must not leave this rejection unhandled
+      if (k + 1 < batches) await fillBatch(k + 1);
+      const out = await current;
+      for (const o of outputs) values[o.name].set(out[o.name], k * batch * o.channels);
+      if (k + 1 < batches) inflight = session.run(buffers[(k + 1) % 2], countOf(k + 1), ctx.signal);
+      ctx.progress(Math.min(n, (k + 1) * batch) / n);
     }
     const columns: Record<string, Vector> = { stimulus: numberVector(stimuli.stimulus), ...stimuli.columns };
     for (const o of outputs) columns[o.name] = layerListVector(values[o.name], o.channels);
