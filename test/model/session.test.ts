@@ -39,7 +39,6 @@ describe('ModelSession', () => {
     await s.release();
     // At least one turn per 50 ms of the pass (an inline ORT run blocks the loop: ~1 turn in total).
     expect(turns).toBeGreaterThanOrEqual(Math.floor(elapsed / 50));
-    expect(elapsed).toBeGreaterThan(100);
   });
 
   it('concurrent callers are serialised and each gets its own rows', async () => {
