@@ -75,10 +75,11 @@ export async function matmulPeak(threads: number, runs: number): Promise<{ gflop
 /** Times one forward graph: the network up to `layers`' deepest, `batch` images of side `size`. */
 async function forwardRow(
   what: string, net: Network, layers: ReturnType<typeof convLayers>, size: number, batch: number, threads: number, runs: number,
-  opts: { unitIndex?: Record<string, number>; readout?: Readout; inputLayout?: 'nhwc' | 'nchw'; subsample?: boolean } = {},
+  opts: { unitIndex?: Record<string, number>; readout?: Readout; inputLayout?: 'nhwc' | 'nchw'; subsample?: boolean; worker?: boolean } = {},
 ): Promise<Omit<BenchRow, 'ofPeak'>> {
   const weights = seededWeights(net, 0);
-  const session = await ModelSession.create({ net, weights, layers, inputSize: size, ...opts }, { threads, batch });
+  const { worker, ...graphOpts } = opts;
+  const session = await ModelSession.create({ net, weights, layers, inputSize: size, ...graphOpts }, { threads, batch, worker });
   const pixels = new Float32Array(batch * size * size * 3).map((_, i) => (i * 2654435761) % 256);
   const sec = await timeIt(() => session.run(pixels, batch), runs);
   await session.release();
@@ -107,6 +108,7 @@ export async function forwardBench(o: ForwardBenchOptions = {}): Promise<{ peak:
       push(await forwardRow(`${arch} all layers, NCHW input`, net, layers, 224, 16, threads, runs, { inputLayout: 'nchw' }));
       push(await forwardRow(`${arch} all layers, plain Slice readout`, net, layers, 224, 16, threads, runs, { subsample: false }));
       push(await forwardRow(`${arch} deepest layer only`, net, layers.slice(-1), 224, 16, threads, runs));
+      push(await forwardRow(`${arch} all layers, ORT on the main thread`, net, layers, 224, 16, threads, runs, { worker: false }));
       push(await forwardRow(`${arch} all layers, spatial max`, net, layers, 224, 16, threads, runs, { readout: 'max' }));
       const canvas = noiseCanvas(layerGeometry(net, layers, 224));
       push(await forwardRow(`${arch} noise canvas (all layers)`, net, layers, canvas.size, 16, threads, runs, { unitIndex: canvas.centreIndex }));

@@ -43,7 +43,7 @@ export function resolveWeights(cfg: Pick<ModelConfig, 'arch' | 'weights' | 'seed
     if (existsSync(cached)) return { kind: 'file', path: cached, reason: `Keras ImageNet weights from the cache file ${cached} (model.weights = auto)` };
     return {
       kind: 'seeded', seed: cfg.seed,
-      reason: `SEEDED He-normal weights (model.seed = ${cfg.seed}): model.weights = auto and no Keras cache file at ${cached}. Results describe an untrained ${cfg.arch}; run \`revcor weights fetch ${cfg.arch}\` or set model.weights to a .h5 file for ImageNet weights`,
+      reason: `WARNING: SEEDED He-normal weights (model.seed = ${cfg.seed}): model.weights = auto and no Keras cache file at ${cached}. Results describe an untrained ${cfg.arch}; run \`revcor weights fetch ${cfg.arch}\` or set model.weights to a .h5 file for ImageNet weights`,
     };
   }
   if (!existsSync(cfg.weights)) throw new InputError(`model.weights: ${cfg.weights} does not exist. Expected 'auto', 'seeded', or a path to a Keras .h5 or ONNX file.`);
