@@ -32,11 +32,11 @@ function model(nodes: NodeObject[], inputs: ValueInfoObject[], outputs: ValueInf
 
 const intAttr = (name: string, i: number) => ({ name, type: AttributeType.INT, i });
 
-/** Y = op(A)·op(B), 2-D. */
-function gemmModel(transA: boolean, transB: boolean): Uint8Array {
+/** Y = op(A)·op(B) (+ C when withC), 2-D. */
+function gemmModel(transA: boolean, transB: boolean, withC = false): Uint8Array {
   return model(
-    [{ opType: 'Gemm', input: ['A', 'B'], output: ['Y'], attribute: [intAttr('transA', transA ? 1 : 0), intAttr('transB', transB ? 1 : 0)] }],
-    [floatValue('A', ['a0', 'a1']), floatValue('B', ['b0', 'b1'])],
+    [{ opType: 'Gemm', input: withC ? ['A', 'B', 'C'] : ['A', 'B'], output: ['Y'], attribute: [intAttr('transA', transA ? 1 : 0), intAttr('transB', transB ? 1 : 0)] }],
+    [floatValue('A', ['a0', 'a1']), floatValue('B', ['b0', 'b1']), ...(withC ? [floatValue('C', ['m', 'n'])] : [])],
     [floatValue('Y', ['m', 'n'])],
   );
 }
@@ -121,17 +121,16 @@ export class OrtMatMul implements MatMul {
     checkSize('B', B, k * n);
     const tA = !!opts.transA;
     const tB = !!opts.transB;
+    const C = opts.addTo;
+    if (C) checkSize('addTo', C, m * n);
     if (m === 0 || n === 0) return new Float32Array(m * n);
-    if (k === 0) return new Float32Array(m * n);
-    return this.run(
-      `gemm${+tA}${+tB}`,
-      () => gemmModel(tA, tB),
-      {
-        A: new ort.Tensor('float32', A, tA ? [k, m] : [m, k]),
-        B: new ort.Tensor('float32', B, tB ? [n, k] : [k, n]),
-      },
-      'Y',
-    );
+    if (k === 0) return C ? C.slice() : new Float32Array(m * n);
+    const feeds: Record<string, ort.Tensor> = {
+      A: new ort.Tensor('float32', A, tA ? [k, m] : [m, k]),
+      B: new ort.Tensor('float32', B, tB ? [n, k] : [k, n]),
+    };
+    if (C) feeds['C'] = new ort.Tensor('float32', C, [m, n]);
+    return this.run(`gemm${+tA}${+tB}${C ? 'c' : ''}`, () => gemmModel(tA, tB, !!C), feeds, 'Y');
   }
 
   async gemmBatched(

@@ -176,7 +176,7 @@ export async function awcLayer(
         for (let l = 0; l < L; l++) {
           for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) Vt[d * wide + l * b + c] = V[l * D * b + d * b + c];
         }
-        const Z = new Float64Array(D * wide);
+        let Z: Float32Array | undefined; // D × (L·b), accumulated over row chunks inside the backend
         for (let i = 0; i < Y.ranges.length; i++) {
           const [n0, n1] = Y.ranges[i];
           const rows = n1 - n0;
@@ -190,9 +190,9 @@ export async function awcLayer(
               for (let c = 0; c < b; c++) P[off + c] *= a;
             }
           }
-          const Zc = await mm.gemm(Yc, P, D, rows, wide, { transA: true });
-          for (let k = 0; k < Zc.length; k++) Z[k] += Zc[k];
+          Z = await mm.gemm(Yc, P, D, rows, wide, { transA: true, addTo: Z });
         }
+        if (!Z) throw new Error('awc: no samples');
         const out = new Float32Array(L * D * b);
         for (let l = 0; l < L; l++) {
           const proj = new Float64Array(b); // m_lᵀ V_l

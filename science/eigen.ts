@@ -429,25 +429,32 @@ export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: K
     for (let i = 0; i < D * b; i++) Q[u * D * b + i] = g();
     orthonormaliseUnit(Q, u * D * b, D, b, rands[u]);
   }
-  const basis: Float32Array[] = [];
-  // T[u] is (s×s) with s = b·maxBlocks, filled block-column by block-column
+  // the whole basis per unit as one D×s row-major matrix (columns of later blocks stay 0 until filled), so
+  // projections onto all earlier blocks and the Ritz vectors are single batched products
   const s = b * maxBlocks;
+  const QB = new Float32Array(U * D * s);
+  const put = (block: Float32Array, i: number) => {
+    for (let u = 0; u < U; u++) {
+      for (let r = 0; r < D; r++) {
+        const src = u * D * b + r * b;
+        const dst = u * D * s + r * s + i * b;
+        for (let c = 0; c < b; c++) QB[dst + c] = block[src + c];
+      }
+    }
+  };
+  // T[u] is (s×s), filled block-column by block-column
   const T = new Float64Array(U * s * s);
   for (let i = 0; i < maxBlocks; i++) {
-    basis.push(Q);
+    put(Q, i);
     const W = await op.apply(Q, b);
-    // project W against all earlier blocks (classical GS, twice); first-pass coefficients form T's column block
+    // project W against all blocks so far (classical Gram–Schmidt, twice); the coefficients form T's column block
     for (let pass = 0; pass < 2; pass++) {
-      for (let j = 0; j <= i; j++) {
-        const C = await mm.gemmBatched(U, basis[j], W, b, D, b, { transA: true }); // [U, b, b]
-        const QC = await mm.gemmBatched(U, basis[j], C, D, b, b); // [U, D, b]
-        for (let k = 0; k < W.length; k++) W[k] -= QC[k];
-        for (let u = 0; u < U; u++) {
-          for (let r = 0; r < b; r++) {
-            for (let c = 0; c < b; c++) {
-              T[u * s * s + (j * b + r) * s + (i * b + c)] += C[u * b * b + r * b + c];
-            }
-          }
+      const C = await mm.gemmBatched(U, QB, W, s, D, b, { transA: true }); // [U, s, b]
+      const QC = await mm.gemmBatched(U, QB, C, D, s, b); // [U, D, b]
+      for (let k = 0; k < W.length; k++) W[k] -= QC[k];
+      for (let u = 0; u < U; u++) {
+        for (let r = 0; r < (i + 1) * b; r++) {
+          for (let c = 0; c < b; c++) T[u * s * s + r * s + (i * b + c)] += C[u * s * b + r * b + c];
         }
       }
     }
@@ -463,10 +470,10 @@ export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: K
     Q = W;
   }
 
-  // Rayleigh–Ritz per unit on T (s×s, symmetrised), then Ritz vectors x = Σ_j Q_j y_j as batched products
+  // Rayleigh–Ritz per unit on T (s×s, symmetrised), then Ritz vectors x = Q y as one batched product
   const exts: ExtremeEig[] = [];
   const k = Math.min(opts.top, s) + Math.min(opts.bottom, s);
-  const Ys = Array.from({ length: basis.length }, () => new Float32Array(U * b * k)); // per block j: [U, b, k]
+  const Y = new Float32Array(U * s * k); // [U, s, k]
   for (let u = 0; u < U; u++) {
     const Tu = new Float64Array(s * s);
     for (let r = 0; r < s; r++) {
@@ -479,16 +486,11 @@ export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: K
     }
     const ext = extremeFromFull(symEig(Tu, s, true), opts.top, opts.bottom);
     exts.push(ext);
-    const ys = [...ext.topVectors, ...ext.bottomVectors];
-    ys.forEach((y, c) => {
-      for (let j = 0; j < basis.length; j++) for (let r = 0; r < b; r++) Ys[j][u * b * k + r * k + c] = y[j * b + r];
+    [...ext.topVectors, ...ext.bottomVectors].forEach((y, c) => {
+      for (let r = 0; r < s; r++) Y[u * s * k + r * k + c] = y[r];
     });
   }
-  const X = new Float32Array(U * D * k);
-  for (let j = 0; j < basis.length; j++) {
-    const P = await mm.gemmBatched(U, basis[j], Ys[j], D, b, k); // [U, D, k]
-    for (let i = 0; i < X.length; i++) X[i] += P[i];
-  }
+  const X = await mm.gemmBatched(U, QB, Y, D, s, k); // [U, D, k]
   const results: ExtremeEig[] = exts.map((ext, u) => {
     const col = (c: number): Float32Array => {
       const v = new Float32Array(D);

@@ -8,6 +8,8 @@ export interface GemmOptions {
   transA?: boolean;
   /** B is stored n×k (so op(B) = Bᵀ is k×n). */
   transB?: boolean;
+  /** gemm only: returns op(A)·op(B) + addTo (m×n), for accumulating over row chunks inside the backend. */
+  addTo?: Float32Array;
 }
 
 /** Matrix products used by AWA (Aᵀ X), AWC (Xᵀ diag(a) X) and the eigensolvers (batched block products). */
@@ -79,6 +81,10 @@ export class JsMatMul implements MatMul {
     checkSize('B', B, k * n);
     const C = new Float32Array(m * n);
     gemmInto(A, 0, B, 0, C, 0, m, k, n, !!opts.transA, !!opts.transB);
+    if (opts.addTo) {
+      checkSize('addTo', opts.addTo, m * n);
+      for (let i = 0; i < C.length; i++) C[i] += opts.addTo[i];
+    }
     return C;
   }
 

@@ -116,7 +116,7 @@ export function weightedMpEdges(w: ArrayLike<number>, sigma2: number, D: number)
   };
   // upper edge: c ∈ (0, 1/τmax) solves S₂(c) = 1 (S₂ increases from 0 to ∞ on that interval)
   const solve = (lo: number, hi: number, f: (c: number) => number): number => {
-    for (let it = 0; it < 200; it++) {
+    for (let it = 0; it < 64; it++) {
       const mid = 0.5 * (lo + hi);
       if (f(mid) > 0) hi = mid;
       else lo = mid;

@@ -31,6 +31,9 @@ describe('OrtMatMul', () => {
       for (const transB of [false, true]) {
         const o = { transA, transB };
         expect(maxAbsDiff(await ortMm.gemm(A, B, m, k, n, o), await js.gemm(A, B, m, k, n, o))).toBeLessThan(1e-5);
+        const C = rand(m * n, 9);
+        const withC = { ...o, addTo: C };
+        expect(maxAbsDiff(await ortMm.gemm(A, B, m, k, n, withC), await js.gemm(A, B, m, k, n, withC))).toBeLessThan(1e-5);
       }
     }
   });
