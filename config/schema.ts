@@ -158,8 +158,6 @@ export const AwcSchema = z
     block: positiveInt().default(8),
     /** Krylov steps: the basis holds block·(steps + 1) vectors per unit. */
     steps: positiveInt().default(12),
-    /** checks: with noise checks > 1, analyse one value per check (D/c²) and expand to pixels; pixels: per pixel. */
-    features: z.enum(['checks', 'pixels']).default('checks'),
     /** Memory (MiB) a worker may keep a layer's noise samples in (float32, or float16 when only half fits: ≤ 1/16 grey level); beyond it noise is regenerated per pass. */
     cacheMiB: positiveInt().default(2048),
     /** Units per checkpoint shard. */

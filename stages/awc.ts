@@ -94,7 +94,6 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     U,
     unitOffset: start,
     crop: ln.crop,
-    features: a.features,
     solver: a.solver,
     fullMaxDim: a.fullMaxDim,
     options: {
@@ -228,7 +227,7 @@ export function awcTable(
       level: a.level,
       block: a.block,
       steps: a.steps,
-      features: a.features,
+      features: res.D < res.pixelD ? 'checks' : 'pixels',
       sigmaE: res.sigma,
       prediction: o.config.prediction,
       eigenvalues: 'AWC eigenvalues (prior σ_e² subtracted), in grey-level² per unit-norm feature direction',

@@ -131,7 +131,6 @@ export interface AwcTaskArgs {
   /** Channel index of the first unit (seeds do not depend on sharding). */
   unitOffset: number;
   crop: CropWindow;
-  features: 'checks' | 'pixels';
   /** Solver choice before resolution ('auto' → full when D ≤ fullMaxDim). */
   solver: 'auto' | 'full' | 'subspace';
   fullMaxDim: number;
@@ -164,7 +163,8 @@ export interface AwcTaskResult {
 /** AWC of a unit range of a layer, expanded to pixel space, with the AWC-predicted θ, f. */
 export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
-  const layout = featureLayout(args.noise, args.crop, args.features);
+  // with c×c checks the noise prior is σ²I only over checks: AWC always runs on the checks meeting the crop
+  const layout = featureLayout(args.noise, args.crop, 'checks');
   const { src, stored } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0);
   const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
   const { top: kt, bottom: kb } = args.options;

@@ -1,0 +1,80 @@
+// Noise crops as analysis samples: the check-space layout reproduces every pixel, and AWC on checks recovers
+// an energy unit's quadrature pair (expanded back to pixels).
+import { describe, expect, it } from 'vitest';
+import { featureLayout, noiseSource, toPixels } from '../../science/noise-source.ts';
+import { noiseCrop } from '../../science/noise.ts';
+import { awcTask } from '../../stages/revcor-worker.ts';
+import { gabor, maxPrincipalAngle } from '../fixtures/synthetic-units.ts';
+
+describe('noise sources', () => {
+  it('check layout: every pixel equals its check value; crops not aligned to the check grid', () => {
+    for (const color of ['grey', 'rgb'] as const) {
+      const p = { seed: 4, sigma: 48, color, check: 3 };
+      const crop = { x0: 5, y0: 7, size: 10 }; // checks 1..4 × 2..5 partially covered
+      const layout = featureLayout(p, crop, 'checks');
+      const ch = color === 'rgb' ? 3 : 1;
+      expect(layout.D).toBe(4 * 4 * ch);
+      const src = noiseSource(p, [11, 12], crop, layout);
+      const rows = src.rows(0, 2);
+      for (let n = 0; n < 2; n++) {
+        const pix = noiseCrop(p, 11 + n, crop.x0, crop.y0, crop.size, crop.size);
+        const back = toPixels(rows.subarray(n * layout.D, (n + 1) * layout.D), layout, false);
+        expect(Array.from(back)).toEqual(Array.from(pix));
+      }
+    }
+    const id = featureLayout({ seed: 1, sigma: 48, color: 'grey', check: 1 }, { x0: 0, y0: 0, size: 4 }, 'checks');
+    expect(id.checks).toBe(false);
+    expect(id.D).toBe(16);
+  });
+
+  it('AWC on 2×2 checks finds the energy unit’s quadrature pair (≤ 15°, in pixel space)', async () => {
+    const noise = { seed: 8, sigma: 48, color: 'grey' as const, check: 2 };
+    const crop = { x0: 20, y0: 20, size: 20 }; // 10×10 checks
+    const N = 20000;
+    const r = crop.size;
+    const g0 = gabor(r, 45, 0.1, 0, 4);
+    const g90 = gabor(r, 45, 0.1, 90, 4);
+    const A = new Float32Array(N);
+    for (let n = 0; n < N; n++) {
+      const s = noiseCrop(noise, n, crop.x0, crop.y0, r, r);
+      let p0 = 0;
+      let p90 = 0;
+      for (let i = 0; i < s.length; i++) {
+        p0 += (s[i]! - 127.5) * g0[i]!;
+        p90 += (s[i]! - 127.5) * g90[i]!;
+      }
+      A[n] = (p0 / 48) ** 2 + (p90 / 48) ** 2;
+    }
+    const res = await awcTask({
+      noise,
+      noiseIndex: Int32Array.from({ length: N }, (_, i) => i),
+      A,
+      U: 1,
+      unitOffset: 0,
+      crop,
+      solver: 'auto',
+      fullMaxDim: 128,
+      options: { top: 4, bottom: 2, nullKind: 'marchenko-pastur', shuffles: 0, level: 0.99, block: 8, steps: 12, seed: 1, cacheBytes: 2 ** 28 },
+      prediction: { method: 'fft', axes: { thetasDeg: [0], sfsCpp: [0.1], phasesDeg: [0] } },
+      threads: 1,
+    });
+    expect(res.D).toBe(100);
+    expect(res.pixelD).toBe(400);
+    expect(Array.from(res.topSignificant)).toEqual([1, 1, 0, 0]);
+    const P = res.pixelD;
+    const vecs = [res.topVectors.subarray(0, P), res.topVectors.subarray(P, 2 * P)];
+    // what the unit sees of each filter through 2×2 checks: the filter averaged over every check
+    const layout = featureLayout(noise, crop, 'checks');
+    const onChecks = (g: Float64Array) => {
+      const sum = new Float64Array(layout.D);
+      const cnt = new Float64Array(layout.D);
+      g.forEach((v, i) => {
+        sum[layout.pixelToFeature[i]!] += v;
+        cnt[layout.pixelToFeature[i]!]++;
+      });
+      return toPixels(sum.map((v, f) => v / cnt[f]!), layout, true);
+    };
+    expect(maxPrincipalAngle(vecs, [onChecks(g0), onChecks(g90)])).toBeLessThan(15);
+    expect(Math.abs(res.thetaPred[0]! - 45)).toBeLessThanOrEqual(15);
+  });
+});
