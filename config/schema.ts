@@ -158,6 +158,10 @@ export const AwcSchema = z
     block: positiveInt().default(8),
     /** Krylov steps: the basis holds block·(steps + 1) vectors per unit. */
     steps: positiveInt().default(12),
+    /** Crop the AWC reads: the theoretical RF (SPEC §4), or the layer's effective RF measured from the awa stage's z-maps. */
+    crop: z.enum(['theoretical', 'effective']).default('theoretical'),
+    /** Share of the layer's AWA excess variance Σ_u(z_u² − 1) (significant units) the effective crop keeps. */
+    effectiveCoverage: z.number().gt(0).max(1).default(0.95),
     /** Memory (MiB) a worker may keep a layer's noise samples in (float32, or float16 when only half fits: ≤ 1/16 grey level); beyond it noise is regenerated per pass. */
     cacheMiB: positiveInt().default(2048),
     /** Units per checkpoint shard. */

@@ -7,6 +7,7 @@ import type { Experiment } from '../config/schema.ts';
 import { loadNetwork } from '../model/load.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { matchFlags } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
@@ -87,6 +88,12 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
   const N = ln.noiseIndex.length;
   const U = end - start;
   const a = cfg.awc;
+  let eff: EffectiveCrop | null = null;
+  if (a.crop === 'effective') {
+    eff = await layerEffectiveCrop(ctx, ln.layer, ln.channels, ln.crop.size, ln.geometry.rfCentre - ln.geometry.cropX0, a.effectiveCoverage);
+    ln.crop = { x0: ln.crop.x0 + eff.dx, y0: ln.crop.y0 + eff.dy, size: eff.size };
+    ctx.log(`awc ${layer}: effective crop ${eff.size}×${eff.size} of ${ln.geometry.cropSize} (${eff.units} units with significant AWA, ${(100 * eff.coverage).toFixed(0)}% of the excess variance)`);
+  }
   const args: AwcTaskArgs = {
     noise: ln.noise,
     noiseIndex: ln.noiseIndex,
@@ -128,7 +135,32 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     clipped: ln.geometry.clipped,
     samples: N,
     end,
+    effective: eff,
   });
+}
+
+/** The layer's effective crop (science/effective-rf.ts) from every unit's AWA z-map in the awa stage's output. */
+async function layerEffectiveCrop(ctx: StageContext, layer: string, channels: number, r: number, centre: number, coverage: number): Promise<EffectiveCrop> {
+  const src = await upstreamRows(ctx, 'awa', layer, 0, channels);
+  if (!src) throw new InputError(`awc: awc.crop is 'effective' but the awa stage has no output for ${layer}. Expected stimuli.noise.enabled: true.`);
+  const maps = src.table.getChild('awa');
+  if (!maps) throw new InputError(`awc: the awa output for ${layer} has no 'awa' column.`);
+  const sd = pick(src, 'null_sd', channels);
+  const sig = pick(src, 'significant', channels);
+  let z: Float32Array | null = null;
+  let width = 0;
+  src.rows.forEach((row, u) => {
+    const m = maps.get(row) as { toArray(): Float32Array } | null;
+    const values = m ? m.toArray() : new Float32Array(0);
+    if (!z) {
+      width = values.length;
+      z = new Float32Array(channels * width);
+    }
+    if (values.length !== width) throw new InputError(`awc: awa maps of ${layer} have unequal lengths (${values.length} vs ${width}).`);
+    for (let i = 0; i < width; i++) z[u * width + i] = sd[u]! > 0 ? values[i]! / sd[u]! : 0;
+  });
+  if (!z || width % (r * r) !== 0) throw new InputError(`awc: awa maps of ${layer} hold ${width} values, expected a multiple of ${r}×${r}.`);
+  return effectiveCrop(z, Uint8Array.from(sig, (v) => (v === 1 ? 1 : 0)), r, width / (r * r), centre, coverage);
 }
 
 /** The per-unit AWC + prediction table of one shard. */
@@ -148,6 +180,8 @@ export function awcTable(
     clipped: boolean;
     samples: number;
     end: number;
+    /** The effective crop used (null: the theoretical crop). */
+    effective?: EffectiveCrop | null;
   },
 ): Table {
   const U = res.responsive.length;
@@ -215,6 +249,8 @@ export function awcTable(
       start,
       end: o.end,
       crop: o.crop,
+      cropKind: o.effective ? 'effective' : 'theoretical',
+      effective: o.effective ?? null,
       clipped: o.clipped,
       samples: o.samples,
       D: res.D,

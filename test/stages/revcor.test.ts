@@ -182,4 +182,20 @@ describe('awa and awc stages', () => {
       expect(meta.solver).toBe(solver);
     }
   });
+
+  it('awc with the effective crop: a smaller square centred on the RF, the energy unit still found', async () => {
+    const { config, up, r } = await setup();
+    const awa = await runStage(createAwaStage('js'), config, up);
+    up['awa'] = awa.plan.map((s, i) => ({ info: { id: s.id, params: s.params, rows: awa.tables[i]!.numRows }, table: awa.tables[i]! }));
+    const cfg = { ...config, awc: { ...config.awc, crop: 'effective' as const, effectiveCoverage: 0.9 } };
+    const { tables } = await runStage(createAwcStage('js'), cfg, up, LAYER);
+    const t = tables[0]!;
+    const meta = JSON.parse(t.schema.metadata.get('revcor.awc.shard')!);
+    expect(meta.cropKind).toBe('effective');
+    expect(meta.crop.size).toBeLessThan(r);
+    expect(meta.crop.size).toBeGreaterThanOrEqual(4);
+    expect(meta.effective.units).toBe(2); // the two Gabor units with significant AWA
+    expect((t.getChild('energy')!.get(0) as { length: number }).length).toBe(meta.crop.size ** 2);
+    expect(t.getChild('n_sig_top')!.get(1)).toBe(2);
+  });
 });
