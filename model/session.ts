@@ -18,8 +18,8 @@ export interface SessionOptions {
 /** Per-layer activations: layer name → Float32Array of count × channels (row = stimulus). */
 export type LayerActivations = Record<string, Float32Array>;
 
-/** Runs one batch tensor through a session; `pixels` may be consumed (transferred). */
-interface BatchRunner {
+/** Runs one input tensor through a session; `pixels` may be consumed (transferred). */
+export interface BatchRunner {
   run(pixels: Float32Array, dims: number[]): Promise<LayerActivations>;
   release(): Promise<void>;
 }
@@ -85,6 +85,12 @@ async function workerRunner(graph: BuiltGraph, threads: number): Promise<BatchRu
       await worker.terminate();
     },
   };
+}
+
+/** Opens a session on any single-input float graph (benches): in a worker thread unless `worker` is false. */
+export function openRunner(graph: Pick<BuiltGraph, 'bytes' | 'input' | 'outputs'>, threads: number, worker = true): Promise<BatchRunner> {
+  const g = graph as BuiltGraph;
+  return worker ? workerRunner(g, threads) : inlineRunner(g, threads);
 }
 
 /** A compiled forward graph ready to run batches of images of one size. */
