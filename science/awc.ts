@@ -80,13 +80,11 @@ function weightColumns(A: Float32Array, N: number, U: number, shuffles: number, 
 function centredChunks(src: SampleSource, mean: Float64Array, chunk: number, cacheBytes: number) {
   const { N, D } = src;
   const ranges = chunks(N, chunk);
+  const mean32 = Float32Array.from(mean);
   const centre = (n0: number, n1: number): Float32Array => {
     const X = src.rows(n0, n1);
     const Y = new Float32Array(X.length);
-    for (let i = 0, d = 0; i < X.length; i++) {
-      Y[i] = X[i] - mean[d];
-      if (++d === D) d = 0;
-    }
+    for (let o = 0; o < X.length; o += D) for (let d = 0; d < D; d++) Y[o + d] = X[o + d] - mean32[d];
     return Y;
   };
   const cache = N * D * 4 <= cacheBytes ? ranges.map(([n0, n1]) => centre(n0, n1)) : null;
@@ -172,9 +170,17 @@ export async function awcLayer(
       dim: D,
       async apply(V: Float32Array, b: number): Promise<Float32Array> {
         const wide = L * b;
-        const Vt = new Float32Array(D * wide); // D × (L·b)
-        for (let l = 0; l < L; l++) {
-          for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) Vt[d * wide + l * b + c] = V[l * D * b + d * b + c];
+        const Vt = new Float32Array(D * wide); // D × (L·b), transposed from [L, D, b] in cache-sized tiles of rows
+        const TILE = 64;
+        for (let d0 = 0; d0 < D; d0 += TILE) {
+          const d1 = Math.min(D, d0 + TILE);
+          for (let l = 0; l < L; l++) {
+            for (let d = d0; d < d1; d++) {
+              const src = l * D * b + d * b;
+              const dst = d * wide + l * b;
+              for (let c = 0; c < b; c++) Vt[dst + c] = V[src + c];
+            }
+          }
         }
         let Z: Float32Array | undefined; // D × (L·b), accumulated over row chunks inside the backend
         for (let i = 0; i < Y.ranges.length; i++) {
@@ -194,12 +200,19 @@ export async function awcLayer(
         }
         if (!Z) throw new Error('awc: no samples');
         const out = new Float32Array(L * D * b);
+        const proj = new Float64Array(L * b); // m_lᵀ V_l
         for (let l = 0; l < L; l++) {
-          const proj = new Float64Array(b); // m_lᵀ V_l
-          for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) proj[c] += mc[l * D + d] * V[l * D * b + d * b + c];
-          for (let d = 0; d < D; d++) {
-            for (let c = 0; c < b; c++) {
-              out[l * D * b + d * b + c] = Z[d * wide + l * b + c] / sc[l] - mc[l * D + d] * proj[c];
+          for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) proj[l * b + c] += mc[l * D + d] * V[l * D * b + d * b + c];
+        }
+        for (let d0 = 0; d0 < D; d0 += TILE) {
+          const d1 = Math.min(D, d0 + TILE);
+          for (let l = 0; l < L; l++) {
+            const inv = 1 / sc[l];
+            for (let d = d0; d < d1; d++) {
+              const m = mc[l * D + d];
+              const dst = l * D * b + d * b;
+              const src = d * wide + l * b;
+              for (let c = 0; c < b; c++) out[dst + c] = Z[src + c] * inv - m * proj[l * b + c];
             }
           }
         }
