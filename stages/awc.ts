@@ -5,7 +5,7 @@
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { loadNetwork } from '../model/load.ts';
-import { InputError } from '../pipeline/errors.ts';
+import { ConfigError, InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { matchFlags } from '../science/predict.ts';
@@ -93,6 +93,18 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     eff = await layerEffectiveCrop(ctx, ln.layer, ln.channels, ln.crop.size, ln.geometry.rfCentre - ln.geometry.cropX0, a.effectiveCoverage);
     ln.crop = { x0: ln.crop.x0 + eff.dx, y0: ln.crop.y0 + eff.dy, size: eff.size };
     ctx.log(`awc ${layer}: effective crop ${eff.size}×${eff.size} of ${ln.geometry.cropSize} (${eff.units} units with significant AWA, ${(100 * eff.coverage).toFixed(0)}% of the excess variance)`);
+  }
+  // the Krylov basis of every operator (units × (shuffles + 1)) is held in memory: refuse sizes that cannot fit
+  const c = ln.noise.check;
+  const side = c > 1 ? Math.ceil((ln.crop.size - 1) / c) + 1 : ln.crop.size; // checks meeting the crop, at most
+  const D = side * side * (ln.noise.color === 'rgb' ? 3 : 1);
+  const subspace = a.solver === 'subspace' || (a.solver === 'auto' && D > a.fullMaxDim);
+  const operators = U * (a.null === 'shuffle' ? a.shuffles + 1 : 1);
+  const basisGiB = (operators * D * Math.max(a.block, a.top + a.bottom) * (a.steps + 1) * 4) / 2 ** 30;
+  if (subspace && basisGiB > 8) {
+    throw new ConfigError(
+      `awc: layer ${layer} (D = ${D}) needs ${basisGiB.toFixed(1)} GiB of Krylov basis for ${operators} operators per shard (awc.null = ${a.null}, awc.unitsPerShard = ${a.unitsPerShard}). Expected at most 8 GiB: use awc.null: marchenko-pastur or a smaller awc.unitsPerShard.`,
+    );
   }
   const args: AwcTaskArgs = {
     noise: ln.noise,
