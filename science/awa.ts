@@ -89,8 +89,9 @@ export async function awaLayer(
   for (const [n0, n1] of chunks(N, chunk)) {
     const rows = n1 - n0;
     const X = Float32Array.from(src.rows(n0, n1));
+    const shift = SAMPLE_OFFSET - (src.offset ?? 0);
     for (let i = 0; i < X.length; i++) {
-      const v = X[i] - SAMPLE_OFFSET;
+      const v = X[i] - shift;
       X[i] = v;
       const d = i % D;
       sx[d] += v;

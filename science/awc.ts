@@ -76,10 +76,18 @@ function weightColumns(A: Float32Array, N: number, U: number, shuffles: number, 
   return { W, cols };
 }
 
-/** Centred sample chunks Y = X − s̄, cached in memory when small enough. */
+/**
+ * Sample chunks for the products. A source that already holds stimulus − offset (a stored source) is read as
+ * is and `delta` = s̄ − offset (small) is corrected for algebraically: Yv = X'v − 1(δᵀv), Yᵀp = X'ᵀp − δ(1ᵀp).
+ * Otherwise chunks are centred (Y = X − s̄, delta null), and cached when N·D·4 ≤ cacheBytes.
+ */
 function centredChunks(src: SampleSource, mean: Float64Array, chunk: number, cacheBytes: number) {
   const { N, D } = src;
   const ranges = chunks(N, chunk);
+  if (src.offset) {
+    const delta = Float64Array.from(mean, (m) => m - src.offset!);
+    return { ranges, delta, get: (i: number) => src.rows(ranges[i][0], ranges[i][1]) };
+  }
   const mean32 = Float32Array.from(mean);
   const centre = (n0: number, n1: number): Float32Array => {
     const X = src.rows(n0, n1);
@@ -88,7 +96,7 @@ function centredChunks(src: SampleSource, mean: Float64Array, chunk: number, cac
     return Y;
   };
   const cache = N * D * 4 <= cacheBytes ? ranges.map(([n0, n1]) => centre(n0, n1)) : null;
-  return { ranges, get: (i: number) => (cache ? cache[i] : centre(ranges[i][0], ranges[i][1])) };
+  return { ranges, delta: null as Float64Array | null, get: (i: number) => (cache ? cache[i] : centre(ranges[i][0], ranges[i][1])) };
 }
 
 /** Weighted means m = Yᵀ w / Σw for every weight column, in one streamed pass (cols × D). */
@@ -108,7 +116,7 @@ async function weightedMeans(
   }
   for (let c = 0; c < cols; c++) {
     const s = sums[c];
-    for (let d = 0; d < D; d++) acc[c * D + d] = s > 0 ? acc[c * D + d] / s : 0;
+    for (let d = 0; d < D; d++) acc[c * D + d] = s > 0 ? acc[c * D + d] / s - (Y.delta ? Y.delta[d] : 0) : 0;
   }
   return acc;
 }
@@ -146,6 +154,7 @@ export async function awcLayer(
   if (opts.solver === 'full') {
     const Yall = new Float32Array(N * D);
     for (let i = 0; i < Y.ranges.length; i++) Yall.set(Y.get(i), Y.ranges[i][0] * D);
+    if (Y.delta) for (let o = 0; o < Yall.length; o += D) for (let d = 0; d < D; d++) Yall[o + d] -= Y.delta[d];
     const w = new Float32Array(N);
     for (let k = 0; k < liveCols.length; k++) {
       const c = liveCols[k];
@@ -183,6 +192,11 @@ export async function awcLayer(
           }
         }
         let Z: Float32Array | undefined; // D × (L·b), accumulated over row chunks inside the backend
+        // offset samples: Yv = X'v − 1(δᵀv) per row, and Yᵀp = X'ᵀp − δ(1ᵀp) once at the end
+        const delta = Y.delta;
+        const dV = new Float64Array(wide);
+        const colSum = new Float64Array(wide);
+        if (delta) for (let d = 0; d < D; d++) if (delta[d] !== 0) for (let j = 0; j < wide; j++) dV[j] += delta[d] * Vt[d * wide + j];
         for (let i = 0; i < Y.ranges.length; i++) {
           const [n0, n1] = Y.ranges[i];
           const rows = n1 - n0;
@@ -193,12 +207,19 @@ export async function awcLayer(
             for (let l = 0; l < L; l++) {
               const a = W[wrow + liveCols[l]];
               const off = r * wide + l * b;
-              for (let c = 0; c < b; c++) P[off + c] *= a;
+              if (delta) {
+                for (let c = 0; c < b; c++) {
+                  const v = (P[off + c] - dV[l * b + c]) * a;
+                  P[off + c] = v;
+                  colSum[l * b + c] += v;
+                }
+              } else for (let c = 0; c < b; c++) P[off + c] *= a;
             }
           }
           Z = await mm.gemm(Yc, P, D, rows, wide, { transA: true, addTo: Z });
         }
         if (!Z) throw new Error('awc: no samples');
+        if (delta) for (let d = 0; d < D; d++) if (delta[d] !== 0) for (let j = 0; j < wide; j++) Z[d * wide + j] -= delta[d] * colSum[j];
         const out = new Float32Array(L * D * b);
         const proj = new Float64Array(L * b); // m_lᵀ V_l
         for (let l = 0; l < L; l++) {

@@ -9,6 +9,8 @@ export interface SampleSource {
   readonly D: number;
   /** Rows n0 ≤ n < n1 as a row-major (n1 − n0)×D array (may be a view: do not modify). */
   rows(n0: number, n1: number): Float32Array;
+  /** A constant already subtracted from every value (rows hold stimulus − offset); absent = 0. */
+  readonly offset?: number;
 }
 
 /** A sample source over a matrix already in memory (row-major N×D). */
@@ -94,22 +96,29 @@ export function fromHalf(h: number): number {
 }
 
 /**
- * Reads a source once and keeps it in memory, as float32 or (half the memory) float16; rows are served as
- * float32 (decoded per call for float16).
+ * Reads a source once and keeps it in memory, as float32 or (half the memory) float16, minus a constant
+ * `offset` (e.g. the noise mid-grey, so that stored values are small and products need no centring copy);
+ * rows are served as float32 (decoded per call for float16) with `offset` set.
  */
-export function storedSource(src: SampleSource, precision: 'f32' | 'f16', chunk = 2048): SampleSource {
+export function storedSource(src: SampleSource, precision: 'f32' | 'f16', chunk = 2048, offset = 0): SampleSource {
   const { N, D } = src;
-  if (precision === 'f32') return arraySource(materialise(src, chunk), N, D);
+  const shift = offset - (src.offset ?? 0);
+  if (precision === 'f32') {
+    const X = materialise(src, chunk);
+    if (shift !== 0) for (let i = 0; i < X.length; i++) X[i] -= shift;
+    return { ...arraySource(X, N, D), offset };
+  }
   const H = new Uint16Array(N * D);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const n1 = Math.min(N, n0 + chunk);
     const X = src.rows(n0, n1);
     const off = n0 * D;
-    for (let i = 0; i < X.length; i++) H[off + i] = toHalf(X[i]!);
+    for (let i = 0; i < X.length; i++) H[off + i] = toHalf(X[i]! - shift);
   }
   return {
     N,
     D,
+    offset,
     rows(n0, n1) {
       const out = new Float32Array((n1 - n0) * D);
       const off = n0 * D;

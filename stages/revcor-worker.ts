@@ -2,7 +2,7 @@
 // science on the worker's own ONNX Runtime matrix-product backend (created lazily, one per worker thread), and
 // returns typed arrays (structured-clonable) for the stage to turn into Arrow columns.
 import { OrtMatMul } from '../model/ort-matmul.ts';
-import { awaLayer } from '../science/awa.ts';
+import { awaLayer, SAMPLE_OFFSET } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
 import { JsMatMul, type MatMul } from '../science/gemm.ts';
 import { featureLayout, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
@@ -42,7 +42,7 @@ function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWind
   const bytes = noiseIndex.length * layout.D * 4;
   const precision = bytes <= budgetBytes ? 'f32' : bytes / 2 <= budgetBytes ? 'f16' : null;
   if (!precision) return { src: raw, stored: false };
-  sampleCache = { key, src: storedSource(raw, precision) };
+  sampleCache = { key, src: storedSource(raw, precision, 2048, SAMPLE_OFFSET) };
   return { src: sampleCache.src, stored: true };
 }
 
@@ -168,7 +168,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   const { src, stored } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0);
   const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
   const { top: kt, bottom: kb } = args.options;
-  // stored samples: centre them per pass instead of holding a second, centred float32 copy
+  // stored samples hold stimulus − 127.5: products read them in place (no centred copy), see science/awc.ts
   const cacheBytes = stored ? 0 : (args.options.cacheBytes ?? 0);
   const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, cacheBytes, solver, unitOffset: args.unitOffset });
   const P = layout.pixelD;

@@ -4,7 +4,7 @@ import { OrtMatMul } from '../../model/ort-matmul.ts';
 import { awaLayer } from '../../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../../science/awc.ts';
 import { matchFlags, predictAwaFft, predictAwcFft, predictByModel } from '../../science/predict.ts';
-import { arraySource } from '../../science/samples.ts';
+import { arraySource, storedSource } from '../../science/samples.ts';
 import { gabor, maxPrincipalAngle, noiseMatrix, pearson, project } from '../fixtures/synthetic-units.ts';
 
 // 10×10 RF and N = 20,000: at N_eff ≈ N/2 (energy-model weights) the top-2 eigenvectors land ≈ 10° from the
@@ -85,5 +85,22 @@ describe('SPEC §7 ground truth', () => {
     const u = res.units[0];
     expect(u.bottomSignificant[0]).toBe(true);
     expect(maxPrincipalAngle([u.bottomVectors[0]], [g0])).toBeLessThan(15);
+  });
+
+  it('samples stored minus 127.5 (float32 and float16) give the same AWA and AWC as raw samples', async () => {
+    const A = Float32Array.from(p0, (v, n) => v * v + p90[n]! * p90[n]! + Math.max(0, v));
+    for (const solver of ['full', 'subspace'] as const) {
+      const ref = await awcLayer(src, A, 1, mm, { ...base, solver });
+      for (const precision of ['f32', 'f16'] as const) {
+        const stored = storedSource(src, precision, 1000, 127.5);
+        const awa = await awaLayer(stored, A, 1, mm, { zThreshold: 5 });
+        for (let d = 0; d < D; d++) expect(Math.abs(awa.awa[d]! - ref.moments.awa[d]!)).toBeLessThan(precision === 'f32' ? 1e-3 : 2e-2);
+        const res = await awcLayer(stored, A, 1, mm, { ...base, solver, cacheBytes: 0 });
+        const [u, r] = [res.units[0]!, ref.units[0]!];
+        for (let k = 0; k < 4; k++) expect(Math.abs(u.top[k]! - r.top[k]!)).toBeLessThan(precision === 'f32' ? 0.5 : 2);
+        expect(u.topSignificant).toEqual(r.topSignificant);
+        expect(maxPrincipalAngle(u.topVectors.slice(0, 2), r.topVectors.slice(0, 2))).toBeLessThan(precision === 'f32' ? 0.5 : 2);
+      }
+    }
   });
 });
