@@ -2,10 +2,12 @@
 // e.g. `npm run bench -- revcor`.
 import { benchForward } from './forward.ts';
 import { benchRevcor } from './revcor.ts';
+import { benchRevcorVgg19 } from './revcor-vgg19.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   forward: () => benchForward(),
   revcor: () => benchRevcor(),
+  'revcor-vgg19': () => benchRevcorVgg19(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
