@@ -1,7 +1,7 @@
 // Runs a plan: shards through a p-queue (each starts once the upstream shards it needs are done), checkpoints
 // written atomically and recorded, interruption and failure leave every finished checkpoint in place.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { Table } from 'apache-arrow';
@@ -14,7 +14,7 @@ import { deleteRecord, readStageRecords, recordDir, writeManifest, writeRecord, 
 import { planRun, type Plan, type PlannedShard, type PlanOptions } from './plan.ts';
 import { createPool, defaultWorkers, type ClosablePool } from './pool.ts';
 import type { ProgressEvent, Reporter } from './progress.ts';
-import type { PlanContext, StageContext, UpstreamView } from './stage.ts';
+import type { FinalizeContext, PlanContext, StageContext, UpstreamShardInfo, UpstreamView } from './stage.ts';
 import { readShardVerified, shardPath, writeShard } from './store.ts';
 
 /** Everything a run needs. */
@@ -87,6 +87,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     await writeIfChanged(join(opts.outDir, 'config.resolved.yaml'), opts.resolvedYaml ?? stringify(opts.experiment.config));
     if (plan.toRun === 0) {
       const manifest = await finish(plan, opts.outDir, false);
+      await finalizeStages(plan, opts, [], emit);
       const message = `Nothing to do: all ${plan.total} shards of ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'} in ${opts.outDir} are up to date.`;
       emit({ type: 'run-done', ran: 0, upToDate: true, seconds: (Date.now() - t0) / 1000, message });
       return { plan, ran: [], upToDate: true, seconds: (Date.now() - t0) / 1000, manifest };
@@ -110,6 +111,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         throw e;
       }
       const manifest = await finish(plan, opts.outDir, true);
+      await finalizeStages(plan, opts, ran, emit);
       const seconds = (Date.now() - t0) / 1000;
       emit({ type: 'run-done', ran: ran.length, upToDate: false, seconds, message: `Done: ${ran.length} shards computed in ${seconds.toFixed(1)} s; outputs in ${opts.outDir}` });
       return { plan, ran, upToDate: false, seconds, manifest };
@@ -253,6 +255,44 @@ function upstreamView(plan: Plan, ps: PlannedShard, stage: string, records: Map<
       }
     },
   };
+}
+
+/**
+ * Calls `finalize` of every selected stage whose planned shards (≥ 1) are all done, in stage order, after a
+ * successful run; `changed` tells whether this run computed any of the stage's shards.
+ */
+async function finalizeStages(plan: Plan, opts: RunOptions, ran: readonly PlannedShard[], emit: (e: ProgressEvent) => void): Promise<void> {
+  const todo = plan.stages.filter((sp) => sp.stage.finalize && sp.selected && sp.shards.length > 0 && sp.shards.every((s) => s.status === 'done' && s.record));
+  if (todo.length === 0) return;
+  const records: Record<string, UpstreamShardInfo[]> = {};
+  const byKey = new Map<string, ShardRecord>();
+  for (const sp of plan.stages) {
+    const done = sp.shards.filter((s) => s.status === 'done' && s.record);
+    records[sp.stage.name] = done.map((s) => ({ id: s.shard.id, params: s.basis.params, rows: s.record!.rows }));
+    for (const s of done) byKey.set(`${sp.stage.name}/${s.shard.id}`, s.record!);
+  }
+  for (const sp of todo) {
+    const name = sp.stage.name;
+    const ctx: FinalizeContext = {
+      config: opts.experiment.config,
+      configDir: opts.experiment.configDir,
+      outDir: opts.outDir,
+      changed: ran.some((s) => s.stage === name),
+      records,
+      read: async (stage, id) => {
+        const rec = byKey.get(`${stage}/${id}`);
+        if (!rec) throw new Error(`Stage ${name} finalize read ${stage} shard ${id}: expected a finished shard of a planned stage`);
+        return readShardVerified(opts.outDir, rec);
+      },
+      writeFile: async (relativePath, data) => {
+        const rel = normalize(relativePath);
+        if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) throw new Error(`Stage ${name} finalize: expected a path inside the output directory, got ${relativePath}`);
+        await writeFileAtomic(join(opts.outDir, rel), data);
+      },
+      log: (message) => emit({ type: 'log', level: 'info', message, stage: name }),
+    };
+    await sp.stage.finalize!(ctx);
+  }
 }
 
 /** Adds the resume command to a shard's error (RevcorError: as hint; anything else: wrapped in ShardFailure). */

@@ -64,6 +64,23 @@ export interface StageContext extends PlanContext {
   log(message: string): void;
 }
 
+/**
+ * What a stage's optional `finalize` step receives after a successful run: the run's finished checkpoints
+ * (read-only, verified) and a place to write derived files (reports, CSV) that are not shards.
+ */
+export interface FinalizeContext extends PlanContext {
+  outDir: string;
+  /** Whether this run computed any shard of this stage (false: every shard was already up to date). */
+  changed: boolean;
+  /** Finished shards of every planned stage, by stage name (the manifest's records). */
+  records: Readonly<Record<string, readonly UpstreamShardInfo[]>>;
+  /** Reads a finished shard of any planned stage (verified against its recorded sha256). */
+  read(stage: string, id: string): Promise<Table>;
+  /** Writes a file atomically at a path relative to the output directory (no `..`). */
+  writeFile(relativePath: string, data: string | Uint8Array): Promise<void>;
+  log(message: string): void;
+}
+
 /** A pipeline stage. */
 export interface Stage {
   name: string;
@@ -79,4 +96,11 @@ export interface Stage {
   plan(ctx: PlanContext): Shard[] | Promise<Shard[]>;
   /** Computes one shard. */
   run(shard: Shard, ctx: StageContext): Promise<Table>;
+  /**
+   * Optional: writes derived files after a successful run (not a dry run, not interrupted, not failed) in which
+   * this stage is selected and every one of its (≥ 1) planned shards is done — also when nothing had to run
+   * (`changed` false), so a stage can restore a derived file that went missing. Called in stage order, under
+   * the run's lock, after manifest.json is written; its files are not checkpoints (no key, no record).
+   */
+  finalize?(ctx: FinalizeContext): Promise<void>;
 }
