@@ -10,7 +10,9 @@ import { awaLayer } from '../science/awa.ts';
 import { awcLayer } from '../science/awc.ts';
 import type { GemmOptions, MatMul } from '../science/gemm.ts';
 import { arraySource, materialise } from '../science/samples.ts';
-import { featureLayout, noiseSource } from '../science/noise-source.ts';
+import { binnedSide, featureLayout, noiseSource } from '../science/noise-source.ts';
+import { analysisBin } from '../stages/awc.ts';
+import { AwcSchema } from '../config/schema.ts';
 
 /** Options of the revcor benchmark. */
 export interface RevcorBenchOptions {
@@ -110,6 +112,7 @@ export async function benchRevcor(opts: RevcorBenchOptions = {}) {
   const block = opts.block ?? 8;
   const steps = opts.steps ?? 12;
   const fullMaxDim = opts.fullMaxDim ?? 128;
+  const defaultMaxDim = AwcSchema.parse({}).maxDim;
   const ort = new OrtMatMul({ threads });
   log(`# revcor bench: N = ${N}, ORT threads = ${threads}, Krylov block ${block} × ${steps + 1} steps, full solver up to D = ${fullMaxDim}`);
 
@@ -200,11 +203,13 @@ export async function benchRevcor(opts: RevcorBenchOptions = {}) {
     seen.set(D, m);
     return m;
   };
-  const scenario = async (label: string, checkFor: (block: string) => number) => {
+  const scenario = async (label: string, checkFor: (block: string) => number, maxDim = Infinity) => {
     const rows: LayerBench[] = [];
     for (const g of geometry) {
       const c = checkFor(g.block);
-      const side = c === 1 ? g.cropSize : Math.ceil((g.cropSize - 1) / c) + 1; // checks meeting the crop (worst alignment)
+      const bin = c === 1 && Number.isFinite(maxDim) ? analysisBin(g.cropSize, 1, 1, maxDim) : 1;
+      // checks meeting the crop (worst alignment), or bins of pixel noise
+      const side = c === 1 ? binnedSide(g.cropSize, bin) : Math.ceil((g.cropSize - 1) / c) + 1;
       const D = side * side;
       const m = await measure(D);
       // noise is generated per pixel (per check row for c > 1) once per layer and worker: twice at most (2 workers)
@@ -224,10 +229,11 @@ export async function benchRevcor(opts: RevcorBenchOptions = {}) {
     log(`all ${sum((r) => r.channels)} VGG16 units at N = ${N}, ${threads} threads: noise ${minutes.noise.toFixed(1)} min + AWA ${minutes.awa.toFixed(1)} min + AWC ${minutes.awc.toFixed(1)} min = ${minutes.total.toFixed(1)} min (goal ≤ 30)`);
     return { rows, minutes };
   };
-  const pixels = await scenario('pixel noise, theoretical crops', () => 1);
-  const checks = await scenario('2×2 checks for blocks 4–5 (the AWC runs on checks), pixels for blocks 1–3', (b) => (b === 'block4' || b === 'block5' ? 2 : 1));
+  const pixels = await scenario('pixel noise, per-pixel AWC everywhere (awc.maxDim ≥ 38416), theoretical crops', () => 1);
+  const checks = await scenario('2×2 noise checks for blocks 4–5 (the AWC runs on checks), pixels for blocks 1–3', (b) => (b === 'block4' || b === 'block5' ? 2 : 1));
+  const binned = await scenario(`pixel noise, defaults: AWC on b×b bins where r² > awc.maxDim = ${defaultMaxDim}`, () => 1, defaultMaxDim);
   await ort.dispose();
-  return { peak, covFigures, nsPerPixel, nsPerPixelCheck2, pixels, checks };
+  return { peak, covFigures, nsPerPixel, nsPerPixelCheck2, pixels, checks, binned };
 }
 
 // Run directly: node bin/run-ts.js bench/revcor.ts

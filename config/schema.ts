@@ -158,6 +158,13 @@ export const AwcSchema = z
     block: positiveInt().default(8),
     /** Krylov steps: the basis holds block·(steps + 1) vectors per unit. */
     steps: positiveInt().default(12),
+    /**
+     * Largest analysis dimension D for the AWC on pixel noise: larger crops are analysed on b×b bins (the
+     * smallest b with ⌈r/b⌉² ≤ maxDim; orthonormal pooling keeps the prior σ²I; eigenvectors are expanded to
+     * pixels). 4096 bins VGG16 block4_conv2/3 (2×2) and block5 (3×3, 4×4) and keeps the 4,224-unit run inside
+     * ~20 min on 2 cores (bench/revcor.ts); set it ≥ 38416 for per-pixel analysis everywhere (~60 min).
+     */
+    maxDim: positiveInt().default(4096),
     /** Crop the AWC reads: the theoretical RF (SPEC §4), or the layer's effective RF measured from the awa stage's z-maps. */
     crop: z.enum(['theoretical', 'effective']).default('theoretical'),
     /** Share of the layer's AWA excess variance Σ_u(z_u² − 1) (significant units) the effective crop keeps. */

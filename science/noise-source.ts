@@ -1,6 +1,12 @@
 // Noise samples of one RF crop as a streamed SampleSource, regenerated from (seed, noise index) alone (SPEC §4),
-// either per pixel or per noise check: with c×c checks every pixel of a check carries the same value, so the
-// analysis can run on the checks that meet the crop (D/c² values) and be expanded back to pixels after.
+// in one of three feature layouts:
+// - pixels: one value per pixel (and colour channel);
+// - checks: with c×c noise checks every pixel of a check carries the same value, so the analysis runs on the
+//   checks that meet the crop (D/c²) — the only basis in which the noise prior is σ²I;
+// - bins: pixel noise analysed on b×b bins anchored at the crop's top-left, feature = Σ_bin (s − 127.5)/√k
+//   (k = pixels in the bin). The pooling is orthonormal, so features are iid with the pixels' variance (prior
+//   σ²I, exactly), the AWC on bins is the pixel AWC compressed onto piecewise-constant maps, and a feature-space
+//   unit vector e maps to the unit pixel vector Q e. A coarser analysis basis for large RFs (awc.maxDim).
 import { noiseChannels, noiseCropInto, type NoiseParams } from './noise.ts';
 import { generatedSource, type SampleSource } from './samples.ts';
 
@@ -13,54 +19,99 @@ export interface CropWindow {
 
 /** How analysis values map to crop pixels. */
 export interface FeatureLayout {
+  kind: 'pixels' | 'checks' | 'bins';
   /** Values per sample the analysis sees. */
   D: number;
   /** Values per sample in pixel space (size² × channels). */
   pixelD: number;
-  /** For every pixel-space value, the analysis value it copies (identity for pixel features). */
+  /** For every pixel-space value, the analysis value it belongs to (identity for pixel features). */
   pixelToFeature: Int32Array;
-  /** For every analysis value, one pixel-space value holding it. */
+  /** For every analysis value, one pixel-space value holding it (checks). */
   featureToPixel: Int32Array;
-  /** True when features are checks (D < pixelD). */
+  /** Pixel-space weight of its feature: 1 (pixels, checks) or 1/√k (bins, the orthonormal pooling Q). */
+  pixelWeight: Float32Array;
+  /** True when features are checks (kept for callers that only distinguish checks from pixels). */
   checks: boolean;
 }
 
-/** Layout of the checks that meet the crop (features = checks), or the identity when check = 1 or pixels are asked for. */
-export function featureLayout(p: NoiseParams, crop: CropWindow, mode: 'pixels' | 'checks'): FeatureLayout {
+/** Side, in features, of a crop analysed on b×b bins. */
+export function binnedSide(size: number, bin: number): number {
+  return Math.ceil(size / bin);
+}
+
+/**
+ * Layout of the analysis values: checks when the noise has c×c checks (c > 1) and mode is 'checks'; b×b bins
+ * when `bin` > 1 on pixel noise; else the identity.
+ */
+export function featureLayout(p: NoiseParams, crop: CropWindow, mode: 'pixels' | 'checks', bin = 1): FeatureLayout {
   const ch = noiseChannels(p);
   const pixelD = crop.size * crop.size * ch;
   const c = p.check;
-  if (mode === 'pixels' || c === 1) {
-    const id = Int32Array.from({ length: pixelD }, (_, i) => i);
-    return { D: pixelD, pixelD, pixelToFeature: id, featureToPixel: id, checks: false };
-  }
-  const cx0 = Math.floor(crop.x0 / c);
-  const cy0 = Math.floor(crop.y0 / c);
-  const ncx = Math.floor((crop.x0 + crop.size - 1) / c) - cx0 + 1;
-  const ncy = Math.floor((crop.y0 + crop.size - 1) / c) - cy0 + 1;
-  const D = ncx * ncy * ch;
-  const pixelToFeature = new Int32Array(pixelD);
-  const featureToPixel = new Int32Array(D).fill(-1);
-  for (let y = 0; y < crop.size; y++) {
-    const fy = Math.floor((crop.y0 + y) / c) - cy0;
-    for (let x = 0; x < crop.size; x++) {
-      const fx = Math.floor((crop.x0 + x) / c) - cx0;
-      for (let k = 0; k < ch; k++) {
-        const pix = (y * crop.size + x) * ch + k;
-        const f = (fy * ncx + fx) * ch + k;
-        pixelToFeature[pix] = f;
-        if (featureToPixel[f] < 0) featureToPixel[f] = pix;
+  const ones = () => new Float32Array(pixelD).fill(1);
+  if (mode === 'checks' && c > 1) {
+    const cx0 = Math.floor(crop.x0 / c);
+    const cy0 = Math.floor(crop.y0 / c);
+    const ncx = Math.floor((crop.x0 + crop.size - 1) / c) - cx0 + 1;
+    const ncy = Math.floor((crop.y0 + crop.size - 1) / c) - cy0 + 1;
+    const D = ncx * ncy * ch;
+    const pixelToFeature = new Int32Array(pixelD);
+    const featureToPixel = new Int32Array(D).fill(-1);
+    for (let y = 0; y < crop.size; y++) {
+      const fy = Math.floor((crop.y0 + y) / c) - cy0;
+      for (let x = 0; x < crop.size; x++) {
+        const fx = Math.floor((crop.x0 + x) / c) - cx0;
+        for (let k = 0; k < ch; k++) {
+          const pix = (y * crop.size + x) * ch + k;
+          const f = (fy * ncx + fx) * ch + k;
+          pixelToFeature[pix] = f;
+          if (featureToPixel[f] < 0) featureToPixel[f] = pix;
+        }
       }
     }
+    return { kind: 'checks', D, pixelD, pixelToFeature, featureToPixel, pixelWeight: ones(), checks: true };
   }
-  return { D, pixelD, pixelToFeature, featureToPixel, checks: true };
+  if (mode === 'checks' && bin > 1 && c === 1) {
+    const nb = binnedSide(crop.size, bin);
+    const D = nb * nb * ch;
+    const pixelToFeature = new Int32Array(pixelD);
+    const featureToPixel = new Int32Array(D).fill(-1);
+    const count = new Int32Array(D);
+    for (let y = 0; y < crop.size; y++) {
+      for (let x = 0; x < crop.size; x++) {
+        for (let k = 0; k < ch; k++) {
+          const pix = (y * crop.size + x) * ch + k;
+          const f = (Math.floor(y / bin) * nb + Math.floor(x / bin)) * ch + k;
+          pixelToFeature[pix] = f;
+          if (featureToPixel[f] < 0) featureToPixel[f] = pix;
+          count[f]++;
+        }
+      }
+    }
+    const pixelWeight = Float32Array.from(pixelToFeature, (f) => 1 / Math.sqrt(count[f]));
+    return { kind: 'bins', D, pixelD, pixelToFeature, featureToPixel, pixelWeight, checks: false };
+  }
+  const id = Int32Array.from({ length: pixelD }, (_, i) => i);
+  return { kind: 'pixels', D: pixelD, pixelD, pixelToFeature: id, featureToPixel: id, pixelWeight: ones(), checks: false };
 }
 
-/** The noise crop of every listed stimulus as a SampleSource in the given feature layout (nothing is kept). */
+/**
+ * The noise crop of every listed stimulus as a SampleSource in the given feature layout (nothing is kept).
+ * Pixel and check features are raw grey levels; bin features are of s − 127.5 (the source's offset).
+ */
 export function noiseSource(p: NoiseParams, noiseIndex: ArrayLike<number>, crop: CropWindow, layout: FeatureLayout): SampleSource {
   const buf = new Float32Array(layout.pixelD);
+  if (layout.kind === 'bins') {
+    const acc = new Float64Array(layout.D);
+    const src = generatedSource(noiseIndex.length, layout.D, (n, out) => {
+      noiseCropInto(buf, 0, p, noiseIndex[n], crop.x0, crop.y0, crop.size, crop.size);
+      acc.fill(0);
+      for (let i = 0; i < layout.pixelD; i++) acc[layout.pixelToFeature[i]] += (buf[i] - 127.5) * layout.pixelWeight[i];
+      for (let f = 0; f < layout.D; f++) out[f] = acc[f];
+    });
+    return { ...src, offset: 127.5 };
+  }
   return generatedSource(noiseIndex.length, layout.D, (n, out) => {
-    if (!layout.checks) {
+    if (layout.kind === 'pixels') {
       noiseCropInto(out, 0, p, noiseIndex[n], crop.x0, crop.y0, crop.size, crop.size);
       return;
     }
@@ -69,11 +120,14 @@ export function noiseSource(p: NoiseParams, noiseIndex: ArrayLike<number>, crop:
   });
 }
 
-/** Expands a feature-space vector to pixel space; `normalise` rescales it to unit norm (for eigenvectors). */
+/**
+ * Expands a feature-space vector to pixel space: checks replicate (renormalised to unit norm when `normalise`),
+ * bins apply the orthonormal pooling (a unit vector stays a unit vector), pixels copy.
+ */
 export function toPixels(v: ArrayLike<number>, layout: FeatureLayout, normalise: boolean): Float32Array {
   const out = new Float32Array(layout.pixelD);
-  for (let i = 0; i < layout.pixelD; i++) out[i] = v[layout.pixelToFeature[i]];
-  if (normalise && layout.checks) {
+  for (let i = 0; i < layout.pixelD; i++) out[i] = v[layout.pixelToFeature[i]] * layout.pixelWeight[i];
+  if (normalise && layout.kind === 'checks') {
     let s = 0;
     for (let i = 0; i < out.length; i++) s += out[i] * out[i];
     const n = Math.sqrt(s);

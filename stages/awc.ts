@@ -8,6 +8,7 @@ import { loadNetwork } from '../model/load.ts';
 import { ConfigError, InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
+import { binnedSide } from '../science/noise-source.ts';
 import { matchFlags } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
@@ -96,8 +97,10 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
   }
   // the Krylov basis of every operator (units × (shuffles + 1)) is held in memory: refuse sizes that cannot fit
   const c = ln.noise.check;
-  const side = c > 1 ? Math.ceil((ln.crop.size - 1) / c) + 1 : ln.crop.size; // checks meeting the crop, at most
-  const D = side * side * (ln.noise.color === 'rgb' ? 3 : 1);
+  const channels = ln.noise.color === 'rgb' ? 3 : 1;
+  const bin = analysisBin(ln.crop.size, channels, c, a.maxDim);
+  const side = c > 1 ? Math.ceil((ln.crop.size - 1) / c) + 1 : binnedSide(ln.crop.size, bin); // features per side, at most
+  const D = side * side * channels;
   const subspace = a.solver === 'subspace' || (a.solver === 'auto' && D > a.fullMaxDim);
   const operators = U * (a.null === 'shuffle' ? a.shuffles + 1 : 1);
   const basisGiB = (operators * D * Math.max(a.block, a.top + a.bottom) * (a.steps + 1) * 4) / 2 ** 30;
@@ -115,6 +118,7 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     crop: ln.crop,
     solver: a.solver,
     fullMaxDim: a.fullMaxDim,
+    bin,
     options: {
       top: a.top,
       bottom: a.bottom,
@@ -148,7 +152,19 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     samples: N,
     end,
     effective: eff,
+    bin,
   });
+}
+
+/**
+ * Bin size for a layer's AWC on pixel noise: the smallest b whose b×b bins bring D = ⌈size/b⌉²·channels to at
+ * most maxDim (1 when the crop already fits, and always 1 with noise checks, whose checks are the features).
+ */
+export function analysisBin(size: number, channels: number, check: number, maxDim: number): number {
+  if (check > 1) return 1;
+  let b = 1;
+  while (binnedSide(size, b) ** 2 * channels > maxDim && b < size) b++;
+  return b;
 }
 
 /** The layer's effective crop (science/effective-rf.ts) from every unit's AWA z-map in the awa stage's output. */
@@ -194,6 +210,8 @@ export function awcTable(
     end: number;
     /** The effective crop used (null: the theoretical crop). */
     effective?: EffectiveCrop | null;
+    /** Bin size of the analysis basis (1 = per pixel or per check). */
+    bin?: number;
   },
 ): Table {
   const U = res.responsive.length;
@@ -263,6 +281,7 @@ export function awcTable(
       crop: o.crop,
       cropKind: o.effective ? 'effective' : 'theoretical',
       effective: o.effective ?? null,
+      bin: o.bin ?? 1,
       clipped: o.clipped,
       samples: o.samples,
       D: res.D,
@@ -275,7 +294,7 @@ export function awcTable(
       level: a.level,
       block: a.block,
       steps: a.steps,
-      features: res.D < res.pixelD ? 'checks' : 'pixels',
+      features: res.features,
       sigmaE: res.sigma,
       prediction: o.config.prediction,
       eigenvalues: 'AWC eigenvalues (prior σ_e² subtracted), in grey-level² per unit-norm feature direction',

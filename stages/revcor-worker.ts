@@ -35,7 +35,7 @@ let sampleCache: { key: string; src: SampleSource } | undefined;
 function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number): { src: SampleSource; stored: boolean } {
   let h = 2166136261;
   for (let i = 0; i < noiseIndex.length; i++) h = Math.imul(h ^ noiseIndex[i]!, 16777619) >>> 0;
-  const key = JSON.stringify({ noise, crop, D: layout.D, checks: layout.checks, N: noiseIndex.length, h });
+  const key = JSON.stringify({ noise, crop, D: layout.D, kind: layout.kind, N: noiseIndex.length, h });
   if (sampleCache?.key === key) return { src: sampleCache.src, stored: true };
   sampleCache = undefined; // release the previous layer before generating the next
   const raw = noiseSource(noise, noiseIndex, crop, layout);
@@ -131,6 +131,8 @@ export interface AwcTaskArgs {
   /** Channel index of the first unit (seeds do not depend on sharding). */
   unitOffset: number;
   crop: CropWindow;
+  /** Analyse pixel noise on b×b bins (1 = per pixel); ignored with noise checks (the checks are the features). */
+  bin?: number;
   /** Solver choice before resolution ('auto' → full when D ≤ fullMaxDim). */
   solver: 'auto' | 'full' | 'subspace';
   fullMaxDim: number;
@@ -144,6 +146,8 @@ export interface AwcTaskArgs {
 export interface AwcTaskResult {
   D: number;
   pixelD: number;
+  /** The analysis basis: pixels, noise checks, or b×b bins of pixel noise. */
+  features: 'pixels' | 'checks' | 'bins';
   solver: 'full' | 'subspace';
   sigma: number;
   responsive: Uint8Array;
@@ -163,8 +167,9 @@ export interface AwcTaskResult {
 /** AWC of a unit range of a layer, expanded to pixel space, with the AWC-predicted θ, f. */
 export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
-  // with c×c checks the noise prior is σ²I only over checks: AWC always runs on the checks meeting the crop
-  const layout = featureLayout(args.noise, args.crop, 'checks');
+  // with c×c checks the noise prior is σ²I only over checks: AWC always runs on the checks meeting the crop;
+  // pixel noise may be analysed on b×b bins (orthonormal pooling, science/noise-source.ts)
+  const layout = featureLayout(args.noise, args.crop, 'checks', args.bin ?? 1);
   const { src, stored } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0);
   const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
   const { top: kt, bottom: kb } = args.options;
@@ -176,6 +181,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   const out: AwcTaskResult = {
     D: layout.D,
     pixelD: P,
+    features: layout.kind,
     solver,
     sigma: res.moments.sigma,
     responsive: new Uint8Array(U),
@@ -199,6 +205,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
     out.lower[u] = unit.bounds.lower;
     const sigVecs: Float32Array[] = [];
     const sigLams: number[] = [];
+    const energy = out.energy.subarray(u * P, (u + 1) * P);
     unit.top.forEach((lam, k) => {
       out.top[u * kt + k] = lam;
       out.topSignificant[u * kt + k] = unit.topSignificant[k] ? 1 : 0;
@@ -207,6 +214,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
       if (unit.topSignificant[k] && lam > 0) {
         sigVecs.push(v);
         sigLams.push(lam);
+        for (let i = 0; i < P; i++) energy[i] += lam * v[i] * v[i]; // Σ λ e² of the pixel-space eigenvectors
       }
     });
     unit.bottom.forEach((lam, k) => {
@@ -214,7 +222,6 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
       out.bottomSignificant[u * kb + k] = unit.bottomSignificant[k] ? 1 : 0;
       out.bottomVectors.set(toPixels(unit.bottomVectors[k], layout, true), (u * kb + k) * P);
     });
-    out.energy.set(toPixels(unit.energy, layout, false), u * P);
     if (sigVecs.length > 0) {
       const p = args.prediction.method === 'model' ? predictByModel('awc', sigVecs, sigLams, rf, args.prediction.axes) : predictAwcFft(sigVecs, sigLams, rf);
       out.thetaPred[u] = p.thetaDeg;

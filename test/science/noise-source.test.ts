@@ -77,4 +77,80 @@ describe('noise sources', () => {
     expect(maxPrincipalAngle(vecs, [onChecks(g0), onChecks(g90)])).toBeLessThan(15);
     expect(Math.abs(res.thetaPred[0]! - 45)).toBeLessThanOrEqual(15);
   });
+
+  it('bins: orthonormal pooling of s − 127.5; unit feature vectors expand to unit pixel vectors', () => {
+    const p = { seed: 2, sigma: 48, color: 'grey' as const, check: 1 };
+    const crop = { x0: 3, y0: 4, size: 7 }; // 3×3 bins of 3 px: the last row/column of bins holds 1 px
+    const layout = featureLayout(p, crop, 'checks', 3);
+    expect(layout.kind).toBe('bins');
+    expect(layout.D).toBe(9);
+    const norms = new Float64Array(layout.D);
+    layout.pixelWeight.forEach((w, i) => (norms[layout.pixelToFeature[i]!] += w * w));
+    for (const n of norms) expect(n).toBeCloseTo(1, 6);
+    const src = noiseSource(p, [5], crop, layout);
+    expect(src.offset).toBe(127.5);
+    const f = src.rows(0, 1);
+    const pix = noiseCrop(p, 5, crop.x0, crop.y0, crop.size, crop.size);
+    const expected = new Float64Array(layout.D);
+    pix.forEach((v, i) => (expected[layout.pixelToFeature[i]!] += (v - 127.5) * layout.pixelWeight[i]!));
+    for (let k = 0; k < layout.D; k++) expect(f[k]).toBeCloseTo(expected[k]!, 3);
+    const e = new Float32Array(layout.D).fill(0);
+    e[4] = 0.6;
+    e[8] = 0.8;
+    const back = toPixels(e, layout, true);
+    expect(Math.hypot(...back)).toBeCloseTo(1, 6);
+  });
+
+  it('AWC on 2×2 bins of pixel noise finds the energy unit’s (binned) quadrature pair', async () => {
+    const noise = { seed: 9, sigma: 48, color: 'grey' as const, check: 1 };
+    const crop = { x0: 16, y0: 16, size: 20 };
+    const N = 20000;
+    const r = crop.size;
+    const g0 = gabor(r, 120, 0.08, 0, 4);
+    const g90 = gabor(r, 120, 0.08, 90, 4);
+    const A = new Float32Array(N);
+    for (let n = 0; n < N; n++) {
+      const s = noiseCrop(noise, n, crop.x0, crop.y0, r, r);
+      let p0 = 0;
+      let p90 = 0;
+      for (let i = 0; i < s.length; i++) {
+        p0 += (s[i]! - 127.5) * g0[i]!;
+        p90 += (s[i]! - 127.5) * g90[i]!;
+      }
+      A[n] = (p0 / 48) ** 2 + (p90 / 48) ** 2;
+    }
+    const res = await awcTask({
+      noise,
+      noiseIndex: Int32Array.from({ length: N }, (_, i) => i),
+      A,
+      U: 1,
+      unitOffset: 0,
+      crop,
+      bin: 2,
+      solver: 'auto',
+      fullMaxDim: 128,
+      options: { top: 4, bottom: 2, nullKind: 'marchenko-pastur', shuffles: 0, level: 0.99, block: 8, steps: 12, seed: 1, cacheBytes: 2 ** 28 },
+      prediction: { method: 'fft', axes: { thetasDeg: [0], sfsCpp: [0.1], phasesDeg: [0] } },
+      threads: 1,
+    });
+    expect(res.features).toBe('bins');
+    expect(res.D).toBe(100);
+    expect(Array.from(res.topSignificant)).toEqual([1, 1, 0, 0]);
+    const P = res.pixelD;
+    const vecs = [res.topVectors.subarray(0, P), res.topVectors.subarray(P, 2 * P)];
+    // the pair compressed onto the bins: Q Qᵀ g
+    const layout = featureLayout(noise, crop, 'checks', 2);
+    const onBins = (g: Float64Array) => {
+      const f = new Float64Array(layout.D);
+      g.forEach((v, i) => (f[layout.pixelToFeature[i]!] += v * layout.pixelWeight[i]!));
+      return toPixels(f, layout, false);
+    };
+    expect(maxPrincipalAngle(vecs, [onBins(g0), onBins(g90)])).toBeLessThan(15);
+    expect(maxPrincipalAngle(vecs, [g0, g90])).toBeLessThan(25); // and close to the pixel filters themselves
+    const orient = Math.abs(((res.thetaPred[0]! - 120 + 90) % 180 + 180) % 180 - 90);
+    expect(orient).toBeLessThanOrEqual(15);
+    let energy = 0;
+    for (let i = 0; i < P; i++) energy += res.energy[i]!;
+    expect(energy).toBeCloseTo(res.top[0]! + res.top[1]!, 0);
+  });
 });

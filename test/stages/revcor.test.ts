@@ -198,4 +198,20 @@ describe('awa and awc stages', () => {
     expect((t.getChild('energy')!.get(0) as { length: number }).length).toBe(meta.crop.size ** 2);
     expect(t.getChild('n_sig_top')!.get(1)).toBe(2);
   });
+
+  it('awc with awc.maxDim below the crop: 2×2 bins (D = 25 of 100), maps expanded to pixels', async () => {
+    const { config, up, r } = await setup();
+    const awa = await runStage(createAwaStage('js'), config, up);
+    up['awa'] = awa.plan.map((s, i) => ({ info: { id: s.id, params: s.params, rows: awa.tables[i]!.numRows }, table: awa.tables[i]! }));
+    const cfg = { ...config, awc: { ...config.awc, maxDim: 36 } };
+    const { tables } = await runStage(createAwcStage('js'), cfg, up, LAYER);
+    const t = tables[0]!;
+    const meta = JSON.parse(t.schema.metadata.get('revcor.awc.shard')!);
+    expect(meta.bin).toBe(2);
+    expect(meta.features).toBe('bins');
+    expect(meta.D).toBe(25);
+    expect((t.getChild('eigvec_top')!.get(1) as { length: number }).length).toBe(4 * r * r);
+    expect(t.getChild('n_sig_top')!.get(1)).toBe(2);
+    expect(t.getChild('n_sig_top')!.get(2)).toBe(0);
+  });
 });
