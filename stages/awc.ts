@@ -93,7 +93,11 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
   if (a.crop === 'effective') {
     eff = await layerEffectiveCrop(ctx, ln.layer, ln.channels, ln.crop.size, ln.geometry.rfCentre - ln.geometry.cropX0, a.effectiveCoverage);
     ln.crop = { x0: ln.crop.x0 + eff.dx, y0: ln.crop.y0 + eff.dy, size: eff.size };
-    ctx.log(`awc ${layer}: effective crop ${eff.size}×${eff.size} of ${ln.geometry.cropSize} (${eff.units} units with significant AWA, ${(100 * eff.coverage).toFixed(0)}% of the excess variance)`);
+    ctx.log(
+      eff.units === 0
+        ? `awc ${layer}: no unit has a significant AWA to measure an effective RF from: theoretical crop ${eff.size}×${eff.size}`
+        : `awc ${layer}: effective crop ${eff.size}×${eff.size} of ${ln.geometry.cropSize} (${eff.units} units with significant AWA, ${(100 * eff.coverage).toFixed(0)}% of their z² excess)`,
+    );
   }
   // the Krylov basis of every operator (units × (shuffles + 1)) is held in memory: refuse sizes that cannot fit
   const c = ln.noise.check;
