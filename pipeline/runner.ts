@@ -4,18 +4,18 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
-import { Table } from 'apache-arrow';
 import { stringify } from 'yaml';
 import { removeTempFiles, writeFileAtomic, type WriteHook } from './atomic.ts';
 import { FileHasher } from './cache-key.ts';
 import { InterruptedError, OutputError, RevcorError } from './errors.ts';
 import { acquireLock, type Lock } from './lock.ts';
-import { deleteRecord, readStageRecords, recordDir, writeManifest, writeRecord, type Manifest, type ShardRecord } from './manifest.ts';
+import { deleteRecord, readStageRecords, recordDir, writeManifest, type Manifest, type ShardRecord } from './manifest.ts';
 import { planRun, type Plan, type PlannedShard, type PlanOptions } from './plan.ts';
 import { createPool, defaultWorkers, type ClosablePool } from './pool.ts';
 import type { ProgressEvent, Reporter } from './progress.ts';
-import type { FinalizeContext, PlanContext, StageContext, UpstreamShardInfo, UpstreamView } from './stage.ts';
-import { readShardVerified, shardPath, writeShard } from './store.ts';
+import { executeShard, makeUpstreamView } from './shard-exec.ts';
+import type { FinalizeContext, PlanContext, UpstreamShardInfo, UpstreamView } from './stage.ts';
+import { readShardVerified, shardPath } from './store.ts';
 
 /** Everything a run needs. */
 export interface RunOptions extends PlanOptions {
@@ -154,45 +154,28 @@ async function execute(plan: Plan, opts: RunOptions, ex: Exec): Promise<PlannedS
       ex.emit({ type: 'stage-start', stage: ps.stage, shards: st.left, cost: st.left });
     }
     ex.emit({ type: 'shard-start', stage: ps.stage, shard: ps.shard.id });
-    const t = Date.now();
     let lastProgress = 0;
     const sp = plan.stages[stageIndex];
-    const ctx: StageContext = {
-      config: opts.experiment.config,
-      configDir: opts.experiment.configDir,
-      upstream: (name) => upstreamView(plan, ps, name, records, opts.outDir),
-      pool: ex.pool,
-      signal: ex.signal,
-      progress: (fraction) => {
-        // at most ~5 events a second per shard (stages may report per item)
-        const now = Date.now();
-        if (now - lastProgress < 200 && fraction < 1) return;
-        lastProgress = now;
-        ex.emit({ type: 'shard-progress', stage: ps.stage, shard: ps.shard.id, fraction });
+    const record = await executeShard(
+      { stage: sp.stage, shard: ps.shard, key: ps.key, basis: ps.basis, previous: ps.record },
+      {
+        experiment: opts.experiment,
+        outDir: opts.outDir,
+        pool: ex.pool,
+        signal: ex.signal,
+        hasher: ex.hasher,
+        writeHook: opts.writeHook,
+        upstream: (name) => upstreamView(plan, ps, name, records, opts.outDir),
+        progress: (fraction) => {
+          // at most ~5 events a second per shard (stages may report per item)
+          const now = Date.now();
+          if (now - lastProgress < 200 && fraction < 1) return;
+          lastProgress = now;
+          ex.emit({ type: 'shard-progress', stage: ps.stage, shard: ps.shard.id, fraction });
+        },
+        log: (message) => ex.emit({ type: 'log', level: 'info', message, stage: ps.stage, shard: ps.shard.id }),
       },
-      log: (message) => ex.emit({ type: 'log', level: 'info', message, stage: ps.stage, shard: ps.shard.id }),
-    };
-    const table = await sp.stage.run(ps.shard, ctx);
-    if (!(table instanceof Table)) throw new Error(`Stage ${ps.stage} shard ${ps.shard.id}: expected run() to return an Arrow Table, got ${describe(table)}`);
-    if (ps.record) await deleteRecord(opts.outDir, ps.stage, ps.shard.id);
-    const stamp = { stage: ps.stage, shard: ps.shard.id, key: ps.key, version: sp.stage.version, params: ps.basis.params };
-    const written = await writeShard(opts.outDir, stamp, table, opts.writeHook);
-    await ex.hasher.remember(written.path, written.sha256);
-    await opts.writeHook?.('before-record', written.path);
-    const record: ShardRecord = {
-      stage: ps.stage,
-      shard: ps.shard.id,
-      key: ps.key,
-      sha256: written.sha256,
-      rows: written.rows,
-      bytes: written.bytes,
-      seconds: (Date.now() - t) / 1000,
-      finishedAt: new Date().toISOString(),
-      params: ps.basis.params,
-      file: written.file,
-      basis: ps.basis,
-    };
-    await writeRecord(opts.outDir, record);
+    );
     records.get(ps.stage)!.set(ps.shard.id, record);
     ps.record = record;
     ps.status = 'done';
@@ -233,35 +216,24 @@ async function execute(plan: Plan, opts: RunOptions, ex: Exec): Promise<PlannedS
   return ran;
 }
 
-/** Read access to the upstream shards `ps` needs (verified reads; a corrupt one loses its record). */
+/** Read access to the upstream shards `ps` needs, from the plan and this run's records. */
 function upstreamView(plan: Plan, ps: PlannedShard, stage: string, records: Map<string, Map<string, ShardRecord>>, outDir: string): UpstreamView {
-  const needed = ps.basis.upstream[stage];
-  if (!needed) throw new Error(`Stage ${ps.stage} asked for upstream ${stage}: expected one of ${Object.keys(ps.basis.upstream).join(', ') || '(none)'}`);
-  const sp = plan.stages.find((s) => s.stage.name === stage)!;
-  const recs = records.get(stage)!;
-  const shards = sp.shards.filter((s) => s.shard.id in needed).map((s) => ({ id: s.shard.id, params: s.basis.params, rows: recs.get(s.shard.id)?.rows ?? 0 }));
-  return {
+  const sp = plan.stages.find((s) => s.stage.name === stage);
+  const recs = records.get(stage);
+  return makeUpstreamView({
+    consumer: { stage: ps.stage, shard: ps.shard.id, basis: ps.basis },
     stage,
-    shards,
-    async read(id: string) {
-      if (!(id in needed)) throw new Error(`Stage ${ps.stage} shard ${ps.shard.id} read ${stage} shard ${id}: expected one of the shards it needs (${Object.keys(needed).join(', ')})`);
-      const rec = recs.get(id);
-      if (!rec) throw new Error(`Stage ${ps.stage} shard ${ps.shard.id} read ${stage} shard ${id} before it was done`);
-      try {
-        return await readShardVerified(outDir, rec);
-      } catch (e) {
-        if (e instanceof RevcorError) await deleteRecord(outDir, stage, id);
-        throw e;
-      }
-    },
-  };
+    shards: sp ? sp.shards.map((s) => ({ id: s.shard.id, params: s.basis.params })) : [],
+    record: (id) => recs?.get(id),
+    outDir,
+  });
 }
 
 /**
  * Calls `finalize` of every selected stage whose planned shards (≥ 1) are all done, in stage order, after a
  * successful run; `changed` tells whether this run computed any of the stage's shards.
  */
-async function finalizeStages(plan: Plan, opts: RunOptions, ran: readonly PlannedShard[], emit: (e: ProgressEvent) => void): Promise<void> {
+export async function finalizeStages(plan: Plan, opts: RunOptions, ran: readonly PlannedShard[], emit: (e: ProgressEvent) => void): Promise<void> {
   const todo = plan.stages.filter((sp) => sp.stage.finalize && sp.selected && sp.shards.length > 0 && sp.shards.every((s) => s.status === 'done' && s.record));
   if (todo.length === 0) return;
   const records: Record<string, UpstreamShardInfo[]> = {};
@@ -305,10 +277,6 @@ function annotateFailure(e: unknown, ps: PlannedShard, plan: Plan, ran: PlannedS
   return new ShardFailure(ps.stage, ps.shard.id, `${kept} Resume with: ${resume}`, e);
 }
 
-function describe(v: unknown): string {
-  return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
-}
-
 /** The plan summarised for reporters. */
 export function planEvent(plan: Plan): Extract<ProgressEvent, { type: 'plan' }> {
   return {
@@ -327,13 +295,13 @@ export function planEvent(plan: Plan): Extract<ProgressEvent, { type: 'plan' }> 
 }
 
 /** Atomically writes a text file unless it already holds exactly this text (an unchanged rerun touches nothing). */
-async function writeIfChanged(path: string, text: string): Promise<void> {
+export async function writeIfChanged(path: string, text: string): Promise<void> {
   const old = await readFile(path, 'utf8').catch(() => undefined);
   if (old !== text) await writeFileAtomic(path, text);
 }
 
 /** Creates the output directory or explains why it cannot be written. */
-async function ensureWritable(outDir: string): Promise<void> {
+export async function ensureWritable(outDir: string): Promise<void> {
   try {
     await mkdir(join(outDir, '.revcor'), { recursive: true });
     await writeFileAtomic(join(outDir, '.revcor', 'write-test'), 'ok');
@@ -346,7 +314,7 @@ async function ensureWritable(outDir: string): Promise<void> {
 }
 
 /** Removes temp files left by writers that were killed (we hold the lock, so nobody else is writing). */
-async function removeLeftovers(outDir: string, stages: string[]): Promise<void> {
+export async function removeLeftovers(outDir: string, stages: string[]): Promise<void> {
   const dirs = [outDir, join(outDir, '.revcor'), ...stages.flatMap((s) => [join(outDir, s), recordDir(outDir, s)])];
   for (const d of dirs) await removeTempFiles(d);
 }
@@ -356,7 +324,7 @@ async function removeLeftovers(outDir: string, stages: string[]): Promise<void> 
  * planned shards are all done), and rewrites manifest.json when anything changed or it is missing.
  * `prune` is false after a failure or interruption (nothing is deleted then).
  */
-async function finish(plan: Plan, outDir: string, ranSomething: boolean, prune = true): Promise<Manifest> {
+export async function finish(plan: Plan, outDir: string, ranSomething: boolean, prune = true): Promise<Manifest> {
   const byStage = new Map<string, ShardRecord[]>();
   let pruned = 0;
   for (const sp of plan.stages) {
