@@ -84,39 +84,15 @@ export async function planRun(stages: readonly Stage[], experiment: PlanContext,
       : new Set(ordered.map((s) => s.name));
   const forced = downstreamClosure(ordered, options.force ?? []);
   const hasher = options.hasher ?? (await FileHasher.open(outDir));
-  const ctx: PlanContext = { config: experiment.config, configDir: experiment.configDir };
   const byName = new Map<string, StagePlan>();
   const plans: StagePlan[] = [];
 
-  for (const stage of ordered) {
-    const shards = await stage.plan(ctx);
-    const ids = new Set<string>();
-    for (const s of shards) {
-      if (!SHARD_ID.test(s.id)) throw new Error(`Stage ${stage.name}: expected shard ids of [A-Za-z0-9_.-], got ${JSON.stringify(s.id)}`);
-      if (ids.has(s.id)) throw new Error(`Stage ${stage.name}: expected unique shard ids, got ${s.id} twice`);
-      ids.add(s.id);
-    }
-    const slice = JSON.parse(canonicalJson(stage.configSlice(experiment.config) ?? null)) as unknown;
-    const inputs: Record<string, string> = {};
-    for (const f of (await stage.inputFiles?.(ctx)) ?? []) inputs[f] = await hasher.hash(f, `input file of stage ${stage.name}:`);
+  for (const ks of await planKeys(ordered, experiment, hasher)) {
+    const { stage } = ks;
     const records = await readStageRecords(outDir, stage.name);
     const isSelected = selected.has(stage.name);
     const planned: PlannedShard[] = [];
-    for (const shard of shards) {
-      let shardInputs = inputs;
-      if (shard.inputFiles?.length) {
-        shardInputs = { ...inputs };
-        for (const f of shard.inputFiles) shardInputs[f] = await hasher.hash(f, `input file of stage ${stage.name} shard ${shard.id}:`);
-      }
-      const basis: KeyBasis = {
-        stage: stage.name,
-        version: stage.version,
-        slice,
-        params: JSON.parse(canonicalJson(shard.params)) as Record<string, unknown>,
-        inputs: shardInputs,
-        upstream: upstreamKeys(stage, shard, byName),
-      };
-      const key = shardKey(basis);
+    for (const { shard, key, basis } of ks.shards) {
       const record = records.get(shard.id);
       let status: ShardStatus = 'done';
       let reasons: string[] = [];
@@ -136,7 +112,7 @@ export async function planRun(stages: readonly Stage[], experiment: PlanContext,
       const isForced = isSelected && forced.has(stage.name) && status === 'done';
       planned.push({ stage: stage.name, shard, key, basis, status, reasons, record, run: isSelected && (status !== 'done' || isForced), forced: isForced });
     }
-    const sp: StagePlan = { stage, shards: planned, selected: isSelected, inputs, slice };
+    const sp: StagePlan = { stage, shards: planned, selected: isSelected, inputs: ks.inputs, slice: ks.slice };
     byName.set(stage.name, sp);
     plans.push(sp);
   }
@@ -145,17 +121,67 @@ export async function planRun(stages: readonly Stage[], experiment: PlanContext,
   return { outDir, stages: plans, toRun: all.filter((s) => s.run).length, total: all.length };
 }
 
-const indexes = new WeakMap<StagePlan, Map<string, PlannedShard>>();
+/** One stage's shards with their cache keys, computed from the experiment, code and input files alone. */
+export interface KeyedStage {
+  stage: Stage;
+  shards: { shard: Shard; key: string; basis: KeyBasis }[];
+  /** Input file → sha256. */
+  inputs: Record<string, string>;
+  /** The canonical config slice. */
+  slice: unknown;
+}
 
-/** A stage plan's shards by id (built once). */
-function indexOf(sp: StagePlan): Map<string, PlannedShard> {
+/** Every stage's shards and cache keys, stages in topological order (reads no checkpoint or record). */
+export async function planKeys(stages: readonly Stage[], experiment: PlanContext, hasher: FileHasher): Promise<KeyedStage[]> {
+  const ctx: PlanContext = { config: experiment.config, configDir: experiment.configDir };
+  const byName = new Map<string, KeyedStage>();
+  const out: KeyedStage[] = [];
+  for (const stage of orderStages(stages)) {
+    const shards = await stage.plan(ctx);
+    const ids = new Set<string>();
+    for (const s of shards) {
+      if (!SHARD_ID.test(s.id)) throw new Error(`Stage ${stage.name}: expected shard ids of [A-Za-z0-9_.-], got ${JSON.stringify(s.id)}`);
+      if (ids.has(s.id)) throw new Error(`Stage ${stage.name}: expected unique shard ids, got ${s.id} twice`);
+      ids.add(s.id);
+    }
+    const slice = JSON.parse(canonicalJson(stage.configSlice(experiment.config) ?? null)) as unknown;
+    const inputs: Record<string, string> = {};
+    for (const f of (await stage.inputFiles?.(ctx)) ?? []) inputs[f] = await hasher.hash(f, `input file of stage ${stage.name}:`);
+    const keyed: KeyedStage['shards'] = [];
+    for (const shard of shards) {
+      let shardInputs = inputs;
+      if (shard.inputFiles?.length) {
+        shardInputs = { ...inputs };
+        for (const f of shard.inputFiles) shardInputs[f] = await hasher.hash(f, `input file of stage ${stage.name} shard ${shard.id}:`);
+      }
+      const basis: KeyBasis = {
+        stage: stage.name,
+        version: stage.version,
+        slice,
+        params: JSON.parse(canonicalJson(shard.params)) as Record<string, unknown>,
+        inputs: shardInputs,
+        upstream: upstreamKeys(stage, shard, byName),
+      };
+      keyed.push({ shard, key: shardKey(basis), basis });
+    }
+    const ks: KeyedStage = { stage, shards: keyed, inputs, slice };
+    byName.set(stage.name, ks);
+    out.push(ks);
+  }
+  return out;
+}
+
+const indexes = new WeakMap<KeyedStage, Map<string, KeyedStage['shards'][number]>>();
+
+/** A keyed stage's shards by id (built once). */
+function indexOf(sp: KeyedStage): Map<string, KeyedStage['shards'][number]> {
   let m = indexes.get(sp);
   if (!m) indexes.set(sp, (m = new Map(sp.shards.map((s) => [s.shard.id, s]))));
   return m;
 }
 
 /** Upstream stage → needed shard id → key (all shards of a stage unless `shard.needs` narrows it). */
-function upstreamKeys(stage: Stage, shard: Shard, byName: Map<string, StagePlan>): Record<string, Record<string, string>> {
+function upstreamKeys(stage: Stage, shard: Shard, byName: Map<string, KeyedStage>): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const u of stage.upstream) {
     const up = byName.get(u)!;
