@@ -6,8 +6,10 @@ import { cleanCommand } from './clean.ts';
 import { defaultDeps, println, type CliDeps } from './deps.ts';
 import { inspectCommand } from './inspect.ts';
 import { modelCommand } from './model.ts';
+import { reportCommand } from './report.ts';
 import { runCommand } from './run.ts';
 import { statusCommand } from './status.ts';
+import { summaryCommand } from './summary.ts';
 import { validateCommand } from './validate.ts';
 import { weightsCommand } from './weights.ts';
 
@@ -24,6 +26,8 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .usage('$0 <command> [options]\n\nSystems-neuroscience physiology on CNNs as a resumable, checkpointed pipeline.')
     .command(runCommand(d, argv))
     .command(statusCommand(d))
+    .command(summaryCommand(d))
+    .command(reportCommand(d))
     .command(validateCommand(d))
     .command(inspectCommand(d))
     .command(cleanCommand(d))
@@ -34,6 +38,7 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .example('$0 run config/smoke.yaml --out /tmp/smoke', 'Run another experiment elsewhere')
     .example('$0 run --set awc.shuffles=30 --dry-run', 'What a change would rerun, and why')
     .example('$0 status artifacts/default', 'What is done, stale or pending, and why')
+    .example('$0 summary artifacts/default', 'The per-layer table; report.html beside it has the RF atlas')
     .strict()
     .recommendCommands()
     .help()

@@ -7,6 +7,7 @@ import { awaStage } from './awa.ts';
 import { awcStage } from './awc.ts';
 import { categoryStage } from './category.ts';
 import { stimuliStage } from './stimuli.ts';
+import { summaryStage } from './summary.ts';
 import { tuningStage } from './tuning.ts';
 
 /** All stages of the revcor pipeline. */
@@ -18,6 +19,6 @@ export function allStages(): Stage[] {
     tuningStage,
     categoryStage,
     awcStage,
-    // summaryStage — add as it lands
+    summaryStage,
   ];
 }
