@@ -80,7 +80,7 @@
 
   /** Orientation marks over a map: lines through the centre along the bars (θ + 90°), y down. */
   function marks(list) {
-    const s = sv('svg', { class: 'marks', viewBox: '0 0 1 1', 'aria-hidden': 'true' });
+    const s = sv('svg', { class: 'ori-marks', viewBox: '0 0 1 1', 'aria-hidden': 'true' });
     for (const [theta, cls] of list) {
       if (!finite(theta)) continue;
       const t = (theta * Math.PI) / 180;
@@ -97,7 +97,8 @@
     if (uri) box.append(lazyImg(uri, label, 'px'));
     else box.append(el('span', { class: 'nomap', text: opts.missing || '—' }));
     if (uri && opts.marks) box.append(marks(opts.marks));
-    if (opts.caption) box.append(el('span', { class: 'cap', text: opts.caption }));
+    if (opts.caption) return el('figure', { class: 'cmap' }, box, el('figcaption', { text: opts.caption }));
+    if (opts.label) return el('div', { class: 'tmap' }, box, el('span', { class: 'lbl', text: opts.label }));
     return box;
   }
 
@@ -112,11 +113,11 @@
 
   function tile(L, li, u) {
     const maps = el('div', { class: 'maps' });
-    if (L.has.awa) maps.append(mapBox(u.im.a, 'AWA', { marks: [[u.tp, 'pref'], [u.at, 'pred']], title: `AWA, max|z| ${fmt(u.z, 1)}` }));
+    if (L.has.awa) maps.append(mapBox(u.im.a, 'AWA', { label: 'AWA', marks: [[u.tp, 'pref'], [u.at, 'pred']], title: `AWA, max|z| ${fmt(u.z, 1)}` }));
     if (L.has.awc) {
       const t = u.im.t || [];
-      for (const k of [0, 1]) maps.append(mapBox(t[k], `e${k + 1}`, { faded: !(u.es && u.es[k] === 1), title: `AWC eigenvector ${k + 1}, λ = ${fmt(u.ev && u.ev[k], 1)}${u.es && u.es[k] === 1 ? ' (significant)' : ' (not significant)'}` }));
-      maps.append(mapBox(u.im.e, 'energy', { marks: [[u.tp, 'pref'], [u.ct, 'pred']], missing: 'n.s.', title: u.im.e ? 'energy map of the significant eigenvectors' : 'no significant excitatory eigenvalue' }));
+      for (const k of [0, 1]) maps.append(mapBox(t[k], `e${k + 1}`, { label: `e${k + 1}`, faded: !(u.es && u.es[k] === 1), title: `AWC eigenvector ${k + 1}, λ = ${fmt(u.ev && u.ev[k], 1)}${u.es && u.es[k] === 1 ? ' (significant)' : ' (not significant)'}` }));
+      maps.append(mapBox(u.im.e, 'energy', { label: 'energy', marks: [[u.tp, 'pref'], [u.ct, 'pred']], missing: 'n.s.', title: u.im.e ? 'energy map of the significant eigenvectors' : 'no significant excitatory eigenvalue' }));
     }
     const facts = [];
     if (L.has.tuning) facts.push(u.r === 1 ? `θ ${deg(u.tp)} · f ${cpp(u.fp)}` : 'no grating response');
@@ -177,7 +178,8 @@
 
   // ---- small SVG charts of the unit card ----
   function chart(o) {
-    const W = o.width || 300, H = o.height || 170, m = { l: 46, r: 10, t: 18, b: o.xRotate ? 62 : 34 };
+    const longest = Math.min(22, Math.max(0, ...o.xTicks.map((t) => String(t[1]).length)));
+    const W = o.width || 300, m = { l: 46, r: 10, t: 24, b: o.xRotate ? 24 + 4.6 * longest : 34 }, H = (o.height || 170) + (o.xRotate ? m.b - 34 : 0);
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
     const [x0, x1] = o.xDomain;
     let [y0, y1] = o.yDomain;
@@ -188,7 +190,8 @@
     s.append(sv('text', { x: m.l, y: 12, class: 'ct', text: o.title }));
     s.append(sv('line', { x1: m.l, y1: m.t + ih, x2: m.l + iw, y2: m.t + ih, class: 'axis' }), sv('line', { x1: m.l, y1: m.t, x2: m.l, y2: m.t + ih, class: 'axis' }));
     for (const t of o.xTicks) {
-      const lab = sv('text', { x: X(t[0]), y: m.t + ih + 13, class: 'tick' + (o.xRotate ? ' rot' : ''), 'text-anchor': o.xRotate ? 'end' : 'middle', text: t[1] });
+      const name = String(t[1]);
+      const lab = sv('text', { x: X(t[0]), y: m.t + ih + 13, class: 'tick', 'text-anchor': o.xRotate ? 'end' : 'middle', text: name.length > 22 ? name.slice(0, 21) + '…' : name });
       if (o.xRotate) lab.setAttribute('transform', `rotate(-45 ${X(t[0])} ${m.t + ih + 13})`);
       s.append(lab);
     }
@@ -278,7 +281,7 @@
       (u.eb || []).forEach((lam, k) => {
         const sig = u.bs && u.bs[k] === 1;
         const name = k === (u.eb.length - 1) ? 'e_D' : `e_D−${u.eb.length - 1 - k}`;
-        out.append(mapBox((u.im.b || [])[k], name, { faded: !sig, missing: 'n.s. (not drawn)', caption: `${name} · λ ${fmt(lam, 0)}${sig ? ' ✓ suppressive' : ' n.s.'}` }));
+        out.append(mapBox((u.im.b || [])[k], name, { faded: !sig, missing: 'n.s. (not drawn)', caption: `${name} · λ ${fmt(lam, 0)}${sig ? ' ✓ (suppr.)' : ' n.s.'}` }));
       });
       out.append(mapBox(u.im.e, 'energy', { marks: [[u.tp, 'pref'], [u.ct, 'pred']], missing: 'no significant λ', caption: 'energy Σλₖeₖ²' }));
     }
@@ -347,8 +350,7 @@
           ['preferred', u.pc || '—'], ['CSI', fmt(u.csi)], ['sparseness', fmt(u.sp)], ['ANOVA q', finite(u.q) ? u.q.toPrecision(3) : '—'], ['selective', yesNo(u.sel)],
         ])) : null),
       el('div', { class: 'charts' }, tuningCharts(L, u), spectrumChart(u), categoryChart(L, u)),
-      L.has.category ? el('h3', { text: 'Top natural images' }) : null,
-      topImages(L, u),
+      L.has.category ? el('section', { class: 'top-images' }, el('h3', { text: 'Top natural images' }), topImages(L, u)) : null,
     );
     back.hidden = false;
     back.dataset.layer = String(li);

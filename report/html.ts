@@ -88,9 +88,9 @@ function runSection(m: ReportModel): string {
       const seconds = recs.reduce((a, r) => a + r.seconds, 0);
       const bytes = recs.reduce((a, r) => a + r.bytes, 0);
       const finished = recs.map((r) => r.finishedAt).sort();
-      return `<tr><th scope="row">${esc(stage)}</th><td>${recs.length}</td><td>${esc(formatSeconds(seconds))}</td><td>${esc(formatBytes(bytes))}</td><td>${esc(finished[finished.length - 1] ?? '')}</td></tr>`;
+      return `<tr><th scope="row">${esc(stage)}</th><td>${recs.length}</td><td>${esc(formatSeconds(seconds))}</td><td>${esc(formatBytes(bytes))}</td><td>${esc((finished[finished.length - 1] ?? '').replace('T', ' ').slice(0, 19))}</td></tr>`;
     });
-    stages = `<table class="plain"><thead><tr><th>stage</th><th>shards</th><th>time (sum over shards)</th><th>output</th><th>last finished</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+    stages = `<table class="plain"><thead><tr><th>stage</th><th>shards</th><th>time (sum over shards)</th><th>output</th><th>last finished (UTC)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   }
   return `<div class="run-grid"><div><h3>Run time per stage</h3>${stages}<p class="note">Shards run concurrently, so the sum over shards can exceed the wall-clock time.</p>
 <h3>Software</h3><table class="plain"><tbody>${versions}</tbody></table></div>

@@ -75,7 +75,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
   const success: Measure[] = [
     ['pct_responsive', 'responsive to gratings'],
     ['pct_awa_significant', 'AWA significant'],
-    ['pct_awc_significant', 'AWC significant (≥1 excitatory λ)'],
+    ['pct_awc_significant', 'AWC significant'],
     ['pct_awc_suppressive', 'AWC suppressive λ'],
     ['pct_awa_reconstructed', 'reconstructed by AWA'],
     ['pct_awc_reconstructed', 'reconstructed by AWC'],
@@ -126,7 +126,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     const counts = JSON.parse(r.selective_preferred_counts) as Record<string, number>;
     return Object.entries(counts).map(([measure, n]) => ({ layer: r.layer, measure, value: (100 * n) / r.n_units }));
   });
-  if (rows.some((r) => r.selective_preferred_counts)) {
+  if (cats.length > 0) {
     plots.push({
       id: 'plot-category',
       title: 'Category-selective units by layer',
