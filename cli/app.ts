@@ -12,6 +12,8 @@ import { statusCommand } from './status.ts';
 import { summaryCommand } from './summary.ts';
 import { validateCommand } from './validate.ts';
 import { weightsCommand } from './weights.ts';
+import { workerCommand } from './worker.ts';
+import { redact } from '../pipeline/distributed/redact.ts';
 
 /** A command-line usage mistake (unknown option, missing argument). */
 export class UsageError extends RevcorError {}
@@ -33,6 +35,7 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .command(cleanCommand(d))
     .command(modelCommand(d))
     .command(weightsCommand(d))
+    .command(workerCommand(d))
     .demandCommand(1, 'Expected a command (run, status, validate, inspect, clean), got none')
     .example('$0 run', 'Run the default experiment (config/default.yaml) into artifacts/default')
     .example('$0 run config/smoke.yaml --out /tmp/smoke', 'Run another experiment elsewhere')
@@ -57,8 +60,12 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
   }
 }
 
-/** Prints an error the way its kind deserves and returns the exit code. */
+/** Prints an error the way its kind deserves and returns the exit code (Redis passwords masked everywhere). */
 export function report(e: unknown, d: CliDeps, json: boolean): number {
+  const { stdout, stderr } = d;
+  const out = { write: (t: string) => stdout.write(redact(t)) } as NodeJS.WritableStream;
+  const err = { write: (t: string) => stderr.write(redact(t)) } as NodeJS.WritableStream;
+  d = { ...d, stdout: out, stderr: err };
   if (e instanceof RevcorError) {
     if (json) println(d.stdout, JSON.stringify({ type: 'error', time: new Date().toISOString(), error: e.name, message: e.message, hint: e.hint ?? null }));
     println(d.stderr, `error: ${e.message}`, ...(e.hint ? e.hint.split('\n') : []));

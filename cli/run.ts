@@ -5,6 +5,11 @@ import { loadExperiment, toResolvedYaml } from '../config/load.ts';
 import { ConfigError } from '../pipeline/errors.ts';
 import { createReporter, reporterMode } from '../pipeline/progress.ts';
 import { runPipeline } from '../pipeline/runner.ts';
+import { codeVersion } from '../pipeline/distributed/code-version.ts';
+import { runDistributed } from '../pipeline/distributed/coordinator.ts';
+import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
+import { redact } from '../pipeline/distributed/redact.ts';
+import { parseRedisUrl } from '../pipeline/distributed/redis.ts';
 import { println, type CliDeps } from './deps.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
 import { resumeCommand } from './shell.ts';
@@ -20,6 +25,9 @@ interface RunArgs {
   'dry-run': boolean;
   quiet: boolean;
   json: boolean;
+  redis?: string;
+  'redis-ca'?: string;
+  queue: string;
 }
 
 /** The `run` command. */
@@ -39,10 +47,14 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
         .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'Show what would run and why; write nothing' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print warnings and errors only' })
         .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
+        .option('redis', { type: 'string', describe: 'Distribute: queue the shards on this Redis (redis://[:password@]host[:port][/db], rediss:// for TLS) for `revcor worker`s' })
+        .option('redis-ca', { type: 'string', describe: 'CA certificate (PEM) to trust for rediss:// (default: $REVCOR_REDIS_CA)' })
+        .option('queue', { type: 'string', default: DEFAULT_QUEUE, describe: 'Queue name for --redis (workers use the same)' })
         .example('$0 run', 'Run config/default.yaml')
         .example('$0 run config/smoke.yaml --out /tmp/smoke', 'Run another experiment into /tmp/smoke')
         .example('$0 run my.yaml --set awc.shuffles=30 --dry-run', 'Which shards a change reruns, and why')
-        .example('$0 run my.yaml --force awc', 'Recompute awc and summary although they are up to date') as unknown as Argv<RunArgs>,
+        .example('$0 run my.yaml --force awc', 'Recompute awc and summary although they are up to date')
+        .example('$0 run my.yaml --out /shared/run1 --redis redis://queue-host:6379', 'Coordinate: shards are computed by `revcor worker`s') as unknown as Argv<RunArgs>,
     handler: async (args) => {
       if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 0)) {
         throw new ConfigError(`--workers: Expected a whole number ≥ 0, got ${args.workers}`);
@@ -64,7 +76,9 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
         process.on('SIGTERM', onSignal);
       }
       try {
-        const result = await runPipeline({
+        const redis = args.redis !== undefined ? parseRedisUrl(args.redis, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)) : undefined;
+        const shown = redis ? rawArgs.map(redact) : rawArgs;
+        const options = {
           stages: deps.stages(),
           experiment: loaded,
           outDir,
@@ -75,11 +89,14 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
           dryRun: args['dry-run'],
           reporter: args['dry-run'] ? undefined : reporter,
           signal: ac.signal,
-          resumeCommand: resumeCommand(rawArgs, deps.invocation),
-          command: [deps.invocation, ...rawArgs].join(' '),
+          resumeCommand: resumeCommand(shown, deps.invocation),
+          command: [deps.invocation, ...shown].join(' '),
           resolvedYaml: toResolvedYaml(loaded.config, loaded.sources),
           ...deps.runOptions,
-        });
+        };
+        const result = redis
+          ? await runDistributed({ ...options, redis, queue: args.queue, codeVersion: await codeVersion(options.stages) })
+          : await runPipeline(options);
         if (args['dry-run']) {
           const { plan } = result;
           if (args.json) {

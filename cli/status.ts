@@ -8,12 +8,20 @@ import { OutputError } from '../pipeline/errors.ts';
 import { lockPath, pidAlive, type LockInfo } from '../pipeline/lock.ts';
 import { planRun } from '../pipeline/plan.ts';
 import { formatBytes, formatSeconds } from '../pipeline/progress.ts';
+import { codeVersion } from '../pipeline/distributed/code-version.ts';
+import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
+import { queueStatus, type QueueStatus } from '../pipeline/distributed/queue-status.ts';
+import { parseRedisUrl } from '../pipeline/distributed/redis.ts';
 import { println, type CliDeps } from './deps.ts';
+import { REDIS_ENV } from './worker.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
 
 interface StatusArgs {
   dir: string;
   json: boolean;
+  redis?: string;
+  'redis-ca'?: string;
+  queue: string;
 }
 
 /** Plans the output directory's recorded experiment against the current code, without writing anything. */
@@ -46,12 +54,20 @@ export function statusCommand(deps: CliDeps): CommandModule<object, StatusArgs> 
       y
         .positional('dir', { type: 'string', demandOption: true, describe: 'Output directory of a run' })
         .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
-        .example('$0 status artifacts/default', 'What is done, what a rerun would compute, and why') as unknown as Argv<StatusArgs>,
+        .option('redis', { type: 'string', describe: `Also show the distributed run's queued / running / failed shards and the live workers (--redis= alone: $${REDIS_ENV})` })
+        .option('redis-ca', { type: 'string', describe: 'CA certificate (PEM) to trust for rediss://' })
+        .option('queue', { type: 'string', default: DEFAULT_QUEUE, describe: 'Queue name of the distributed run' })
+        .example('$0 status artifacts/default', 'What is done, what a rerun would compute, and why')
+        .example('$0 status /shared/run1 --redis redis://queue-host:6379', 'Plus queued / running shards and live workers') as unknown as Argv<StatusArgs>,
     handler: async (args) => {
       const { outDir, plan, running } = await outputStatus(deps, args.dir);
       const stages = plan.stages.map(summariseStage);
+      const url = args.redis === '' ? process.env[REDIS_ENV] : args.redis;
+      const queue = url
+        ? await queueStatus(parseRedisUrl(url, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)), args.queue, outDir, await codeVersion(deps.stages()))
+        : undefined;
       if (args.json) {
-        println(deps.stdout, JSON.stringify({ outDir, running: running ?? null, total: plan.total, toRun: plan.toRun, stages }));
+        println(deps.stdout, JSON.stringify({ outDir, running: running ?? null, total: plan.total, toRun: plan.toRun, stages, ...(queue ? { queue } : {}) }));
         return;
       }
       const bytes = stages.reduce((a, s) => a + s.bytes, 0);
@@ -59,7 +75,38 @@ export function statusCommand(deps: CliDeps): CommandModule<object, StatusArgs> 
       println(deps.stdout, `${outDir}: ${plan.total - plan.toRun} of ${plan.total} shards done (${formatBytes(bytes)}, ${formatSeconds(seconds)} of compute)`);
       if (running) println(deps.stdout, `A run is in progress: process ${running.pid} on ${running.hostname} since ${running.startedAt} (${running.command})`);
       println(deps.stdout, ...formatPlan(plan, 'status'));
-      if (plan.toRun) println(deps.stdout, `Run the experiment again to compute the ${plan.toRun} remaining shards: ${deps.invocation} run ${join(outDir, 'config.resolved.yaml')}`);
+      if (queue) println(deps.stdout, ...formatQueue(queue));
+      if (plan.toRun && !queue?.coordinator) println(deps.stdout, `Run the experiment again to compute the ${plan.toRun} remaining shards: ${deps.invocation} run ${join(outDir, 'config.resolved.yaml')}`);
     },
   };
+}
+
+/** How long ago an ISO time was, as "4 s" / "3 min". */
+function ago(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '?';
+  return formatSeconds(Math.max(0, (now - Date.parse(iso)) / 1000));
+}
+
+/** Text lines of the queue's view: counts, the coordinator, running and failed shards, live workers. */
+export function formatQueue(q: QueueStatus): string[] {
+  const count = (s: string): number => q.jobs.filter((j) => j.state === s).length;
+  const lines = [`Queue '${q.queue}' on ${q.redis}: ${count('queued')} queued, ${count('running')} running, ${count('failed')} failed shards of this directory`];
+  const c = q.coordinator;
+  lines.push(c ? `  coordinator: process ${c.pid} on ${c.host} since ${c.startedAt} (${c.done} of ${c.toRun} shards done)` : '  coordinator: none live (a rerun of `revcor run … --redis` resumes)');
+  const byStage = new Map<string, Record<string, number>>();
+  for (const j of q.jobs) {
+    const m = byStage.get(j.stage) ?? {};
+    m[j.state] = (m[j.state] ?? 0) + 1;
+    byStage.set(j.stage, m);
+  }
+  for (const [stage, m] of byStage) lines.push(`  ${stage.padEnd(12)} ${Object.entries(m).map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  for (const j of q.jobs.filter((x) => x.state === 'running')) lines.push(`    running ${j.stage}/${j.shard} on ${j.worker ?? '?'} for ${ago(j.since)}`);
+  for (const j of q.jobs.filter((x) => x.state === 'failed').slice(0, 5)) lines.push(`    failed  ${j.stage}/${j.shard} after ${j.attempts} attempts: ${j.failedReason}`);
+  lines.push(`Live workers on '${q.queue}': ${q.workers.length}`);
+  for (const w of q.workers) {
+    const jobs = w.jobs.length ? `running ${w.jobs.map((j) => `${j.stage}/${j.shard}`).join(', ')}` : 'idle';
+    const code = w.sameCode ? '' : ` — code version ${w.codeVersion} differs from this revcor's: it rejects this installation's jobs`;
+    lines.push(`  ${w.id}: ${w.concurrency} at a time, ${w.threads} threads, ${jobs}; ${w.done} done, ${w.skipped} skipped, ${w.failed} failed; heartbeat ${ago(w.beatAt)} ago${code}`);
+  }
+  return lines;
 }
