@@ -78,15 +78,20 @@
     return img;
   }
 
-  /** Orientation marks over a map: lines through the centre along the bars (θ + 90°), y down. */
+  /**
+   * Orientation marks over a map: two short strokes on the line through the centre along the bars (θ + 90°,
+   * y down), near the edge so the RF itself stays visible.
+   */
   function marks(list) {
     const s = sv('svg', { class: 'ori-marks', viewBox: '0 0 1 1', 'aria-hidden': 'true' });
     for (const [theta, cls] of list) {
       if (!finite(theta)) continue;
       const t = (theta * Math.PI) / 180;
-      const dx = -Math.sin(t) * 0.42;
-      const dy = Math.cos(t) * 0.42;
-      s.append(sv('line', { x1: 0.5 - dx, y1: 0.5 - dy, x2: 0.5 + dx, y2: 0.5 + dy, class: cls }));
+      const ux = -Math.sin(t);
+      const uy = Math.cos(t);
+      for (const sign of [-1, 1]) {
+        s.append(sv('line', { x1: 0.5 + sign * 0.3 * ux, y1: 0.5 + sign * 0.3 * uy, x2: 0.5 + sign * 0.48 * ux, y2: 0.5 + sign * 0.48 * uy, class: cls }));
+      }
     }
     return s;
   }
@@ -171,7 +176,13 @@
     filterSel.addEventListener('change', () => ((state.filter = filterSel.value), (state.shown = PAGE), render()));
     sortSel.addEventListener('change', () => ((state.sort = sortSel.value), render()));
     more.addEventListener('click', () => ((state.shown += PAGE), render()));
-    body.append(el('div', { class: 'controls' }, el('label', {}, 'Show ', filterSel), el('label', {}, 'Sort by ', sortSel), count), grid, more);
+    const marksBox = el('input', { type: 'checkbox', class: 'marks-toggle' });
+    marksBox.checked = !document.body.classList.contains('no-marks');
+    marksBox.addEventListener('change', () => {
+      document.body.classList.toggle('no-marks', !marksBox.checked);
+      for (const b of document.querySelectorAll('input.marks-toggle')) b.checked = marksBox.checked;
+    });
+    body.append(el('div', { class: 'controls' }, el('label', {}, 'Show ', filterSel), el('label', {}, 'Sort by ', sortSel), el('label', {}, marksBox, ' θ marks'), count), grid, more);
     built.set(li, render);
     render();
   }
@@ -179,7 +190,7 @@
   // ---- small SVG charts of the unit card ----
   function chart(o) {
     const longest = Math.min(22, Math.max(0, ...o.xTicks.map((t) => String(t[1]).length)));
-    const W = o.width || 300, m = { l: 46, r: 10, t: 24, b: o.xRotate ? 24 + 4.6 * longest : 34 }, H = (o.height || 170) + (o.xRotate ? m.b - 34 : 0);
+    const W = o.width || 300, m = { l: o.xRotate ? Math.max(46, 3.4 * longest) : 46, r: 10, t: 24, b: o.xRotate ? 24 + 4.6 * longest : 34 }, H = (o.height || 170) + (o.xRotate ? m.b - 34 : 0);
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
     const [x0, x1] = o.xDomain;
     let [y0, y1] = o.yDomain;

@@ -113,7 +113,8 @@ function formatBytes(b: number): string {
 /** The whole page. */
 export function reportHtml(m: ReportModel): string {
   if (/<\/script/i.test(CLIENT_JS)) throw new Error('report/client.js must not contain a closing script tag');
-  const facts = m.facts.map(([k, v]) => `<span><b>${esc(k)}</b> ${esc(v)}</span>`).join('');
+  // long hex digests (weights sha256) shortened on screen, whole in the tooltip
+  const facts = m.facts.map(([k, v]) => `<span title="${esc(v)}"><b>${esc(k)}</b> ${esc(v.replace(/\b([0-9a-f]{12})[0-9a-f]{20,}\b/g, '$1…'))}</span>`).join('');
   const notes = m.notes.length ? `<ul class="notes">${m.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   const data = m.layers.map((L, i) => `<script type="application/json" id="layer-data-${i}">${scriptJson(L)}</script>`).join('\n');
   return `<!doctype html>
@@ -144,7 +145,7 @@ ${plotsSection(m)}
 <section id="atlas"><h2>RF atlas</h2>
 <div class="legend">
 <p>Each tile is one unit (channel at the centre of its feature map). Maps, left to right: <b>AWA</b> (activation-weighted average; grey = 0, white = brighter than mean; limits ±max(|AWA|, ${esc(m.settings['zThreshold'])}·null SD), so a map that is not significant looks faint), the two leading <b>AWC eigenvectors</b> e₁, e₂ (own symmetric limits; faded when not significant) and the <b>energy map</b> Σλₖeₖ² of the significant excitatory eigenvectors (black → red → yellow → white).</p>
-<p>Marks: <span class="mk pref"></span> θ_pref from gratings, <span class="mk pred"></span> θ_pred of the RF (AWA on the AWA map, AWC on the energy map); lines run along the bars (θ is the wave-vector direction, bars lie at θ + 90°). Badges: <span class="badge a">A</span> AWA significant, <span class="badge c">C2</span> number of significant AWC eigenvalues, <span class="badge r">R</span> reconstructed (θ and f match), <span class="badge k">S</span> category-selective. Click a tile for the unit's card; open a layer to build its grid.</p>
+<p>Marks: <span class="mk pref"></span> θ_pref from gratings, <span class="mk pred"></span> θ_pred of the RF (AWA on the AWA map, AWC on the energy map), drawn as two strokes at the edge of the map on the line along the bars (θ is the wave-vector direction, bars lie at θ + 90°); the “θ marks” box hides them. Badges: <span class="badge a">A</span> AWA significant, <span class="badge c">C2</span> number of significant AWC eigenvalues, <span class="badge r">R</span> reconstructed (θ and f match), <span class="badge k">S</span> category-selective. Click a tile for the unit's card; open a layer to build its grid.</p>
 </div>
 ${layerSections(m)}
 </section>

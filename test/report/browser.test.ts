@@ -125,7 +125,9 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium (smoke run)', ()
     expect(await decoded('#card .card-maps img.px')).toBeGreaterThanOrEqual(3);
     expect(await page.locator('#card figure.top').count()).toBe(4);
     expect(await decoded('#card figure.top img')).toBe(4);
-    await page.screenshot({ path: join(SHOTS, 'unit-card.png'), fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 1800 }); // the whole card fits (it scrolls inside the overlay)
+    await page.locator('#card .card').screenshot({ path: join(SHOTS, 'unit-card.png') });
+    await page.setViewportSize({ width: 1280, height: 900 });
     // the hostile category name is text everywhere: captions and chart labels, never an element
     const cats = await page.locator('#card figure.top .cat').allTextContents();
     expect(cats).toContain(HOSTILE);
