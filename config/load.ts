@@ -210,8 +210,7 @@ function issueMessages(issue: Issue, prefix: (string | number)[], input: unknown
       const guess = suggestKey(parent, k);
       const level = parent.length ? `\`${parent.join('.')}\`` : 'the top level';
       if (k === '') {
-        const quoted = valid.includes('null') ? ' (a key named null must be quoted: "null": …)' : '';
-        return `${where([...path, k], true)}: ${full}: a key that YAML reads as empty (null, ~ or nothing)${quoted}. Expected one of the keys of ${level}: ${valid.join(', ')}.`;
+        return `${where([...path, k], true)}: ${full}: a key that YAML reads as empty (null, ~ or nothing). Expected one of the keys of ${level}: ${valid.join(', ')}.`;
       }
       return (
         `${where([...path, k], true)}: ${full}: unknown key${guess ? `, did you mean \`${guess}\`?` : '.'}` +

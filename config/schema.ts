@@ -145,8 +145,8 @@ export const AwcSchema = z
      * test/science/nulls.test.ts: conservative by 0–12%, free). shuffle: `shuffles` permutations shared by a
      * layer's units (costs shuffles+1 times the eigen work).
      */
-    null: z.enum(['shuffle', 'marchenko-pastur']).default('marchenko-pastur'),
-    /** Number of shuffles when null = shuffle (SPEC §4: ≥ 20). */
+    nullModel: z.enum(['shuffle', 'marchenko-pastur']).default('marchenko-pastur'),
+    /** Number of shuffles when nullModel = shuffle (SPEC §4: ≥ 20). */
     shuffles: positiveInt().default(20),
     /** Two-sided coverage of the null range. */
     level: z.number().gt(0).lt(1).default(0.99),

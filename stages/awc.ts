@@ -106,11 +106,11 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
   const side = c > 1 ? Math.ceil((ln.crop.size - 1) / c) + 1 : binnedSide(ln.crop.size, bin); // features per side, at most
   const D = side * side * channels;
   const subspace = a.solver === 'subspace' || (a.solver === 'auto' && D > a.fullMaxDim);
-  const operators = U * (a.null === 'shuffle' ? a.shuffles + 1 : 1);
+  const operators = U * (a.nullModel === 'shuffle' ? a.shuffles + 1 : 1);
   const basisGiB = (operators * D * Math.max(a.block, a.top + a.bottom) * (a.steps + 1) * 4) / 2 ** 30;
   if (subspace && basisGiB > 8) {
     throw new ConfigError(
-      `awc: layer ${layer} (D = ${D}) needs ${basisGiB.toFixed(1)} GiB of Krylov basis for ${operators} operators per shard (awc.null = ${a.null}, awc.unitsPerShard = ${a.unitsPerShard}). Expected at most 8 GiB: use awc.null: marchenko-pastur or a smaller awc.unitsPerShard.`,
+      `awc: layer ${layer} (D = ${D}) needs ${basisGiB.toFixed(1)} GiB of Krylov basis for ${operators} operators per shard (awc.nullModel = ${a.nullModel}, awc.unitsPerShard = ${a.unitsPerShard}). Expected at most 8 GiB: use awc.nullModel: marchenko-pastur or a smaller awc.unitsPerShard.`,
     );
   }
   const args: AwcTaskArgs = {
@@ -126,7 +126,7 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     options: {
       top: a.top,
       bottom: a.bottom,
-      nullKind: a.null,
+      nullKind: a.nullModel,
       shuffles: a.shuffles,
       level: a.level,
       block: Math.max(a.block, a.top + a.bottom),
@@ -293,8 +293,8 @@ export function awcTable(
       mapSide: o.crop.size,
       channels: res.pixelD / (o.crop.size * o.crop.size),
       solver: res.solver,
-      null: a.null,
-      shuffles: a.null === 'shuffle' ? a.shuffles : 0,
+      null: a.nullModel,
+      shuffles: a.nullModel === 'shuffle' ? a.shuffles : 0,
       level: a.level,
       block: a.block,
       steps: a.steps,
