@@ -84,11 +84,19 @@ export async function runDistributed(o: DistributedRunOptions): Promise<RunResul
 
     const client = newClient(o.redis, 'coordinator');
     clients.push(client);
+    let lastWarning = 0;
+    const warnDown = (e: Error): void => {
+      if (Date.now() - lastWarning < 30_000) return;
+      lastWarning = Date.now();
+      emit({ type: 'log', level: 'warn', message: `Redis at ${o.redis.display}: ${redact(e?.message ?? String(e))}; waiting for it to come back (workers keep running their shards)` });
+    };
+    client.on('error', warnDown);
     queue = new Queue(queueName, { connection: client });
     queue.on('error', () => undefined);
     const lastEvent = await client.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
     const eventsClient = newClient(o.redis, 'coordinator-events');
     clients.push(eventsClient);
+    eventsClient.on('error', warnDown);
     events = new QueueEvents(queueName, { connection: eventsClient, lastEventId: lastEvent[0]?.[0] ?? '0-0' });
     events.on('error', () => undefined);
     await events.waitUntilReady();
@@ -362,18 +370,19 @@ async function coordinate(plan: Plan, c: Coordination): Promise<void> {
 
   const pollMs = o.pollMs ?? 2000;
   let lastFull = Date.now();
-  let stopping = false;
   let withdrawn = 0;
+  let stillRunning = 0;
   try {
     for (;;) {
-      if (!stopping && (failure || o.signal?.aborted)) {
-        stopping = true;
-        withdrawn = await withdraw();
+      if (failure || o.signal?.aborted) {
+        // queued jobs are withdrawn; running ones finish on their workers and are recorded (a rerun sees them)
+        withdrawn = await Promise.race([withdraw(), new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
+        if (withdrawn < 0) emit({ type: 'log', level: 'warn', message: `could not withdraw the queued jobs within 10 s (is Redis reachable?): workers may still run them` });
+        stillRunning = [...entries.values()].filter((e) => e.state === 'queued').length;
+        break;
       }
-      if (!stopping) {
-        for (const e of entries.values()) if (e.state === 'blocked' && ready(e)) await enqueue(e);
-      }
-      const open = [...entries.values()].filter((e) => e.state === 'queued' || e.state === 'conflict' || (!stopping && e.state === 'blocked'));
+      for (const e of entries.values()) if (e.state === 'blocked' && ready(e)) await enqueue(e);
+      const open = [...entries.values()].filter((e) => e.state === 'queued' || e.state === 'conflict' || e.state === 'blocked');
       if (!open.length) break;
       if (!dirty.size) {
         await new Promise<void>((resolve) => {
@@ -403,7 +412,10 @@ async function coordinate(plan: Plan, c: Coordination): Promise<void> {
     o.signal?.removeEventListener('abort', onAbort);
   }
   const resume = o.resumeCommand ?? 'the same command';
-  const kept = `${c.ran.length} of ${c.counters.toRun} shards finished this run and are kept${withdrawn ? `; ${withdrawn} queued jobs were withdrawn` : ''}.`;
+  const parts = [`${c.ran.length} of ${c.counters.toRun} shards finished this run and are kept`];
+  if (withdrawn > 0) parts.push(withdrawn === 1 ? '1 queued job was withdrawn' : `${withdrawn} queued jobs were withdrawn`);
+  if (stillRunning) parts.push(`${stillRunning === 1 ? '1 shard' : `${stillRunning} shards`} still running on workers ${stillRunning === 1 ? 'is' : 'are'} recorded when finished`);
+  const kept = parts.join('; ') + '.';
   if (failure) {
     await finish(plan, outDir, true, false).catch(() => undefined);
     throw new RemoteShardError(`Stage ${failure.entry.ps.stage} shard ${failure.entry.ps.shard.id} failed on a worker: ${failure.reason}`, {
