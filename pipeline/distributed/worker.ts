@@ -326,6 +326,18 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     stalledSeconds: stalledIntervalMs / 1000,
     maxStalled: maxStalledCount,
   });
+  // the lock is renewed from this event loop: say so when it was blocked long enough to endanger the lock
+  let tick = Date.now();
+  const lagProbe = setInterval(() => {
+    const now = Date.now();
+    const blocked = now - tick - 1000;
+    tick = now;
+    if (blocked > lockDurationMs / 3 && active.size) {
+      const what = [...active.values()].map((a) => `${a.stage}/${a.shard}`).join(', ');
+      emit({ type: 'log', level: 'warn', message: `the event loop was blocked for ${(blocked / 1000).toFixed(1)} s while running ${what}; job locks last ${lockDurationMs / 1000} s (raise --lock-duration if this grows)` });
+    }
+  }, 1000);
+  lagProbe.unref();
   const running = worker.run();
   await worker.waitUntilReady();
   o.onReady?.(id);
@@ -337,6 +349,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     });
   } finally {
     await worker.close(); // waits for the shards in flight
+    clearInterval(lagProbe);
     await running.catch(() => undefined);
     await heartbeat.stop();
     beatClient.disconnect();

@@ -193,9 +193,13 @@ describe.skipIf(!HAS_REDIS)('workers and coordinator on a real redis-server (toy
     await Promise.all([w1.started, w2.started]);
     const r = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'q', codeVersion: 'v1', resolvedYaml, pollMs: 300 });
     expect(r.ran).toHaveLength(7);
+    // --force: the recorded shard is recomputed by a worker (not skipped as recorded)
+    const forced = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'q', codeVersion: 'v1', resolvedYaml, pollMs: 300, force: ['total'] });
+    expect(forced.ran.map((s) => `${s.stage}/${s.shard.id}`)).toEqual(['total/all']);
     const ev = [...(await w1.stop()), ...(await w2.stop())];
+    expect(ev.filter((e) => e.type === 'shard-skipped')).toEqual([]);
     expect(ev.filter((e) => e.type === 'shard-done').map((e) => (e as { shard: string }).shard).sort()).toEqual(
-      ['all', 'sq-0000-0004', 'sq-0004-0008', 'sq-0008-0010', 'src-0000-0004', 'src-0004-0008', 'src-0008-0010'],
+      ['all', 'all', 'sq-0000-0004', 'sq-0004-0008', 'sq-0008-0010', 'src-0000-0004', 'src-0004-0008', 'src-0008-0010'],
     );
     const a = await snapshot(local);
     const b = await snapshot(dist);
