@@ -152,8 +152,8 @@ describe.skipIf(!HAS_REDIS)('distributed runs with real processes', () => {
     const dist = join(dir, 'dist');
     // lock 3 s, stall checks every 0.5 s: a dead worker's shard is back in the queue within ~4 s
     const wargs = ['worker', '--redis', redis.url, '--workers', '1', '--json', '--lock-duration', '3', '--stalled-interval', '0.5'];
+    // the victim starts alone (with the coordinator), so it takes the first activations shard and pauses mid-write
     const victim = revcor(wargs, { REVCOR_TEST_PAUSE: 'mid-write:activations/*' });
-    await victim.waitFor((e) => e.type === 'worker-start');
     const coord = revcor(['run', 'config/smoke.yaml', '--out', dist, '--redis', redis.url, '--json']);
     const paused = await victim.waitFor((e) => e.type === 'test-paused');
     const others = [revcor(wargs), revcor(wargs)];
@@ -194,14 +194,16 @@ describe.skipIf(!HAS_REDIS)('distributed runs with real processes', () => {
     const client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: null });
     const queue = new Queue('resume', { connection: client });
     const queued = async () => {
-      const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
-      return c.waiting + c.prioritized + c.active + c.delayed;
+      const c = await queue.getJobCounts('waiting', 'paused', 'prioritized', 'active', 'delayed');
+      return c.waiting + c.paused + c.prioritized + c.active + c.delayed;
     };
     try {
+      await queue.pause(); // the worker starts at once but takes nothing until the queue is resumed
+      const w = revcor(['worker', '--redis', redis.url, '--queue', 'resume', '--workers', '1', '--json']);
       const first = revcor(args);
       await first.waitFor((e) => e.type === 'stage-start' && e.stage === 'stimuli');
       for (let i = 0; (await queued()) < 3 && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(await queued()).toBe(3); // the three stimuli shards; no worker yet
+      expect(await queued()).toBe(3); // the three stimuli shards; nothing taken yet
       first.proc.kill('SIGKILL');
       await first.exit;
       const second = revcor(args);
@@ -209,7 +211,7 @@ describe.skipIf(!HAS_REDIS)('distributed runs with real processes', () => {
       await new Promise((r) => setTimeout(r, 1000));
       expect(await queued()).toBe(3); // job id = cache key: the rerun adopted them
       expect(second.events.some((e) => e.type === 'log' && /took over the lock left by process/.test(e.message))).toBe(true);
-      const w = revcor(['worker', '--redis', redis.url, '--queue', 'resume', '--workers', '1', '--json']);
+      await queue.resume();
       expect(await exited(second)).toBe(0);
       w.proc.kill('SIGTERM');
       expect(await exited(w)).toBe(0);
@@ -252,7 +254,6 @@ describe.skipIf(!HAS_REDIS)('Redis password and TLS (toy stages): the password a
     const env = { REVCOR_REDIS: redis.url, TOY_SLEEP_MS: '400', ...(ca.length ? { REVCOR_REDIS_CA: ca[1] } : {}) };
     const worker: ToyChild = spawnToy(['worker', '--json', '--workers', '1'], env);
     children.push(worker.proc);
-    await worker.waitFor((e) => e.type === 'worker-start');
     const coord = spawnToy(['run', cfg, '--redis', redis.url, ...ca, '--json'], { TOY_SLEEP_MS: '400' });
     children.push(coord.proc);
     await coord.waitFor((e) => e.type === 'shard-done');
