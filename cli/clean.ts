@@ -62,7 +62,7 @@ export function cleanCommand(deps: CliDeps): CommandModule<object, CleanArgs> {
           await writeManifest(outDir, remaining);
           println(deps.stdout, `Removed the checkpoints of ${targets.join(', ')} (${formatBytes(freed)}) from ${outDir}`);
         } else {
-          for (const f of ['manifest.json', 'config.resolved.yaml']) await rm(join(outDir, f), { force: true });
+          for (const f of ['manifest.json', 'config.resolved.yaml', 'report.html']) await rm(join(outDir, f), { force: true });
           for (const f of ['records', 'file-hashes.json']) await rm(join(outDir, '.revcor', f), { recursive: true, force: true });
           println(deps.stdout, `Removed every checkpoint (${formatBytes(freed)}) from ${outDir}`);
         }

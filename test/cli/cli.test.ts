@@ -176,6 +176,7 @@ describe('revcor status, validate, inspect, clean', () => {
     const again = await cli(['run', cfg, '--json']);
     const ran = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'shard-done').map((e) => e.stage);
     expect(ran).toEqual(['square', 'square']);
+    await writeFile(join(out, 'report.html'), '<html>a report derived from the checkpoints</html>');
     expect((await cli(['clean', out])).code).toBe(0);
     expect(existsSync(out)).toBe(false);
     expect((await cli(['clean', dir])).stderr).toContain('Expected a revcor output directory (with .revcor/ or manifest.json), got a directory without them');
