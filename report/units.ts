@@ -196,7 +196,11 @@ export async function buildAtlas(src: RunSource, layers: readonly string[], opts
         });
         // limits ±max(|AWA|, zThreshold·null SD): a map that is not significant shows at low contrast
         const scale = Math.max(peak, Number.isFinite(sd) ? zThr * sd : 0);
-        if (side > 0) pending.push(png({ values: map, side, channels: colour, kind: 'diverging', scale }).then((uri) => ((u['im'] as Record<string, unknown>)['a'] = uri)));
+        if (side > 0) {
+          const images = u['im'] as Record<string, unknown>;
+          images['a'] = null; // key order fixed now, not by which PNG finishes first (reproducible report.html)
+          pending.push(png({ values: map, side, channels: colour, kind: 'diverging', scale }).then((uri) => (images['a'] = uri)));
+        }
       }
     }
 
@@ -245,7 +249,10 @@ export async function buildAtlas(src: RunSource, layers: readonly string[], opts
         vecImages('eigvec_bottom', eigB.length, (k) => sigB[k] === 1, 'b');
         let peak = 0;
         for (const x of energy) peak = Math.max(peak, x);
-        if (peak > 0 && side > 0) pending.push(png({ values: energy, side, channels: colour, kind: 'sequential', scale: peak }).then((uri) => (im['e'] = uri)));
+        if (peak > 0 && side > 0) {
+          im['e'] = null; // key order fixed now, not by which PNG finishes first
+          pending.push(png({ values: energy, side, channels: colour, kind: 'sequential', scale: peak }).then((uri) => (im['e'] = uri)));
+        }
       }
       await Promise.all(pending.splice(0)); // one awc shard's maps in memory at a time
     }
