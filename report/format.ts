@@ -110,3 +110,18 @@ export function summaryText(rows: readonly SummaryRow[]): string[] {
   }
   return lines;
 }
+
+/** The summary as Markdown tables, one per column group (for docs and issue notes). */
+export function summaryMarkdown(rows: readonly SummaryRow[]): string[] {
+  if (rows.length === 0) return ['_No layers: none of tuning, category, awa, awc has output._'];
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines: string[] = [];
+  for (const g of COLUMN_GROUPS) {
+    lines.push(`**${g.title}.** ${g.note}`, '');
+    lines.push(`| layer | ${g.columns.map((c) => cell(c.header)).join(' | ')} |`);
+    lines.push(`|---|${g.columns.map(() => '---:').join('|')}|`);
+    for (const r of rows) lines.push(`| ${cell(r.layer)} | ${g.columns.map((c) => cell(c.format(r[c.key]))).join(' | ')} |`);
+    lines.push('');
+  }
+  return lines;
+}

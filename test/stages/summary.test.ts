@@ -143,6 +143,9 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
     expect(s.stdout).toMatch(/block1_conv1 +6 +3 +100\.0 +66\.7 +50\.0/);
     const j = await cli(['summary', out, '--format', 'json']);
     expect(JSON.parse(j.stdout)[1].layer).toBe('block2_conv1');
+    const md = (await cli(['summary', out, '--format', 'markdown'])).stdout.split('\n');
+    expect(md).toContain('| layer | units | RF px | responsive % | AWA sig. % | AWC sig. % | AWC suppr. % | AWA reconstr. % | AWC reconstr. % |');
+    expect(md.find((l) => l.startsWith('| block1_conv1 | 6 | 3 |'))).toMatch(/^\| block1_conv1 \| 6 \| 3 \| 100\.0 \| 66\.7 \| 50\.0 \|/);
     await rm(join(out, 'report.html'));
     const r = await cli(['report', out]);
     expect(r.code).toBe(0);
