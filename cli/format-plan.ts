@@ -12,6 +12,12 @@ export interface StageSummary {
   toRun: number;
   bytes: number;
   seconds: number;
+  /**
+   * Wall-clock span of the finished shards: first start (finishedAt − seconds) to last finish, in seconds (0 when
+   * none). Spans of stages overlap when a later stage starts before an earlier one ends; across resumed runs the
+   * span includes the time the run was stopped.
+   */
+  wallSeconds: number;
   /** Reason → number of shards it applies to. */
   reasons: Record<string, number>;
 }
@@ -31,8 +37,22 @@ export function summariseStage(sp: StagePlan): StageSummary {
     toRun: sp.shards.filter((s) => s.run).length,
     bytes: done.reduce((a, s) => a + (s.record?.bytes ?? 0), 0),
     seconds: done.reduce((a, s) => a + (s.record?.seconds ?? 0), 0),
+    wallSeconds: wallSpan(done.map((s) => s.record).filter((r): r is NonNullable<typeof r> => r !== undefined)),
     reasons,
   };
+}
+
+/** First start to last finish of a set of shard records, in seconds (0 for none or records without times). */
+export function wallSpan(records: readonly { seconds: number; finishedAt?: string }[]): number {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const r of records) {
+    const end = r.finishedAt ? Date.parse(r.finishedAt) : NaN;
+    if (!Number.isFinite(end)) continue;
+    first = Math.min(first, end - r.seconds * 1000);
+    last = Math.max(last, end);
+  }
+  return last > first ? (last - first) / 1000 : 0;
 }
 
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -44,7 +64,8 @@ export function formatPlan(plan: Plan, mode: 'dry-run' | 'status'): string[] {
   for (const sp of plan.stages) {
     const s = summariseStage(sp);
     const parts = [`${s.done} done`, s.stale ? `${s.stale} stale` : '', s.pending ? `${s.pending} pending` : ''].filter(Boolean).join(', ');
-    const size = s.done ? `, ${formatBytes(s.bytes)}, ${formatSeconds(s.seconds)}` : '';
+    const wall = s.wallSeconds > 0 ? ` (${formatSeconds(s.wallSeconds)} wall)` : '';
+    const size = s.done ? `, ${formatBytes(s.bytes)}, ${formatSeconds(s.seconds)}${wall}` : '';
     const action = mode === 'dry-run' ? (s.toRun ? ` → would run ${s.toRun}` : sp.selected ? ' → nothing to run' : ' → not selected') : '';
     lines.push(`  ${s.stage.padEnd(width)}  ${plural(s.shards, 'shard')}: ${s.shards ? parts : 'none planned'}${size}${action}`);
     for (const [reason, n] of Object.entries(s.reasons)) lines.push(`  ${' '.repeat(width)}    - ${reason}${s.shards > 1 ? ` (${plural(n, 'shard')})` : ''}`);
