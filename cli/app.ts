@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { RevcorError } from '../pipeline/errors.ts';
 import { ShardFailure } from '../pipeline/runner.ts';
+import { atlasCommand } from './atlas.ts';
 import { cleanCommand } from './clean.ts';
 import { defaultDeps, println, type CliDeps } from './deps.ts';
 import { inspectCommand } from './inspect.ts';
@@ -30,6 +31,7 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .command(statusCommand(d))
     .command(summaryCommand(d))
     .command(reportCommand(d))
+    .command(atlasCommand(d))
     .command(validateCommand(d))
     .command(inspectCommand(d))
     .command(cleanCommand(d))
