@@ -77,7 +77,7 @@ export async function matmulPeak(threads: number, runs: number): Promise<{ gflop
         output: [{ name: 'Y', type: { tensorType: { elemType: DataType.FLOAT, shape: dims([n, n]) } } }],
       },
     });
-    const runner = await openRunner({ bytes, input: 'A', outputs: [{ name: 'Y', channels: n }] }, threads);
+    const runner = await openRunner({ bytes, input: 'A', outputs: [{ name: 'Y', channels: n, width: n }] }, threads);
     const a = new Float32Array(n * n).map((_, i) => ((i * 7) % 13) / 13 - 0.5);
     const t = await timeIt(() => runner.run(a.slice(), [n, n]), runs);
     await runner.release();

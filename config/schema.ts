@@ -67,8 +67,16 @@ export const ImagesSchema = z
 export const NoiseSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
-    /** Number of noise stimuli N. */
+    /** Number of noise samples N per unit (centre: one noise image each; interior: RF crops of fewer images). */
     count: positiveInt().default(20000),
+    /**
+     * Where a unit's RF samples come from (SPEC §6): centre — the centre unit, one noise image per sample;
+     * interior — every channel's interior units (RF wholly inside the image, exact translated copies of the
+     * centre unit) on larger noise images, thinned per layer, so far fewer images go through the network.
+     */
+    positions: z.enum(['centre', 'interior']).default('centre'),
+    /** Side of the noise images for positions: interior (0 = model.inputSize). */
+    imageSize: z.number().int().min(0).default(0),
     /** Seed: stimulus n is regenerated from (seed, n) alone. */
     seed: z.number().int().min(0).default(1),
     /** Grey-level SD before clipping to [0, 255]. */

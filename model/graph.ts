@@ -7,8 +7,18 @@ import { CAFFE_BGR_MEAN, type AnalysedLayer, type Network } from './network.ts';
 import { AttributeType, DataType, encodeModel, floatTensor, int64Tensor, type AttributeObject, type NodeObject, type TensorObject } from './onnx-proto.ts';
 import type { NetworkWeights } from './weights.ts';
 
-/** What each layer output holds: the centre unit (or a given position), or a spatial reduction per channel. */
-export type Readout = 'centre' | 'max' | 'mean';
+/**
+ * What each layer output holds: the centre unit (or a given position), a spatial reduction per channel, or a
+ * g×g grid of positions (interior sampling, SPEC §6) laid out position-major: (row, column, channel).
+ */
+export type Readout = 'centre' | 'max' | 'mean' | 'grid';
+
+/** A square grid of feature-map positions: indices first, first + step, … (count per axis). */
+export interface GridReadout {
+  first: number;
+  step: number;
+  count: number;
+}
 
 /** Everything that determines a forward graph. */
 export interface GraphSpec {
@@ -21,6 +31,8 @@ export interface GraphSpec {
   readout?: Readout;
   /** Per layer, the feature-map position read when readout = centre; default ⌊featureSize/2⌋ for inputSize. */
   unitIndex?: Record<string, number>;
+  /** Per layer, the positions read when readout = grid (required then). */
+  grid?: Record<string, GridReadout>;
   /** Keep the first N channels of each layer ('all' by default). */
   channels?: number | 'all';
   /** Layout of the `pixels` input: nhwc (revcor's HWC pixel arrays, transposed in the graph) or nchw. */
@@ -29,10 +41,12 @@ export interface GraphSpec {
   subsample?: boolean;
 }
 
-/** One graph output: the layer it reads and its width (channels kept). */
+/** One graph output: the layer it reads, its channels kept and its values per image (channels × positions). */
 export interface GraphOutput {
   name: string;
   channels: number;
+  /** Values per image: channels, or channels × g² for a grid readout. */
+  width: number;
 }
 
 /** The serialised model plus its input/output names. */
@@ -118,6 +132,28 @@ export function buildGraph(spec: GraphSpec): BuiltGraph {
     const src = outputOf.get(layer.outputIndex)!;
     const kept = spec.channels === undefined || spec.channels === 'all' ? layer.channels : Math.min(spec.channels, layer.channels);
     let t = src;
+    if (readout === 'grid') {
+      const g = spec.grid?.[layer.name];
+      const size = geometry[li].featureSize;
+      if (!g) throw new ModelError(`layer ${layer.name}: a grid readout needs its positions, got none.`);
+      const end = g.first + (g.count - 1) * g.step;
+      if (!(g.count >= 1 && g.step >= 1 && g.first >= 0 && end < size)) {
+        throw new ModelError(`layer ${layer.name}: grid positions ${g.first}…${end} (step ${g.step}) are outside its ${size}×${size} feature map for a ${inputSize}-px input.`);
+      }
+      const [starts, ends, axes, steps] = [[0, g.first, g.first], [kept, end + 1, end + 1], [1, 2, 3], [1, g.step, g.step]];
+      inits.push(
+        int64Tensor(`${layer.name}_starts`, [3], starts),
+        int64Tensor(`${layer.name}_ends`, [3], ends),
+        int64Tensor(`${layer.name}_axes`, [3], axes),
+        int64Tensor(`${layer.name}_steps`, [3], steps),
+      );
+      nodes.push({ name: `${layer.name}_slice`, opType: 'Slice', input: [t, `${layer.name}_starts`, `${layer.name}_ends`, `${layer.name}_axes`, `${layer.name}_steps`], output: [`${layer.name}_sliced`] });
+      // [N, C, g, g] → [N, g, g, C]: each position's channels contiguous
+      nodes.push({ name: `${layer.name}_nhwc`, opType: 'Transpose', input: [`${layer.name}_sliced`], output: [`${layer.name}_grid`], attribute: [ints('perm', [0, 2, 3, 1])] });
+      nodes.push({ name: `${layer.name}_flatten`, opType: 'Flatten', input: [`${layer.name}_grid`], output: [layer.name], attribute: [int('axis', 1)] });
+      outputs.push({ name: layer.name, channels: kept, width: kept * g.count * g.count });
+      return;
+    }
     if (kept < layer.channels || readout === 'centre') {
       // Slice channels [0, kept) and, for the centre readout, the single position (u, u).
       let u = spec.unitIndex?.[layer.name] ?? geometry[li].centreIndex;
@@ -142,7 +178,7 @@ export function buildGraph(spec: GraphSpec): BuiltGraph {
       t = `${layer.name}_pooled`;
     }
     nodes.push({ name: `${layer.name}_flatten`, opType: 'Flatten', input: [t], output: [layer.name], attribute: [int('axis', 1)] });
-    outputs.push({ name: layer.name, channels: kept });
+    outputs.push({ name: layer.name, channels: kept, width: kept });
   });
 
   const inputShape = layout === 'nhwc' ? [null, inputSize, inputSize, c] : [null, c, inputSize, inputSize];
@@ -155,7 +191,7 @@ export function buildGraph(spec: GraphSpec): BuiltGraph {
       node: nodes,
       initializer: inits,
       input: [{ name: INPUT, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: inputShape.map((d) => (d === null ? { dimParam: 'N' } : { dimValue: d })) } } } }],
-      output: outputs.map((o) => ({ name: o.name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: o.channels }] } } } })),
+      output: outputs.map((o) => ({ name: o.name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: o.width }] } } } })),
     },
   });
   return { bytes, input: INPUT, inputLayout: layout, outputs };

@@ -136,7 +136,7 @@ export class ModelSession {
 
   /**
    * Runs `count` images laid end to end in `pixels` (each HWC RGB 0–255, inputSize² × 3 floats; CHW for an
-   * nchw graph) in batches of `batch`; returns, per layer, count × channels values. `pixels` is not modified.
+   * nchw graph) in batches of `batch`; returns, per layer, count × width values (width = channels, × positions for a grid). `pixels` is not modified.
    */
   run(pixels: Float32Array, count: number, signal?: AbortSignal): Promise<LayerActivations> {
     const result = this.queue.then(() => this.runNow(pixels, count, signal));
@@ -148,14 +148,14 @@ export class ModelSession {
     const per = this.imageLength;
     if (pixels.length < count * per) throw new Error(`ModelSession.run: ${pixels.length} floats for ${count} images of ${per}`);
     const out: LayerActivations = {};
-    for (const o of this.graph.outputs) out[o.name] = new Float32Array(count * o.channels);
+    for (const o of this.graph.outputs) out[o.name] = new Float32Array(count * o.width);
     for (let start = 0; start < count; start += this.batch) {
       signal?.throwIfAborted();
       const n = Math.min(this.batch, count - start);
       const dims = this.graph.inputLayout === 'nhwc' ? [n, this.inputSize, this.inputSize, this.inputChannels] : [n, this.inputChannels, this.inputSize, this.inputSize];
       // A copy per batch: the worker runner takes ownership of the buffer it is given.
       const result = await this.runner.run(pixels.slice(start * per, (start + n) * per), dims);
-      for (const o of this.graph.outputs) out[o.name].set(result[o.name].subarray(0, n * o.channels), start * o.channels);
+      for (const o of this.graph.outputs) out[o.name].set(result[o.name].subarray(0, n * o.width), start * o.width);
     }
     return out;
   }

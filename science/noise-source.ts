@@ -97,13 +97,18 @@ export function featureLayout(p: NoiseParams, crop: CropWindow, mode: 'pixels' |
 /**
  * The noise crop of every listed stimulus as a SampleSource in the given feature layout (nothing is kept).
  * Pixel and check features are raw grey levels; bin features are of s − 127.5 (the source's offset).
+ * `offsets` (interior positions: dx, dy per sample) shifts sample n's crop from `crop`'s origin.
  */
-export function noiseSource(p: NoiseParams, noiseIndex: ArrayLike<number>, crop: CropWindow, layout: FeatureLayout): SampleSource {
+export function noiseSource(p: NoiseParams, noiseIndex: ArrayLike<number>, crop: CropWindow, layout: FeatureLayout, offsets: ArrayLike<number> | null = null): SampleSource {
+  if (offsets && offsets.length !== 2 * noiseIndex.length) throw new RangeError(`noise offsets: expected 2 per sample (${2 * noiseIndex.length}), got ${offsets.length}`);
+  if (offsets && layout.kind === 'checks') throw new RangeError('noise offsets: shifted crops cut noise checks differently; expected pixel or bin features');
   const buf = new Float32Array(layout.pixelD);
+  const x0 = (n: number) => crop.x0 + (offsets ? offsets[2 * n]! : 0);
+  const y0 = (n: number) => crop.y0 + (offsets ? offsets[2 * n + 1]! : 0);
   if (layout.kind === 'bins') {
     const acc = new Float64Array(layout.D);
     const src = generatedSource(noiseIndex.length, layout.D, (n, out) => {
-      noiseCropInto(buf, 0, p, noiseIndex[n], crop.x0, crop.y0, crop.size, crop.size);
+      noiseCropInto(buf, 0, p, noiseIndex[n], x0(n), y0(n), crop.size, crop.size);
       acc.fill(0);
       for (let i = 0; i < layout.pixelD; i++) acc[layout.pixelToFeature[i]] += (buf[i] - 127.5) * layout.pixelWeight[i];
       for (let f = 0; f < layout.D; f++) out[f] = acc[f];
@@ -112,10 +117,10 @@ export function noiseSource(p: NoiseParams, noiseIndex: ArrayLike<number>, crop:
   }
   return generatedSource(noiseIndex.length, layout.D, (n, out) => {
     if (layout.kind === 'pixels') {
-      noiseCropInto(out, 0, p, noiseIndex[n], crop.x0, crop.y0, crop.size, crop.size);
+      noiseCropInto(out, 0, p, noiseIndex[n], x0(n), y0(n), crop.size, crop.size);
       return;
     }
-    noiseCropInto(buf, 0, p, noiseIndex[n], crop.x0, crop.y0, crop.size, crop.size);
+    noiseCropInto(buf, 0, p, noiseIndex[n], x0(n), y0(n), crop.size, crop.size);
     for (let f = 0; f < layout.D; f++) out[f] = buf[layout.featureToPixel[f]];
   });
 }

@@ -5,7 +5,8 @@
 import { Field, FixedSizeList, Float32, makeData, makeVector, type Table, type Vector } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { noiseCanvas, type LayerGeometry, type NoiseCanvas } from '../model/geometry.ts';
-import type { Readout } from '../model/graph.ts';
+import type { GridReadout, Readout } from '../model/graph.ts';
+import type { PositionPlan } from '../model/positions.ts';
 import { loadModel, loadNetwork, resolveWeights, type LoadedModel } from '../model/load.ts';
 import { convFlops } from '../model/network.ts';
 import { ModelSession } from '../model/session.ts';
@@ -14,6 +15,7 @@ import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.
 import { gratingList, gratingImageInto } from '../science/gratings.ts';
 import { noiseImageRGBInto, type NoiseParams } from '../science/noise.ts';
 import { countImages, imageRows } from './activations-images.ts';
+import { interiorImageSize, interiorPlan, noiseImageCount, noiseKeyParams } from './noise-plan.ts';
 import { numberVector, tableWithMetadata } from './unit-columns.ts';
 
 /** The stimulus sets the stage shards over. */
@@ -36,6 +38,8 @@ export const ACTIVATIONS_META = {
   model: 'revcor.activations.model',
   /** JSON NoiseParams (noise shards only). */
   noise: 'revcor.activations.noise',
+  /** JSON PositionPlan (noise shards with positions: interior): each layer column holds g² positions × channels. */
+  positions: 'revcor.activations.positions',
 } as const;
 
 /** Zero-padded shard id `<set>-<start>-<end>`. */
@@ -55,7 +59,8 @@ async function planGeometry(config: Experiment): Promise<{ geometry: LayerGeomet
   const model = await loadNetwork(config.model);
   const canvas = noiseCanvas(model.geometry);
   const last = Math.max(...model.layers.map((l) => l.outputIndex));
-  return { geometry: model.geometry, canvas, flopsFull: convFlops(model.net, last, model.inputSize), flopsCanvas: convFlops(model.net, last, canvas.size) };
+  const noiseSide = config.stimuli.noise.positions === 'interior' ? interiorImageSize(config) : canvas.size;
+  return { geometry: model.geometry, canvas, flopsFull: convFlops(model.net, last, model.inputSize), flopsCanvas: convFlops(model.net, last, noiseSide) };
 }
 
 /** The noise parameters of the config (what science/noise.ts needs). */
@@ -89,12 +94,12 @@ async function loadModelCached(config: Experiment): Promise<LoadedModel> {
   return p;
 }
 
-async function sessionFor(config: Experiment, model: LoadedModel, inputSize: number, readout: Readout, unitIndex?: Record<string, number>): Promise<ModelSession> {
-  const key = JSON.stringify([modelKey(config), config.model.threads, config.model.batch, inputSize, readout, unitIndex ?? null]);
+async function sessionFor(config: Experiment, model: LoadedModel, inputSize: number, readout: Readout, unitIndex?: Record<string, number>, grid?: Record<string, GridReadout>): Promise<ModelSession> {
+  const key = JSON.stringify([modelKey(config), config.model.threads, config.model.batch, inputSize, readout, unitIndex ?? null, grid ?? null]);
   let p = sessions.get(key);
   if (!p) {
     p = ModelSession.create(
-      { net: model.net, weights: model.weights, layers: model.layers, inputSize, readout, unitIndex, channels: config.model.channels },
+      { net: model.net, weights: model.weights, layers: model.layers, inputSize, readout, unitIndex, grid, channels: config.model.channels },
       { threads: config.model.threads, batch: config.model.batch },
     );
     p.catch(() => sessions.delete(key));
@@ -125,7 +130,7 @@ async function setSizes(ctx: PlanContext): Promise<[StimulusSet, number][]> {
     const n = await countImages(s.images);
     if (n !== null) out.push(['images', n]);
   }
-  if (s.noise.enabled) out.push(['noise', s.noise.count]);
+  if (s.noise.enabled) out.push(['noise', await noiseImageCount(ctx.config)]);
   return out;
 }
 
@@ -190,9 +195,12 @@ export const activationsStage: Stage = {
   configSlice(config: Experiment) {
     const { threads: _t, batch: _b, ...model } = config.model;
     const { enabled: _g, ...gratings } = config.stimuli.gratings;
-    const { enabled: _n, count: _c, ...noise } = config.stimuli.noise;
-    // Stimulus counts are left out: growing N adds shards without invalidating the finished ranges.
-    return { model, gratings, noise, images: { resize: config.stimuli.images.resize }, spatial: config.category.spatial };
+    // Stimulus counts are left out: growing N adds shards without invalidating the finished ranges. With interior
+    // positions N decides every layer's position grid, so it is part of the key there.
+    const { enabled: _n, ...noiseAll } = noiseKeyParams(config.stimuli.noise);
+    if (config.stimuli.noise.positions !== 'interior') delete noiseAll['count'];
+    const noiseKey = noiseAll;
+    return { model, gratings, noise: noiseKey, images: { resize: config.stimuli.images.resize }, spatial: config.category.spatial };
   },
 
   inputFiles(ctx: PlanContext) {
@@ -230,7 +238,14 @@ export const activationsStage: Stage = {
     let readout: Readout = 'centre';
     let unitIndex: Record<string, number> | undefined;
     let canvas: NoiseCanvas | undefined;
-    if (params.set === 'noise') {
+    let positions: PositionPlan | null = null;
+    let grid: Record<string, GridReadout> | undefined;
+    if (params.set === 'noise' && (positions = await interiorPlan(config))) {
+      // interior sampling: whole noise images, a grid of positions per layer (stages/noise-plan.ts)
+      side = positions.imageSize;
+      readout = 'grid';
+      grid = Object.fromEntries(positions.layers.map((l) => [l.name, { first: l.first, step: l.step, count: l.count }]));
+    } else if (params.set === 'noise') {
       canvas = noiseCanvas(model.geometry);
       ({ x0, y0, size: side } = canvas);
       unitIndex = canvas.centreIndex;
@@ -238,13 +253,13 @@ export const activationsStage: Stage = {
       readout = config.category.spatial;
     }
     const stimuli = await shardStimuli(params, ctx, side, x0, y0);
-    const session = await sessionFor(config, model, side, readout, unitIndex);
+    const session = await sessionFor(config, model, side, readout, unitIndex, grid);
     const n = stimuli.stimulus.length;
     const per = side * side * 3;
     const batch = session.batch;
     const outputs = session.outputs;
     const values: Record<string, Float32Array> = {};
-    for (const o of outputs) values[o.name] = new Float32Array(n * o.channels);
+    for (const o of outputs) values[o.name] = new Float32Array(n * o.width);
     // Double-buffered: the next batch's pixels are generated while the ORT worker runs the current one.
     const buffers = [0, 1].map(() => new Float32Array(Math.min(batch, Math.max(n, 1)) * per));
     const batches = Math.ceil(n / batch);
@@ -261,12 +276,12 @@ export const activationsStage: Stage = {
       current.catch(() => undefined); // a failing fill below must not leave this rejection unhandled
       if (k + 1 < batches) await fillBatch(k + 1);
       const out = await current;
-      for (const o of outputs) values[o.name].set(out[o.name], k * batch * o.channels);
+      for (const o of outputs) values[o.name].set(out[o.name], k * batch * o.width);
       if (k + 1 < batches) inflight = session.run(buffers[(k + 1) % 2], countOf(k + 1), ctx.signal);
       ctx.progress(Math.min(n, (k + 1) * batch) / n);
     }
     const columns: Record<string, Vector> = { stimulus: numberVector(stimuli.stimulus), ...stimuli.columns };
-    for (const o of outputs) columns[o.name] = layerListVector(values[o.name], o.channels);
+    for (const o of outputs) columns[o.name] = layerListVector(values[o.name], o.width);
     const metadata: Record<string, string> = {
       [ACTIVATIONS_META.set]: params.set,
       // Geometry of the analysed layers, `channels` = channels kept (model.channels), as in the layer columns.
@@ -276,15 +291,14 @@ export const activationsStage: Stage = {
       [ACTIVATIONS_META.inputSize]: String(side),
       [ACTIVATIONS_META.model]: JSON.stringify({ arch: model.net.arch, preprocessing: model.net.preprocessing, layers: model.layers.map((l) => l.name), channels: config.model.channels }),
     };
-    if (canvas) {
-      metadata[ACTIVATIONS_META.canvas] = JSON.stringify(canvas);
-      metadata[ACTIVATIONS_META.noise] = JSON.stringify(noiseParams(config));
-    }
+    if (canvas) metadata[ACTIVATIONS_META.canvas] = JSON.stringify(canvas);
+    if (positions) metadata[ACTIVATIONS_META.positions] = JSON.stringify(positions);
+    if (params.set === 'noise') metadata[ACTIVATIONS_META.noise] = JSON.stringify(noiseParams(config));
     return tableWithMetadata(columns, metadata);
   },
 };
 
-/** A FixedSizeList<Float32>(channels) vector from a row-major [stimulus × channel] matrix (one layer column). */
+/** A FixedSizeList<Float32>(width) vector from a row-major [stimulus × width] matrix (one layer column). */
 export function layerListVector(matrix: Float32Array, channels: number): Vector {
   const child = makeData({ type: new Float32(), length: matrix.length, nullCount: 0, data: matrix });
   return makeVector(makeData({ type: new FixedSizeList(channels, new Field('item', new Float32(), false)), length: matrix.length / channels, nullCount: 0, child }));

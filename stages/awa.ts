@@ -54,6 +54,7 @@ async function runAwa(shard: Shard, ctx: StageContext, backend: Backend): Promis
     const args: AwaTaskArgs = {
       noise: ln.noise,
       noiseIndex: ln.noiseIndex,
+      offsets: ln.offsets,
       A: ln.A,
       U: ln.channels,
       crop: ln.crop,
@@ -92,9 +93,9 @@ export function createAwaStage(backend: Backend = 'ort'): Stage {
       gratings: config.prediction.method === 'model' ? config.stimuli.gratings : null,
       layers: config.model.layers,
     }),
-    plan(ctx: PlanContext) {
+    async plan(ctx: PlanContext) {
       if (!noiseEnabled(ctx)) return [];
-      const needs = { activations: noiseShardIds(ctx.config) };
+      const needs = { activations: await noiseShardIds(ctx.config) };
       return layerShards(ctx.config).map((s) => ({ ...s, needs }));
     },
     run: (shard, ctx) => runAwa(shard, ctx, backend),

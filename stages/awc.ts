@@ -29,7 +29,7 @@ async function planAwc(ctx: PlanContext): Promise<Shard[]> {
   const cfg = ctx.config;
   const model = await loadNetwork(cfg.model);
   const per = cfg.awc.unitsPerShard;
-  const noiseIds = noiseShardIds(cfg);
+  const noiseIds = await noiseShardIds(cfg);
   // the awa and tuning stages shard by layer (ids = layer names), or in one ALL_LAYERS shard (ONNX + 'all')
   const byLayer = configuredLayers(cfg) !== null;
   const layerId = (name: string) => (byLayer ? name : ALL_LAYERS);
@@ -116,6 +116,7 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
   const args: AwcTaskArgs = {
     noise: ln.noise,
     noiseIndex: ln.noiseIndex,
+    offsets: ln.offsets,
     A: unitColumns(ln.A, N, ln.channels, start, end),
     U,
     unitOffset: start,

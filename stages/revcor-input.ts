@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import type { LayerGeometry } from '../model/geometry.ts';
+import { sampleAt, type PositionPlan } from '../model/positions.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts';
 import { gratingAxes } from '../science/gratings.ts';
@@ -13,13 +14,14 @@ import type { CropWindow } from '../science/noise-source.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import type { PredictionArgs } from './revcor-worker.ts';
 import { readLayerMatrix, readNumbers } from './unit-columns.ts';
+import { noiseImageCount } from './noise-plan.ts';
 import { setShards } from './unit-plan.ts';
 
 /** Absolute path of the pool-side module (stages/revcor-worker.ts). */
 export const REVCOR_WORKER = fileURLToPath(new URL('./revcor-worker.ts', import.meta.url));
 
 /** Schema-metadata keys the activations stage writes (kept in step with stages/activations.ts ACTIVATIONS_META). */
-const META = { geometry: 'revcor.activations.geometry', noise: 'revcor.activations.noise', canvas: 'revcor.activations.canvas' };
+const META = { geometry: 'revcor.activations.geometry', noise: 'revcor.activations.noise', canvas: 'revcor.activations.canvas', positions: 'revcor.activations.positions' };
 
 /** The noise activations of one layer and everything needed to regenerate its stimuli. */
 export interface LayerNoise {
@@ -30,12 +32,15 @@ export interface LayerNoise {
   noiseIndex: Int32Array;
   noise: NoiseParams;
   geometry: LayerGeometry;
+  /** The crop of sample 0 (with interior positions: of the grid's first position, in noise-image pixels). */
   crop: CropWindow;
+  /** Interior positions: per sample (dx, dy) of its crop from `crop`'s origin, 2 per sample; null for centre units. */
+  offsets: Int32Array | null;
 }
 
 /** The activations stage's noise shard ids for a config (shared id contract `noise-<start>-<end>`). */
-export function noiseShardIds(config: Experiment): string[] {
-  const count = config.stimuli.noise.count;
+export async function noiseShardIds(config: Experiment): Promise<string[]> {
+  const count = await noiseImageCount(config);
   const size = config.activations.shardSize;
   const pad = (n: number) => String(n).padStart(6, '0');
   const ids: string[] = [];
@@ -69,6 +74,7 @@ export function layerNoise(tables: readonly Table[], layer: string, stage: strin
   const noise = meta<NoiseParams>(tables[0]!, META.noise, stage);
   const { matrix, channels } = readLayerMatrix(tables, layer, 'activations (noise)');
   const noiseIndex = Int32Array.from(readNumbers(tables, 'noise_index', 'activations (noise)'));
+  if (tables[0]!.schema.metadata.has(META.positions)) return interiorSamples(meta<PositionPlan>(tables[0]!, META.positions, stage), layer, matrix, channels, noiseIndex, noise, geometry, stage);
   return {
     layer,
     A: matrix,
@@ -77,6 +83,40 @@ export function layerNoise(tables: readonly Table[], layer: string, stage: strin
     noise,
     geometry,
     crop: { x0: geometry.cropX0, y0: geometry.cropY0, size: geometry.cropSize },
+    offsets: null,
+  };
+}
+
+/**
+ * The N samples of a layer under interior sampling: each noise image's row holds g² positions × C channels,
+ * position-major, so the first N·C values are the N×C sample matrix in (image, row, column) order.
+ */
+function interiorSamples(plan: PositionPlan, layer: string, matrix: Float32Array, width: number, images: Int32Array, noise: NoiseParams, geometry: LayerGeometry, stage: string): LayerNoise {
+  const p = plan.layers.find((l) => l.name === layer);
+  if (!p) throw new InputError(`${stage}: the interior position plan of the noise activations has no layer '${layer}'.`);
+  const per = p.count * p.count;
+  const channels = width / per;
+  const N = plan.samples;
+  if (!Number.isInteger(channels) || images.length * per < N) {
+    throw new InputError(`${stage}: the noise activations of ${layer} hold ${images.length} images × ${width} values, expected ≥ ${N} samples of ${per} positions × whole channels.`);
+  }
+  const noiseIndex = new Int32Array(N);
+  const offsets = new Int32Array(2 * N);
+  for (let k = 0; k < N; k++) {
+    const s = sampleAt(p, k);
+    noiseIndex[k] = images[s.image]!;
+    offsets[2 * k] = s.dx;
+    offsets[2 * k + 1] = s.dy;
+  }
+  return {
+    layer,
+    A: matrix.slice(0, N * channels),
+    channels,
+    noiseIndex,
+    noise,
+    geometry,
+    crop: { x0: p.x0, y0: p.x0, size: p.rfSize },
+    offsets,
   };
 }
 

@@ -6,12 +6,13 @@
 // empty), so changing the noise seed reruns only the noise shard and what reads it.
 import { Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { readFile } from 'node:fs/promises';
-import type { Experiment } from '../config/schema.ts';
+import type { Experiment, NoiseConfig } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { gratingAxes, gratingList } from '../science/gratings.ts';
 import { noiseMoments } from '../science/noise.ts';
 import { IMAGES_DIR_KEY, decodeCategoryImage, firstLine, listImageSet, sha256Hex } from './images-io.ts';
+import { noiseImageCount, noiseKeyParams } from './noise-plan.ts';
 import { numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
 
 /** Bump when a stimuli table changes for the same config. */
@@ -32,10 +33,10 @@ export function imagesParams(c: Experiment): Record<string, unknown> {
   return { set: 'images', ...im, size: c.model.inputSize };
 }
 
-/** Shard params of the noise set. */
-export function noiseParams(c: Experiment): Record<string, unknown> {
+/** Shard params of the noise set (`images`: the noise images of interior sampling, which the model decides). */
+export function noiseParams(c: Experiment, images?: number): Record<string, unknown> {
   const { enabled: _e, ...n } = c.stimuli.noise;
-  return { set: 'noise', ...n };
+  return { set: 'noise', ...noiseKeyParams(n as NoiseConfig), ...(n.positions === 'interior' ? { images } : {}) };
 }
 
 /** The grating table: stimulus, theta_deg, sf_cpp, phase_deg in gratingList order. */
@@ -61,9 +62,12 @@ export function gratingsTable(c: Experiment['stimuli']['gratings']): Table {
   );
 }
 
-/** The noise table: stimulus and noise_index 0..count-1, generator parameters in the metadata. */
-export function noiseTable(c: Experiment['stimuli']['noise']): Table {
-  const idx = Int32Array.from({ length: c.count }, (_, i) => i);
+/**
+ * The noise table: stimulus and noise_index 0..images−1 (images = N with centre positions, fewer with interior
+ * ones), generator parameters in the metadata.
+ */
+export function noiseTable(c: Experiment['stimuli']['noise'], images = c.count): Table {
+  const idx = Int32Array.from({ length: images }, (_, i) => i);
   const m = noiseMoments(c);
   return tableWithMetadata(
     { stimulus: numberVector(idx), noise_index: numberVector(Int32Array.from(idx)) },
@@ -73,7 +77,9 @@ export function noiseTable(c: Experiment['stimuli']['noise']): Table {
       sigma: String(c.sigma),
       color: c.color,
       check: String(c.check),
-      count: String(c.count),
+      count: String(images),
+      samples_per_unit: String(c.count),
+      positions: c.positions,
       expected_mean: String(m.mean),
       expected_sd: String(m.sd),
       generator:
@@ -168,7 +174,7 @@ export const stimuliStage: Stage = {
       // Image files count by content towards the images shard's key only (replacing a file reruns images, not noise).
       shards.push({ id: 'images', params: imagesParams(c), cost: 1 + set.entries.length / 50, inputFiles: set.entries.map((e) => e.path) });
     }
-    if (c.stimuli.noise.enabled) shards.push({ id: 'noise', params: noiseParams(c), cost: 1 });
+    if (c.stimuli.noise.enabled) shards.push({ id: 'noise', params: noiseParams(c, await noiseImageCount(c)), cost: 1 });
     return shards;
   },
   async run(shard: Shard, ctx: StageContext): Promise<Table> {
@@ -177,7 +183,7 @@ export const stimuliStage: Stage = {
       case 'gratings':
         return gratingsTable(c.stimuli.gratings);
       case 'noise':
-        return noiseTable(c.stimuli.noise);
+        return noiseTable(c.stimuli.noise, await noiseImageCount(c));
       case 'images':
         return imagesTable(c, ctx);
       default:

@@ -119,7 +119,7 @@ describe('unknown keys', () => {
     const f = await yaml('typo.yaml', 'stimuli:\n  noise:\n    cont: 500\n');
     expect(await errorOf(f)).toBe(
       `${shown(f)}:3:5: stimuli.noise.cont: unknown key, did you mean \`stimuli.noise.count\`? ` +
-        'Expected one of the keys of `stimuli.noise`: enabled, count, seed, sigma, color, check.',
+        'Expected one of the keys of `stimuli.noise`: enabled, count, positions, imageSize, seed, sigma, color, check.',
     );
   });
 
@@ -215,7 +215,7 @@ describe('--set overrides', () => {
     const f = await yaml('set2.yaml', 'name: s\n');
     expect(await errorOf(f, ['stimuli.noise.cont=5'])).toBe(
       '--set stimuli.noise.cont=5: stimuli.noise.cont: unknown key, did you mean `stimuli.noise.count`? ' +
-        'Expected one of the keys of `stimuli.noise`: enabled, count, seed, sigma, color, check.',
+        'Expected one of the keys of `stimuli.noise`: enabled, count, positions, imageSize, seed, sigma, color, check.',
     );
     expect(await errorOf(f, ['noise.count=5'])).toContain('--set noise.count=5: noise: unknown key, did you mean `stimuli.noise`?');
     expect(await errorOf(f, ['stimuli.noise.count=-5'])).toBe('--set stimuli.noise.count=-5: stimuli.noise.count: Expected a positive integer, got -5.');

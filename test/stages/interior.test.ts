@@ -1,0 +1,104 @@
+// `stimuli.noise.positions: interior` through the real CLI and stages (seeded VGG16, smoke geometry): far fewer
+// noise images, the same N samples per unit, AWA maps that agree with the centre-unit run's, the settings it
+// refuses, and cache keys of centre runs untouched by the new keys.
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromIPC, type Table } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExperimentSchema } from '../../config/schema.ts';
+import { activationsStage } from '../../stages/activations.ts';
+import { allStages } from '../../stages/index.ts';
+import { noiseParams } from '../../stages/stimuli.ts';
+import { cli, REPO } from '../cli/helpers.ts';
+import { pearson } from '../fixtures/synthetic-units.ts';
+
+const SMOKE = join(REPO, 'config/smoke.yaml');
+const common = ['--quiet', '--set', 'stimuli.images.enabled=false', '--set', 'stimuli.noise.count=3000'];
+
+async function read(out: string, stage: string, prefix = ''): Promise<Table[]> {
+  const dir = join(out, stage);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.arrow') && f.startsWith(prefix)).sort();
+  return Promise.all(files.map(async (f) => tableFromIPC(await readFile(join(dir, f)))));
+}
+
+describe('positions: interior (smoke geometry, N = 3,000)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'revcor-interior-'));
+    // two centre runs with different noise seeds measure how far two independent N = 3,000 estimates differ
+    for (const [name, mode, seed] of [['centre', 'centre', 1], ['centre2', 'centre', 2], ['interior', 'interior', 1]] as const) {
+      const r = await cli(['run', SMOKE, '--out', join(dir, name), ...common, '--set', `stimuli.noise.positions=${mode}`, '--set', `stimuli.noise.seed=${seed}`], allStages);
+      expect(r.code, r.stderr).toBe(0);
+    }
+  }, 240_000);
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs N samples per unit from a handful of images', async () => {
+    const centre = await read(join(dir, 'centre'), 'activations', 'noise');
+    const interior = await read(join(dir, 'interior'), 'activations', 'noise');
+    expect(centre.reduce((n, t) => n + t.numRows, 0)).toBe(3000);
+    const images = interior.reduce((n, t) => n + t.numRows, 0);
+    expect(images).toBeLessThanOrEqual(5); // block2_conv1 has 28 × 28 whole 10-px RFs in a 64-px image
+    const plan = JSON.parse(interior[0]!.schema.metadata.get('revcor.activations.positions')!);
+    expect(plan.images).toBe(images);
+    for (const t of await read(join(dir, 'interior'), 'awa')) {
+      expect(JSON.parse(t.schema.metadata.get('revcor.awa.layer')!).samples ?? 3000).toBe(3000);
+    }
+  });
+
+  it('gives AWA maps that match those of the centre-unit run', async () => {
+    const maps = async (mode: string) => {
+      const out = new Map<string, { map: Float32Array; sig: boolean }>();
+      for (const t of await read(join(dir, mode), 'awa')) {
+        for (let r = 0; r < t.numRows; r++) {
+          out.set(`${t.getChild('layer')!.get(r)}/${t.getChild('channel')!.get(r)}`, { map: (t.getChild('awa')!.get(r) as { toArray(): Float32Array }).toArray(), sig: Boolean(t.getChild('significant')!.get(r)) });
+        }
+      }
+      return out;
+    };
+    const [c, c2, i] = [await maps('centre'), await maps('centre2'), await maps('interior')];
+    expect([...i.keys()].sort()).toEqual([...c.keys()].sort());
+    const lines: string[] = [];
+    let compared = 0;
+    for (const [key, cu] of c) {
+      const [iu, cu2] = [i.get(key)!, c2.get(key)!];
+      expect(iu.map.length).toBe(cu.map.length);
+      if (!cu.sig || !iu.sig || !cu2.sig) continue;
+      // interior agrees with centre as well as a second centre run with other noise does (estimation noise alone)
+      const [ri, rc] = [pearson(cu.map, iu.map), pearson(cu.map, cu2.map)];
+      lines.push(`${key} ${ri.toFixed(3)} (centre seeds: ${rc.toFixed(3)})`);
+      expect(ri, key).toBeGreaterThan(rc - 0.1);
+      if (key.startsWith('block1_conv1')) expect(ri, key).toBeGreaterThan(0.98);
+      compared++;
+    }
+    console.log(`AWA maps, centre vs interior: ${lines.join('; ')}`);
+    expect(compared).toBeGreaterThanOrEqual(5);
+  });
+
+  it('refuses noise checks and clipped centre RFs with one-line errors', async () => {
+    const checks = await cli(['run', SMOKE, '--out', join(dir, 'bad'), '--dry-run', '--set', 'stimuli.noise.positions=interior', '--set', 'stimuli.noise.check=2'], allStages);
+    expect(checks.code).toBe(2);
+    expect(checks.stderr).toMatch(/Expected stimuli\.noise\.check: 1 with interior positions, got 2/);
+    const clipped = await cli(['run', SMOKE, '--out', join(dir, 'bad'), '--dry-run', '--set', 'model.arch=vgg19', '--set', 'model.inputSize=224', '--set', 'stimuli.images.resize=256', '--set', 'model.layers=[block5_conv4]', '--set', 'stimuli.noise.positions=interior'], allStages);
+    expect(clipped.code).toBe(2);
+    expect(clipped.stderr).toMatch(/centre RF of block5_conv4 reaches past the 224-px image/);
+    expect(clipped.stderr).not.toMatch(/\n\s+at /);
+    const small = await cli(['run', SMOKE, '--out', join(dir, 'bad'), '--dry-run', '--set', 'stimuli.noise.positions=interior', '--set', 'stimuli.noise.imageSize=8'], allStages);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/8-px noise image holds no whole RF of block2_conv1/);
+  });
+});
+
+describe('centre runs keep their cache keys', () => {
+  it('the interior keys enter no slice or shard params while positions is centre', () => {
+    const config = ExperimentSchema.parse({});
+    const slice = activationsStage.configSlice(config) as { noise: Record<string, unknown> };
+    expect(Object.keys(slice.noise).sort()).toEqual(['check', 'color', 'seed', 'sigma']);
+    expect(Object.keys(noiseParams(config)).sort()).toEqual(['check', 'color', 'count', 'seed', 'set', 'sigma']);
+    const interior = ExperimentSchema.parse({ stimuli: { noise: { positions: 'interior' } } });
+    expect(Object.keys((activationsStage.configSlice(interior) as { noise: Record<string, unknown> }).noise).sort()).toEqual(['check', 'color', 'count', 'imageSize', 'positions', 'seed', 'sigma']);
+  });
+});
