@@ -119,6 +119,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       opts.signal?.removeEventListener('abort', onAbort);
     }
   } finally {
+    for (const stage of opts.stages) await stage.release?.().catch(() => undefined);
     await pool?.close().catch(() => undefined);
     await hasher.save().catch(() => undefined);
     await lock.release();
@@ -181,7 +182,10 @@ async function execute(plan: Plan, opts: RunOptions, ex: Exec): Promise<PlannedS
     ps.status = 'done';
     ran.push(ps);
     ex.emit({ type: 'shard-done', stage: ps.stage, shard: ps.shard.id, seconds: record.seconds, rows: record.rows, bytes: record.bytes });
-    if (--st.left === 0) ex.emit({ type: 'stage-done', stage: ps.stage, seconds: (Date.now() - st.start) / 1000 });
+    if (--st.left === 0) {
+      ex.emit({ type: 'stage-done', stage: ps.stage, seconds: (Date.now() - st.start) / 1000 });
+      await sp.stage.release?.(); // e.g. the activations stage's ORT sessions, before awa/awc allocate theirs
+    }
   };
 
   const all: Promise<void>[] = [];

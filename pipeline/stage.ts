@@ -103,4 +103,10 @@ export interface Stage {
    * the run's lock, after manifest.json is written; its files are not checkpoints (no key, no record).
    */
   finalize?(ctx: FinalizeContext): Promise<void>;
+  /**
+   * Optional: frees process-wide resources the stage's shards share (a model session and its memory arena)
+   * once the run has no more of its shards to compute, and at the end of every run. A later shard of the
+   * stage (another run in the same process) must still work: it recreates what it needs.
+   */
+  release?(): Promise<void>;
 }

@@ -100,7 +100,7 @@ async function sessionFor(config: Experiment, model: LoadedModel, inputSize: num
   if (!p) {
     p = ModelSession.create(
       { net: model.net, weights: model.weights, layers: model.layers, inputSize, readout, unitIndex, grid, channels: config.model.channels },
-      { threads: config.model.threads, batch: config.model.batch },
+      { threads: config.model.threads, batch: batchFor(config, inputSize) },
     );
     p.catch(() => sessions.delete(key));
     if (sessions.size >= MAX_SESSIONS) {
@@ -113,7 +113,16 @@ async function sessionFor(config: Experiment, model: LoadedModel, inputSize: num
   return p;
 }
 
-/** Releases every cached ORT session (tests, and the end of a CLI run). */
+/**
+ * Images per ORT run for an input side: model.batch up to the model's input size, scaled down by area above it
+ * (interior noise images), so the runtime's activation memory stays near that of a model.batch at inputSize.
+ */
+export function batchFor(config: Experiment, side: number): number {
+  const { batch, inputSize } = config.model;
+  return side <= inputSize ? batch : Math.max(1, Math.floor((batch * inputSize * inputSize) / (side * side)));
+}
+
+/** Releases every cached ORT session and model (Stage.release once the run's activations are done; tests). */
 export async function releaseActivationSessions(): Promise<void> {
   const all = [...sessions.values()];
   sessions.clear();
@@ -223,6 +232,8 @@ export const activationsStage: Stage = {
     }
     return shards;
   },
+
+  release: releaseActivationSessions,
 
   async run(shard: Shard, ctx: StageContext): Promise<Table> {
     const params = shard.params as unknown as ShardParams;

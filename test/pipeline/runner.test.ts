@@ -210,6 +210,28 @@ describe('runPipeline: selection, dry run, failure, interruption', () => {
     expect(ranIds(r)).not.toContain('square/sq-0000-0004');
   });
 
+  it('calls a stage\'s release once its last shard of the run is done, before later stages finish, and at the end', async () => {
+    const events: string[] = [];
+    const stages: Stage[] = toyStages().map((st) => ({
+      ...st,
+      run: async (shard, ctx) => {
+        events.push(`run:${st.name}`);
+        return st.run(shard, ctx);
+      },
+      release: async () => void events.push(`release:${st.name}`),
+    }));
+    await run({ stages, concurrency: 1 });
+    const first = events.indexOf('release:source');
+    expect(first).toBeGreaterThan(events.lastIndexOf('run:source'));
+    expect(first).toBeLessThan(events.indexOf('run:total'));
+    // once when the stage's shards are done, once more as the run ends (also after a failure or Ctrl-C)
+    expect(events.filter((e) => e === 'release:source')).toHaveLength(2);
+    expect(events.slice(-3)).toEqual(['release:source', 'release:square', 'release:total']);
+    const err = await run({ stages: stages.map((st) => (st.name === 'total' ? { ...st, run: () => Promise.reject(new Error('boom')) } : st)), force: ['total'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(ShardFailure);
+    expect(events.slice(-3)).toEqual(['release:source', 'release:square', 'release:total']);
+  });
+
   it('a user error inside a shard stays a RevcorError and gains the resume hint', async () => {
     const stages: Stage[] = toyStages();
     stages[2] = { ...stages[2], run: () => Promise.reject(new RevcorError('Expected X, got Y')) };

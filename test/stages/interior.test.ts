@@ -102,3 +102,14 @@ describe('centre runs keep their cache keys', () => {
     expect(Object.keys((activationsStage.configSlice(interior) as { noise: Record<string, unknown> }).noise).sort()).toEqual(['check', 'color', 'count', 'imageSize', 'positions', 'seed', 'sigma']);
   });
 });
+
+describe('batchFor', () => {
+  it('keeps model.batch up to the input size and scales it down by area above', async () => {
+    const { batchFor } = await import('../../stages/activations.ts');
+    const config = ExperimentSchema.parse({ model: { batch: 16, inputSize: 224 } });
+    expect(batchFor(config, 202)).toBe(16);
+    expect(batchFor(config, 224)).toBe(16);
+    expect(batchFor(config, 384)).toBe(5); // 16 · (224/384)² = 5.4
+    expect(batchFor(config, 2000)).toBe(1);
+  });
+});
