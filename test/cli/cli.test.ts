@@ -130,7 +130,7 @@ describe('revcor status, validate, inspect, clean', () => {
     await cli(['run', cfg]);
     let s = await cli(['status', out]);
     expect(s.stdout).toMatch(new RegExp(`^${out}: 5 of 5 shards done \\([\\d.]+ kB, [\\d.]+ s of compute\\)\\n`));
-    expect(s.stdout).toMatch(/source +2 shards: 2 done, [\d.]+ kB, [\d.]+ s\n/);
+    expect(s.stdout).toMatch(/source +2 shards: 2 done, [\d.]+ kB, [\d.]+ s( \([\d.]+ s wall\))?\n/);
     await writeFile(join(out, 'square', 'sq-0000-0004.arrow'), 'garbage');
     s = await cli(['status', out, '--json']);
     const st = JSON.parse(s.stdout);
