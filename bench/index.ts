@@ -1,12 +1,14 @@
 // `npm run bench`: every benchmark of the project, in turn (never part of the tests). Pass names to run a subset,
 // e.g. `npm run bench -- revcor`.
 import { benchForward } from './forward.ts';
+import { benchInteriorNull } from './interior-null.ts';
 import { benchReport } from './report.ts';
 import { benchRevcor } from './revcor.ts';
 import { benchRevcorVgg19 } from './revcor-vgg19.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   forward: () => benchForward(),
+  'interior-null': async () => console.log(await benchInteriorNull()),
   report: () => benchReport(),
   revcor: () => benchRevcor(),
   'revcor-vgg19': () => benchRevcorVgg19(),
