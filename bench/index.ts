@@ -2,6 +2,7 @@
 // e.g. `npm run bench -- revcor`.
 import { benchForward } from './forward.ts';
 import { benchInteriorNull } from './interior-null.ts';
+import { benchNullCheck } from './null-check.ts';
 import { benchReport } from './report.ts';
 import { benchRevcor } from './revcor.ts';
 import { benchRevcorVgg19 } from './revcor-vgg19.ts';
@@ -9,12 +10,15 @@ import { benchRevcorVgg19 } from './revcor-vgg19.ts';
 const benches: Record<string, () => Promise<unknown>> = {
   forward: () => benchForward(),
   'interior-null': async () => console.log(await benchInteriorNull()),
+  'null-check': async () => console.log(await benchNullCheck(process.argv.slice(process.argv.indexOf('null-check') + 1))),
   report: () => benchReport(),
   revcor: () => benchRevcor(),
   'revcor-vgg19': () => benchRevcorVgg19(),
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const argv = process.argv.slice(2);
+// null-check takes positional arguments of its own: only bench names before it select benches
+const wanted = (argv.includes('null-check') ? argv.slice(0, argv.indexOf('null-check') + 1) : argv).filter((a) => !a.startsWith('-'));
 for (const [name, run] of Object.entries(benches)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   console.log(`\n=== bench: ${name} ===`);
