@@ -4,7 +4,7 @@
 // positions of 384-px images on the layer's 16-px stride grid (positions: interior). Prints how many units
 // each null flags; nominal: ~0.5 % per tail. Never part of the tests (`npm run bench -- interior-null`).
 import { OrtMatMul } from '../model/ort-matmul.ts';
-import { sampleAt, type LayerPositions } from '../model/positions.ts';
+import { sampleIndex, type LayerPositions } from '../model/positions.ts';
 import { awaLayer } from '../science/awa.ts';
 import { awcLayer } from '../science/awc.ts';
 import { featureLayout, noiseSource } from '../science/noise-source.ts';
@@ -27,14 +27,7 @@ export async function benchInteriorNull(argv: readonly string[] = process.argv.s
   const layout = featureLayout(noise, crop, 'checks', bin);
   const count = Math.floor((size - r) / stride) + 1;
   const grid: LayerPositions = { name: 'deep', first: 0, step: 1, count, x0: 0, pixelStep: stride, rfSize: r };
-  const interiorIndex = new Int32Array(N);
-  const offsets = new Int32Array(2 * N);
-  for (let k = 0; k < N; k++) {
-    const s = sampleAt(grid, k);
-    interiorIndex[k] = s.image;
-    offsets[2 * k] = s.dx;
-    offsets[2 * k + 1] = s.dy;
-  }
+  const { noiseIndex: interiorIndex, offsets } = sampleIndex(grid, N);
   const centreIndex = Int32Array.from({ length: N }, (_, n) => n);
   // stimulus-blind units: rectified uniform activations, about half the samples active
   let seed = 12345;

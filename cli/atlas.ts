@@ -7,6 +7,7 @@ import { formatBytes } from '../pipeline/progress.ts';
 import { ATLAS_MAPS, DEFAULT_LAYOUT, renderAtlas, type AtlasMap } from '../report/atlas-png.ts';
 import { openRunDir } from '../report/source.ts';
 import { buildAtlas } from '../report/units.ts';
+import { ALL_LAYERS } from '../stages/unit-plan.ts';
 import { println, type CliDeps } from './deps.ts';
 
 interface AtlasArgs {
@@ -26,9 +27,8 @@ function commaList(s: string): string[] {
     .filter(Boolean);
 }
 
-/** The layers to draw: the given list (each must have AWA or AWC output), else every layer with AWC output. */
-function chooseLayers(wanted: string | undefined, available: readonly string[], dir: string): string[] {
-  if (!wanted) return [...available];
+/** The layers of --layers, each checked to have AWA or AWC output. */
+function chooseLayers(wanted: string, available: readonly string[], dir: string): string[] {
   const list = commaList(wanted);
   for (const l of list) {
     if (!available.includes(l)) throw new InputError(`${dir}: --layers: expected layers with white-noise results (${available.join(', ') || 'none'}), got '${l}'`);
@@ -57,10 +57,10 @@ export function atlasCommand(deps: CliDeps): CommandModule<object, AtlasArgs> {
       if (!Number.isInteger(args['per-layer']) || args['per-layer'] < 1) throw new InputError(`--per-layer: expected a positive integer, got ${args['per-layer']}`);
       if (!Number.isInteger(args.cell) || args.cell < 8 || args.cell > 512) throw new InputError(`--cell: expected an integer from 8 to 512, got ${args.cell}`);
       const src = await openRunDir(args.dir);
-      const noiseLayers = [...new Set([...src.shardInfo('awc').map((s) => String(s.params['layer'])), ...src.shardInfo('awa').map((s) => s.id)])];
-      const order = src.shardInfo('awc').length ? [...new Set(src.shardInfo('awc').map((s) => String(s.params['layer'])))] : noiseLayers;
-      const layers = chooseLayers(args.layers, noiseLayers.filter((l) => l !== 'all-layers'), src.outDir);
-      const atlas = await buildAtlas(src, args.layers ? layers : order);
+      // layers with AWC results (the default rows, in stage order), then any with AWA results only
+      const awcLayers = [...new Set(src.shardInfo('awc').map((s) => String(s.params['layer'])))];
+      const noiseLayers = [...new Set([...awcLayers, ...src.shardInfo('awa').map((s) => s.id)])].filter((l) => l !== ALL_LAYERS);
+      const atlas = await buildAtlas(src, args.layers ? chooseLayers(args.layers, noiseLayers, src.outDir) : awcLayers.length ? awcLayers : noiseLayers);
       const { png, rows, width, height } = await renderAtlas(atlas.layers, args['per-layer'], maps as AtlasMap[], { ...DEFAULT_LAYOUT, cell: args.cell });
       const out = resolve(args.out ?? join(src.outDir, 'atlas.png'));
       await writeFileAtomic(out, png);

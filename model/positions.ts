@@ -87,3 +87,19 @@ export function sampleAt(p: LayerPositions, k: number): { image: number; dx: num
   const q = k % per;
   return { image: Math.floor(k / per), dx: (q % p.count) * p.pixelStep, dy: Math.floor(q / p.count) * p.pixelStep };
 }
+
+/**
+ * The first N samples of a layer's grid: per sample its noise image (images[k], or the image's row when `images`
+ * is omitted) and its crop's (dx, dy) from the grid's first RF, 2 per sample.
+ */
+export function sampleIndex(p: LayerPositions, N: number, images?: ArrayLike<number>): { noiseIndex: Int32Array; offsets: Int32Array } {
+  const noiseIndex = new Int32Array(N);
+  const offsets = new Int32Array(2 * N);
+  for (let k = 0; k < N; k++) {
+    const s = sampleAt(p, k);
+    noiseIndex[k] = images ? images[s.image]! : s.image;
+    offsets[2 * k] = s.dx;
+    offsets[2 * k + 1] = s.dy;
+  }
+  return { noiseIndex, offsets };
+}

@@ -206,10 +206,9 @@ export const activationsStage: Stage = {
     const { enabled: _g, ...gratings } = config.stimuli.gratings;
     // Stimulus counts are left out: growing N adds shards without invalidating the finished ranges. With interior
     // positions N decides every layer's position grid, so it is part of the key there.
-    const { enabled: _n, ...noiseAll } = noiseKeyParams(config.stimuli.noise);
-    if (config.stimuli.noise.positions !== 'interior') delete noiseAll['count'];
-    const noiseKey = noiseAll;
-    return { model, gratings, noise: noiseKey, images: { resize: config.stimuli.images.resize }, spatial: config.category.spatial };
+    const { enabled: _n, ...noise } = noiseKeyParams(config.stimuli.noise);
+    if (config.stimuli.noise.positions !== 'interior') delete noise['count'];
+    return { model, gratings, noise, images: { resize: config.stimuli.images.resize }, spatial: config.category.spatial };
   },
 
   inputFiles(ctx: PlanContext) {
@@ -251,7 +250,8 @@ export const activationsStage: Stage = {
     let canvas: NoiseCanvas | undefined;
     let positions: PositionPlan | null = null;
     let grid: Record<string, GridReadout> | undefined;
-    if (params.set === 'noise' && (positions = await interiorPlan(config))) {
+    if (params.set === 'noise') positions = await interiorPlan(config);
+    if (positions) {
       // interior sampling: whole noise images, a grid of positions per layer (stages/noise-plan.ts)
       side = positions.imageSize;
       readout = 'grid';

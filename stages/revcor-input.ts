@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import type { LayerGeometry } from '../model/geometry.ts';
-import { sampleAt, type PositionPlan } from '../model/positions.ts';
+import { sampleIndex, type PositionPlan } from '../model/positions.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts';
 import { gratingAxes } from '../science/gratings.ts';
@@ -100,14 +100,7 @@ function interiorSamples(plan: PositionPlan, layer: string, matrix: Float32Array
   if (!Number.isInteger(channels) || images.length * per < N) {
     throw new InputError(`${stage}: the noise activations of ${layer} hold ${images.length} images × ${width} values, expected ≥ ${N} samples of ${per} positions × whole channels.`);
   }
-  const noiseIndex = new Int32Array(N);
-  const offsets = new Int32Array(2 * N);
-  for (let k = 0; k < N; k++) {
-    const s = sampleAt(p, k);
-    noiseIndex[k] = images[s.image]!;
-    offsets[2 * k] = s.dx;
-    offsets[2 * k + 1] = s.dy;
-  }
+  const { noiseIndex, offsets } = sampleIndex(p, N, images);
   return {
     layer,
     A: matrix.slice(0, N * channels),

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { layerGeometry } from '../../model/geometry.ts';
 import { convLayers, selectLayers, vggNetwork } from '../../model/network.ts';
-import { interiorRange, positionPlan, sampleAt } from '../../model/positions.ts';
+import { interiorRange, positionPlan, sampleAt, sampleIndex } from '../../model/positions.ts';
 import { seededWeights } from '../../model/seeded.ts';
 import { ModelSession } from '../../model/session.ts';
 import { noiseImageRGB } from '../../science/noise.ts';
@@ -60,6 +60,14 @@ describe('positionPlan', () => {
     expect(sampleAt(p, 0)).toEqual({ image: 0, dx: 0, dy: 0 });
     expect(sampleAt(p, 5)).toEqual({ image: 0, dx: 8, dy: 4 });
     expect(sampleAt(p, 9)).toEqual({ image: 1, dx: 0, dy: 0 });
+  });
+
+  it('sampleIndex lists the first N samples, mapping image rows to noise indices when given', () => {
+    const p = { name: 'x', first: 1, step: 2, count: 2, x0: 0, pixelStep: 4, rfSize: 3 };
+    const { noiseIndex, offsets } = sampleIndex(p, 5, [7, 9]);
+    expect(Array.from(noiseIndex)).toEqual([7, 7, 7, 7, 9]);
+    expect(Array.from(offsets)).toEqual([0, 0, 4, 0, 0, 4, 4, 4, 0, 0]);
+    expect(Array.from(sampleIndex(p, 5).noiseIndex)).toEqual([0, 0, 0, 0, 1]);
   });
 });
 

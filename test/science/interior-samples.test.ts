@@ -3,7 +3,7 @@
 // as independent crops, and the analytic nulls keep their false-positive rates on them.
 import { afterAll, describe, expect, it } from 'vitest';
 import { OrtMatMul } from '../../model/ort-matmul.ts';
-import { sampleAt, type LayerPositions } from '../../model/positions.ts';
+import { sampleIndex, type LayerPositions } from '../../model/positions.ts';
 import { awaLayer } from '../../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../../science/awc.ts';
 import { noiseCrop } from '../../science/noise.ts';
@@ -17,14 +17,7 @@ const N = 20000;
 const noise = { seed: 11, sigma: 48, color: 'grey' as const, check: 1 };
 // 96-px images, RF crops every 2 px: 44 × 44 = 1,936 positions per image, so N = 20,000 needs 11 images
 const grid: LayerPositions = { name: 'synthetic', first: 0, step: 2, count: 44, x0: 0, pixelStep: 2, rfSize: r };
-const index = new Int32Array(N);
-const offsets = new Int32Array(2 * N);
-for (let k = 0; k < N; k++) {
-  const s = sampleAt(grid, k);
-  index[k] = s.image;
-  offsets[2 * k] = s.dx;
-  offsets[2 * k + 1] = s.dy;
-}
+const { noiseIndex: index, offsets } = sampleIndex(grid, N);
 const X = new Float32Array(N * D);
 for (let k = 0; k < N; k++) X.set(noiseCrop(noise, index[k]!, offsets[2 * k]!, offsets[2 * k + 1]!, r, r), k * D);
 const src = arraySource(X, N, D);
