@@ -272,10 +272,42 @@ export function gaussian(rand: () => number): () => number {
   };
 }
 
+/** Where a unit's Krylov basis lives inside the shared [U, D, s] basis array, and how many columns are filled. */
+interface BasisView {
+  QB: Float32Array;
+  off: number;
+  s: number;
+  filled: number;
+}
+
+/** Subtracts from `col` its projections on the filled basis columns and on the first c columns of the block (one pass). */
+function projectOut(col: Float64Array, W: Float32Array, off: number, D: number, b: number, c: number, basis?: BasisView): void {
+  if (basis) {
+    for (let p = 0; p < basis.filled; p++) {
+      let dot = 0;
+      for (let r = 0; r < D; r++) dot += basis.QB[basis.off + r * basis.s + p] * col[r];
+      for (let r = 0; r < D; r++) col[r] -= dot * basis.QB[basis.off + r * basis.s + p];
+    }
+  }
+  for (let p = 0; p < c; p++) {
+    let dot = 0;
+    for (let r = 0; r < D; r++) dot += W[off + r * b + p] * col[r];
+    for (let r = 0; r < D; r++) col[r] -= dot * W[off + r * b + p];
+  }
+}
+
+/** Euclidean norm of a vector. */
+function norm2(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
 /**
- * Orthonormalises the b columns of one unit's D×b block in place (modified Gram–Schmidt, twice), first against
- * `basis` (earlier blocks, each D×b, already orthonormal) then among themselves. A column that vanishes is
- * replaced by a random vector. Returns R (b×b, upper triangular) with block_in = Q·R + basis·(...).
+ * Orthonormalises the b columns of one unit's D×b block in place (modified Gram–Schmidt, twice), against the
+ * unit's earlier basis columns (when given) and among themselves. A column whose remainder is at most
+ * BREAKDOWN_TOL of its size carries no new direction, only rounding noise: it is replaced by a random vector
+ * made orthogonal to everything before it.
  */
 function orthonormaliseUnit(
   W: Float32Array,
@@ -283,49 +315,34 @@ function orthonormaliseUnit(
   D: number,
   b: number,
   rand: () => number,
-): Float64Array {
-  const R = new Float64Array(b * b);
+  basis?: BasisView,
+): void {
   const col = new Float64Array(D);
   for (let c = 0; c < b; c++) {
     for (let r = 0; r < D; r++) col[r] = W[off + r * b + c];
-    let norm0 = 0;
-    for (let r = 0; r < D; r++) norm0 += col[r] * col[r];
-    norm0 = Math.sqrt(norm0);
-    for (let pass = 0; pass < 2; pass++) {
-      for (let p = 0; p < c; p++) {
-        let dot = 0;
-        for (let r = 0; r < D; r++) dot += W[off + r * b + p] * col[r];
-        if (pass === 0) R[p * b + c] = dot;
-        else R[p * b + c] += dot;
-        for (let r = 0; r < D; r++) col[r] -= dot * W[off + r * b + p];
-      }
-    }
-    let norm = 0;
-    for (let r = 0; r < D; r++) norm += col[r] * col[r];
-    norm = Math.sqrt(norm);
-    if (!(norm > 1e-7 * Math.max(norm0, 1e-30)) || norm === 0) {
-      // breakdown: the Krylov space is exhausted in this direction; continue with a random direction.
+    const ref = norm2(col);
+    projectOut(col, W, off, D, b, c, basis);
+    projectOut(col, W, off, D, b, c, basis);
+    let norm = norm2(col);
+    if (!(norm > BREAKDOWN_TOL * ref) || norm === 0) {
+      // breakdown: the Krylov space is exhausted in this direction; continue with a random orthogonal direction
       const g = gaussian(rand);
       for (let r = 0; r < D; r++) col[r] = g();
-      R[c * b + c] = 0;
-      for (let pass = 0; pass < 2; pass++) {
-        for (let p = 0; p < c; p++) {
-          let dot = 0;
-          for (let r = 0; r < D; r++) dot += W[off + r * b + p] * col[r];
-          for (let r = 0; r < D; r++) col[r] -= dot * W[off + r * b + p];
-        }
-      }
-      norm = Math.sqrt(col.reduce((s, x) => s + x * x, 0));
-      for (let r = 0; r < D; r++) W[off + r * b + c] = col[r] / norm;
-      continue;
+      for (let pass = 0; pass < 3; pass++) projectOut(col, W, off, D, b, c, basis);
+      norm = norm2(col);
     }
-    R[c * b + c] = norm;
     for (let r = 0; r < D; r++) W[off + r * b + c] = col[r] / norm;
   }
-  return R;
 }
 
-/** Cholesky factor R (upper, b×b) of a symmetric positive matrix, or null when a pivot is not clearly positive. */
+/**
+ * Remainder size below which a Krylov direction counts as exhausted, relative to the norm of the operator's
+ * output column it came from. Float32 products leave ~1e-6 of rounding noise in an exhausted direction;
+ * normalising that noise would give a vector far from orthogonal to the basis (the failure this guards).
+ */
+const BREAKDOWN_TOL = 1e-3;
+
+/** Upper Cholesky factor R (b×b) of a symmetric positive matrix, or null when a pivot is not clearly positive. */
 function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null {
   const R = new Float64Array(b * b);
   let maxDiag = 0;
@@ -359,13 +376,24 @@ function invUpper(R: Float64Array, b: number): Float64Array {
   return X;
 }
 
+/** Column norms of every unit's D×b block ([U, b]). */
+function columnNorms(W: Float32Array, U: number, D: number, b: number): Float64Array {
+  const out = new Float64Array(U * b);
+  for (let u = 0; u < U; u++) {
+    for (let r = 0; r < D; r++) {
+      const o = u * D * b + r * b;
+      for (let c = 0; c < b; c++) out[u * b + c] += W[o + c] * W[o + c];
+    }
+  }
+  return out.map(Math.sqrt);
+}
+
 /**
  * Orthonormalises every unit's D×b block of W in place by Cholesky QR, twice (CholQR2), with the Gram matrices
- * and the triangular solves run as batched products; a unit whose Gram matrix is near-singular falls back to
- * Gram–Schmidt with random replacement of vanished columns. Returns each unit's R (W_in = Q·R).
+ * and the triangular solves run as batched products; a unit whose Gram matrix is near-singular is handed to
+ * `fallback` (Gram–Schmidt against its whole basis, random replacement of vanished columns).
  */
-async function cholQR2(W: Float32Array, U: number, D: number, b: number, mm: MatMul, rands: (() => number)[]): Promise<Float64Array[]> {
-  const Rtot: (Float64Array | null)[] = Array.from({ length: U }, () => null);
+async function cholQR2(W: Float32Array, U: number, D: number, b: number, mm: MatMul, rands: (() => number)[], fallback: (u: number) => void): Promise<void> {
   const ok = new Array<boolean>(U).fill(true);
   for (let pass = 0; pass < 2; pass++) {
     const G = await mm.gemmBatched(U, W, W, b, D, b, { transA: true });
@@ -378,33 +406,27 @@ async function cholQR2(W: Float32Array, U: number, D: number, b: number, mm: Mat
         continue;
       }
       Rinv.set(invUpper(R, b), u * b * b);
-      const prev = Rtot[u];
-      if (!prev) Rtot[u] = R;
-      else {
-        const P = new Float64Array(b * b); // R_total = R · prev
-        for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) {
-          let sum = 0;
-          for (let k = 0; k < b; k++) sum += R[r * b + k] * prev[k * b + c];
-          P[r * b + c] = sum;
-        }
-        Rtot[u] = P;
-      }
     }
     const Q = await mm.gemmBatched(U, W, Rinv, D, b, b);
     for (let u = 0; u < U; u++) if (ok[u]) W.set(Q.subarray(u * D * b, (u + 1) * D * b), u * D * b);
   }
-  return Rtot.map((R, u) => {
-    if (ok[u] && R) return R;
-    const Rf = orthonormaliseUnit(W, u * D * b, D, b, rands[u]);
-    if (!R) return Rf;
-    const P = new Float64Array(b * b); // W_in = Q_pass1 · R, Q_pass1 = Q · Rf
-    for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) {
-      let sum = 0;
-      for (let k = 0; k < b; k++) sum += Rf[r * b + k] * R[k * b + c];
-      P[r * b + c] = sum;
-    }
-    return P;
-  });
+  for (let u = 0; u < U; u++) if (!ok[u]) fallback(u);
+}
+
+/**
+ * W ← (I − QQᵀ)² W for every unit's block against its basis (classical Gram–Schmidt, twice, batched products).
+ * Returns the summed coefficients QᵀW of the two passes ([U, s, b]).
+ */
+async function projectOutBasis(W: Float32Array, QB: Float32Array, U: number, D: number, s: number, b: number, mm: MatMul): Promise<Float32Array> {
+  let sum: Float32Array | undefined;
+  for (let pass = 0; pass < 2; pass++) {
+    const C = await mm.gemmBatched(U, QB, W, s, D, b, { transA: true });
+    const QC = await mm.gemmBatched(U, QB, C, D, s, b);
+    for (let k = 0; k < W.length; k++) W[k] -= QC[k];
+    if (sum) for (let k = 0; k < C.length; k++) sum[k] += C[k];
+    else sum = C;
+  }
+  return sum!;
 }
 
 /**
@@ -442,31 +464,40 @@ export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: K
       }
     }
   };
-  // T[u] is (s×s), filled block-column by block-column
+  // T[u] = Q_uᵀ M_u Q_u (s×s), filled block-column by block-column on and above the block diagonal
   const T = new Float64Array(U * s * s);
   for (let i = 0; i < maxBlocks; i++) {
     put(Q, i);
     const W = await op.apply(Q, b);
-    // project W against all blocks so far (classical Gram–Schmidt, twice); the coefficients form T's column block
-    for (let pass = 0; pass < 2; pass++) {
-      const C = await mm.gemmBatched(U, QB, W, s, D, b, { transA: true }); // [U, s, b]
-      const QC = await mm.gemmBatched(U, QB, C, D, s, b); // [U, D, b]
-      for (let k = 0; k < W.length; k++) W[k] -= QC[k];
-      for (let u = 0; u < U; u++) {
-        for (let r = 0; r < (i + 1) * b; r++) {
-          for (let c = 0; c < b; c++) T[u * s * s + r * s + (i * b + c)] += C[u * s * b + r * b + c];
-        }
+    const before = columnNorms(W, U, D, b);
+    // project W against all blocks so far (classical Gram–Schmidt, twice); the coefficients are T's column block
+    // i above and on the diagonal: T = QᵀMQ computed, never assumed (so Ritz values stay inside the spectrum)
+    const C = await projectOutBasis(W, QB, U, D, s, b, mm); // [U, s, b]
+    for (let u = 0; u < U; u++) {
+      for (let r = 0; r < (i + 1) * b; r++) {
+        for (let c = 0; c < b; c++) T[u * s * s + r * s + (i * b + c)] = C[u * s * b + r * b + c];
       }
     }
     if (i === maxBlocks - 1) break;
-    // orthonormalise the remainder: Q_{i+1} R_i = W; T[i+1, i] = R_i
-    const Rs = await cholQR2(W, U, D, b, mm, rands);
+    // orthonormalise the remainder into the next block. A direction the operator no longer extends (remainder at
+    // rounding level relative to its column of M·Q: the unit's matrix has low rank, e.g. a unit active on few
+    // samples) is replaced by a random direction orthogonal to the whole basis, so the basis stays orthonormal.
+    const after = columnNorms(W, U, D, b);
+    let broken = false;
     for (let u = 0; u < U; u++) {
-      const R = Rs[u];
-      for (let r = 0; r < b; r++) {
-        for (let c = 0; c < b; c++) T[u * s * s + ((i + 1) * b + r) * s + (i * b + c)] = R[r * b + c];
+      for (let c = 0; c < b; c++) {
+        if (after[u * b + c] > BREAKDOWN_TOL * before[u * b + c]) continue;
+        // scaled like the column it replaces, so CholQR's pivots stay comparable within the block
+        const g = gaussian(rands[u]);
+        const scale = (before[u * b + c] > 0 ? before[u * b + c] : 1) / Math.sqrt(D);
+        for (let r = 0; r < D; r++) W[u * D * b + r * b + c] = scale * g();
+        broken = true;
       }
     }
+    if (broken) await projectOutBasis(W, QB, U, D, s, b, mm); // the random columns, against the whole basis
+    await cholQR2(W, U, D, b, mm, rands, (u) => {
+      orthonormaliseUnit(W, u * D * b, D, b, rands[u], { QB, off: u * D * s, s, filled: (i + 1) * b });
+    });
     Q = W;
   }
 
@@ -478,10 +509,11 @@ export async function blockKrylovExtremes(op: BatchOperator, mm: MatMul, opts: K
     const Tu = new Float64Array(s * s);
     for (let r = 0; r < s; r++) {
       for (let c = 0; c < s; c++) {
-        const upper = r <= c ? T[u * s * s + r * s + c] : T[u * s * s + c * s + r];
-        const lower = r >= c ? T[u * s * s + r * s + c] : T[u * s * s + c * s + r];
-        // block-upper entries come from projections, the sub-diagonal blocks from R: average the two estimates
-        Tu[r * s + c] = r === c ? T[u * s * s + r * s + c] : 0.5 * (upper + lower);
+        const rb = Math.floor(r / b);
+        const cb = Math.floor(c / b);
+        // blocks above the diagonal hold the projections; the diagonal block has both halves: average them
+        const t = rb < cb ? T[u * s * s + r * s + c] : rb > cb ? T[u * s * s + c * s + r] : 0.5 * (T[u * s * s + r * s + c] + T[u * s * s + c * s + r]);
+        Tu[r * s + c] = t;
       }
     }
     const ext = extremeFromFull(symEig(Tu, s, true), opts.top, opts.bottom);

@@ -312,7 +312,7 @@ export function createAwcStage(backend: Backend = 'ort'): Stage {
   return {
     name: 'awc',
     description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (SPEC §4–5)',
-    version: '1',
+    version: '2', // 2: Krylov breakdown on low-rank (sparse-unit) AWCs handled; Ritz values from computed projections
     upstream: ['activations', 'awa', 'tuning'],
     configSlice: (config: Experiment) => {
       const { unitsPerShard: _u, cacheMiB: _c, ...awc } = config.awc;

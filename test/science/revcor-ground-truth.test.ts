@@ -103,4 +103,30 @@ describe('SPEC §7 ground truth', () => {
       }
     }
   });
+
+  it('sparse stimulus-blind units (active on 3–60 of 20,000 samples): subspace solver = dense solver, none flagged', async () => {
+    // the AWC of a unit active on k samples has rank k − 1: the Krylov basis (8 × 12 vectors) outruns it. Before
+    // the breakdown fix the subspace solver returned eigenvalues ~20× the true largest here and flagged them all.
+    const counts = [3, 6, 12, 12, 25, 25, 40, 60];
+    const U = counts.length;
+    const A = new Float32Array(N * U);
+    let seed = 12345;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    counts.forEach((k, u) => {
+      for (let j = 0; j < k; j++) A[Math.floor(rand() * N) * U + u] = 0.5 + 3 * rand();
+    });
+    const awa = await awaLayer(src, A, U, mm, { zThreshold: 5 });
+    const dense = await awcLayer(src, A, U, mm, { ...base, solver: 'full' }, awa);
+    const sub = await awcLayer(src, A, U, mm, { ...base, solver: 'subspace', steps: 12 }, awa);
+    for (let u = 0; u < U; u++) {
+      const [d, s] = [dense.units[u]!, sub.units[u]!];
+      const scale = d.top[0]! + awa.sigma ** 2;
+      for (let k = 0; k < Math.min(4, counts[u]! - 1); k++) expect(Math.abs(s.top[k]! - d.top[k]!) / scale).toBeLessThan(1e-3);
+      expect(Math.abs(s.bottom[0]! - d.bottom[0]!) / scale).toBeLessThan(1e-3);
+      expect(s.topSignificant).toEqual(d.topSignificant);
+    }
+    const flagged = (units: typeof dense.units) => units.filter((u) => u.topSignificant.some(Boolean) || u.bottomSignificant.some(Boolean)).length;
+    expect(flagged(dense.units)).toBe(0);
+    expect(flagged(sub.units)).toBe(0);
+  });
 });
