@@ -44,6 +44,7 @@ export const COLUMN_GROUPS: ColumnGroup[] = [
       { header: 'units', key: 'n_units', format: int },
       { header: 'RF px', key: 'rf_size', format: int },
       { header: 'responsive %', key: 'pct_responsive', format: pct },
+      { header: 'median N_eff', key: 'median_n_eff', format: int },
       { header: 'AWA sig. %', key: 'pct_awa_significant', format: pct },
       { header: 'AWC sig. %', key: 'pct_awc_significant', format: pct },
       { header: 'AWC suppr. %', key: 'pct_awc_suppressive', format: pct },

@@ -17,6 +17,8 @@ export interface TuningUnits {
 /** Per-unit AWA results of one layer. */
 export interface AwaUnits {
   responsive: ArrayLike<number>;
+  /** Effective number of noise samples driving the unit, (Σa)²/Σa² (absent in checkpoints that predate it). */
+  nEff?: ArrayLike<number>;
   significant: ArrayLike<number>;
   thetaPred: ArrayLike<number>;
   fPred: ArrayLike<number>;
@@ -66,6 +68,11 @@ export interface SummaryRow {
   pct_responsive: number;
   /** % of units active on at least one noise stimulus (Σa > 0). */
   pct_noise_responsive: number;
+  /**
+   * Median effective sample size (Σa)²/Σa² over the noise-responsive units: how many of the N noise samples
+   * actually drive the layer's units. The AWC null edge grows as (1 + √(D/N_eff))², so this bounds what can be seen.
+   */
+  median_n_eff: number;
   pct_awa_significant: number;
   /** % with ≥ 1 significant excitatory AWC eigenvalue. */
   pct_awc_significant: number;
@@ -107,7 +114,7 @@ export interface SummaryRow {
 /** Column names of a summary row, in table order. */
 export const SUMMARY_COLUMNS: readonly (keyof SummaryRow)[] = [
   'layer', 'n_units', 'rf_size',
-  'pct_responsive', 'pct_noise_responsive', 'pct_awa_significant', 'pct_awc_significant', 'pct_awc_suppressive',
+  'pct_responsive', 'pct_noise_responsive', 'median_n_eff', 'pct_awa_significant', 'pct_awc_significant', 'pct_awc_suppressive',
   'n_awa_compared', 'pct_awa_theta_match', 'pct_awa_f_match', 'pct_awa_reconstructed', 'awa_theta_circ_corr', 'awa_logf_spearman',
   'n_awc_compared', 'pct_awc_theta_match', 'pct_awc_f_match', 'pct_awc_reconstructed', 'awc_theta_circ_corr', 'awc_logf_spearman',
   'n_responsive', 'median_circular_variance', 'median_osi', 'median_ori_half_width', 'median_sf_bandwidth', 'median_f1f0',
@@ -190,6 +197,7 @@ export function layerSummary(u: LayerUnits, tol: MatchTolerance): SummaryRow {
     rf_size: u.rfSize,
     pct_responsive: pctOf(t?.responsive, (v) => v === 1),
     pct_noise_responsive: pctOf(u.awa?.responsive, (v) => v === 1),
+    median_n_eff: u.awa?.nEff ? median(where(n, (i) => u.awa!.responsive[i] === 1).map((i) => u.awa!.nEff![i]!)) : NaN,
     pct_awa_significant: pctOf(u.awa?.significant, (v) => v === 1),
     pct_awc_significant: pctOf(u.awc?.nSigTop, (v) => v > 0),
     pct_awc_suppressive: pctOf(u.awc?.nSigBottom ?? undefined, (v) => v > 0),

@@ -86,7 +86,7 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
   const tuning = await readParts(up, 'tuning', {
     num: ['responsive', 'theta_pref', 'sf_pref', 'circular_variance', 'osi', 'ori_half_width', 'sf_bandwidth', 'f1f0'],
   });
-  const awa = await readParts(up, 'awa', { num: ['responsive', 'significant', 'theta_pred', 'f_pred'], list: 'awa' });
+  const awa = await readParts(up, 'awa', { num: ['responsive', 'significant', 'theta_pred', 'f_pred'], optional: ['n_eff'], list: 'awa' });
   const awc = await readParts(up, 'awc', { num: ['n_sig_top', 'awc_theta_pred', 'awc_f_pred'], optional: ['n_sig_bottom'] });
   const category = await readParts(up, 'category', { num: ['selective', 'csi', 'sparseness'], str: ['preferred_category'] });
   const found = [...new Set([...tuning.keys(), ...awa.keys(), ...category.keys(), ...awc.keys()])];
@@ -116,7 +116,10 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
         f1f0: col(t, 'f1f0'),
       } satisfies TuningUnits;
     }
-    if (a) units.awa = { responsive: col(a, 'responsive'), significant: col(a, 'significant'), thetaPred: col(a, 'theta_pred'), fPred: col(a, 'f_pred') } satisfies AwaUnits;
+    if (a) {
+      units.awa = { responsive: col(a, 'responsive'), significant: col(a, 'significant'), thetaPred: col(a, 'theta_pred'), fPred: col(a, 'f_pred') } satisfies AwaUnits;
+      if (a.num['n_eff']) units.awa.nEff = col(a, 'n_eff');
+    }
     if (w) {
       units.awc = {
         nSigTop: col(w, 'n_sig_top'),
@@ -141,6 +144,7 @@ export const SUMMARY_DOC: Record<keyof SummaryRow, string> = {
   rf_size: 'side of the RF crop, pixels (theoretical RF clipped to the image)',
   pct_responsive: '% of units responsive to gratings (max R > epsilon)',
   pct_noise_responsive: '% of units active on at least one noise stimulus',
+  median_n_eff: 'median effective number of noise samples (sum a)^2 / sum a^2 over the noise-responsive units',
   pct_awa_significant: '% of units with a significant AWA (max |z| >= awa.zThreshold)',
   pct_awc_significant: '% of units with >= 1 significant excitatory AWC eigenvalue',
   pct_awc_suppressive: '% of units with >= 1 significant suppressive AWC eigenvalue',
@@ -222,7 +226,7 @@ async function finalizeSummary(ctx: FinalizeContext): Promise<void> {
 export const summaryStage: Stage = {
   name: 'summary',
   description: 'per-layer table: % responsive, % significant AWA/AWC, RF-predicted tuning matches and correlations, tuning and category statistics (SPEC §5)',
-  version: '1',
+  version: '2', // 2: median_n_eff column
   upstream: SUMMARY_UPSTREAM,
   configSlice: (config: Experiment) => ({ prediction: config.prediction, layers: config.model.layers, color: config.stimuli.noise.color }),
   plan: () => [{ id: SUMMARY_SHARD, params: {} }],

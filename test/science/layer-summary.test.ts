@@ -37,6 +37,12 @@ describe('percent and median', () => {
 });
 
 describe('layerSummary', () => {
+  it('median N_eff is over the noise-responsive units only, NaN when the awa checkpoint has no n_eff', () => {
+    const u = fourUnits();
+    u.awa = { ...u.awa!, responsive: [1, 1, 0, 1], nEff: [5, 100, 0, 7000] };
+    expect(layerSummary(u, tol).median_n_eff).toBe(100);
+    expect(layerSummary(fourUnits(), tol).median_n_eff).toBeNaN();
+  });
   it('reproduces the hand-computed table of four units', () => {
     const r = layerSummary(fourUnits(), tol);
     expect(r).toMatchObject({ layer: 'L', n_units: 4, rf_size: 10, pct_responsive: 75, pct_noise_responsive: 100 });

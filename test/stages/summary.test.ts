@@ -39,6 +39,7 @@ describe('summarise (fake upstream)', () => {
     expect(r!.rf_size).toBe(3);
     expect(r!.pct_responsive).toBeCloseTo((100 * 11) / 12, 10);
     expect(r!.pct_awa_significant).toBeCloseTo((100 * 8) / 12, 10);
+    expect(r!.median_n_eff).toBe(65); // n_eff = 10(u + 1), all 12 noise-responsive: (60 + 70) / 2
     expect(r!.pct_awc_significant).toBe(50);
     expect(r!.pct_awc_suppressive).toBe(25); // u = 0, 5, 10
     // compared for AWA: significant and responsive, u = 0 1 3 4 7 9 10; θ off by 40° for u mod 5 = 4 (4, 9), f doubled for u mod 5 = 3 (3)
@@ -140,12 +141,12 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
     const s = await cli(['summary', out]);
     expect(s.code).toBe(0);
     expect(s.stdout).toContain('RF reconstruction');
-    expect(s.stdout).toMatch(/block1_conv1 +6 +3 +100\.0 +66\.7 +50\.0/);
+    expect(s.stdout).toMatch(/block1_conv1 +6 +3 +100\.0 +35 +66\.7 +50\.0/);
     const j = await cli(['summary', out, '--format', 'json']);
     expect(JSON.parse(j.stdout)[1].layer).toBe('block2_conv1');
     const md = (await cli(['summary', out, '--format', 'markdown'])).stdout.split('\n');
-    expect(md).toContain('| layer | units | RF px | responsive % | AWA sig. % | AWC sig. % | AWC suppr. % | AWA reconstr. % | AWC reconstr. % |');
-    expect(md.find((l) => l.startsWith('| block1_conv1 | 6 | 3 |'))).toMatch(/^\| block1_conv1 \| 6 \| 3 \| 100\.0 \| 66\.7 \| 50\.0 \|/);
+    expect(md).toContain('| layer | units | RF px | responsive % | median N_eff | AWA sig. % | AWC sig. % | AWC suppr. % | AWA reconstr. % | AWC reconstr. % |');
+    expect(md.find((l) => l.startsWith('| block1_conv1 | 6 | 3 |'))).toMatch(/^\| block1_conv1 \| 6 \| 3 \| 100\.0 \| 35 \| 66\.7 \| 50\.0 \|/);
     await rm(join(out, 'report.html'));
     const r = await cli(['report', out]);
     expect(r.code).toBe(0);
