@@ -30,6 +30,23 @@ export async function interiorPlan(config: Experiment): Promise<PositionPlan | n
   if (noise.check > 1) {
     throw new ConfigError(`stimuli.noise.positions: interior samples crops at shifted positions, which cut ${noise.check}-px checks differently. Expected stimuli.noise.check: 1 with interior positions, got ${noise.check}.`);
   }
+  // every plan and every interior noise shard asks for it: parse the network once per model/noise setting
+  const key = JSON.stringify([config.model, noise]);
+  let plan = planMemo.get(key);
+  if (!plan) {
+    plan = computeInteriorPlan(config);
+    plan.catch(() => planMemo.delete(key)); // a failure (bad weights file, clipped RF) is not remembered
+    if (planMemo.size >= 8) planMemo.clear();
+    planMemo.set(key, plan);
+  }
+  return plan;
+}
+
+/** Interior plans already computed in this process, by model and noise config. */
+const planMemo = new Map<string, Promise<PositionPlan>>();
+
+/** The interior plan from the network's geometry (uncached; see interiorPlan). */
+async function computeInteriorPlan(config: Experiment): Promise<PositionPlan> {
   const model = await loadNetwork(config.model);
   const clipped = model.geometry.filter((g) => g.clipped).map((g) => g.name);
   if (clipped.length) {
@@ -38,7 +55,7 @@ export async function interiorPlan(config: Experiment): Promise<PositionPlan | n
     );
   }
   const size = interiorImageSize(config);
-  return positionPlan(layerGeometry(model.net, model.layers, size), size, noise.count);
+  return positionPlan(layerGeometry(model.net, model.layers, size), size, config.stimuli.noise.count);
 }
 
 /** Noise images through the network: N with centre positions, the plan's image count with interior ones. */

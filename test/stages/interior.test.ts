@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
 import { activationsStage } from '../../stages/activations.ts';
 import { allStages } from '../../stages/index.ts';
+import { interiorPlan } from '../../stages/noise-plan.ts';
 import { noiseParams } from '../../stages/stimuli.ts';
 import { cli, REPO } from '../cli/helpers.ts';
 import { pearson } from '../fixtures/synthetic-units.ts';
@@ -111,5 +112,20 @@ describe('batchFor', () => {
     expect(batchFor(config, 224)).toBe(16);
     expect(batchFor(config, 384)).toBe(5); // 16 · (224/384)² = 5.4
     expect(batchFor(config, 2000)).toBe(1);
+  });
+});
+
+describe('interiorPlan memo', () => {
+  it('parses the network once per model/noise setting; a refused setting is not remembered', async () => {
+    const config = ExperimentSchema.parse({ model: { arch: 'vgg16', layers: ['block1_conv1', 'block2_conv1'] }, stimuli: { noise: { positions: 'interior', count: 500 } } });
+    const a = await interiorPlan(config);
+    expect(a!.samples).toBe(500);
+    expect(await interiorPlan(ExperimentSchema.parse(config))).toBe(a); // equal config, new object: same plan
+    const other = await interiorPlan({ ...config, stimuli: { ...config.stimuli, noise: { ...config.stimuli.noise, count: 800 } } });
+    expect(other).not.toBe(a);
+    expect(other!.samples).toBe(800);
+    const clipped = { ...config, model: { ...config.model, arch: 'vgg19' as const, layers: ['block5_conv4'] } };
+    await expect(interiorPlan(clipped)).rejects.toThrow(/reaches past/);
+    await expect(interiorPlan(clipped)).rejects.toThrow(/reaches past/); // computed again, same refusal
   });
 });
