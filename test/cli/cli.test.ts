@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -180,6 +180,45 @@ describe('revcor status, validate, inspect, clean', () => {
     expect((await cli(['clean', out])).code).toBe(0);
     expect(existsSync(out)).toBe(false);
     expect((await cli(['clean', dir])).stderr).toContain('Expected a revcor output directory (with .revcor/ or manifest.json), got a directory without them');
+  });
+});
+
+describe('revcor fork', () => {
+  const shardsRun = (stdout: string) => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'shard-done').map((e) => e.stage);
+
+  it('a new run directory from hard links: a changed downstream key recomputes only downstream, beside the original', async () => {
+    await cli(['run', cfg]);
+    const totalBefore = await readFile(join(out, 'total', 'all.arrow'));
+    const out2 = join(dir, 'out2');
+    const f = await cli(['fork', out, out2]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stdout).toMatch(/^Forked \d+ files \([\d.]+ kB, hard-linked, no extra space\) of source, square, total from /);
+    expect(f.stdout).toContain(`Next: ${TOY_INVOCATION} run <config> --out ${out2}`);
+    expect((await stat(join(out2, 'square', 'sq-0000-0004.arrow'))).ino).toBe((await stat(join(out, 'square', 'sq-0000-0004.arrow'))).ino);
+    expect((await cli(['status', out2])).stdout).toMatch(/5 of 5 shards done/);
+    const r = await cli(['run', cfg, '--out', out2, '--set', 'awc.shuffles=7', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(shardsRun(r.stdout)).toEqual(['total']);
+    // the original is untouched: same bytes, and still complete for its own config
+    expect(Buffer.compare(await readFile(join(out, 'total', 'all.arrow')), totalBefore)).toBe(0);
+    expect(Buffer.compare(await readFile(join(out2, 'total', 'all.arrow')), totalBefore)).not.toBe(0);
+    expect(shardsRun((await cli(['run', cfg, '--json'])).stdout)).toEqual([]);
+  });
+
+  it('--stage keeps only the named stages; refuses a non-run source, a non-empty target and unknown stages', async () => {
+    await cli(['run', cfg]);
+    const out3 = join(dir, 'out3');
+    expect((await cli(['fork', out, out3, '--stage', 'source'])).code).toBe(0);
+    expect(shardsRun((await cli(['run', cfg, '--out', out3, '--json'])).stdout).sort()).toEqual(['square', 'square', 'total']);
+    const notRun = await cli(['fork', dir, join(dir, 'x')]);
+    expect(notRun.code).toBe(2);
+    expect(notRun.stderr).toContain(`error: ${dir}: Expected a revcor output directory with finished shards (.revcor/records), got a directory without them`);
+    const full = await cli(['fork', out, out3]);
+    expect(full.code).toBe(2);
+    expect(full.stderr).toContain('Expected a new or empty directory to fork into, got one with files');
+    const unknown = await cli(['fork', out, join(dir, 'y'), '--stage', 'sqare']);
+    expect(unknown.stderr).toContain('--stage sqare: expected one of source, square, total, got an unknown stage');
+    expect(existsSync(join(dir, 'y'))).toBe(false);
   });
 });
 
