@@ -96,7 +96,7 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     ctx.log(
       eff.units === 0
         ? `awc ${layer}: no unit has a significant AWA to measure an effective RF from: theoretical crop ${eff.size}×${eff.size}`
-        : `awc ${layer}: effective crop ${eff.size}×${eff.size} of ${ln.geometry.cropSize} (${eff.units} units with significant AWA, ${(100 * eff.coverage).toFixed(0)}% of their z² excess)`,
+        : `awc ${layer}: effective crop ${eff.size}×${eff.size} of ${ln.geometry.cropSize} (${eff.units} units with significant AWA, ${eff.coverage > 1 ? 'all' : `${(100 * eff.coverage).toFixed(0)}%`} of their z² excess${eff.coverage > 1 ? `: the rest of the crop sums below zero, noise` : ''})`,
     );
   }
   // the Krylov basis of every operator (units × (shuffles + 1)) is held in memory: refuse sizes that cannot fit

@@ -283,6 +283,12 @@ describe('shipped experiments', () => {
     const v19 = await loadExperiment(join(CONFIG_DIR, 'vgg19-floc.yaml'));
     expect(v19.config.model).toMatchObject({ arch: 'vgg19', weights: resolve(CONFIG_DIR, '../../shared/models/vgg19_imagenet_notop.h5'), layers: 'all' });
     expect(v19.config.run.out).toBe(resolve(CONFIG_DIR, '../artifacts/vgg19-floc'));
+
+    // the effective-crop variant differs from vgg19-floc only in awc.crop (so a fork reuses every upstream stage)
+    const eff = await loadExperiment(join(CONFIG_DIR, 'vgg19-floc-effective.yaml'));
+    expect(eff.config.awc.crop).toBe('effective');
+    const strip = (c: typeof v19.config) => ({ ...c, name: '', extends: undefined, run: { ...c.run, out: '' }, awc: { ...c.awc, crop: 'theoretical' } });
+    expect(strip(eff.config)).toEqual(strip(v19.config));
   });
 
   it('toResolvedYaml fills every default, starts with a comment and loads back to the same experiment', async () => {
