@@ -1,9 +1,10 @@
 // `revcor fork SRC DST [--stage S]`: a new run directory that starts with SRC's finished checkpoints (hard
 // links, no extra space), so a changed downstream setting is computed beside the original instead of over it.
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { parseDocument } from 'yaml';
 import { TEMP_SUFFIX } from '../pipeline/atomic.ts';
 import { OutputError } from '../pipeline/errors.ts';
 import { acquireLock } from '../pipeline/lock.ts';
@@ -42,8 +43,8 @@ async function linkOrCopy(from: string, to: string): Promise<boolean> {
 /**
  * Forks a run directory: every file of the chosen stages' checkpoint folders is hard-linked (checkpoints are
  * only ever replaced by rename, never rewritten in place, so the two runs cannot alter each other's files),
- * their shard records are copied (records are small and rewritten), and so are the content-hash memo, the
- * resolved config and the manifest. Stages without records in SRC are skipped.
+ * their shard records are copied (records are small and rewritten), and so are the content-hash memo and the
+ * resolved config (its run.out set to DST); the manifest is written anew. Stages without records in SRC are skipped.
  */
 export async function forkRun(src: string, dst: string, stages: readonly string[] | null): Promise<ForkResult> {
   const recorded = await readdir(join(src, '.revcor', 'records')).catch(() => [] as string[]);
@@ -71,11 +72,13 @@ export async function forkRun(src: string, dst: string, stages: readonly string[
     }
     kept.set(s, [...(await readStageRecords(dst, s)).values()]);
   }
-  for (const f of [join('.revcor', 'file-hashes.json'), 'config.resolved.yaml']) {
-    if (existsSync(join(src, f))) {
-      await mkdir(dirname(join(dst, f)), { recursive: true });
-      await copyFile(join(src, f), join(dst, f));
-    }
+  if (existsSync(join(src, '.revcor', 'file-hashes.json'))) await copyFile(join(src, '.revcor', 'file-hashes.json'), join(dst, '.revcor', 'file-hashes.json'));
+  const resolved = join(src, 'config.resolved.yaml');
+  if (existsSync(resolved)) {
+    // the copy must point at the fork: `revcor run DST/config.resolved.yaml` (what status suggests) writes DST
+    const doc = parseDocument(await readFile(resolved, 'utf8'));
+    doc.setIn(['run', 'out'], dst);
+    await writeFile(join(dst, 'config.resolved.yaml'), doc.toString());
   }
   await writeManifest(dst, kept);
   return result;

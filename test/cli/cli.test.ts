@@ -196,6 +196,8 @@ describe('revcor fork', () => {
     expect(f.stdout).toContain(`Next: ${TOY_INVOCATION} run <config> --out ${out2}`);
     expect((await stat(join(out2, 'square', 'sq-0000-0004.arrow'))).ino).toBe((await stat(join(out, 'square', 'sq-0000-0004.arrow'))).ino);
     expect((await cli(['status', out2])).stdout).toMatch(/5 of 5 shards done/);
+    // the fork's resolved config points at the fork: rerunning it writes there, not into the original
+    expect(parse(await readFile(join(out2, 'config.resolved.yaml'), 'utf8')).run.out).toBe(out2);
     const r = await cli(['run', cfg, '--out', out2, '--set', 'awc.shuffles=7', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(shardsRun(r.stdout)).toEqual(['total']);
