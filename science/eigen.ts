@@ -280,20 +280,20 @@ interface BasisView {
   filled: number;
 }
 
-/** Subtracts from `col` its projections on the filled basis columns and on the first c columns of the block (one pass). */
-function projectOut(col: Float64Array, W: Float32Array, off: number, D: number, b: number, c: number, basis?: BasisView): void {
-  if (basis) {
-    for (let p = 0; p < basis.filled; p++) {
-      let dot = 0;
-      for (let r = 0; r < D; r++) dot += basis.QB[basis.off + r * basis.s + p] * col[r];
-      for (let r = 0; r < D; r++) col[r] -= dot * basis.QB[basis.off + r * basis.s + p];
-    }
-  }
-  for (let p = 0; p < c; p++) {
+/** Subtracts from `col` its projections on `count` orthonormal columns of a row-major matrix (element (r, p) at off + r·stride + p). */
+function subtractColumns(col: Float64Array, M: Float32Array, off: number, stride: number, count: number): void {
+  const D = col.length;
+  for (let p = 0; p < count; p++) {
     let dot = 0;
-    for (let r = 0; r < D; r++) dot += W[off + r * b + p] * col[r];
-    for (let r = 0; r < D; r++) col[r] -= dot * W[off + r * b + p];
+    for (let r = 0; r < D; r++) dot += M[off + r * stride + p] * col[r];
+    for (let r = 0; r < D; r++) col[r] -= dot * M[off + r * stride + p];
   }
+}
+
+/** One Gram–Schmidt pass of `col` against the filled basis columns and the first c columns of the D×b block. */
+function projectOut(col: Float64Array, W: Float32Array, off: number, b: number, c: number, basis?: BasisView): void {
+  if (basis) subtractColumns(col, basis.QB, basis.off, basis.s, basis.filled);
+  subtractColumns(col, W, off, b, c);
 }
 
 /** Euclidean norm of a vector. */
@@ -321,14 +321,14 @@ function orthonormaliseUnit(
   for (let c = 0; c < b; c++) {
     for (let r = 0; r < D; r++) col[r] = W[off + r * b + c];
     const ref = norm2(col);
-    projectOut(col, W, off, D, b, c, basis);
-    projectOut(col, W, off, D, b, c, basis);
+    projectOut(col, W, off, b, c, basis);
+    projectOut(col, W, off, b, c, basis);
     let norm = norm2(col);
     if (!(norm > BREAKDOWN_TOL * ref) || norm === 0) {
       // breakdown: the Krylov space is exhausted in this direction; continue with a random orthogonal direction
       const g = gaussian(rand);
       for (let r = 0; r < D; r++) col[r] = g();
-      for (let pass = 0; pass < 3; pass++) projectOut(col, W, off, D, b, c, basis);
+      for (let pass = 0; pass < 3; pass++) projectOut(col, W, off, b, c, basis);
       norm = norm2(col);
     }
     for (let r = 0; r < D; r++) W[off + r * b + c] = col[r] / norm;
