@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { OrtMatMul } from '../model/ort-matmul.ts';
-import { awaLayer } from '../science/awa.ts';
+import { awaLayer, effectiveSampleSizes } from '../science/awa.ts';
 import { awcLayer } from '../science/awc.ts';
 import { featureLayout, noiseSource } from '../science/noise-source.ts';
 import { storedSource } from '../science/samples.ts';
@@ -32,9 +32,10 @@ export async function benchNullCheck(args: readonly string[]): Promise<string> {
   const lines: string[] = [];
   try {
     const awa = await awaLayer(src, A, chans.length, mm, { zThreshold: 5 });
+    const nEff = effectiveSampleSizes(awa);
     for (const nullKind of ['marchenko-pastur', 'shuffle'] as const) {
       const res = await awcLayer(src, A, chans.length, mm, { top: 4, bottom: 2, nullKind, shuffles: 20, level: 0.99, solver: 'subspace', block: 8, steps: 12, seed: 1 }, awa);
-      lines.push(`${layer} D ${layout.D} ${nullKind}: ` + res.units.map((u, j) => `ch${chans[j]} n_eff ${((awa.sum[j]! * awa.sum[j]!) / awa.sumSq[j]!).toFixed(0)} λ1/edge ${(u.top[0]! / u.bounds.upper).toFixed(2)} sig ${u.topSignificant.filter(Boolean).length}`).join('; '));
+      lines.push(`${layer} D ${layout.D} ${nullKind}: ` + res.units.map((u, j) => `ch${chans[j]} n_eff ${nEff[j]!.toFixed(0)} λ1/edge ${(u.top[0]! / u.bounds.upper).toFixed(2)} sig ${u.topSignificant.filter(Boolean).length}`).join('; '));
     }
   } finally {
     await mm.dispose();

@@ -41,6 +41,11 @@ export interface AwaResult extends StimulusMoments, WeightSums {
 /** Value subtracted from samples before products so that float32 sums do not cancel (the noise mid-grey). */
 export const SAMPLE_OFFSET = 127.5;
 
+/** Effective sample size (Σa)²/Σa² per unit, from its weight sums (0 for a unit that never responded). */
+export function effectiveSampleSizes(w: Pick<WeightSums, 'sum' | 'sumSq'>): Float64Array {
+  return Float64Array.from(w.sum, (s, u) => (w.sumSq[u]! > 0 ? (s * s) / w.sumSq[u]! : 0));
+}
+
 /** Σa, Σa², #active per unit for activations A (N×U row-major). */
 export function weightSums(A: Float32Array, N: number, U: number): WeightSums {
   const sum = new Float64Array(U);

@@ -5,6 +5,7 @@ import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import { effectiveSampleSizes } from '../science/awa.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
 import { boolVector, concatTables, floatListVector, layerColumns, numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
@@ -19,7 +20,7 @@ export const AWA_META = {
 /** The per-unit AWA table of one layer. */
 export function awaTable(layer: string, res: AwaTaskResult, info: { crop: { x0: number; y0: number; size: number }; clipped: boolean; samples: number; zThreshold: number; method: string }): Table {
   const U = res.zMax.length;
-  const nEff = Float64Array.from(res.sum, (s, u) => (res.sumSq[u] > 0 ? (s * s) / res.sumSq[u] : 0));
+  const nEff = effectiveSampleSizes(res);
   const responsive = Uint8Array.from(res.sum, (s) => (s > 0 ? 1 : 0));
   return tableWithMetadata(
     {
