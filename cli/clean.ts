@@ -7,7 +7,7 @@ import { OutputError } from '../pipeline/errors.ts';
 import { acquireLock } from '../pipeline/lock.ts';
 import { readStageRecords, recordDir, writeManifest, type ShardRecord } from '../pipeline/manifest.ts';
 import { formatBytes } from '../pipeline/progress.ts';
-import { println, type CliDeps } from './deps.ts';
+import { checkStageArgs, println, type CliDeps } from './deps.ts';
 
 interface CleanArgs {
   dir: string;
@@ -43,13 +43,11 @@ export function cleanCommand(deps: CliDeps): CommandModule<object, CleanArgs> {
       if (!existsSync(join(outDir, '.revcor')) && !existsSync(join(outDir, 'manifest.json'))) {
         throw new OutputError(`${outDir}: Expected a revcor output directory (with .revcor/ or manifest.json), got ${existsSync(outDir) ? 'a directory without them' : 'no such directory'}`);
       }
-      const known = new Set([...deps.stages().map((s) => s.name), ...(await recordedStages(outDir))]);
-      for (const s of args.stage) {
-        if (!known.has(s)) throw new OutputError(`--stage ${s}: expected one of ${[...known].join(', ')}, got an unknown stage`);
-      }
+      const known = [...new Set([...deps.stages().map((s) => s.name), ...(await recordedStages(outDir))])];
+      checkStageArgs(args.stage, known);
       const lock = await acquireLock(outDir, `${deps.invocation} clean ${args.dir}`);
       try {
-        const targets = args.stage.length ? args.stage : [...known];
+        const targets = args.stage.length ? args.stage : known;
         let freed = 0;
         for (const s of targets) {
           freed += await sizeOf(join(outDir, s));

@@ -1,6 +1,7 @@
 // What every command receives: the stage registry, output streams and test seams (so tests can run toy stages).
 import type { Stage } from '../pipeline/stage.ts';
 import type { RunOptions } from '../pipeline/runner.ts';
+import { OutputError } from '../pipeline/errors.ts';
 import { invocation } from './shell.ts';
 
 /** Injected into the commands by cli/app.ts. */
@@ -26,4 +27,11 @@ export async function defaultDeps(): Promise<CliDeps> {
 /** Writes lines to a stream. */
 export function println(stream: NodeJS.WritableStream, ...lines: string[]): void {
   for (const l of lines) stream.write(l + '\n');
+}
+
+/** Refuses a --stage value that names no known stage ("Expected one of …"). */
+export function checkStageArgs(requested: readonly string[], known: readonly string[]): void {
+  for (const s of requested) {
+    if (!known.includes(s)) throw new OutputError(`--stage ${s}: expected one of ${known.join(', ')}, got an unknown stage`);
+  }
 }

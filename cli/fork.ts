@@ -10,7 +10,7 @@ import { OutputError } from '../pipeline/errors.ts';
 import { acquireLock } from '../pipeline/lock.ts';
 import { readStageRecords, writeManifest, writeRecord, type ShardRecord } from '../pipeline/manifest.ts';
 import { formatBytes } from '../pipeline/progress.ts';
-import { println, type CliDeps } from './deps.ts';
+import { checkStageArgs, println, type CliDeps } from './deps.ts';
 
 interface ForkArgs {
   src: string;
@@ -66,11 +66,13 @@ export async function forkRun(src: string, dst: string, stages: readonly string[
         result.bytes += st.size;
       }
     }
+    const written: ShardRecord[] = [];
     for (const r of records.values()) {
       if (!existsSync(join(dst, r.file))) continue; // record without its checkpoint: leave it to be recomputed
       await writeRecord(dst, r);
+      written.push(r);
     }
-    kept.set(s, [...(await readStageRecords(dst, s)).values()]);
+    kept.set(s, written);
   }
   if (existsSync(join(src, '.revcor', 'file-hashes.json'))) await copyFile(join(src, '.revcor', 'file-hashes.json'), join(dst, '.revcor', 'file-hashes.json'));
   const resolved = join(src, 'config.resolved.yaml');
@@ -104,10 +106,7 @@ export function forkCommand(deps: CliDeps): CommandModule<object, ForkArgs> {
       if (existsSync(dst) && (await readdir(dst)).length > 0) {
         throw new OutputError(`${dst}: Expected a new or empty directory to fork into, got one with files (revcor clean it, or choose another name)`);
       }
-      const known = new Set([...deps.stages().map((s) => s.name)]);
-      for (const s of args.stage) {
-        if (!known.has(s)) throw new OutputError(`--stage ${s}: expected one of ${[...known].join(', ')}, got an unknown stage`);
-      }
+      checkStageArgs(args.stage, deps.stages().map((s) => s.name));
       await mkdir(dst, { recursive: true });
       const srcLock = await acquireLock(src, `${deps.invocation} fork ${args.src} ${args.dst}`); // no run may write SRC meanwhile
       try {
