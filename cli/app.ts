@@ -4,6 +4,7 @@ import { RevcorError } from '../pipeline/errors.ts';
 import { ShardFailure } from '../pipeline/runner.ts';
 import { atlasCommand } from './atlas.ts';
 import { cleanCommand } from './clean.ts';
+import { diffCommand } from './diff.ts';
 import { forkCommand } from './fork.ts';
 import { defaultDeps, println, type CliDeps } from './deps.ts';
 import { inspectCommand } from './inspect.ts';
@@ -37,6 +38,7 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .command(inspectCommand(d))
     .command(cleanCommand(d))
     .command(forkCommand(d))
+    .command(diffCommand(d))
     .command(modelCommand(d))
     .command(weightsCommand(d))
     .command(workerCommand(d))
