@@ -21,6 +21,23 @@ import { redact } from '../pipeline/distributed/redact.ts';
 /** A command-line usage mistake (unknown option, missing argument). */
 export class UsageError extends RevcorError {}
 
+/** Options that take one or more values: given without one, they are a mistake, not an empty list. */
+const VALUED_ARRAYS = ['set', 'from', 'only', 'force', 'stage', 'layers', 'maps', 'allow'];
+
+/** Refuses `--force` (or any option of VALUED_ARRAYS) given with no value or an empty one. */
+export function checkValuedOptions(argv: readonly string[], parsed: Record<string, unknown>): void {
+  for (const name of VALUED_ARRAYS) {
+    const given = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    const values = parsed[name];
+    if (!given || !Array.isArray(values)) continue;
+    if (values.length === 0 || values.some((v) => String(v).trim() === '')) {
+      throw new UsageError(`--${name}: expected a value (e.g. --${name} ${name === 'set' ? 'awc.shuffles=30' : 'awc'}), got none`, {
+        hint: 'Run `revcor <command> --help` for usage.',
+      });
+    }
+  }
+}
+
 const VERSION = '0.1.0';
 
 /** Parses `argv` (without node and script), runs the command, and returns the process exit code. */
@@ -42,6 +59,7 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .command(modelCommand(d))
     .command(weightsCommand(d))
     .command(workerCommand(d))
+    .middleware((parsed) => checkValuedOptions(argv, parsed as Record<string, unknown>), true)
     .demandCommand(1, 'Expected a command (run, status, validate, inspect, clean), got none')
     .example('$0 run', 'Run the default experiment (config/default.yaml) into artifacts/default')
     .example('$0 run config/smoke.yaml --out /tmp/smoke', 'Run another experiment elsewhere')

@@ -1,5 +1,6 @@
 // What every command receives: the stage registry, output streams and test seams (so tests can run toy stages).
-import type { Stage } from '../pipeline/stage.ts';
+import type { Experiment } from '../config/schema.ts';
+import type { Finalizer, Stage } from '../pipeline/stage.ts';
 import type { RunOptions } from '../pipeline/runner.ts';
 import { OutputError } from '../pipeline/errors.ts';
 import { invocation } from './shell.ts';
@@ -7,7 +8,9 @@ import { invocation } from './shell.ts';
 /** Injected into the commands by cli/app.ts. */
 export interface CliDeps {
   /** The stage registry. */
-  stages: () => Stage[];
+  stages: () => Stage<Experiment>[];
+  /** Derived-file writers run after a successful run (report.html); none for toy stages. */
+  finalizers?: () => Finalizer<Experiment>[];
   /** How the user invoked revcor (prefix of the printed resume command). */
   invocation: string;
   stdout: NodeJS.WritableStream;
@@ -21,7 +24,8 @@ export interface CliDeps {
 /** Defaults for the real command line. */
 export async function defaultDeps(): Promise<CliDeps> {
   const { allStages } = await import('../stages/index.ts');
-  return { stages: allStages, invocation: invocation(), stdout: process.stdout, stderr: process.stderr, handleSignals: true };
+  const { allFinalizers } = await import('../report/finalizers.ts');
+  return { stages: allStages, finalizers: allFinalizers, invocation: invocation(), stdout: process.stdout, stderr: process.stderr, handleSignals: true };
 }
 
 /** Writes lines to a stream. */

@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { Table } from 'apache-arrow';
 import { sha256 } from '../pipeline/cache-key.ts';
-import { InputError } from '../pipeline/errors.ts';
+import { CheckpointError, InputError } from '../pipeline/errors.ts';
 import { readRecord } from '../pipeline/manifest.ts';
 import { formatBytes } from '../pipeline/progress.ts';
 import { readArrowFile } from '../pipeline/store.ts';
@@ -13,6 +13,12 @@ interface InspectArgs {
   file: string;
   rows: number;
   full: boolean;
+}
+
+/** Whether bytes start like an Arrow IPC file ("ARROW1") or stream (a continuation marker or a message length). */
+export function isArrowIpc(bytes: Uint8Array): boolean {
+  if (bytes.byteLength >= 6 && Buffer.from(bytes.subarray(0, 6)).toString('latin1') === 'ARROW1') return true;
+  return bytes.byteLength >= 8 && bytes[0] === 0xff && bytes[1] === 0xff && bytes[2] === 0xff && bytes[3] === 0xff;
 }
 
 /** One cell as short text: numbers to 6 significant digits, vectors as their first items and length. */
@@ -72,6 +78,9 @@ export function inspectCommand(deps: CliDeps): CommandModule<object, InspectArgs
         throw new InputError(`${file}: Expected an Arrow IPC file, got ${code ? `${code} (cannot read it)` : `unreadable data: ${(e as Error).message}`}`);
       }
       const { table, bytes } = loaded;
+      if (!isArrowIpc(bytes) || table.numCols === 0) {
+        throw new InputError(`${file}: Expected an Arrow IPC file (file or stream format), got ${bytes.byteLength} bytes that are not one`);
+      }
       const out: string[] = [`${file}: ${table.numRows} rows, ${table.numCols} columns, ${table.batches.length} record batches, ${formatBytes(bytes.byteLength)}`];
       const record = await readRecord(dirname(dirname(file)), basename(dirname(file)), basename(file, '.arrow'));
       if (record) {
@@ -88,6 +97,11 @@ export function inspectCommand(deps: CliDeps): CommandModule<object, InspectArgs
         out.push(`First ${Math.min(args.rows, table.numRows)} rows:`, ...formatRows(table, args.rows, args.full).map((l) => `  ${l}`));
       }
       println(deps.stdout, ...out);
+      if (record && record.sha256 !== sha256(bytes)) {
+        throw new CheckpointError(`${file}: expected the sha256 its record holds, got another: the checkpoint is corrupt or was altered`, {
+          hint: 'The next run of that experiment recomputes it.',
+        });
+      }
     },
   };
 }

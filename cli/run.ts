@@ -59,6 +59,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
       if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 0)) {
         throw new ConfigError(`--workers: Expected a whole number ≥ 0, got ${args.workers}`);
       }
+      if (args.out !== undefined && args.out.trim() === '') throw new ConfigError('--out: expected a directory path, got an empty string');
       const loaded = await loadExperiment(args.config, args.set);
       const outDir = resolve(args.out ?? loaded.config.run.out);
       loaded.config.run.out = outDir;
@@ -80,12 +81,14 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
         const shown = redis ? rawArgs.map(redact) : rawArgs;
         const options = {
           stages: deps.stages(),
+          finalizers: deps.finalizers?.() ?? [],
           experiment: loaded,
           outDir,
           from: args.from,
           only: args.only,
           force: args.force,
-          workers: args.workers,
+          workers: args.workers || loaded.config.run.workers || undefined,
+          concurrency: loaded.config.run.concurrency,
           dryRun: args['dry-run'],
           reporter: args['dry-run'] ? undefined : reporter,
           signal: ac.signal,

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { OutputError } from './errors.ts';
 
 /**
  * Test seam: called between the two halves of the data, before the rename, and (by the runner) after a
@@ -17,8 +18,31 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
 }
 
+/** File-system conditions a user must fix (space, quota, permissions): errno → what it means. */
+const USER_FS_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exhausted',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EFBIG: 'the file is too large for the file system',
+};
+
 /** Writes `data` to `target` so that a reader sees either the old file or the whole new one, never a part. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, hook?: WriteHook): Promise<void> {
+  try {
+    await writeAtomically(target, data, hook);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (!(code in USER_FS_ERRORS)) throw e;
+    throw new OutputError(`Cannot write ${target}: expected a writable file system with free space, got ${code} (${USER_FS_ERRORS[code]})`, {
+      hint: 'Nothing finished was lost: free space (or fix the permissions) and run the same command again.',
+      cause: e,
+    });
+  }
+}
+
+async function writeAtomically(target: string, data: string | Uint8Array, hook?: WriteHook): Promise<void> {
   const dir = dirname(target);
   await mkdir(dir, { recursive: true });
   const tmp = tempPathFor(target);

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InputError } from './errors.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { hashMemoFile } from './rundir.ts';
 
 /** Deterministic JSON: object keys sorted, undefined members dropped; throws on values JSON cannot represent. */
 export function canonicalJson(value: unknown): string {
@@ -79,7 +79,7 @@ export function shardKey(basis: KeyBasis): string {
 interface HashEntry { size: number; mtimeMs: number; ctimeMs: number; ino: number; sha256: string }
 
 /**
- * Content hashes of files, memoised in <out>/.revcor/file-hashes.json by (path, size, mtime, ctime, inode):
+ * Content hashes of files, memoised in the run directory's hash memo by (path, size, mtime, ctime, inode):
  * an unchanged file is not re-read; any write, truncation or replacement changes ctime and forces a rehash.
  */
 export class FileHasher {
@@ -89,7 +89,7 @@ export class FileHasher {
 
   /** Opens the memo of an output directory (missing or unreadable memo = empty). */
   static async open(outDir?: string): Promise<FileHasher> {
-    const h = new FileHasher(outDir ? join(outDir, '.revcor', 'file-hashes.json') : undefined);
+    const h = new FileHasher(outDir ? hashMemoFile(outDir) : undefined);
     if (h.cacheFile) {
       try {
         const parsed = JSON.parse(await readFile(h.cacheFile, 'utf8')) as Record<string, HashEntry>;

@@ -1,11 +1,15 @@
 // The stage DAG as data: validation (unique names, known upstreams, no cycles), topological order, closures.
-import type { Stage } from './stage.ts';
+/** What the DAG functions look at: a name and upstream names. */
+export interface DagNode {
+  name: string;
+  upstream: readonly string[];
+}
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Stages in topological order (stable: ties keep the given order); throws on unknown upstream or a cycle. */
-export function orderStages(stages: readonly Stage[]): Stage[] {
-  const byName = new Map<string, Stage>();
+export function orderStages<S extends DagNode>(stages: readonly S[]): S[] {
+  const byName = new Map<string, S>();
   for (const s of stages) {
     if (!NAME.test(s.name)) throw new Error(`Expected a stage name of [A-Za-z0-9_-], got ${JSON.stringify(s.name)}`);
     if (byName.has(s.name)) throw new Error(`Expected unique stage names, got ${s.name} twice`);
@@ -18,9 +22,9 @@ export function orderStages(stages: readonly Stage[]): Stage[] {
       }
     }
   }
-  const order: Stage[] = [];
+  const order: S[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (s: Stage, path: string[]): void => {
+  const visit = (s: S, path: string[]): void => {
     const st = state.get(s.name);
     if (st === 'done') return;
     if (st === 'visiting') {
@@ -36,7 +40,7 @@ export function orderStages(stages: readonly Stage[]): Stage[] {
 }
 
 /** The named stages and every stage downstream of them (transitively). */
-export function downstreamClosure(stages: readonly Stage[], names: readonly string[]): Set<string> {
+export function downstreamClosure(stages: readonly DagNode[], names: readonly string[]): Set<string> {
   const out = new Set(names);
   let grew = true;
   while (grew) {
@@ -52,7 +56,7 @@ export function downstreamClosure(stages: readonly Stage[], names: readonly stri
 }
 
 /** The named stages and every stage upstream of them (transitively). */
-export function upstreamClosure(stages: readonly Stage[], names: readonly string[]): Set<string> {
+export function upstreamClosure(stages: readonly DagNode[], names: readonly string[]): Set<string> {
   const byName = new Map(stages.map((s) => [s.name, s]));
   const out = new Set<string>();
   const visit = (n: string): void => {

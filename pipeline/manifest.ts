@@ -1,10 +1,11 @@
-// The manifest: one small JSON record per finished shard under <out>/.revcor/records/<stage>/<shard>.json
-// (the source of truth, each written atomically after its Arrow file), and <out>/manifest.json, the
-// aggregated view of the current plan's records, rewritten atomically at the end of every run.
+// The manifest: one small JSON record per finished shard (the source of truth, each written atomically after its
+// Arrow file), the marks of checkpoints being written, and the aggregated manifest of the current plan's records,
+// rewritten atomically at the end of every run. Where they live is pipeline/rundir.ts's business.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import type { KeyBasis } from './cache-key.ts';
+import { manifestFile, recordDir, recordFile, writingDir } from './rundir.ts';
 
 /** What the manifest records about one finished shard. */
 export interface ShardRecord {
@@ -29,14 +30,11 @@ export interface ShardRecord {
 /** Version tag of manifest.json. */
 export const MANIFEST_FORMAT = 'revcor-manifest/1';
 
-/** Directory of the per-shard records of a stage. */
-export function recordDir(outDir: string, stage: string): string {
-  return join(outDir, '.revcor', 'records', stage);
-}
+export { recordDir };
 
 /** Path of one shard's record. */
 export function recordPath(outDir: string, stage: string, shard: string): string {
-  return join(recordDir(outDir, stage), `${shard}.json`);
+  return recordFile(outDir, stage, shard);
 }
 
 /** Writes a shard's record atomically (after its Arrow file is in place). */
@@ -75,6 +73,21 @@ export async function deleteRecord(outDir: string, stage: string, shard: string)
   await rm(recordPath(outDir, stage, shard), { force: true });
 }
 
+/** Marks a checkpoint as being written, so that its file counts as the run's own before its record exists. */
+export async function markWriting(outDir: string, stage: string, shard: string): Promise<void> {
+  await writeFileAtomic(join(writingDir(outDir, stage), shard), '');
+}
+
+/** Removes a checkpoint's being-written mark (after its record is written, or its write failed). */
+export async function clearWriting(outDir: string, stage: string, shard: string): Promise<void> {
+  await rm(join(writingDir(outDir, stage), shard), { force: true });
+}
+
+/** Shards of a stage whose checkpoint writes were started and never finished (killed writers). */
+export async function writingMarks(outDir: string, stage: string): Promise<string[]> {
+  return (await readdir(writingDir(outDir, stage)).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+}
+
 /** The aggregated manifest.json. */
 export interface Manifest {
   format: string;
@@ -83,10 +96,20 @@ export interface Manifest {
   stages: Record<string, Omit<ShardRecord, 'basis'>[]>;
 }
 
-/** Rewrites <out>/manifest.json from the given records (stage order preserved). */
+/** Rewrites the run's manifest from the given records (stage order preserved). */
 export async function writeManifest(outDir: string, records: Map<string, ShardRecord[]>): Promise<Manifest> {
   const manifest: Manifest = { format: MANIFEST_FORMAT, generatedAt: new Date().toISOString(), stages: {} };
   for (const [stage, list] of records) manifest.stages[stage] = list.map(({ basis: _b, ...rest }) => rest);
-  await writeFileAtomic(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
+  await writeFileAtomic(manifestFile(outDir), JSON.stringify(manifest, null, 1) + '\n');
   return manifest;
+}
+
+/** The run's manifest as last written, or null when absent or unreadable. */
+export async function readManifest(outDir: string): Promise<Manifest | null> {
+  try {
+    const m = JSON.parse(await readFile(manifestFile(outDir), 'utf8')) as Manifest;
+    return m && typeof m.stages === 'object' ? m : null;
+  } catch {
+    return null;
+  }
 }

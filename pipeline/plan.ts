@@ -29,7 +29,8 @@ export interface PlannedShard {
 
 /** One stage of the plan. */
 export interface StagePlan {
-  stage: Stage;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a plan holds stages of any config type
+  stage: Stage<any>;
   shards: PlannedShard[];
   /** Selected by --from/--only (all stages when neither is given). */
   selected: boolean;
@@ -63,7 +64,7 @@ export interface PlanOptions {
 
 const SHARD_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-function checkNames(flag: string, names: readonly string[] | undefined, stages: readonly Stage[]): void {
+function checkNames(flag: string, names: readonly string[] | undefined, stages: readonly { name: string }[]): void {
   for (const n of names ?? []) {
     if (!stages.some((s) => s.name === n)) {
       throw new RevcorError(`--${flag} ${n}: expected one of the stages ${stages.map((s) => s.name).join(', ')}, got an unknown stage`);
@@ -72,7 +73,7 @@ function checkNames(flag: string, names: readonly string[] | undefined, stages: 
 }
 
 /** Plans a run of `stages` for `experiment` into `outDir`. */
-export async function planRun(stages: readonly Stage[], experiment: PlanContext, outDir: string, options: PlanOptions = {}): Promise<Plan> {
+export async function planRun<C>(stages: readonly Stage<C>[], experiment: PlanContext<C>, outDir: string, options: PlanOptions = {}): Promise<Plan> {
   const ordered = orderStages(stages);
   checkNames('from', options.from, ordered);
   checkNames('only', options.only, ordered);
@@ -122,8 +123,8 @@ export async function planRun(stages: readonly Stage[], experiment: PlanContext,
 }
 
 /** One stage's shards with their cache keys, computed from the experiment, code and input files alone. */
-export interface KeyedStage {
-  stage: Stage;
+export interface KeyedStage<C = unknown> {
+  stage: Stage<C>;
   shards: { shard: Shard; key: string; basis: KeyBasis }[];
   /** Input file → sha256. */
   inputs: Record<string, string>;
@@ -132,10 +133,10 @@ export interface KeyedStage {
 }
 
 /** Every stage's shards and cache keys, stages in topological order (reads no checkpoint or record). */
-export async function planKeys(stages: readonly Stage[], experiment: PlanContext, hasher: FileHasher): Promise<KeyedStage[]> {
-  const ctx: PlanContext = { config: experiment.config, configDir: experiment.configDir };
-  const byName = new Map<string, KeyedStage>();
-  const out: KeyedStage[] = [];
+export async function planKeys<C>(stages: readonly Stage<C>[], experiment: PlanContext<C>, hasher: FileHasher): Promise<KeyedStage<C>[]> {
+  const ctx: PlanContext<C> = { config: experiment.config, configDir: experiment.configDir };
+  const byName = new Map<string, KeyedStage<C>>();
+  const out: KeyedStage<C>[] = [];
   for (const stage of orderStages(stages)) {
     const shards = await stage.plan(ctx);
     const ids = new Set<string>();
@@ -147,7 +148,7 @@ export async function planKeys(stages: readonly Stage[], experiment: PlanContext
     const slice = JSON.parse(canonicalJson(stage.configSlice(experiment.config) ?? null)) as unknown;
     const inputs: Record<string, string> = {};
     for (const f of (await stage.inputFiles?.(ctx)) ?? []) inputs[f] = await hasher.hash(f, `input file of stage ${stage.name}:`);
-    const keyed: KeyedStage['shards'] = [];
+    const keyed: KeyedStage<C>['shards'] = [];
     for (const shard of shards) {
       let shardInputs = inputs;
       if (shard.inputFiles?.length) {
@@ -164,24 +165,24 @@ export async function planKeys(stages: readonly Stage[], experiment: PlanContext
       };
       keyed.push({ shard, key: shardKey(basis), basis });
     }
-    const ks: KeyedStage = { stage, shards: keyed, inputs, slice };
+    const ks: KeyedStage<C> = { stage, shards: keyed, inputs, slice };
     byName.set(stage.name, ks);
     out.push(ks);
   }
   return out;
 }
 
-const indexes = new WeakMap<KeyedStage, Map<string, KeyedStage['shards'][number]>>();
+const indexes = new WeakMap<KeyedStage<never>, Map<string, KeyedStage['shards'][number]>>();
 
 /** A keyed stage's shards by id (built once). */
-function indexOf(sp: KeyedStage): Map<string, KeyedStage['shards'][number]> {
+function indexOf<C>(sp: KeyedStage<C>): Map<string, KeyedStage['shards'][number]> {
   let m = indexes.get(sp);
   if (!m) indexes.set(sp, (m = new Map(sp.shards.map((s) => [s.shard.id, s]))));
   return m;
 }
 
 /** Upstream stage → needed shard id → key (all shards of a stage unless `shard.needs` narrows it). */
-function upstreamKeys(stage: Stage, shard: Shard, byName: Map<string, KeyedStage>): Record<string, Record<string, string>> {
+function upstreamKeys<C>(stage: Stage<C>, shard: Shard, byName: Map<string, KeyedStage<C>>): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const u of stage.upstream) {
     const up = byName.get(u)!;

@@ -16,6 +16,11 @@ export function defaultWorkers(): number {
   return availableParallelism();
 }
 
+/** Threads one task may use: the pool's threads divided among the shards in flight (at least 1). */
+export function threadsPerShard(workers: number, concurrency: number): number {
+  return Math.max(1, Math.floor(workers / Math.max(1, Math.min(workers, concurrency))));
+}
+
 /** Creates a lazily started piscina pool of `size` threads; tasks are cancelled when `signal` aborts. */
 export function createPool(size = defaultWorkers(), signal?: AbortSignal): ClosablePool {
   if (!Number.isInteger(size) || size < 1) throw new Error(`Expected a pool size ≥ 1, got ${size}`);

@@ -4,13 +4,13 @@ import { Table } from 'apache-arrow';
 import type { WriteHook } from './atomic.ts';
 import type { FileHasher, KeyBasis } from './cache-key.ts';
 import { RevcorError } from './errors.ts';
-import { deleteRecord, writeRecord, type ShardRecord } from './manifest.ts';
+import { clearWriting, deleteRecord, markWriting, writeRecord, type ShardRecord } from './manifest.ts';
 import type { PlanContext, Shard, Stage, StageContext, UpstreamShardInfo, UpstreamView } from './stage.ts';
 import { readShardVerified, writeShard } from './store.ts';
 
 /** One shard to compute, with its cache key and what the key is made of. */
-export interface ShardTask {
-  stage: Stage;
+export interface ShardTask<C = unknown> {
+  stage: Stage<C>;
   shard: Shard;
   key: string;
   basis: KeyBasis;
@@ -19,10 +19,12 @@ export interface ShardTask {
 }
 
 /** Where and with what a shard runs. */
-export interface ShardEnv {
-  experiment: PlanContext;
+export interface ShardEnv<C = unknown> {
+  experiment: PlanContext<C>;
   outDir: string;
   pool: StageContext['pool'];
+  /** Threads one task of this shard may use (from the executor). */
+  threads: number;
   signal: AbortSignal;
   /** Content-hash memo told about the written checkpoint (optional). */
   hasher?: FileHasher;
@@ -37,13 +39,14 @@ export interface ShardEnv {
 }
 
 /** Runs `task.stage` on `task.shard`, writes its Arrow file atomically, then its manifest record; returns the record. */
-export async function executeShard(task: ShardTask, env: ShardEnv): Promise<ShardRecord> {
+export async function executeShard<C>(task: ShardTask<C>, env: ShardEnv<C>): Promise<ShardRecord> {
   const t = Date.now();
-  const ctx: StageContext = {
+  const ctx: StageContext<C> = {
     config: env.experiment.config,
     configDir: env.experiment.configDir,
     upstream: (name) => env.upstream(name),
     pool: env.pool,
+    threads: env.threads,
     signal: env.signal,
     progress: (fraction) => env.progress(fraction),
     log: (message) => env.log(message),
@@ -54,6 +57,8 @@ export async function executeShard(task: ShardTask, env: ShardEnv): Promise<Shar
   await env.beforeWrite?.();
   if (task.previous) await deleteRecord(env.outDir, stage.name, shard.id);
   const stamp = { stage: stage.name, shard: shard.id, key: task.key, version: stage.version, params: task.basis.params };
+  // until its record exists, the mark says the checkpoint file is the run's own (pruning may remove it)
+  await markWriting(env.outDir, stage.name, shard.id);
   const written = await writeShard(env.outDir, stamp, table, env.writeHook);
   await env.hasher?.remember(written.path, written.sha256);
   await env.writeHook?.('before-record', written.path);
@@ -71,6 +76,7 @@ export async function executeShard(task: ShardTask, env: ShardEnv): Promise<Shar
     basis: task.basis,
   };
   await writeRecord(env.outDir, record);
+  await clearWriting(env.outDir, stage.name, shard.id);
   return record;
 }
 

@@ -1,8 +1,8 @@
 // The stage contract: a stage is data (name, upstream, config slice, version, shard plan) plus run(shard).
 // The engine plans, skips, schedules and records; stages never touch the file system, queue or pool directly.
+// The engine knows nothing of the experiment's schema: `C` is whatever configuration the stages share.
 import type { Table } from 'apache-arrow';
 import type { TransferListItem } from 'node:worker_threads';
-import type { Experiment } from '../config/schema.ts';
 
 /** One unit of checkpointed work: its output is exactly one Arrow IPC file. */
 export interface Shard {
@@ -19,8 +19,8 @@ export interface Shard {
 }
 
 /** What planning may look at: the resolved experiment and where it came from. */
-export interface PlanContext {
-  config: Experiment;
+export interface PlanContext<C = unknown> {
+  config: C;
   /** Directory of the YAML file (paths in config are already absolute). */
   configDir: string;
 }
@@ -55,9 +55,11 @@ export interface WorkerPool {
 }
 
 /** What a running shard receives. */
-export interface StageContext extends PlanContext {
+export interface StageContext<C = unknown> extends PlanContext<C> {
   upstream(stage: string): UpstreamView;
   pool: WorkerPool;
+  /** Threads one task of this shard may use (cores of the executor divided among the shards it runs at once). */
+  threads: number;
   signal: AbortSignal;
   /** Reports progress inside the shard, 0..1. */
   progress(fraction: number): void;
@@ -65,44 +67,49 @@ export interface StageContext extends PlanContext {
 }
 
 /**
- * What a stage's optional `finalize` step receives after a successful run: the run's finished checkpoints
- * (read-only, verified) and a place to write derived files (reports, CSV) that are not shards.
+ * What a finalizer receives after a successful run: the run's finished checkpoints (read-only, verified) and a
+ * place to write derived files (reports, CSV) that are not shards.
  */
-export interface FinalizeContext extends PlanContext {
+export interface FinalizeContext<C = unknown> extends PlanContext<C> {
   outDir: string;
-  /** Whether this run computed any shard of this stage (false: every shard was already up to date). */
+  /** Whether this run computed any shard of the stages the finalizer needs (false: all were already up to date). */
   changed: boolean;
   /** Finished shards of every planned stage, by stage name (the manifest's records). */
   records: Readonly<Record<string, readonly UpstreamShardInfo[]>>;
   /** Reads a finished shard of any planned stage (verified against its recorded sha256). */
   read(stage: string, id: string): Promise<Table>;
-  /** Writes a file atomically at a path relative to the output directory (no `..`). */
+  /** Writes a file atomically at a path relative to the output directory (no `..`); the run remembers it as its own. */
   writeFile(relativePath: string, data: string | Uint8Array): Promise<void>;
   log(message: string): void;
 }
 
+/**
+ * Writes derived files (report.html, summary.csv, …) after a successful run (not a dry run, not interrupted, not
+ * failed) in which every stage it `needs` has ≥ 1 planned shard, all done, and at least one of them is selected —
+ * also when nothing had to run (`changed` false), so a derived file that went missing is restored. Called in
+ * registration order, under the run's lock, after the manifest is written; its files are not checkpoints.
+ */
+export interface Finalizer<C = unknown> {
+  name: string;
+  needs: readonly string[];
+  run(ctx: FinalizeContext<C>): Promise<void>;
+}
+
 /** A pipeline stage. */
-export interface Stage {
+export interface Stage<C = unknown> {
   name: string;
   description: string;
   /** Bump when the stage's outputs change for the same inputs. */
   version: string;
   upstream: readonly string[];
   /** The slice of the experiment this stage depends on (JSON-serialisable); part of every shard's key. */
-  configSlice(config: Experiment): unknown;
+  configSlice(config: C): unknown;
   /** Files whose content counts towards the cache key (weights, images), absolute paths. */
-  inputFiles?(ctx: PlanContext): string[] | Promise<string[]>;
+  inputFiles?(ctx: PlanContext<C>): string[] | Promise<string[]>;
   /** The shards this run needs (may be empty when the stage is disabled by config). */
-  plan(ctx: PlanContext): Shard[] | Promise<Shard[]>;
+  plan(ctx: PlanContext<C>): Shard[] | Promise<Shard[]>;
   /** Computes one shard. */
-  run(shard: Shard, ctx: StageContext): Promise<Table>;
-  /**
-   * Optional: writes derived files after a successful run (not a dry run, not interrupted, not failed) in which
-   * this stage is selected and every one of its (≥ 1) planned shards is done — also when nothing had to run
-   * (`changed` false), so a stage can restore a derived file that went missing. Called in stage order, under
-   * the run's lock, after manifest.json is written; its files are not checkpoints (no key, no record).
-   */
-  finalize?(ctx: FinalizeContext): Promise<void>;
+  run(shard: Shard, ctx: StageContext<C>): Promise<Table>;
   /**
    * Optional: frees process-wide resources the stage's shards share (a model session and its memory arena)
    * once the run has no more of its shards to compute, and at the end of every run. A later shard of the

@@ -1,12 +1,13 @@
-// Checkpoint files: one Arrow IPC file per shard at <out>/<stage>/<shard>.arrow, written atomically,
+// Checkpoint files: one Arrow IPC file per shard (where: pipeline/rundir.ts), written atomically,
 // stamped with revcor.* schema metadata, and verified against the manifest's sha256 when read.
 import { readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { writeFileAtomic, type WriteHook } from './atomic.ts';
 import { canonicalJson, sha256, type FileHasher } from './cache-key.ts';
 import { CheckpointError } from './errors.ts';
 import type { ShardRecord } from './manifest.ts';
+import { checkpointFile, checkpointRelative } from './rundir.ts';
 
 /** Schema metadata keys the engine adds to every checkpoint (merged over the stage's own metadata). */
 export const META = {
@@ -19,7 +20,7 @@ export const META = {
 
 /** Where a shard's checkpoint lives. */
 export function shardPath(outDir: string, stage: string, shard: string): string {
-  return join(outDir, stage, `${shard}.arrow`);
+  return checkpointFile(outDir, stage, shard);
 }
 
 /** Identity of a checkpoint being written. */
@@ -57,7 +58,7 @@ export async function writeShard(outDir: string, stamp: ShardStamp, table: Table
   const bytes = tableToIPC(stampTable(table, stamp), 'file');
   const path = shardPath(outDir, stamp.stage, stamp.shard);
   await writeFileAtomic(path, bytes, hook);
-  return { path, file: relative(outDir, path), sha256: sha256(bytes), bytes: bytes.byteLength, rows: table.numRows };
+  return { path, file: checkpointRelative(stamp.stage, stamp.shard), sha256: sha256(bytes), bytes: bytes.byteLength, rows: table.numRows };
 }
 
 /** Why a recorded checkpoint cannot be trusted, or undefined when its file matches the record. */

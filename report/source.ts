@@ -38,7 +38,7 @@ async function readManifest(outDir: string): Promise<Manifest | null> {
 }
 
 /** The run as a finalize step sees it (the manifest was just written by the runner). */
-export async function sourceFromFinalize(ctx: FinalizeContext): Promise<RunSource> {
+export async function sourceFromFinalize(ctx: FinalizeContext<Experiment>): Promise<RunSource> {
   return {
     outDir: ctx.outDir,
     config: ctx.config,

@@ -1,6 +1,7 @@
 // Writes a run's derived outputs: <out>/summary/summary.csv and <out>/report.html — after every run in which
 // the summary stage is done (Stage.finalize), skipped when both are already current; and on demand from an
 // output directory (`revcor report DIR`), from the checkpoints alone.
+import type { Experiment } from '../config/schema.ts';
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ export async function reportStamp(path: string): Promise<string | null> {
 }
 
 /** Stage.finalize of the summary stage: summary.csv and report.html unless both are current. */
-export async function writeRunOutputs(ctx: FinalizeContext): Promise<void> {
+export async function writeRunOutputs(ctx: FinalizeContext<Experiment>): Promise<void> {
   const src = await sourceFromFinalize(ctx);
   const summary = await src.read('summary', 'summary');
   const stamp = `${REPORT_VERSION}:${summary.schema.metadata.get('revcor.key') ?? ''}`;

@@ -131,7 +131,7 @@ export async function releaseActivationSessions(): Promise<void> {
 }
 
 /** How many stimuli each enabled set has (images: the candidate files listed now; null when skipped). */
-async function setSizes(ctx: PlanContext): Promise<[StimulusSet, number][]> {
+async function setSizes(ctx: PlanContext<Experiment>): Promise<[StimulusSet, number][]> {
   const s = ctx.config.stimuli;
   const out: [StimulusSet, number][] = [];
   if (s.gratings.enabled) out.push(['gratings', gratingList(s.gratings).length]);
@@ -153,7 +153,7 @@ interface ShardStimuli {
 }
 
 /** Reads the rows [start, end) of one set from the stimuli stage and prepares their pixels. */
-async function shardStimuli(params: ShardParams, ctx: StageContext, side: number, x0: number, y0: number): Promise<ShardStimuli> {
+async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, side: number, x0: number, y0: number): Promise<ShardStimuli> {
   const view = ctx.upstream('stimuli');
   const info = view.shards.find((s) => s.id === params.set);
   if (!info) throw new InputError(`activations: the stimuli stage has no '${params.set}' shard. Expected stimuli.${params.set}.enabled: true to produce it.`);
@@ -195,7 +195,7 @@ async function shardStimuli(params: ShardParams, ctx: StageContext, side: number
 }
 
 /** The activations stage (see the file comment; output layout in README "Activations"). */
-export const activationsStage: Stage = {
+export const activationsStage: Stage<Experiment> = {
   name: 'activations',
   description: 'centre-unit responses of every analysed layer to gratings, natural images and noise (ONNX Runtime)',
   version: '1',
@@ -211,12 +211,12 @@ export const activationsStage: Stage = {
     return { model, gratings, noise, images: { resize: config.stimuli.images.resize }, spatial: config.category.spatial };
   },
 
-  inputFiles(ctx: PlanContext) {
+  inputFiles(ctx: PlanContext<Experiment>) {
     const choice = resolveWeights(ctx.config.model);
     return choice.kind === 'file' ? [choice.path] : [];
   },
 
-  async plan(ctx: PlanContext): Promise<Shard[]> {
+  async plan(ctx: PlanContext<Experiment>): Promise<Shard[]> {
     const sizes = await setSizes(ctx);
     if (sizes.length === 0) return [];
     const { flopsFull, flopsCanvas } = await planGeometry(ctx.config);
@@ -234,7 +234,7 @@ export const activationsStage: Stage = {
 
   release: releaseActivationSessions,
 
-  async run(shard: Shard, ctx: StageContext): Promise<Table> {
+  async run(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {
     const params = shard.params as unknown as ShardParams;
     const config = ctx.config;
     const model = await loadModelCached(config);

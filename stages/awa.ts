@@ -44,7 +44,7 @@ export function awaTable(layer: string, res: AwaTaskResult, info: { crop: { x0: 
 }
 
 /** Runs one awa shard: every unit of one layer (or of every layer column for the all-layers shard). */
-async function runAwa(shard: Shard, ctx: StageContext, backend: Backend): Promise<Table> {
+async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Backend): Promise<Table> {
   const tables = await readNoiseTables(ctx, 'awa');
   const layer = shard.params['layer'];
   const layers = typeof layer === 'string' ? [layer] : layerColumns(tables[0]!);
@@ -61,7 +61,7 @@ async function runAwa(shard: Shard, ctx: StageContext, backend: Backend): Promis
       crop: ln.crop,
       zThreshold: ctx.config.awa.zThreshold,
       prediction: predictionArgs(ctx.config),
-      threads: threadsPerTask(ctx.pool, ctx.config),
+      threads: threadsPerTask(ctx),
       backend,
       cacheBytes: ctx.config.awc.cacheMiB * 2 ** 20,
     };
@@ -82,7 +82,7 @@ async function runAwa(shard: Shard, ctx: StageContext, backend: Backend): Promis
 }
 
 /** The awa stage; `backend` 'js' runs the products in plain JS (tests). */
-export function createAwaStage(backend: Backend = 'ort'): Stage {
+export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awa',
     description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (SPEC §4–5)',
@@ -94,7 +94,7 @@ export function createAwaStage(backend: Backend = 'ort'): Stage {
       gratings: config.prediction.method === 'model' ? config.stimuli.gratings : null,
       layers: config.model.layers,
     }),
-    async plan(ctx: PlanContext) {
+    async plan(ctx: PlanContext<Experiment>) {
       if (!noiseEnabled(ctx)) return [];
       const needs = { activations: await noiseShardIds(ctx.config) };
       return layerShards(ctx.config).map((s) => ({ ...s, needs }));
@@ -104,4 +104,4 @@ export function createAwaStage(backend: Backend = 'ort'): Stage {
 }
 
 /** The awa stage (ONNX Runtime products). */
-export const awaStage: Stage = createAwaStage();
+export const awaStage: Stage<Experiment> = createAwaStage();

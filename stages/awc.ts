@@ -24,7 +24,7 @@ export function awcShardId(layer: string, start: number, end: number): string {
 }
 
 /** Shards: each analysed layer's channels in ranges of awc.unitsPerShard. */
-async function planAwc(ctx: PlanContext): Promise<Shard[]> {
+async function planAwc(ctx: PlanContext<Experiment>): Promise<Shard[]> {
   if (!noiseEnabled(ctx)) return [];
   const cfg = ctx.config;
   const model = await loadNetwork(cfg.model);
@@ -51,7 +51,7 @@ async function planAwc(ctx: PlanContext): Promise<Shard[]> {
 }
 
 /** Per-unit rows of an upstream per-layer table (awa or tuning) for channels [start, end), or null when absent. */
-async function upstreamRows(ctx: StageContext, stage: string, layer: string, start: number, end: number): Promise<{ table: Table; rows: number[] } | null> {
+async function upstreamRows(ctx: StageContext<Experiment>, stage: string, layer: string, start: number, end: number): Promise<{ table: Table; rows: number[] } | null> {
   const view = ctx.upstream(stage);
   const info = view.shards.find((s) => s.id === layer) ?? view.shards.find((s) => s.id === ALL_LAYERS);
   if (!info) return null;
@@ -78,7 +78,7 @@ function pick(src: { table: Table; rows: number[] } | null, column: string, n: n
 }
 
 /** Runs one awc shard: one layer's channels [start, end). */
-async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promise<Table> {
+async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Backend): Promise<Table> {
   const cfg = ctx.config;
   const layer = String(shard.params['layer']);
   const start = Number(shard.params['start']);
@@ -136,7 +136,7 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
       cacheBytes: a.cacheMiB * 2 ** 20,
     },
     prediction: predictionArgs(cfg),
-    threads: threadsPerTask(ctx.pool, cfg),
+    threads: threadsPerTask(ctx),
     backend,
   };
   ctx.progress(0.02);
@@ -173,7 +173,7 @@ export function analysisBin(size: number, channels: number, check: number, maxDi
 }
 
 /** The layer's effective crop (science/effective-rf.ts) from every unit's AWA z-map in the awa stage's output. */
-async function layerEffectiveCrop(ctx: StageContext, layer: string, channels: number, r: number, centre: number, coverage: number): Promise<EffectiveCrop> {
+async function layerEffectiveCrop(ctx: StageContext<Experiment>, layer: string, channels: number, r: number, centre: number, coverage: number): Promise<EffectiveCrop> {
   const src = await upstreamRows(ctx, 'awa', layer, 0, channels);
   if (!src) throw new InputError(`awc: awc.crop is 'effective' but the awa stage has no output for ${layer}. Expected stimuli.noise.enabled: true.`);
   const maps = src.table.getChild('awa');
@@ -308,7 +308,7 @@ export function awcTable(
 }
 
 /** The awc stage; `backend` 'js' runs the products in plain JS (tests). */
-export function createAwcStage(backend: Backend = 'ort'): Stage {
+export function createAwcStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awc',
     description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (SPEC §4–5)',
@@ -324,4 +324,4 @@ export function createAwcStage(backend: Backend = 'ort'): Stage {
 }
 
 /** The awc stage (ONNX Runtime products). */
-export const awcStage: Stage = createAwcStage();
+export const awcStage: Stage<Experiment> = createAwcStage();

@@ -34,7 +34,7 @@ export interface ImageSet {
 }
 
 /** Reads the image activations upstream and labels every image with its category index. */
-export async function readImageSet(ctx: StageContext): Promise<ImageSet> {
+export async function readImageSet(ctx: StageContext<Experiment>): Promise<ImageSet> {
   const view = ctx.upstream('activations');
   const shards = setShards(view.shards, 'images');
   if (shards.length === 0) {
@@ -144,7 +144,7 @@ export function networkQValues(images: ImageSet): Map<string, Float64Array> {
 }
 
 /** Runs one category shard: every layer of the shard from the image activations. */
-export async function runCategory(shard: Shard, ctx: StageContext): Promise<Table> {
+export async function runCategory(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {
   const images = await readImageSet(ctx);
   const layer = shard.params['layer'];
   const layers = typeof layer === 'string' ? [layer] : layerColumns(images.tables[0]!);
@@ -167,14 +167,14 @@ export async function runCategory(shard: Shard, ctx: StageContext): Promise<Tabl
  * The category stage. `activationsPlan` (the activations stage's plan) tells which upstream shards hold the
  * images; without it every activations shard is an input (the image count is only known from the folder).
  */
-export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage {
+export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'category',
     description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, top-N (SPEC §3)',
     version: '1',
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),
-    async plan(ctx: PlanContext) {
+    async plan(ctx: PlanContext<Experiment>) {
       if (!ctx.config.stimuli.images.enabled) return [];
       const needs = await setNeeds(ctx, 'images', activationsPlan);
       return layerShards(ctx.config).map((s) => (needs ? { ...s, needs } : s));
@@ -184,4 +184,4 @@ export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage
 }
 
 /** The category stage; its shards need exactly the activations stage's image shards. */
-export const categoryStage: Stage = createCategoryStage((ctx) => activationsStage.plan(ctx));
+export const categoryStage: Stage<Experiment> = createCategoryStage((ctx) => activationsStage.plan(ctx));

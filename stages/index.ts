@@ -1,6 +1,7 @@
 // The stage registry: every stage the CLI runs. Add a stage by importing it and listing it here (any order:
 // the engine orders stages by their `upstream` lists and rejects unknown upstreams, so list a stage only
 // together with the stages it reads).
+import type { Experiment } from '../config/schema.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { activationsStage } from './activations.ts';
 import { awaStage } from './awa.ts';
@@ -11,7 +12,7 @@ import { summaryStage } from './summary.ts';
 import { tuningStage } from './tuning.ts';
 
 /** All stages of the revcor pipeline. */
-export function allStages(): Stage[] {
+export function allStages(): Stage<Experiment>[] {
   return [
     stimuliStage,
     activationsStage,

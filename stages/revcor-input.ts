@@ -1,7 +1,6 @@
 // Inputs shared by the awa and awc stages: the noise shards of the activations stage (a layer's centre-unit
 // activations, the noise index of every row, the noise parameters and RF geometry from the schema metadata),
 // the worker module, and the grating axes the model-response predictions use.
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
@@ -49,7 +48,7 @@ export async function noiseShardIds(config: Experiment): Promise<string[]> {
 }
 
 /** Reads every noise shard of the activations stage (in stimulus order). */
-export async function readNoiseTables(ctx: StageContext, stage: string): Promise<Table[]> {
+export async function readNoiseTables(ctx: StageContext<Experiment>, stage: string): Promise<Table[]> {
   const view = ctx.upstream('activations');
   const shards = setShards(view.shards, 'noise');
   if (shards.length === 0) {
@@ -121,10 +120,9 @@ export function unitColumns(A: Float32Array, N: number, C: number, start: number
   return out;
 }
 
-/** ORT threads per worker task: the cores shared by the pool's workers. */
-export function threadsPerTask(pool: WorkerPool, config: Experiment): number {
-  const cores = config.model.threads > 0 ? config.model.threads : availableParallelism();
-  return Math.max(1, Math.floor(cores / Math.max(1, Math.min(pool.size, config.run.concurrency))));
+/** ONNX Runtime threads of one pool task: model.threads when set, else what the executor gives each shard. */
+export function threadsPerTask(ctx: Pick<StageContext<Experiment>, 'threads' | 'config'>): number {
+  return ctx.config.model.threads > 0 ? ctx.config.model.threads : Math.max(1, ctx.threads);
 }
 
 /** The prediction settings the workers need (SPEC §5). */
@@ -134,6 +132,6 @@ export function predictionArgs(config: Experiment): PredictionArgs {
 }
 
 /** Whether the noise set exists for this config (the revcor stages plan nothing otherwise). */
-export function noiseEnabled(ctx: PlanContext): boolean {
+export function noiseEnabled(ctx: PlanContext<Experiment>): boolean {
   return ctx.config.stimuli.noise.enabled;
 }

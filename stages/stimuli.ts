@@ -99,7 +99,7 @@ interface ImageRow {
 }
 
 /** Lists, hashes and decodes every image; unreadable files are kept as rows with an `excluded` reason. */
-export async function imagesTable(c: Experiment, ctx: Pick<StageContext, 'signal' | 'progress' | 'log'>): Promise<Table> {
+export async function imagesTable(c: Experiment, ctx: Pick<StageContext<Experiment>, 'signal' | 'progress' | 'log'>): Promise<Table> {
   const im = c.stimuli.images;
   const set = await listImageSet(im);
   const opts = { resize: im.resize, size: c.model.inputSize };
@@ -158,14 +158,14 @@ export async function imagesTable(c: Experiment, ctx: Pick<StageContext, 'signal
 }
 
 /** The stimuli stage. */
-export const stimuliStage: Stage = {
+export const stimuliStage: Stage<Experiment> = {
   name: 'stimuli',
   description: 'Stimulus sets: grating descriptors, natural images (listed, hashed, checked), noise indices',
   version: STIMULI_VERSION,
   upstream: [],
   // Each shard's params carry its own sub-config: a change to one set reruns only that set's shard.
   configSlice: () => ({}),
-  async plan(ctx: PlanContext): Promise<Shard[]> {
+  async plan(ctx: PlanContext<Experiment>): Promise<Shard[]> {
     const c = ctx.config;
     const shards: Shard[] = [];
     if (c.stimuli.gratings.enabled) shards.push({ id: 'gratings', params: gratingsParams(c), cost: 1 });
@@ -177,7 +177,7 @@ export const stimuliStage: Stage = {
     if (c.stimuli.noise.enabled) shards.push({ id: 'noise', params: noiseParams(c, await noiseImageCount(c)), cost: 1 });
     return shards;
   },
-  async run(shard: Shard, ctx: StageContext): Promise<Table> {
+  async run(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {
     const c = ctx.config;
     switch (shard.id) {
       case 'gratings':

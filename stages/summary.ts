@@ -1,7 +1,7 @@
 // The summary stage (SPEC §5): one row per analysed layer — % responsive, % significant AWA / AWC, how often
 // the reconstructed RF predicts the grating tuning, tuning and category-selectivity statistics — from the
 // tuning, category, awa and awc checkpoints. A stage whose set is disabled gives NaN / empty columns.
-// After a run, finalize writes <out>/summary/summary.csv and <out>/report.html (report/write.ts).
+// After a run, the report finalizer (report/finalizers.ts) writes summary.csv and report.html from it.
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
@@ -209,21 +209,15 @@ export function rowsFromTable(t: Table): SummaryRow[] {
 }
 
 /** An UpstreamReader over a running shard's upstream views. */
-function stageReader(ctx: StageContext): UpstreamReader {
+function stageReader(ctx: StageContext<Experiment>): UpstreamReader {
   return {
     shards: (stage) => ctx.upstream(stage).shards.map((s) => s.id),
     read: (stage, id) => ctx.upstream(stage).read(id),
   };
 }
 
-/** Writes summary.csv and report.html after the run (loaded lazily: the report pulls in vega and sharp). */
-async function finalizeSummary(ctx: FinalizeContext): Promise<void> {
-  const { writeRunOutputs } = await import('../report/write.ts');
-  await writeRunOutputs(ctx);
-}
-
 /** The summary stage. */
-export const summaryStage: Stage = {
+export const summaryStage: Stage<Experiment> = {
   name: 'summary',
   description: 'per-layer table: % responsive, % significant AWA/AWC, RF-predicted tuning matches and correlations, tuning and category statistics (SPEC §5)',
   version: '2', // 2: median_n_eff column
@@ -235,5 +229,4 @@ export const summaryStage: Stage = {
     ctx.progress(1);
     return summaryTable(rows, ctx.config);
   },
-  finalize: finalizeSummary,
 };

@@ -25,7 +25,7 @@ export function tuningOptions(config: Experiment): TuningOptions {
 }
 
 /** Reads the grating activations upstream: descriptor columns and the tables themselves. */
-export async function readGratingTables(ctx: StageContext): Promise<Table[]> {
+export async function readGratingTables(ctx: StageContext<Experiment>): Promise<Table[]> {
   const view = ctx.upstream('activations');
   const shards = setShards(view.shards, 'gratings');
   if (shards.length === 0) {
@@ -98,7 +98,7 @@ function tuningMetadata(grid: GratingGrid, options: TuningOptions): Record<strin
 }
 
 /** Runs one tuning shard: every layer of the shard from the grating activations. */
-export async function runTuning(shard: Shard, ctx: StageContext): Promise<Table> {
+export async function runTuning(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {
   const tables = await readGratingTables(ctx);
   const source = 'activations (gratings)';
   const set = {
@@ -125,14 +125,14 @@ export async function runTuning(shard: Shard, ctx: StageContext): Promise<Table>
  * The tuning stage. `activationsPlan` (the activations stage's plan) tells which upstream shards hold the
  * gratings; without it the shared id contract `gratings-<start>-<end>` is used.
  */
-export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage {
+export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'tuning',
     description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (SPEC §2)',
     version: '1',
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),
-    async plan(ctx: PlanContext) {
+    async plan(ctx: PlanContext<Experiment>) {
       if (!ctx.config.stimuli.gratings.enabled) return [];
       const needs = await setNeeds(ctx, 'gratings', activationsPlan);
       return layerShards(ctx.config).map((s) => ({ ...s, needs }));
@@ -142,6 +142,6 @@ export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage {
 }
 
 /** The tuning stage; its shards need exactly the activations stage's grating shards. */
-export const tuningStage: Stage = createTuningStage((ctx) => activationsStage.plan(ctx));
+export const tuningStage: Stage<Experiment> = createTuningStage((ctx) => activationsStage.plan(ctx));
 
 export { ALL_LAYERS };

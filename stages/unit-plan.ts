@@ -30,7 +30,7 @@ export function setShards(shards: readonly UpstreamShardInfo[], set: 'gratings' 
 }
 
 /** Plans the activations stage (its Stage.plan), to learn which of its shards hold one stimulus set. */
-export type ActivationsPlanner = (ctx: PlanContext) => Shard[] | Promise<Shard[]>;
+export type ActivationsPlanner = (ctx: PlanContext<Experiment>) => Shard[] | Promise<Shard[]>;
 
 /**
  * The `needs` of a shard reading one stimulus set: the activations shards whose params.set is `set`, from
@@ -38,7 +38,7 @@ export type ActivationsPlanner = (ctx: PlanContext) => Shard[] | Promise<Shard[]
  * `<set>-<start>-<end>` (6-digit zero padding, activations.shardSize stimuli per shard) when the set size
  * is known from the config alone (gratings); undefined (= every activations shard) otherwise.
  */
-export async function setNeeds(ctx: PlanContext, set: 'gratings' | 'images', planner?: ActivationsPlanner): Promise<Record<string, string[]> | undefined> {
+export async function setNeeds(ctx: PlanContext<Experiment>, set: 'gratings' | 'images', planner?: ActivationsPlanner): Promise<Record<string, string[]> | undefined> {
   if (planner) return { activations: (await planner(ctx)).filter((s) => s.params['set'] === set).map((s) => s.id) };
   if (set !== 'gratings') return undefined;
   const count = gratingList(ctx.config.stimuli.gratings).length;

@@ -1,28 +1,27 @@
-// The coordinator of a distributed run: plans like a local run, then puts each pending shard on a BullMQ queue
-// (job id = the shard's cache key) once the upstream shards it needs are done — a shard that needs a whole
-// upstream stage waits for all of it, which is the stage barrier. Completions arrive as QueueEvents and are
-// checked against the records; a periodic reconciliation catches anything missed. It ends with the same
-// verification, manifest, pruning and config.resolved.yaml as a local run.
+// The coordinator of a distributed run is an executor of the one run lifecycle (pipeline/runner.ts): it puts each
+// pending shard on a BullMQ queue (job id = the shard's cache key) once the upstream shards it needs are done — a
+// shard that needs a whole upstream stage waits for all of it, which is the stage barrier. Completions arrive as
+// QueueEvents and are checked against the records; a periodic reconciliation catches anything missed, and the plan is
+// verified again from the records (up to three rounds) before the lifecycle prunes, writes the manifest and finalizes.
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { stringify } from 'yaml';
-import { FileHasher, sha256 } from '../cache-key.ts';
+import { sha256 } from '../cache-key.ts';
 import { InterruptedError, RevcorError } from '../errors.ts';
-import { acquireLock } from '../lock.ts';
+import type { Execution, ExecutionContext, Executor } from '../executor.ts';
 import { deleteRecord, readRecord } from '../manifest.ts';
-import { planRun, type Plan, type PlannedShard } from '../plan.ts';
+import type { Plan, PlannedShard } from '../plan.ts';
 import type { ProgressEvent } from '../progress.ts';
-import { ensureWritable, finalizeStages, finish, planEvent, removeLeftovers, runPipeline, writeIfChanged, type RunOptions, type RunResult } from '../runner.ts';
+import { readResolvedConfig } from '../rundir.ts';
+import { runPipeline, type RunOptions, type RunResult } from '../runner.ts';
 import { DEFAULT_QUEUE, JOB_FORMAT, type ShardJob } from './job.ts';
 import { redact } from './redact.ts';
 import { checkRedis, newClient, type RedisTarget } from './redis.ts';
 import { coordinatorKey, listWorkers, startHeartbeat, type Heartbeat } from './registry.ts';
 import type { JobResult } from './worker.ts';
 
-/** A run whose shards are computed by `revcor worker` processes through Redis. */
-export interface DistributedRunOptions extends RunOptions {
+/** How the coordinator reaches the workers. */
+export interface RedisExecutorOptions {
   redis: RedisTarget;
   /** Queue name (default "revcor"); workers must listen on the same one. */
   queue?: string;
@@ -33,6 +32,9 @@ export interface DistributedRunOptions extends RunOptions {
   /** Attempts per job when a shard throws (stalls are counted separately by the workers; default 3). */
   attempts?: number;
 }
+
+/** A run whose shards are computed by `revcor worker` processes through Redis. */
+export interface DistributedRunOptions<C = unknown> extends RunOptions<C>, RedisExecutorOptions {}
 
 /** A stage's shard failed on a worker, or was rejected by one. */
 export class RemoteShardError extends RevcorError {}
@@ -50,127 +52,101 @@ interface Entry {
 }
 
 /** Plans and runs the pipeline into `outDir` with the shards computed by workers listening on the queue. */
-export async function runDistributed(o: DistributedRunOptions): Promise<RunResult> {
-  if (o.dryRun) return runPipeline(o); // a dry run plans only: no Redis needed
-  const t0 = Date.now();
-  const emit = (e: ProgressEvent): void => o.reporter?.event(e);
-  const resume = o.resumeCommand ?? 'the same command';
+export async function runDistributed<C>(o: DistributedRunOptions<C>): Promise<RunResult> {
+  return runPipeline({ ...o, executor: o.dryRun ? undefined : redisExecutor<C>(o) }); // a dry run plans only: no Redis needed
+}
+
+/** An executor that queues the shards on BullMQ for `revcor worker`s and waits for their records. */
+export function redisExecutor<C>(o: RedisExecutorOptions): Executor<C> {
   const queueName = o.queue ?? DEFAULT_QUEUE;
-  await checkRedis(o.redis, 'coordinator'); // before anything is written
-  await ensureWritable(o.outDir);
-  const lock = await acquireLock(o.outDir, redact(o.command ?? process.argv.join(' ')));
-  const hasher = await FileHasher.open(o.outDir);
   const clients: Redis[] = [];
   let queue: Queue | undefined;
   let events: QueueEvents | undefined;
   let beat: Heartbeat | undefined;
-  try {
-    if (lock.tookOverFrom) {
-      const d = lock.tookOverFrom;
-      emit({ type: 'log', level: 'warn', message: `took over the lock left by process ${d.pid} (started ${d.startedAt}), which is no longer running` });
-    }
-    const planOpts = { from: o.from, only: o.only, hasher };
-    let plan = await planRun(o.stages, o.experiment, o.outDir, { ...planOpts, force: o.force });
-    emit(planEvent(plan));
-    const resolvedText = o.resolvedYaml ?? stringify(o.experiment.config);
-    await writeIfChanged(join(o.outDir, 'config.resolved.yaml'), resolvedText);
-    if (plan.toRun === 0) {
-      const manifest = await finish(plan, o.outDir, false);
-      await finalizeStages(plan, o, [], emit);
-      const message = `Nothing to do: all ${plan.total} shards of ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'} in ${o.outDir} are up to date.`;
-      emit({ type: 'run-done', ran: 0, upToDate: true, seconds: (Date.now() - t0) / 1000, message });
-      return { plan, ran: [], upToDate: true, seconds: (Date.now() - t0) / 1000, manifest };
-    }
+  let outDir: string | undefined;
+  return {
+    check: () => checkRedis(o.redis, 'coordinator'),
+    // workers of an earlier coordinator may still be writing: temp files go only once no job of this directory runs
+    async mayRemoveLeftovers(phase) {
+      if (phase === 'start' || !queue) return false;
+      return !(await queue.getJobs(['active'])).some((j) => (j?.data as ShardJob | undefined)?.outDir === outDir);
+    },
+    async execute(plan: Plan, ctx: ExecutionContext<C>): Promise<Execution> {
+      outDir = ctx.outDir;
+      const t0 = Date.now();
+      const { emit } = ctx;
+      const client = newClient(o.redis, 'coordinator');
+      clients.push(client);
+      let lastWarning = 0;
+      const warnDown = (e: Error): void => {
+        if (Date.now() - lastWarning < 30_000) return;
+        lastWarning = Date.now();
+        emit({ type: 'log', level: 'warn', message: `Redis at ${o.redis.display}: ${redact(e?.message ?? String(e))}; waiting for it to come back (workers keep running their shards)` });
+      };
+      client.on('error', warnDown);
+      queue = new Queue(queueName, { connection: client });
+      queue.on('error', () => undefined);
+      const lastEvent = await client.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
+      const eventsClient = newClient(o.redis, 'coordinator-events');
+      clients.push(eventsClient);
+      eventsClient.on('error', warnDown);
+      events = new QueueEvents(queueName, { connection: eventsClient, lastEventId: lastEvent[0]?.[0] ?? '0-0' });
+      events.on('error', () => undefined);
+      await events.waitUntilReady();
 
-    const client = newClient(o.redis, 'coordinator');
-    clients.push(client);
-    let lastWarning = 0;
-    const warnDown = (e: Error): void => {
-      if (Date.now() - lastWarning < 30_000) return;
-      lastWarning = Date.now();
-      emit({ type: 'log', level: 'warn', message: `Redis at ${o.redis.display}: ${redact(e?.message ?? String(e))}; waiting for it to come back (workers keep running their shards)` });
-    };
-    client.on('error', warnDown);
-    queue = new Queue(queueName, { connection: client });
-    queue.on('error', () => undefined);
-    const lastEvent = await client.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
-    const eventsClient = newClient(o.redis, 'coordinator-events');
-    clients.push(eventsClient);
-    eventsClient.on('error', warnDown);
-    events = new QueueEvents(queueName, { connection: eventsClient, lastEventId: lastEvent[0]?.[0] ?? '0-0' });
-    events.on('error', () => undefined);
-    await events.waitUntilReady();
+      const workers = await listWorkers(client, queueName);
+      emit({ type: 'run-start', toRun: plan.toRun, workers: workers.reduce((a, w) => a + w.threads, 0), concurrency: workers.reduce((a, w) => a + w.concurrency, 0) });
+      emit({ type: 'log', level: 'info', message: `Coordinating ${plan.toRun} shards through queue '${queueName}' on ${o.redis.display}: ${workers.length} live worker${workers.length === 1 ? '' : 's'}` });
+      if (!workers.length) emit({ type: 'log', level: 'warn', message: `no live workers on queue '${queueName}' yet: start some with \`revcor worker --redis ${o.redis.display}${queueName === DEFAULT_QUEUE ? '' : ` --queue ${queueName}`}\`` });
+      for (const w of workers.filter((x) => x.codeVersion !== o.codeVersion)) {
+        emit({ type: 'log', level: 'warn', message: `worker ${w.id} runs code version ${w.codeVersion}, this coordinator ${o.codeVersion}: it will reject this run's jobs` });
+      }
 
-    const workers = await listWorkers(client, queueName);
-    const mismatched = workers.filter((w) => w.codeVersion !== o.codeVersion);
-    emit({ type: 'run-start', toRun: plan.toRun, workers: workers.reduce((a, w) => a + w.threads, 0), concurrency: workers.reduce((a, w) => a + w.concurrency, 0) });
-    emit({ type: 'log', level: 'info', message: `Coordinating ${plan.toRun} shards through queue '${queueName}' on ${o.redis.display}: ${workers.length} live worker${workers.length === 1 ? '' : 's'}` });
-    if (!workers.length) emit({ type: 'log', level: 'warn', message: `no live workers on queue '${queueName}' yet: start some with \`revcor worker --redis ${o.redis.display}${queueName === DEFAULT_QUEUE ? '' : ` --queue ${queueName}`}\`` });
-    for (const w of mismatched) {
-      emit({ type: 'log', level: 'warn', message: `worker ${w.id} runs code version ${w.codeVersion}, this coordinator ${o.codeVersion}: it will reject this run's jobs` });
-    }
+      const counters = { toRun: plan.toRun, done: 0 };
+      beat = startHeartbeat(client, coordinatorKey(queueName, ctx.outDir), 5000, () => ({
+        outDir: ctx.outDir,
+        host: hostname(),
+        pid: process.pid,
+        startedAt: new Date(t0).toISOString(),
+        codeVersion: o.codeVersion,
+        queue: queueName,
+        ...counters,
+      }));
+      await beat.beat();
 
-    const counters = { toRun: plan.toRun, done: 0 };
-    beat = startHeartbeat(client, coordinatorKey(queueName, o.outDir), 5000, () => ({
-      outDir: o.outDir,
-      host: hostname(),
-      pid: process.pid,
-      startedAt: new Date(t0).toISOString(),
-      codeVersion: o.codeVersion,
-      queue: queueName,
-      ...counters,
-    }));
-    await beat.beat();
-
-    const ctx: Coordination = {
-      o,
-      queue,
-      events,
-      emit,
-      configSha256: sha256(resolvedText),
-      counters,
-      ran: [],
-    };
-    for (let round = 1; ; round++) {
-      await coordinate(plan, ctx);
-      const check = await planRun(o.stages, o.experiment, o.outDir, planOpts);
-      if (check.toRun === 0) {
+      const c: Coordination = { o, ctx, queue, events, configSha256: sha256(await readResolvedConfig(ctx.outDir)), counters, ran: [] };
+      for (let round = 1; ; round++) {
+        await coordinate(plan, c);
+        const check = await ctx.replan();
+        if (check.toRun === 0) return { ran: c.ran, plan: check };
+        const missing = check.stages.flatMap((sp) => sp.shards.filter((s) => s.run)).map((s) => `${s.stage}/${s.shard.id} (${s.reasons[0] ?? s.status})`);
+        if (round >= 3) {
+          throw new RemoteShardError(`After ${round} rounds, ${missing.length} shards are still not done in ${ctx.outDir}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}.`, {
+            hint: `Do all workers write to the same shared directory ${ctx.outDir}? Resume with: ${ctx.resume}`,
+          });
+        }
+        emit({ type: 'log', level: 'warn', message: `verification found ${missing.length} shards not done (${missing.slice(0, 3).join(', ')}): queueing them again` });
         plan = check;
-        break;
+        counters.toRun += check.toRun;
       }
-      const missing = check.stages.flatMap((sp) => sp.shards.filter((s) => s.run)).map((s) => `${s.stage}/${s.shard.id} (${s.reasons[0] ?? s.status})`);
-      if (round >= 3) {
-        throw new RemoteShardError(`After ${round} rounds, ${missing.length} shards are still not done in ${o.outDir}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}.`, {
-          hint: `Do all workers write to the same shared directory ${o.outDir}? Resume with: ${resume}`,
-        });
-      }
-      emit({ type: 'log', level: 'warn', message: `verification found ${missing.length} shards not done (${missing.slice(0, 3).join(', ')}): queueing them again` });
-      plan = check;
-      counters.toRun += check.toRun;
-    }
-    const manifest = await finish(plan, o.outDir, true);
-    await finalizeStages(plan, o, ctx.ran, emit);
-    // temp files of killed workers: removed once no job of this directory is running anywhere
-    const stillActive = (await queue.getJobs(['active'])).some((j) => (j?.data as ShardJob | undefined)?.outDir === o.outDir);
-    if (!stillActive) await removeLeftovers(o.outDir, o.stages.map((s) => s.name));
-    const seconds = (Date.now() - t0) / 1000;
-    emit({ type: 'run-done', ran: ctx.ran.length, upToDate: false, seconds, message: `Done: ${ctx.ran.length} shards computed by workers in ${seconds.toFixed(1)} s; outputs in ${o.outDir}` });
-    return { plan, ran: ctx.ran, upToDate: false, seconds, manifest };
-  } finally {
-    await beat?.stop();
-    await events?.close().catch(() => undefined);
-    await queue?.close().catch(() => undefined);
-    for (const c of clients) c.disconnect();
-    await hasher.save().catch(() => undefined);
-    await lock.release();
-  }
+    },
+    async close() {
+      await beat?.stop();
+      await events?.close().catch(() => undefined);
+      await queue?.close().catch(() => undefined);
+      for (const cl of clients.splice(0)) cl.disconnect();
+      queue = undefined;
+      events = undefined;
+      beat = undefined;
+    },
+  };
 }
 
 interface Coordination {
-  o: DistributedRunOptions;
+  o: RedisExecutorOptions;
+  ctx: ExecutionContext<unknown>;
   queue: Queue;
   events: QueueEvents;
-  emit: (e: ProgressEvent) => void;
   configSha256: string;
   counters: { toRun: number; done: number };
   ran: PlannedShard[];
@@ -178,8 +154,8 @@ interface Coordination {
 
 /** Enqueues the plan's shards as their upstream completes and waits for all of them (or a failure, or an abort). */
 async function coordinate(plan: Plan, c: Coordination): Promise<void> {
-  const { o, queue, events, emit } = c;
-  const outDir = o.outDir;
+  const { o, queue, events } = c;
+  const { emit, outDir } = c.ctx;
   const entries = new Map<string, Entry>();
   const doneKeys = new Map<string, string>(); // "stage/shard" → key of its current record
   const stageLeft = new Map<string, { left: number; start?: number }>();
@@ -240,7 +216,7 @@ async function coordinate(plan: Plan, c: Coordination): Promise<void> {
   events.on('active', onActive);
   events.on('progress', onProgress);
   const onAbort = (): void => wake();
-  o.signal?.addEventListener('abort', onAbort);
+  c.ctx.signal.addEventListener('abort', onAbort);
 
   const markDone = (e: Entry, info: { seconds: number; rows: number; bytes: number }): void => {
     e.state = 'done';
@@ -374,7 +350,7 @@ async function coordinate(plan: Plan, c: Coordination): Promise<void> {
   let stillRunning = 0;
   try {
     for (;;) {
-      if (failure || o.signal?.aborted) {
+      if (failure || c.ctx.signal.aborted) {
         // queued jobs are withdrawn; running ones finish on their workers and are recorded (a rerun sees them)
         withdrawn = await Promise.race([withdraw(), new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
         if (withdrawn < 0) emit({ type: 'log', level: 'warn', message: `could not withdraw the queued jobs within 10 s (is Redis reachable?): workers may still run them` });
@@ -409,21 +385,19 @@ async function coordinate(plan: Plan, c: Coordination): Promise<void> {
     events.off('stalled', onStalled);
     events.off('active', onActive);
     events.off('progress', onProgress);
-    o.signal?.removeEventListener('abort', onAbort);
+    c.ctx.signal.removeEventListener('abort', onAbort);
   }
-  const resume = o.resumeCommand ?? 'the same command';
+  const resume = c.ctx.resume;
   const parts = [`${c.ran.length} of ${c.counters.toRun} shards finished this run and are kept`];
   if (withdrawn > 0) parts.push(withdrawn === 1 ? '1 queued job was withdrawn' : `${withdrawn} queued jobs were withdrawn`);
   if (stillRunning) parts.push(`${stillRunning === 1 ? '1 shard' : `${stillRunning} shards`} still running on workers ${stillRunning === 1 ? 'is' : 'are'} recorded when finished`);
   const kept = parts.join('; ') + '.';
   if (failure) {
-    await finish(plan, outDir, true, false).catch(() => undefined);
     throw new RemoteShardError(`Stage ${failure.entry.ps.stage} shard ${failure.entry.ps.shard.id} failed on a worker: ${failure.reason}`, {
       hint: `${kept} Resume with: ${resume}`,
     });
   }
-  if (o.signal?.aborted) {
-    await finish(plan, outDir, true, false).catch(() => undefined);
+  if (c.ctx.signal.aborted) {
     emit({ type: 'interrupted', resume });
     throw new InterruptedError(`Interrupted: ${kept}`, { hint: `Resume with: ${resume}` });
   }

@@ -2,11 +2,12 @@
 // shape (zod), code version, known stage, safe shard id, and an output path that stays inside the run's
 // output directory (a revcor output directory this worker may write).
 import { lstat, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { RevcorError } from '../errors.ts';
 import { recordPath } from '../manifest.ts';
 import { shardPath } from '../store.ts';
+import { metaDir, recordDir, recordsRoot, resolvedConfigFile, stageDir, writingDir } from '../rundir.ts';
 
 /** Version tag of the job payload. */
 export const JOB_FORMAT = 'revcor-job/1';
@@ -95,21 +96,21 @@ export function checkJob(jobId: string | undefined, raw: unknown, policy: JobPol
 }
 
 /**
- * Checks on the file system that `job.outDir` is a revcor output directory this worker sees (config.resolved.yaml,
- * .revcor/) and that no symbolic link leads the stage or record folders outside it.
+ * Checks on the file system that `job.outDir` is a revcor output directory this worker sees (pipeline/rundir.ts)
+ * and that no symbolic link leads the stage or record folders outside it.
  */
 export async function checkJobPaths(job: ShardJob): Promise<void> {
   const out = job.outDir;
   const label = `Job ${job.key.slice(0, 12)}… (${job.stage}/${job.shard})`;
-  const st = await stat(join(out, 'config.resolved.yaml')).catch(() => undefined);
-  const meta = await stat(join(out, '.revcor')).catch(() => undefined);
+  const st = await stat(resolvedConfigFile(out)).catch(() => undefined);
+  const meta = await stat(metaDir(out)).catch(() => undefined);
   if (!st?.isFile() || !meta?.isDirectory()) {
-    throw new JobRejected(`${label}: expected ${out} to be a revcor output directory (config.resolved.yaml and .revcor/) visible on this machine, got ${st || meta ? 'an incomplete one' : 'nothing there'}.`, {
+    throw new JobRejected(`${label}: expected ${out} to be a revcor output directory (its resolved config and metadata folder) visible on this machine, got ${st || meta ? 'an incomplete one' : 'nothing there'}.`, {
       hint: 'Workers must mount the shared output directory at the same path as the coordinator (or make that path a symbolic link to it).',
     });
   }
   const realOut = await realpath(out);
-  for (const dir of [join(out, job.stage), join(out, '.revcor', 'records'), join(out, '.revcor', 'records', job.stage)]) {
+  for (const dir of [stageDir(out, job.stage), recordsRoot(out), recordDir(out, job.stage), writingDir(out, job.stage)]) {
     const l = await lstat(dir).catch(() => undefined);
     if (!l) continue;
     const real = await realpath(dir);

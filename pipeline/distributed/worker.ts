@@ -1,21 +1,21 @@
 // A distributed worker: takes shard jobs from a BullMQ queue, validates each before acting, recomputes the shard's
-// cache key from the output directory's config.resolved.yaml, skips shards already recorded with that key, and
+// cache key from the output directory's resolved config, skips shards already recorded with that key, and
 // otherwise runs the shard exactly as a local run does (executeShard: same atomic write, same record).
 // CPU work runs in the piscina pool, so the event loop stays free to renew the job's lock (lockDuration).
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { WriteHook } from '../atomic.ts';
 import { FileHasher, sha256 } from '../cache-key.ts';
 import { RevcorError } from '../errors.ts';
 import { readRecord, type ShardRecord } from '../manifest.ts';
 import { planKeys, type KeyedStage } from '../plan.ts';
-import { createPool, defaultWorkers } from '../pool.ts';
+import { createPool, defaultWorkers, threadsPerShard } from '../pool.ts';
 import { executeShard, makeUpstreamView } from '../shard-exec.ts';
 import type { PlanContext, Stage } from '../stage.ts';
 import { checkShard } from '../store.ts';
+import { resolvedConfigFile } from '../rundir.ts';
 import { checkJob, checkJobPaths, DEFAULT_QUEUE, JobRejected, type ShardJob } from './job.ts';
 import { redact } from './redact.ts';
 import { checkRedis, newClient, type RedisTarget } from './redis.ts';
@@ -78,7 +78,7 @@ export interface WorkerOptions {
   signal?: AbortSignal;
   /** Test seam passed to every checkpoint write. */
   writeHook?: WriteHook;
-  /** Loads an experiment file (config.resolved.yaml of a job's output directory); the CLI passes config/load.ts's. */
+  /** Loads an experiment file (the resolved config of a job's output directory); the CLI passes config/load.ts's. */
   loadExperiment(file: string): Promise<PlanContext>;
   /** Called once the worker listens for jobs. */
   onReady?(id: string): void;
@@ -130,9 +130,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const startedAt = new Date().toISOString();
   const emit = o.emit;
 
-  /** The experiment of an output directory for its current config.resolved.yaml (memoised by content). */
+  /** The experiment of an output directory for its current resolved config (memoised by content). */
   const viewFor = async (outDir: string): Promise<RunView> => {
-    const file = join(outDir, 'config.resolved.yaml');
+    const file = resolvedConfigFile(outDir);
     const text = await readFile(file, 'utf8');
     const sha = sha256(text);
     const memo = `${outDir}\0${sha}`;
@@ -173,18 +173,18 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     try {
       view = await viewFor(outDir);
     } catch (e) {
-      if (e instanceof RevcorError) return reject(jobId, new JobRejected(`Job ${stage}/${shard}: cannot load ${join(outDir, 'config.resolved.yaml')}: ${e.message}`), data);
+      if (e instanceof RevcorError) return reject(jobId, new JobRejected(`Job ${stage}/${shard}: cannot load ${resolvedConfigFile(outDir)}: ${e.message}`), data);
       throw e;
     }
     const entry = view.stages.get(stage)?.byId.get(shard);
     if (!entry) {
-      return reject(jobId, new JobRejected(`Job ${stage}/${shard}: expected a shard of the experiment in ${join(outDir, 'config.resolved.yaml')}, got one it does not plan (a stale job: the experiment changed since it was queued).`), data);
+      return reject(jobId, new JobRejected(`Job ${stage}/${shard}: expected a shard of the experiment in ${resolvedConfigFile(outDir)}, got one it does not plan (a stale job: the experiment changed since it was queued).`), data);
     }
     if (entry.key !== key) {
       return reject(
         jobId,
         new JobRejected(
-          `Job ${stage}/${shard}: expected cache key ${entry.key} (computed here from ${join(outDir, 'config.resolved.yaml')}, this code and the input files as this machine sees them), got ${key} from the coordinator.`,
+          `Job ${stage}/${shard}: expected cache key ${entry.key} (computed here from ${resolvedConfigFile(outDir)}, this code and the input files as this machine sees them), got ${key} from the coordinator.`,
           { hint: 'The experiment changed since the job was queued, or an input file (weights, images) differs on this machine.' },
         ),
         data,
@@ -224,6 +224,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
           experiment: view.experiment,
           outDir,
           pool,
+          threads: threadsPerShard(threads, concurrency),
           signal: abort.signal,
           hasher,
           writeHook: o.writeHook,

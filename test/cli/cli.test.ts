@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { invocation, resumeArgs, resumeCommand, shellQuote } from '../../cli/shell.ts';
 import { lockPath } from '../../pipeline/lock.ts';
+import { writeDerived } from '../../pipeline/rundir.ts';
 import { cleanup, tempDir } from '../pipeline/helpers.ts';
 import { runCounts } from '../fixtures/toy-stages.ts';
 import { cli, TOY_INVOCATION } from './helpers.ts';
@@ -176,10 +177,21 @@ describe('revcor status, validate, inspect, clean', () => {
     const again = await cli(['run', cfg, '--json']);
     const ran = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'shard-done').map((e) => e.stage);
     expect(ran).toEqual(['square', 'square']);
-    await writeFile(join(out, 'report.html'), '<html>a report derived from the checkpoints</html>');
+    await writeDerived(out, 'report.html', '<html>a report derived from the checkpoints</html>');
     expect((await cli(['clean', out])).code).toBe(0);
     expect(existsSync(out)).toBe(false);
-    expect((await cli(['clean', dir])).stderr).toContain('Expected a revcor output directory (with .revcor/ or manifest.json), got a directory without them');
+    expect((await cli(['clean', dir])).stderr).toContain('Expected a revcor output directory, got a directory without .revcor/ or config.resolved.yaml');
+  });
+
+  it('clean removes only what the run recorded: a user file in the directory or a stage folder stays', async () => {
+    await cli(['run', cfg]);
+    await writeFile(join(out, 'notes.txt'), 'mine');
+    await writeFile(join(out, 'square', 'mine.arrow'), 'my data');
+    const c = await cli(['clean', out]);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/Removed every checkpoint \([\d.]+ kB\) from .*; kept 2 entries revcor did not write \(notes\.txt, square\)/);
+    expect((await readdir(out)).sort()).toEqual(['notes.txt', 'square']);
+    expect(await readdir(join(out, 'square'))).toEqual(['mine.arrow']);
   });
 });
 

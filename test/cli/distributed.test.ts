@@ -97,7 +97,7 @@ async function tree(dir: string, sub = ''): Promise<Map<string, Buffer>> {
   return out;
 }
 
-const TIMING = new Set(['seconds', 'finishedAt', 'generatedAt']);
+const TIMING = new Set(['seconds', 'finishedAt', 'generatedAt', 'createdAt']);
 /** JSON without wall-clock fields (records and manifest of two runs differ only there). */
 const untimed = (text: string): unknown => JSON.parse(text, (k, v) => (TIMING.has(k) ? undefined : v));
 

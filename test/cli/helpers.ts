@@ -1,11 +1,12 @@
 // Shared helpers of the CLI tests: in-process CLI runs with captured output, and child-process runs of the toy CLI.
+import type { Experiment } from '../../config/schema.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { main } from '../../cli/app.ts';
 import type { CliDeps } from '../../cli/deps.ts';
-import type { Stage } from '../../pipeline/stage.ts';
+import type { Finalizer, Stage } from '../../pipeline/stage.ts';
 import { toyStages } from '../fixtures/toy-stages.ts';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -20,11 +21,15 @@ export class Capture extends Writable {
   }
 }
 
-/** Runs the CLI in this process on the toy stages; returns exit code and output. */
-export async function cli(args: string[], stages: () => Stage[] = toyStages): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI in this process on the toy stages (or the given ones, with their finalizers); returns exit code and output. */
+export async function cli(
+  args: string[],
+  stages: () => Stage<Experiment>[] = toyStages,
+  finalizers?: () => Finalizer<Experiment>[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Capture();
   const stderr = new Capture();
-  const deps: CliDeps = { stages, invocation: TOY_INVOCATION, stdout, stderr, handleSignals: false };
+  const deps: CliDeps = { stages, finalizers, invocation: TOY_INVOCATION, stdout, stderr, handleSignals: false };
   const code = await main(args, deps);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { Experiment } from '../../config/schema.ts';
 import { downstreamClosure, orderStages, upstreamClosure } from '../../pipeline/dag.ts';
 import { diffJson, explainChange } from '../../pipeline/explain.ts';
 import type { Stage } from '../../pipeline/stage.ts';
 
-const st = (name: string, upstream: string[] = []): Stage => ({
+const st = (name: string, upstream: string[] = []): Stage<Experiment> => ({
   name, upstream, description: '', version: '1', configSlice: () => null, plan: () => [], run: () => Promise.reject(new Error('no')),
 });
 

@@ -1,6 +1,7 @@
 // Distributed runs, in process on the toy stages: job validation (shape, path traversal, code version, stale
 // keys), skip of recorded shards, a coordinator against workers of another code version, unreachable Redis,
 // and password redaction of URLs and messages. Redis tests start their own redis-server (skipped without one).
+import type { Experiment } from '../../config/schema.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';

@@ -16,7 +16,7 @@ export async function cleanup(dir: string): Promise<void> {
 }
 
 /** A toy experiment: 10 noise "stimuli" in shards of 4 unless overridden. */
-export function toyExperiment(over: (c: Record<string, any>) => void = () => {}): PlanContext {
+export function toyExperiment(over: (c: Record<string, any>) => void = () => {}): PlanContext<Experiment> {
   const raw: Record<string, any> = { model: {}, stimuli: { noise: { count: 10, seed: 1 } }, activations: { shardSize: 4 }, awa: { zThreshold: 5 }, awc: { shuffles: 20 } };
   over(raw);
   const config: Experiment = ExperimentSchema.parse(raw);

@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, lockPath } from '../../pipeline/lock.ts';
 import { OutputError } from '../../pipeline/errors.ts';
 import { cleanup, tempDir } from './helpers.ts';
+import { REPO } from '../cli/helpers.ts';
 
 let dir: string;
 beforeEach(async () => (dir = await tempDir()));
@@ -62,4 +63,38 @@ describe('output directory lock', () => {
     await lock.release();
     expect(existsSync(lockPath(dir))).toBe(true);
   });
+
+  it('of 24 processes taking over the same dead lock at the same moment, exactly one wins', async () => {
+    const pid = deadPid();
+    await writeLock({ pid, hostname: hostname(), startedAt: 'then', command: 'revcor run dead.yaml' });
+    const sync = join(dir, 'sync');
+    await mkdir(sync);
+    const n = 24;
+    const children = Array.from({ length: n }, (_, i) =>
+      spawn(process.execPath, ['bin/run-ts.js', 'test/fixtures/lock-contender.ts', dir, String(i), sync], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] }),
+    );
+    const exits = children.map((c) => new Promise<number | null>((res) => c.on('exit', (code) => res(code))));
+    const count = async (prefix: string) => (await readdir(sync)).filter((f) => f.startsWith(prefix)).length;
+    await until(async () => (await count('ready-')) === n, 'every contender ready');
+    await writeFile(join(sync, 'go'), '');
+    await until(async () => (await count('result-')) === n, 'every contender tried');
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => readFile(join(sync, `result-${i}`), 'utf8')));
+    await writeFile(join(sync, 'done'), '');
+    expect(await Promise.all(exits)).toEqual(Array(n).fill(0));
+    const winners = results.flatMap((r, i) => (r === 'won' ? [i] : []));
+    expect(winners, results.join('\n')).toHaveLength(1);
+    for (const r of results.filter((x) => x !== 'won')) expect(r).toMatch(/^lost: Output directory is locked by process \d+ .*contender \d+\): expected no other run writing/);
+    expect(JSON.parse(await readFile(lockPath(dir), 'utf8')).command).toBe(`contender ${winners[0]}`);
+    expect((await readdir(join(dir, '.revcor'))).filter((f) => f.includes('takeover')).length).toBeLessThanOrEqual(n);
+  }, 120_000);
 });
+
+/** Polls `check` (every 20 ms, up to 90 s) until it is true. */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (Date.now() - t0 > 90_000) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+

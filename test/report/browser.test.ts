@@ -3,6 +3,7 @@
 // Debian's /usr/bin/chromium). Checks tables, plots and RF images render without console errors, the atlas
 // filters, a unit card opens with its charts and thumbnails, the hostile name shows as text, a deleted image
 // is reported as missing after `revcor report`, and saves screenshots under artifacts/report/.
+import { allFinalizers } from '../../report/finalizers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -40,7 +41,7 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium (smoke run)', ()
     await writeFile(join(images, HOSTILE, `b&"c'.png`), await encodeImage(uniformPixels(40, 40, [30, 200, 40]), 40, 40, 3, 'png'));
     await writeFile(join(images, 'faces', 'f1.png'), await encodeImage(uniformPixels(40, 40, [220, 180, 160]), 40, 40, 3, 'png'));
     await writeFile(join(images, 'faces', 'f2.png'), await encodeImage(rampPixels(40, 48), 40, 48, 3, 'png'));
-    const run = await cli(['run', join(REPO, 'config/smoke.yaml'), '--out', out, '--quiet', '--set', `stimuli.images.dir=${images}`], allStages);
+    const run = await cli(['run', join(REPO, 'config/smoke.yaml'), '--out', out, '--quiet', '--set', `stimuli.images.dir=${images}`], allStages, allFinalizers);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const { chromium } = await import('playwright-core');
@@ -146,7 +147,7 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium (smoke run)', ()
 
   it('after an image is deleted, `revcor report` rebuilds the page and the card says the file is missing', async () => {
     await rm(join(images, 'faces', 'f1.png'));
-    const r = await cli(['report', out, '--quiet'], allStages);
+    const r = await cli(['report', out, '--quiet'], allStages, allFinalizers);
     expect(r.code).toBe(0);
     await page.goto('about:blank'); // a new document, not a fragment navigation
     await page.goto('file://' + join(out, 'report.html') + '#unit-0-0');

@@ -60,7 +60,7 @@ function stimuliTables(cfg: Experiment): Record<string, Table> {
   };
 }
 
-function context(cfg: Experiment): StageContext {
+function context(cfg: Experiment): StageContext<Experiment> {
   const tables = stimuliTables(cfg);
   return {
     config: cfg,
@@ -70,6 +70,7 @@ function context(cfg: Experiment): StageContext {
       return { stage, shards: Object.entries(tables).map(([id, t]) => ({ id, params: {}, rows: t.numRows })), read: async (id) => tables[id]! };
     },
     pool: { size: 1, run: async () => { throw new Error('unused'); } },
+    threads: 1,
     signal: new AbortController().signal,
     progress: () => undefined,
     log: () => undefined,
@@ -166,7 +167,7 @@ describe('activations stage', () => {
   it('a missing stimuli shard is a user error', async () => {
     const cfg = config(4);
     const ctx = context(cfg);
-    const bad: StageContext = { ...ctx, upstream: (s) => ({ ...ctx.upstream(s), shards: [] }) };
+    const bad: StageContext<Experiment> = { ...ctx, upstream: (s) => ({ ...ctx.upstream(s), shards: [] }) };
     await expect(activationsStage.run({ id: 'noise-000000-000004', params: { set: 'noise', start: 0, end: 4 } }, bad)).rejects.toThrow(/no 'noise' shard/);
   });
 });
@@ -192,11 +193,11 @@ describe('activations stage on natural images', () => {
     });
     const logs: string[] = [];
     const stim = await imagesTable(cfg, { signal: new AbortController().signal, progress: () => undefined, log: (m) => logs.push(m) });
-    const ctx: StageContext = {
+    const ctx: StageContext<Experiment> = {
       config: cfg, configDir: dir,
       upstream: () => ({ stage: 'stimuli', shards: [{ id: 'images', params: {}, rows: stim.numRows }], read: async () => stim }),
       pool: { size: 1, run: async () => { throw new Error('unused'); } },
-      signal: new AbortController().signal, progress: () => undefined, log: () => undefined,
+      threads: 1, signal: new AbortController().signal, progress: () => undefined, log: () => undefined,
     };
     const shards = await activationsStage.plan(ctx);
     expect(shards.map((s) => s.id)).toEqual(['images-000000-000004', 'images-000004-000006']);

@@ -23,7 +23,7 @@ const f = 0.2;
 type Upstreams = Record<string, { info: UpstreamShardInfo; table: Table }[]>;
 
 /** A StageContext over in-memory upstream shards and a pool that runs tasks in-process. */
-function context(config: Experiment, up: Upstreams): StageContext {
+function context(config: Experiment, up: Upstreams): StageContext<Experiment> {
   return {
     config,
     configDir: '/tmp',
@@ -47,6 +47,7 @@ function context(config: Experiment, up: Upstreams): StageContext {
         return structuredClone(await mod[task.fn]!(...structuredClone(task.args)));
       },
     },
+    threads: 1,
     signal: new AbortController().signal,
     progress: () => {},
     log: () => {},

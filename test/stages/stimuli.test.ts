@@ -45,7 +45,7 @@ function merge(a: unknown, b: unknown): unknown {
 }
 
 /** A StageContext without engine: no upstream, no pool, logs collected. */
-function context(config: Experiment, logs: string[] = [], progress: number[] = []): StageContext {
+function context(config: Experiment, logs: string[] = [], progress: number[] = []): StageContext<Experiment> {
   return {
     config,
     configDir: root,
@@ -53,6 +53,7 @@ function context(config: Experiment, logs: string[] = [], progress: number[] = [
       throw new Error(`no upstream ${s}`);
     },
     pool: { size: 1, run: () => Promise.reject(new Error('no pool')) },
+    threads: 1,
     signal: new AbortController().signal,
     progress: (f) => progress.push(f),
     log: (m) => logs.push(m),

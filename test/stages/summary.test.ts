@@ -1,6 +1,7 @@
 // The summary stage on fake upstream tables: units aligned by channel across shards, the hand-countable
 // percentages of the fake construction, NaN / empty columns for missing stages, the Arrow round trip, and a
 // real run directory (runner + finalize): summary.arrow, summary.csv, report.html, `revcor summary` / `report`.
+import { allFinalizers } from '../../report/finalizers.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -101,6 +102,7 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
   const run = (skip: string[] = []) =>
     runPipeline({
       stages: [...fakeAnalysisStages(layers, { skip, unitsPerShard: 4 }), summaryStage],
+      finalizers: allFinalizers(),
       experiment: fakeExperiment(layers.map((l) => l.layer), join(out, 'no-images')),
       outDir: out,
       workers: 1,
