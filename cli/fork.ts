@@ -1,15 +1,16 @@
 // `revcor fork SRC DST [--stage S]`: a new run directory that starts with SRC's finished checkpoints (hard
 // links, no extra space), so a changed downstream setting is computed beside the original instead of over it.
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { copyFile, link, mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { parseDocument } from 'yaml';
-import { TEMP_SUFFIX } from '../pipeline/atomic.ts';
 import { OutputError } from '../pipeline/errors.ts';
 import { acquireLock } from '../pipeline/lock.ts';
 import { readStageRecords, writeManifest, writeRecord, type ShardRecord } from '../pipeline/manifest.ts';
 import { formatBytes } from '../pipeline/progress.ts';
+import { claimRunDir, hashMemoFile, readResolvedConfig, recordedStages, requireRunDir, writeResolvedConfig } from '../pipeline/rundir.ts';
+import { shardPath } from '../pipeline/store.ts';
 import { checkStageArgs, println, type CliDeps } from './deps.ts';
 
 interface ForkArgs {
@@ -41,13 +42,13 @@ async function linkOrCopy(from: string, to: string): Promise<boolean> {
 }
 
 /**
- * Forks a run directory: every file of the chosen stages' checkpoint folders is hard-linked (checkpoints are
+ * Forks a run directory: every recorded checkpoint of the chosen stages is hard-linked (checkpoints are
  * only ever replaced by rename, never rewritten in place, so the two runs cannot alter each other's files),
  * their shard records are copied (records are small and rewritten), and so are the content-hash memo and the
  * resolved config (its run.out set to DST); the manifest is written anew. Stages without records in SRC are skipped.
  */
 export async function forkRun(src: string, dst: string, stages: readonly string[] | null): Promise<ForkResult> {
-  const recorded = await readdir(join(src, '.revcor', 'records')).catch(() => [] as string[]);
+  const recorded = await recordedStages(src);
   const chosen = stages ?? recorded;
   const result: ForkResult = { stages: [], files: 0, bytes: 0, copied: 0 };
   const kept = new Map<string, ShardRecord[]>();
@@ -55,32 +56,27 @@ export async function forkRun(src: string, dst: string, stages: readonly string[
     const records = await readStageRecords(src, s);
     if (records.size === 0) continue;
     result.stages.push(s);
-    if (existsSync(join(src, s))) {
-      for (const name of await readdir(join(src, s))) {
-        if (name.endsWith(TEMP_SUFFIX)) continue;
-        const from = join(src, s, name);
-        const st = await stat(from);
-        if (!st.isFile()) continue;
-        result.copied += +(await linkOrCopy(from, join(dst, s, name)));
-        result.files++;
-        result.bytes += st.size;
-      }
-    }
     const written: ShardRecord[] = [];
     for (const r of records.values()) {
-      if (!existsSync(join(dst, r.file))) continue; // record without its checkpoint: leave it to be recomputed
+      // only the recorded checkpoints: a file revcor did not record is not forked
+      const from = shardPath(src, s, r.shard);
+      const st = await stat(from).catch(() => undefined);
+      if (!st?.isFile()) continue; // record without its checkpoint: leave it to be recomputed
+      result.copied += +(await linkOrCopy(from, shardPath(dst, s, r.shard)));
+      result.files++;
+      result.bytes += st.size;
       await writeRecord(dst, r);
       written.push(r);
     }
     kept.set(s, written);
   }
-  if (existsSync(join(src, '.revcor', 'file-hashes.json'))) await copyFile(join(src, '.revcor', 'file-hashes.json'), join(dst, '.revcor', 'file-hashes.json'));
-  const resolved = join(src, 'config.resolved.yaml');
-  if (existsSync(resolved)) {
-    // the copy must point at the fork: `revcor run DST/config.resolved.yaml` (what status suggests) writes DST
-    const doc = parseDocument(await readFile(resolved, 'utf8'));
+  if (existsSync(hashMemoFile(src))) await copyFile(hashMemoFile(src), hashMemoFile(dst));
+  const resolved = await readResolvedConfig(src);
+  if (resolved) {
+    // the copy must point at the fork: `revcor run DST/<resolved config>` (what status suggests) writes DST
+    const doc = parseDocument(resolved);
     doc.setIn(['run', 'out'], dst);
-    await writeFile(join(dst, 'config.resolved.yaml'), doc.toString());
+    await writeResolvedConfig(dst, doc.toString());
   }
   await writeManifest(dst, kept);
   return result;
@@ -100,14 +96,13 @@ export function forkCommand(deps: CliDeps): CommandModule<object, ForkArgs> {
     handler: async (args) => {
       const src = resolve(args.src);
       const dst = resolve(args.dst);
-      if (!existsSync(join(src, '.revcor', 'records'))) {
-        throw new OutputError(`${src}: Expected a revcor output directory with finished shards (.revcor/records), got ${existsSync(src) ? 'a directory without them' : 'no such directory'}`);
-      }
+      await requireRunDir(src);
+      if ((await recordedStages(src)).length === 0) throw new OutputError(`${src}: Expected a revcor output directory with finished shards, got none`);
       if (existsSync(dst) && (await readdir(dst)).length > 0) {
         throw new OutputError(`${dst}: Expected a new or empty directory to fork into, got one with files (revcor clean it, or choose another name)`);
       }
       checkStageArgs(args.stage, deps.stages().map((s) => s.name));
-      await mkdir(dst, { recursive: true });
+      await claimRunDir(dst);
       const srcLock = await acquireLock(src, `${deps.invocation} fork ${args.src} ${args.dst}`); // no run may write SRC meanwhile
       try {
         const dstLock = await acquireLock(dst, `${deps.invocation} fork ${args.src} ${args.dst}`);

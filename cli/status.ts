@@ -1,11 +1,9 @@
 // `revcor status DIR`: per stage, shards done / stale / pending (and why), bytes and time taken.
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment } from '../config/load.ts';
-import { OutputError } from '../pipeline/errors.ts';
-import { lockPath, pidAlive, type LockInfo } from '../pipeline/lock.ts';
+import { lockPath, pidAlive, readLock } from '../pipeline/lock.ts';
+import { requireRecordedExperiment } from '../pipeline/rundir.ts';
 import { planRun } from '../pipeline/plan.ts';
 import { formatBytes, formatSeconds } from '../pipeline/progress.ts';
 import { codeVersion } from '../pipeline/distributed/code-version.ts';
@@ -27,22 +25,12 @@ interface StatusArgs {
 /** Plans the output directory's recorded experiment against the current code, without writing anything. */
 export async function outputStatus(deps: CliDeps, dir: string) {
   const outDir = resolve(dir);
-  const resolvedFile = join(outDir, 'config.resolved.yaml');
-  if (!existsSync(resolvedFile)) {
-    throw new OutputError(`${outDir}: Expected a revcor output directory containing config.resolved.yaml, got none`, {
-      hint: 'Give the directory a run wrote to (run.out of the YAML, or --out).',
-    });
-  }
+  const resolvedFile = await requireRecordedExperiment(outDir);
   const loaded = await loadExperiment(resolvedFile);
   const plan = await planRun(deps.stages(), loaded, outDir);
-  let running: LockInfo | undefined;
-  try {
-    running = JSON.parse(await readFile(lockPath(outDir), 'utf8')) as LockInfo;
-    if (!pidAlive(running.pid)) running = undefined;
-  } catch {
-    running = undefined;
-  }
-  return { outDir, plan, running };
+  let running = await readLock(lockPath(outDir));
+  if (running && !pidAlive(running.pid)) running = undefined;
+  return { outDir, plan, running, resolvedFile };
 }
 
 /** The `status` command. */
@@ -60,7 +48,7 @@ export function statusCommand(deps: CliDeps): CommandModule<object, StatusArgs> 
         .example('$0 status artifacts/default', 'What is done, what a rerun would compute, and why')
         .example('$0 status /shared/run1 --redis redis://queue-host:6379', 'Plus queued / running shards and live workers') as unknown as Argv<StatusArgs>,
     handler: async (args) => {
-      const { outDir, plan, running } = await outputStatus(deps, args.dir);
+      const { outDir, plan, running, resolvedFile } = await outputStatus(deps, args.dir);
       const stages = plan.stages.map(summariseStage);
       const url = args.redis === '' ? process.env[REDIS_ENV] : args.redis;
       const queue = url
@@ -76,7 +64,7 @@ export function statusCommand(deps: CliDeps): CommandModule<object, StatusArgs> 
       if (running) println(deps.stdout, `A run is in progress: process ${running.pid} on ${running.hostname} since ${running.startedAt} (${running.command})`);
       println(deps.stdout, ...formatPlan(plan, 'status'));
       if (queue) println(deps.stdout, ...formatQueue(queue));
-      if (plan.toRun && !queue?.coordinator) println(deps.stdout, `Run the experiment again to compute the ${plan.toRun} remaining shards: ${deps.invocation} run ${join(outDir, 'config.resolved.yaml')}`);
+      if (plan.toRun && !queue?.coordinator) println(deps.stdout, `Run the experiment again to compute the ${plan.toRun} remaining shards: ${deps.invocation} run ${resolvedFile}`);
     },
   };
 }

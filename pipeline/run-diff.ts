@@ -1,11 +1,11 @@
 // Compares the data of two runs' checkpoints column by column (a refactor must not change them; a speed-up may
 // only reorder float sums), and condenses a run's data into a small digest that a test can commit and compare.
 // Schema metadata is ignored: a new version may add fields there.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DataType, makeVector, type Data, type Table } from 'apache-arrow';
 import { sha256 } from './cache-key.ts';
-import type { Manifest, ShardRecord } from './manifest.ts';
+import { OutputError } from './errors.ts';
+import { readManifest, type ShardRecord } from './manifest.ts';
+import { requireRunDir } from './rundir.ts';
 import { readShardVerified } from './store.ts';
 
 /** A column's values flattened: numbers (lists and fixed-size lists expanded, null = NaN) or text (anything else). */
@@ -150,14 +150,11 @@ export function compareTables(stage: string, shard: string, a: Table, b: Table):
   };
 }
 
-/** The finished checkpoints of a run directory, as listed by its manifest.json. */
+/** The finished checkpoints of a run directory, as listed by its manifest. */
 export async function manifestRecords(outDir: string): Promise<ShardRecord[]> {
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as Manifest;
-  } catch (e) {
-    throw new Error(`${outDir}: expected a finished run with manifest.json, got ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  await requireRunDir(outDir);
+  const manifest = await readManifest(outDir);
+  if (!manifest) throw new OutputError(`${outDir}: Expected a run with a manifest of finished checkpoints, got none`);
   return Object.values(manifest.stages).flat() as ShardRecord[];
 }
 

@@ -152,6 +152,18 @@ export async function requireRunDir(outDir: string, hint = 'Give the directory a
   throw new OutputError(`${outDir}: Expected a revcor output directory, got ${got}`, { hint });
 }
 
+/** The resolved experiment file of a run directory; refuses a directory that is not a run or never recorded one. */
+export async function requireRecordedExperiment(outDir: string): Promise<string> {
+  await requireRunDir(outDir);
+  const file = resolvedConfigFile(outDir);
+  if (!existsSync(file)) {
+    throw new OutputError(`${outDir}: Expected a revcor output directory with its resolved experiment (${RESOLVED}), got none`, {
+      hint: 'Run the experiment into it first (revcor run CONFIG --out DIR).',
+    });
+  }
+  return file;
+}
+
 /** Text of the run's resolved experiment ('' when absent). */
 export async function readResolvedConfig(outDir: string): Promise<string> {
   return readFile(resolvedConfigFile(outDir), 'utf8').catch(() => '');

@@ -1,13 +1,12 @@
 // Where the report reads a run from: the finished checkpoints (verified against the manifest), the resolved
 // config and the manifest. Built either inside a run (Stage.finalize) or from an output directory (`revcor report`).
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { loadExperiment } from '../config/load.ts';
 import type { Experiment } from '../config/schema.ts';
 import { OutputError } from '../pipeline/errors.ts';
-import type { Manifest, ShardRecord } from '../pipeline/manifest.ts';
+import { readManifest, type Manifest, type ShardRecord } from '../pipeline/manifest.ts';
+import { readResolvedConfig, requireRecordedExperiment } from '../pipeline/rundir.ts';
 import type { FinalizeContext, UpstreamShardInfo } from '../pipeline/stage.ts';
 import { readShardVerified } from '../pipeline/store.ts';
 import type { UpstreamReader } from '../stages/summary.ts';
@@ -16,25 +15,12 @@ import type { UpstreamReader } from '../stages/summary.ts';
 export interface RunSource extends UpstreamReader {
   outDir: string;
   config: Experiment;
-  /** Text of config.resolved.yaml ('' when absent). */
+  /** Text of the resolved experiment ('' when absent). */
   resolvedYaml: string;
-  /** manifest.json (null when absent). */
+  /** The manifest (null when absent). */
   manifest: Manifest | null;
   /** Finished shards of a stage with their parameters. */
   shardInfo(stage: string): readonly UpstreamShardInfo[];
-}
-
-async function readText(path: string): Promise<string> {
-  return readFile(path, 'utf8').catch(() => '');
-}
-
-async function readManifest(outDir: string): Promise<Manifest | null> {
-  const text = await readText(join(outDir, 'manifest.json'));
-  try {
-    return text ? (JSON.parse(text) as Manifest) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** The run as a finalize step sees it (the manifest was just written by the runner). */
@@ -42,7 +28,7 @@ export async function sourceFromFinalize(ctx: FinalizeContext<Experiment>): Prom
   return {
     outDir: ctx.outDir,
     config: ctx.config,
-    resolvedYaml: await readText(join(ctx.outDir, 'config.resolved.yaml')),
+    resolvedYaml: await readResolvedConfig(ctx.outDir),
     manifest: await readManifest(ctx.outDir),
     shardInfo: (stage) => ctx.records[stage] ?? [],
     shards: (stage) => (ctx.records[stage] ?? []).map((s) => s.id),
@@ -53,15 +39,10 @@ export async function sourceFromFinalize(ctx: FinalizeContext<Experiment>): Prom
 /** Opens an output directory: its resolved config, manifest and checkpoints (nothing is recomputed). */
 export async function openRunDir(dir: string): Promise<RunSource> {
   const outDir = resolve(dir);
-  const resolvedFile = join(outDir, 'config.resolved.yaml');
-  if (!existsSync(resolvedFile)) {
-    throw new OutputError(`${outDir}: Expected a revcor output directory containing config.resolved.yaml, got none`, {
-      hint: 'Give the directory a run wrote to (run.out of the YAML, or --out).',
-    });
-  }
+  const resolvedFile = await requireRecordedExperiment(outDir);
   const manifest = await readManifest(outDir);
   if (!manifest) {
-    throw new OutputError(`${outDir}: Expected manifest.json listing the finished checkpoints, got none`, {
+    throw new OutputError(`${outDir}: Expected a manifest listing the finished checkpoints, got none`, {
       hint: `Run the experiment (revcor run ${resolvedFile}) to finish at least one stage.`,
     });
   }
@@ -70,13 +51,13 @@ export async function openRunDir(dir: string): Promise<RunSource> {
   return {
     outDir,
     config: loaded.config,
-    resolvedYaml: await readText(resolvedFile),
+    resolvedYaml: await readResolvedConfig(outDir),
     manifest,
     shardInfo: (stage) => recs(stage).map((r) => ({ id: r.shard, params: r.params, rows: r.rows })),
     shards: (stage) => recs(stage).map((r) => r.shard),
     async read(stage: string, id: string): Promise<Table> {
       const rec = recs(stage).find((r) => r.shard === id);
-      if (!rec) throw new OutputError(`${outDir}: Expected a finished ${stage} shard ${id} in manifest.json, got none`);
+      if (!rec) throw new OutputError(`${outDir}: Expected a finished ${stage} shard ${id} in the manifest, got none`);
       return readShardVerified(outDir, rec as ShardRecord);
     },
   };

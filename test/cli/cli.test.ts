@@ -138,7 +138,7 @@ describe('revcor status, validate, inspect, clean', () => {
     expect(st.toRun).toBe(1);
     expect(st.stages[1]).toMatchObject({ stage: 'square', done: 1, stale: 1, pending: 0, reasons: { 'checkpoint corrupt: expected 898 bytes, got 7': 1 } });
     expect(st.stages[1].bytes).toBeGreaterThan(0);
-    expect((await cli(['status', dir])).stderr).toContain(`error: ${dir}: Expected a revcor output directory containing config.resolved.yaml, got none`);
+    expect((await cli(['status', dir])).stderr).toContain(`error: ${dir}: Expected a revcor output directory, got a directory without .revcor/ or config.resolved.yaml`);
   });
 
   it('validate: reports the plan of a good file and the mistakes of a bad one', async () => {
@@ -226,7 +226,7 @@ describe('revcor fork', () => {
     expect(shardsRun((await cli(['run', cfg, '--out', out3, '--json'])).stdout).sort()).toEqual(['square', 'square', 'total']);
     const notRun = await cli(['fork', dir, join(dir, 'x')]);
     expect(notRun.code).toBe(2);
-    expect(notRun.stderr).toContain(`error: ${dir}: Expected a revcor output directory with finished shards (.revcor/records), got a directory without them`);
+    expect(notRun.stderr).toContain(`error: ${dir}: Expected a revcor output directory, got a directory without .revcor/ or config.resolved.yaml`);
     const full = await cli(['fork', out, out3]);
     expect(full.code).toBe(2);
     expect(full.stderr).toContain('Expected a new or empty directory to fork into, got one with files');
