@@ -39,12 +39,12 @@ export async function loadKerasH5(file: string, net: Network): Promise<NetworkWe
   if (!existsSync(file)) throw new InputError(`model.weights: ${file} does not exist. Expected a Keras .h5 weight file.`);
   if (!isHdf5(file)) throw new ModelError(`model.weights: ${file} is not an HDF5 file (no HDF5 signature). Expected a Keras .h5 weight file.`);
   const sha256 = await sha256File(file);
-  await h5wasm.ready;
+  await readyThrowing();
   let h5: InstanceType<typeof h5wasm.File>;
   try {
     h5 = new h5wasm.File(file, 'r');
   } catch (err) {
-    throw new ModelError(`model.weights: ${file} could not be opened as HDF5 (${(err as Error).message}). Expected a Keras .h5 weight file.`);
+    throw new ModelError(`model.weights: ${file} could not be opened as HDF5: ${hdf5Reason(err)}. Expected a complete Keras .h5 weight file (a partial download? fetch it again).`);
   }
   try {
     // Keras weight files keep layer groups at the root; full-model saves keep them under /model_weights.
@@ -90,20 +90,52 @@ function readConv(file: string, root: InstanceType<typeof h5wasm.Group>, op: Con
   if (bias.shape[0] !== op.outChannels) {
     throw new ModelError(`model.weights: ${file}: layer '${op.name}' bias '${bias.name}' has shape ${shapeText(bias.shape)}, expected [${op.outChannels}].`);
   }
-  const kernelValues = floats(file, op.name, kernel.name, kernel.ds.value);
+  const kernelValues = datasetFloats(file, op.name, kernel.name, kernel.ds);
   return {
     kernel: hwioToOihw(kernelValues, op.kernel, op.kernel, op.inChannels, op.outChannels),
-    bias: floats(file, op.name, bias.name, bias.ds.value),
+    bias: datasetFloats(file, op.name, bias.name, bias.ds),
   };
 }
 
-function floats(file: string, layer: string, name: string, value: unknown): Float32Array {
-  if (value instanceof Float32Array) return value;
-  if (value instanceof Float64Array || value instanceof Uint16Array) {
-    if (value instanceof Uint16Array) throw new ModelError(`model.weights: ${file}: layer '${layer}' weight '${name}' is float16. Expected float32 or float64.`);
-    return Float32Array.from(value);
+/** What datasetFloats needs of an h5wasm dataset: its type metadata (read first) and its values. */
+export interface FloatDataset {
+  metadata?: { type?: number; size?: number } | null;
+  readonly value: unknown;
+}
+
+/** H5T_FLOAT, the HDF5 datatype class of floating-point numbers. */
+const H5T_FLOAT = 1;
+
+/** A weight dataset's values as float32; float16, non-float and unreadable datasets are ModelErrors naming the layer. */
+export function datasetFloats(file: string, layer: string, name: string, ds: FloatDataset): Float32Array {
+  const where = `model.weights: ${file}: layer '${layer}' weight '${name}'`;
+  const meta = ds.metadata;
+  if (meta && meta.type === H5T_FLOAT && meta.size === 2) throw new ModelError(`${where} is float16. Expected float32 or float64 (convert the file, e.g. with h5py: dataset.astype('float32')).`);
+  let value: unknown;
+  try {
+    value = ds.value;
+  } catch (err) {
+    throw new ModelError(`${where} could not be read: ${hdf5Reason(err)}. Expected float32 or float64 values.`);
   }
-  throw new ModelError(`model.weights: ${file}: layer '${layer}' weight '${name}' is not a float array. Expected float32.`);
+  if (value instanceof Float32Array) return value;
+  if (value instanceof Float64Array) return Float32Array.from(value);
+  throw new ModelError(`${where} is not a float array (got ${(value as object)?.constructor?.name ?? typeof value}). Expected float32.`);
+}
+
+/** h5wasm, with HDF5's errors thrown as JS errors instead of printed as HDF5-DIAG traces. */
+async function readyThrowing(): Promise<void> {
+  const module = (await h5wasm.ready) as unknown as { activate_throwing_error_handler?: () => number };
+  module.activate_throwing_error_handler?.();
+}
+
+/** The one line of an HDF5 error trace that says what is wrong (the innermost entry), e.g. "truncated file: eof = …". */
+export function hdf5Reason(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const entries = [...text.matchAll(/#\d+: .*? in [\w:]+\(\): (.*)/g)].map((m) => m[1]!.trim());
+  const last = entries.at(-1) ?? text.split('\n')[0]!.trim();
+  const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(last);
+  if (truncated) return `truncated file (${Number(truncated[1]).toLocaleString('en-US')} of ${Number(truncated[2]).toLocaleString('en-US')} bytes)`;
+  return last;
 }
 
 /** Naming styles Keras has used for weight datasets: Keras 2 (`block1_conv1/kernel:0`) and Keras 1 (`block1_conv1_W_1:0`). */

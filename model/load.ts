@@ -10,7 +10,7 @@ import { isHdf5, loadKerasH5 } from './keras-h5.ts';
 import { selectLayers, vggNetwork, type AnalysedLayer, type Network, type Preprocessing } from './network.ts';
 import { loadOnnxFile } from './onnx-file.ts';
 import { seededWeights } from './seeded.ts';
-import { weightsLabel, type NetworkWeights } from './weights.ts';
+import { checkFiniteWeights, weightsLabel, type NetworkWeights } from './weights.ts';
 
 /** File names Keras caches its ImageNet VGG weights under (~/.keras/models/). */
 export const KERAS_WEIGHT_FILES = {
@@ -99,6 +99,7 @@ export async function loadModel(cfg: ModelConfig, env: NodeJS.ProcessEnv = proce
       throw new ConfigError(`model.weights: ${choice.path} is an ONNX file but model.arch is '${cfg.arch}'. Expected model.arch: onnx for ONNX files, or a Keras .h5 file.`);
     } else weights = await loadKerasH5(choice.path, net); // raises the non-HDF5 ModelError naming the file
   }
+  checkFiniteWeights(weights, choice.kind === 'file' ? choice.path : `seeded weights (model.seed = ${cfg.seed})`);
   if (net.inputChannels !== 3) {
     throw new ModelError(`model.weights: ${choice.kind === 'file' ? choice.path : net.arch}: the first conv takes ${net.inputChannels} input channels. Expected 3 (RGB stimuli).`);
   }

@@ -1,4 +1,5 @@
 // Conv weights as the graph builder consumes them (ONNX layout: kernel out × in × kH × kW), and where they came from.
+import { ModelError } from '../pipeline/errors.ts';
 import type { Network } from './network.ts';
 
 /** One conv layer's parameters: kernel in OIHW order (out, in, row, column) and bias (out). */
@@ -51,4 +52,22 @@ export function parameterCount(net: Network): number {
   let n = 0;
   for (const op of net.ops) if (op.op === 'conv') n += op.outChannels * (op.inChannels * op.kernel * op.kernel + 1);
   return n;
+}
+
+/** Refuses weights holding NaN or ±Infinity (they would silently make every unit of a layer NaN), naming the layer. */
+export function checkFiniteWeights(weights: NetworkWeights, origin: string): void {
+  for (const [layer, w] of weights.layers) {
+    for (const [part, values] of [['kernel', w.kernel], ['bias', w.bias]] as const) {
+      let bad = 0;
+      let first = 0;
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i]!)) {
+          if (bad++ === 0) first = values[i]!;
+        }
+      }
+      if (bad > 0) {
+        throw new ModelError(`model.weights: ${origin}: layer '${layer}' ${part} holds ${bad} non-finite value${bad === 1 ? '' : 's'} (first: ${first}). Expected finite weights in every layer.`);
+      }
+    }
+  }
 }

@@ -1,13 +1,16 @@
 // Issue 2's bad-input list, end to end through the real CLI and the real stages: each mistake gets one
 // message naming the file/key and what was expected, a non-zero exit, no stack trace, and no finished
 // checkpoint is lost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { mkdir } from 'node:fs/promises';
 import { allStages } from '../../stages/index.ts';
+import { writeKerasH5 } from '../../model/keras-h5.ts';
+import { vggNetwork } from '../../model/network.ts';
+import { seededWeights } from '../../model/seeded.ts';
 import { cleanup, tempDir } from '../pipeline/helpers.ts';
 import { cli, REPO } from './helpers.ts';
 
@@ -91,6 +94,35 @@ describe('bad input through the real CLI never costs a finished checkpoint', () 
     const junk = join(dir, 'junk.h5');
     await writeFile(junk, 'this is not an HDF5 file\n');
     expectUserError(await run(SMOKE, '--set', `model.weights=${junk}`), /junk\.h5/);
+  });
+
+  it('a truncated .h5 (a partial download): one line naming the file and the truncation, no HDF5 trace', async () => {
+    const full = join(dir, 'vgg16-full.h5');
+    const net = vggNetwork('vgg16');
+    await writeKerasH5(full, net, seededWeights(net, 3));
+    const bytes = await readFile(full);
+    const cut = join(dir, 'vgg16-cut.h5');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.byteLength / 2)));
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (printed.push(String(chunk)), true));
+    let r;
+    try {
+      r = await run(SMOKE, '--set', `model.weights=${cut}`);
+    } finally {
+      spy.mockRestore();
+    }
+    expectUserError(r, /vgg16-cut\.h5 could not be opened as HDF5: truncated file \([\d,]+ of [\d,]+ bytes\)/);
+    expect(r.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2); // the error and the resume hint
+    expect(printed.join('')).not.toContain('HDF5-DIAG');
+  });
+
+  it('weights holding NaN: refused, naming the layer', async () => {
+    const net = vggNetwork('vgg16');
+    const weights = seededWeights(net, 3);
+    weights.layers.get('block2_conv1')!.kernel[17] = NaN;
+    const file = join(dir, 'vgg16-nan.h5');
+    await writeKerasH5(file, net, weights);
+    expectUserError(await run(SMOKE, '--set', `model.weights=${file}`), /layer 'block2_conv1' kernel holds 1 non-finite value \(first: NaN\)\. Expected finite weights in every layer\./);
   });
 
   it('a missing image folder when images are required: the folder and stimuli.images.dir', async () => {

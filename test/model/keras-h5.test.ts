@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isHdf5, loadKerasH5, writeKerasH5 } from '../../model/keras-h5.ts';
+import { datasetFloats, hdf5Reason, isHdf5, loadKerasH5, writeKerasH5 } from '../../model/keras-h5.ts';
 import { vggNetwork, type Network } from '../../model/network.ts';
 import { seededWeights } from '../../model/seeded.ts';
 import { ModelError } from '../../pipeline/errors.ts';
@@ -73,6 +73,21 @@ describe('Keras .h5 weights (VGG16 layout fixtures)', () => {
     expect(isHdf5(file)).toBe(false);
     await expect(loadKerasH5(file, net)).rejects.toThrow(/not-hdf5\.h5 is not an HDF5 file/);
     await expect(loadKerasH5(path.join(dir, 'absent.h5'), net)).rejects.toThrow(/absent\.h5 does not exist/);
+  });
+
+  it('a float16 dataset, an unreadable one and a non-float one are ModelErrors naming the layer and weight', () => {
+    const f16 = { metadata: { type: 1, size: 2 }, get value(): unknown { throw new Error('Float16 not supported'); } };
+    expect(() => datasetFloats('w.h5', 'block1_conv1', 'kernel:0', f16)).toThrow(/w\.h5: layer 'block1_conv1' weight 'kernel:0' is float16\. Expected float32 or float64/);
+    const broken = { metadata: { type: 1, size: 4 }, get value(): unknown { throw new Error('HDF5-DIAG: Error detected\n  #000: x.c line 1 in H5Dread(): can\'t read data'); } };
+    expect(() => datasetFloats('w.h5', 'b', 'k', broken)).toThrow(/weight 'k' could not be read: can't read data\./);
+    expect(() => datasetFloats('w.h5', 'b', 'k', { metadata: { type: 0, size: 4 }, value: Int32Array.from([1]) })).toThrow(/is not a float array \(got Int32Array\)/);
+    expect(datasetFloats('w.h5', 'b', 'k', { metadata: { type: 1, size: 8 }, value: Float64Array.from([1.5]) })).toEqual(Float32Array.from([1.5]));
+  });
+
+  it('an HDF5 error trace is summarised by its innermost entry; a truncation says how much is there', () => {
+    const trace = 'HDF5-DIAG: Error detected in HDF5 (2.0.0):\n  #000: a.c line 1 in H5Fopen(): unable to open file\n    major: x\n  #006: H5Fsuper.c line 577 in H5F__super_read(): truncated file: eof = 20000000, sblock->base_addr = 0, stored_eof = 80155320\n';
+    expect(hdf5Reason(new Error(trace))).toBe('truncated file (20,000,000 of 80,155,320 bytes)');
+    expect(hdf5Reason(new Error('plain failure'))).toBe('plain failure');
   });
 
   it('an HDF5 file without layer_names is rejected', async () => {
