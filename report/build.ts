@@ -46,6 +46,21 @@ async function recordedWeights(src: RunSource): Promise<string | null> {
   }
 }
 
+/** Images the stimuli stage excluded (unreadable, broken links): file and reason, in listing order. */
+export async function excludedImages(src: RunSource): Promise<{ file: string; reason: string }[]> {
+  if (!src.shards('stimuli').includes('images')) return [];
+  const t = await src.read('stimuli', 'images');
+  const file = t.getChild('file');
+  const excluded = t.getChild('excluded');
+  if (!file || !excluded) return [];
+  const out: { file: string; reason: string }[] = [];
+  for (let r = 0; r < t.numRows; r++) {
+    const why = excluded.get(r) as string | null;
+    if (why !== null) out.push({ file: String(file.get(r)), reason: why });
+  }
+  return out;
+}
+
 /** Builds the page (nothing is written). */
 export async function buildReport(src: RunSource, opts: { onLayer?: (layer: string, units: number) => void } = {}): Promise<BuiltReport> {
   const cfg = src.config;
@@ -64,6 +79,11 @@ export async function buildReport(src: RunSource, opts: { onLayer?: (layer: stri
   missing('category', cfg.stimuli.images.enabled, 'stimuli.images.enabled', 'category-selectivity columns and top natural images');
   missing('awa', cfg.stimuli.noise.enabled, 'stimuli.noise.enabled', 'white-noise RFs (AWA) and their atlas maps');
   if (src.shards('awa').length > 0) missing('awc', cfg.stimuli.noise.enabled, 'stimuli.noise.enabled', 'AWC eigenvectors and energy maps');
+  const dropped = await excludedImages(src);
+  if (dropped.length) {
+    const shown = dropped.slice(0, 20).map((d) => `${d.file} (${d.reason})`).join('; ');
+    notes.push(`${dropped.length} image${dropped.length === 1 ? ' was' : 's were'} excluded from the image set: ${shown}${dropped.length > 20 ? `; … ${dropped.length - 20} more (revcor inspect ${src.outDir}/stimuli/images.arrow lists all)` : ''}.`);
+  }
   const weights = await recordedWeights(src);
   const units = atlas.layers.reduce((n, L) => n + L.units.length, 0);
   const generatedAt = new Date().toISOString();

@@ -21,6 +21,8 @@ export interface ImageEntry {
   file: string;
   /** Absolute path. */
   path: string;
+  /** Set when the file cannot even be opened (a broken symbolic link, a link loop, no permission): why it is left out. */
+  excluded?: string;
 }
 
 /** The listing of an image folder. */
@@ -68,7 +70,8 @@ export async function listImageSet(cfg: Pick<ImagesConfig, 'dir' | 'perCategory'
   const categories: string[] = [];
   let looseFiles = 0;
   for (const n of names) {
-    if ((await stat(join(dir, n))).isDirectory()) categories.push(n);
+    // a broken link or link loop at the top level is neither a category nor an image: counted as a loose entry
+    if ((await statOrReason(join(dir, n))).stats?.isDirectory()) categories.push(n);
     else looseFiles++;
   }
   if (categories.length === 0) {
@@ -76,17 +79,32 @@ export async function listImageSet(cfg: Pick<ImagesConfig, 'dir' | 'perCategory'
   }
   const entries: ImageEntry[] = [];
   for (const category of categories) {
-    const files: string[] = [];
+    const files: { name: string; excluded?: string }[] = [];
     for (const n of (await readdir(join(dir, category))).filter((f) => !hidden(f)).sort(naturalCompare)) {
-      if ((await stat(join(dir, category, n))).isFile()) files.push(n);
+      const { stats, reason } = await statOrReason(join(dir, category, n));
+      if (stats?.isFile()) files.push({ name: n });
+      else if (reason) files.push({ name: n, excluded: reason });
     }
     if (files.length === 0) {
       throw new InputError(`${IMAGES_DIR_KEY}: category folder ${join(dir, category)} is empty. Expected at least one image in every category folder (add images or remove the folder).`);
     }
     const kept = cfg.perCategory === 'all' ? files : files.slice(0, cfg.perCategory);
-    for (const f of kept) entries.push({ stimulus: entries.length, category, file: `${category}/${f}`, path: join(dir, category, f) });
+    for (const f of kept) {
+      entries.push({ stimulus: entries.length, category, file: `${category}/${f.name}`, path: join(dir, category, f.name), ...(f.excluded ? { excluded: f.excluded } : {}) });
+    }
   }
   return { dir, categories, entries };
+}
+
+/** stat() of a path, or why it cannot be opened (broken symbolic link, link loop, permission) instead of throwing. */
+async function statOrReason(path: string): Promise<{ stats?: Awaited<ReturnType<typeof stat>>; reason?: string }> {
+  try {
+    return { stats: await stat(path) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    const why: Record<string, string> = { ENOENT: 'a broken symbolic link', ELOOP: 'a symbolic link loop', EACCES: 'permission denied' };
+    return { reason: `unreadable: ${why[code] ?? code} (${code})` };
+  }
 }
 
 /** Decodes encoded image bytes to network input: HWC RGB Float32 0–255, size×size. Throws sharp's error if unreadable. */

@@ -114,15 +114,17 @@ export async function imagesTable(c: Experiment, ctx: Pick<StageContext<Experime
       ctx.signal.throwIfAborted();
       const e = set.entries[next++];
       let sha = '';
-      let excluded: string | null = null;
-      try {
-        const bytes = await readFile(e.path);
-        sha = sha256Hex(bytes);
-        await decodeCategoryImage(bytes, opts);
-      } catch (err) {
-        excluded = `unreadable: ${firstLine(err)}`;
-        ctx.log(`stimuli: excluded ${e.path}: ${excluded}`);
+      let excluded: string | null = e.excluded ?? null;
+      if (excluded === null) {
+        try {
+          const bytes = await readFile(e.path);
+          sha = sha256Hex(bytes);
+          await decodeCategoryImage(bytes, opts);
+        } catch (err) {
+          excluded = `unreadable: ${firstLine(err)}`;
+        }
       }
+      if (excluded !== null) ctx.log(`WARNING stimuli: excluded ${e.path}: ${excluded}`);
       rows[e.stimulus] = { stimulus: e.stimulus, category: e.category, file: e.file, sha256: sha, excluded };
       ctx.progress(++done / set.entries.length);
     }
@@ -172,7 +174,7 @@ export const stimuliStage: Stage<Experiment> = {
     if (c.stimuli.images.enabled) {
       const set = await listImageSet(c.stimuli.images); // missing folder (ifMissing: error) fails here, at plan time
       // Image files count by content towards the images shard's key only (replacing a file reruns images, not noise).
-      shards.push({ id: 'images', params: imagesParams(c), cost: 1 + set.entries.length / 50, inputFiles: set.entries.map((e) => e.path) });
+      shards.push({ id: 'images', params: imagesParams(c), cost: 1 + set.entries.length / 50, inputFiles: set.entries.filter((e) => !e.excluded).map((e) => e.path) });
     }
     if (c.stimuli.noise.enabled) shards.push({ id: 'noise', params: noiseParams(c, await noiseImageCount(c)), cost: 1 });
     return shards;

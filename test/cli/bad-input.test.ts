@@ -3,7 +3,9 @@
 // checkpoint is lost.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { tableFromIPC } from 'apache-arrow';
+import { allFinalizers } from '../../report/finalizers.ts';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { mkdir } from 'node:fs/promises';
@@ -123,6 +125,26 @@ describe('bad input through the real CLI never costs a finished checkpoint', () 
     const file = join(dir, 'vgg16-nan.h5');
     await writeKerasH5(file, net, weights);
     expectUserError(await run(SMOKE, '--set', `model.weights=${file}`), /layer 'block2_conv1' kernel holds 1 non-finite value \(first: NaN\)\. Expected finite weights in every layer\./);
+  });
+
+  it('a broken symbolic link and a link loop in the image folder: excluded with a warning, listed in report.html', async () => {
+    const linked = join(dir, 'images-links');
+    await cp(images, linked, { recursive: true });
+    await symlink(join(dir, 'nowhere.png'), join(linked, 'faces', 'faces-2.png'));
+    await symlink(join(linked, 'houses', 'loop-b.png'), join(linked, 'houses', 'loop-a.png'));
+    await symlink(join(linked, 'houses', 'loop-a.png'), join(linked, 'houses', 'loop-b.png'));
+    const out2 = join(dir, 'out-links');
+    const r = await cli(['run', SMOKE, '--out', out2, '--set', `stimuli.images.dir=${linked}`, '--set', 'stimuli.noise.enabled=false', '--set', 'stimuli.gratings.enabled=false', '--set', 'stimuli.images.perCategory=all'], allStages, allFinalizers);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/WARNING stimuli: excluded .*faces-2\.png: unreadable: a broken symbolic link \(ENOENT\)/);
+    expect(r.stderr).toMatch(/WARNING stimuli: excluded .*loop-a\.png: unreadable: a symbolic link loop \(ELOOP\)/);
+    const t = tableFromIPC(await readFile(join(out2, 'stimuli', 'images.arrow')));
+    const why = new Map([...t.getChild('file')!].map((f, i) => [String(f), t.getChild('excluded')!.get(i) as string | null]));
+    expect(why.get('faces/faces-2.png')).toBe('unreadable: a broken symbolic link (ENOENT)');
+    expect(why.get('houses/loop-b.png')).toBe('unreadable: a symbolic link loop (ELOOP)');
+    expect(why.get('faces/faces-0.png')).toBeNull();
+    const html = await readFile(join(out2, 'report.html'), 'utf8');
+    expect(html).toMatch(/3 images were excluded from the image set: faces\/faces-2\.png \(unreadable: a broken symbolic link \(ENOENT\)\); houses\/loop-a\.png/);
   });
 
   it('a missing image folder when images are required: the folder and stimuli.images.dir', async () => {
