@@ -2,6 +2,7 @@
 // with three `revcor worker`s, one SIGKILLed mid-shard (its job goes to another worker; the artifacts equal a local
 // run's), a coordinator SIGKILLed and rerun (resumes, no duplicate jobs), and password + TLS with the password in
 // no output, status or artifact. Skipped (with a message) where redis-server is absent; .ci/run installs it.
+import { requireOrSkip } from '../fixtures/require.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { cleanup, tempDir } from '../pipeline/helpers.ts';
 import { HAS_OPENSSL, HAS_REDIS, makeCert, startRedis, type TestRedis } from '../fixtures/redis-server.ts';
 import { cli, REPO, spawnToy, type ToyChild } from './helpers.ts';
 
-if (!HAS_REDIS) console.warn('SKIPPED: test/cli/distributed.test.ts needs redis-server (apt-get install redis-server; .ci/run installs it)');
+requireOrSkip('redis', HAS_REDIS, 'test/cli/distributed.test.ts needs redis-server (apt-get install redis-server; .ci/run installs it)');
 
 /** A child process whose stdout JSON lines are parsed as they arrive. */
 interface Child {

@@ -1,5 +1,6 @@
 // VGG19 with the shared ImageNet weights against the independent float64 reference (SPEC §7): every layer's
 // centre units within 1e-4 relative, where relative = max |ours − ref| / max |ref| over the layer's 10 × C values.
+import { requireOrSkip } from '../fixtures/require.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -15,7 +16,7 @@ const shared = path.resolve(repoRoot, '../shared');
 const weightsFile = path.join(shared, 'models/vgg19_imagenet_notop.h5');
 const referenceFile = path.join(shared, 'reference/vgg19_centre_units.arrow');
 const present = existsSync(weightsFile) && existsSync(referenceFile);
-if (!present) console.warn(`SKIPPED: VGG19 reference test needs ${weightsFile} and ${referenceFile}`);
+requireOrSkip('shared', present, `VGG19 reference test needs ${weightsFile} and ${referenceFile}`);
 
 describe.skipIf(!present)('VGG19 ImageNet weights vs the float64 reference', () => {
   it('all 16 layers within 1e-4 relative; colour noise row included', async () => {

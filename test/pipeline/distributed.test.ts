@@ -1,6 +1,7 @@
 // Distributed runs, in process on the toy stages: job validation (shape, path traversal, code version, stale
 // keys), skip of recorded shards, a coordinator against workers of another code version, unreachable Redis,
 // and password redaction of URLs and messages. Redis tests start their own redis-server (skipped without one).
+import { requireOrSkip } from '../fixtures/require.ts';
 import type { Experiment } from '../../config/schema.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { freePort, HAS_REDIS, startRedis, type TestRedis } from '../fixtures/red
 import { toyStages } from '../fixtures/toy-stages.ts';
 import { cleanup, tempDir, toyExperiment } from './helpers.ts';
 
-if (!HAS_REDIS) console.warn('SKIPPED: distributed tests that need redis-server (apt-get install redis-server; .ci/run installs it)');
+requireOrSkip('redis', HAS_REDIS, 'distributed tests that need redis-server (apt-get install redis-server; .ci/run installs it)');
 
 const KEY = 'a'.repeat(64);
 const policy = { codeVersion: 'v1', stageNames: ['source', 'square', 'total'] };

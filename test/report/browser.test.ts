@@ -3,6 +3,7 @@
 // Debian's /usr/bin/chromium). Checks tables, plots and RF images render without console errors, the atlas
 // filters, a unit card opens with its charts and thumbnails, the hostile name shows as text, a deleted image
 // is reported as missing after `revcor report`, and saves screenshots under artifacts/report/.
+import { requireOrSkip } from '../fixtures/require.ts';
 import { allFinalizers } from '../../report/finalizers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -20,7 +21,7 @@ const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SHOTS = join(REPO, 'artifacts', 'report');
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`SKIPPED test/report/browser.test.ts: ${CHROMIUM} not found (apt-get install -y chromium; .ci/run installs it).`);
+requireOrSkip('chromium', hasChromium, `test/report/browser.test.ts: ${CHROMIUM} not found (apt-get install -y chromium; .ci/run installs it).`);
 
 describe.skipIf(!hasChromium)('report.html in headless Chromium (smoke run)', () => {
   let dir: string;

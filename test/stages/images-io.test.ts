@@ -1,4 +1,5 @@
 // Image folder listing and decoding with sharp, on folders generated at test time (and fLoc where present).
+import { requireOrSkip } from '../fixtures/require.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { encodeImage, rampPixels, uniformPixels, writeImageFolder } from '../fix
 const repoRoot = resolve(import.meta.dirname, '../..');
 const floc = resolve(repoRoot, '../shared/datasets/floc');
 const hasFloc = existsSync(floc);
-if (!hasFloc) console.warn(`SKIPPED fLoc image tests: ${floc} is absent`);
+requireOrSkip('shared', hasFloc, `fLoc image tests: ${floc} is absent`);
 
 let root: string;
 let imgs: string;

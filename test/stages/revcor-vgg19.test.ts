@@ -2,6 +2,7 @@
 // orientation preference for most oriented units (issue 5). Noise and gratings are both presented on the
 // stride-aligned noise canvas, which gives the centre units exactly their full-image responses (SPEC §6).
 // Skips where ../shared is absent. Prints the per-layer SPEC §5 table.
+import { requireOrSkip } from '../fixtures/require.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ import { gratingTuning } from '../../science/tuning.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const weights = path.join(path.resolve(repoRoot, '../shared'), 'models/vgg19_imagenet_notop.h5');
 const present = existsSync(weights);
-if (!present) console.warn(`revcor-vgg19: ${weights} is absent, skipping the real-network AWA/AWC check`);
+requireOrSkip('shared', present, `revcor-vgg19: ${weights} is absent, skipping the real-network AWA/AWC check`);
 
 const N = 6000;
 

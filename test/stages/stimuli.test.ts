@@ -1,5 +1,6 @@
 // The stimuli stage run directly with an in-memory StageContext: shard plan and params, the three tables,
 // unreadable images recorded with a reason, a missing image folder (error or explicit skip), and fLoc.
+import { requireOrSkip } from '../fixtures/require.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +19,7 @@ import { writeImageFolder } from '../fixtures/image-folder.ts';
 const repoRoot = resolve(import.meta.dirname, '../..');
 const floc = resolve(repoRoot, '../shared/datasets/floc');
 const hasFloc = existsSync(floc);
-if (!hasFloc) console.warn(`SKIPPED stimuli stage on fLoc: ${floc} is absent`);
+requireOrSkip('shared', hasFloc, `stimuli stage on fLoc: ${floc} is absent`);
 
 let root: string;
 let imgs: string;
