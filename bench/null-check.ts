@@ -9,7 +9,7 @@ import { awaLayer, effectiveSampleSizes } from '../science/awa.ts';
 import { awcLayer } from '../science/awc.ts';
 import { featureLayout, noiseSource } from '../science/noise-source.ts';
 import { storedSource } from '../science/samples.ts';
-import { analysisBin } from '../stages/awc.ts';
+import { analysisBin } from '../science/noise-source.ts';
 import { layerNoise, unitColumns } from '../stages/revcor-input.ts';
 
 /** Runs the comparison for `<dir> <layer> <channels>` (after the bench name in argv); returns the report lines. */

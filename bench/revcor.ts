@@ -11,7 +11,7 @@ import { awcLayer } from '../science/awc.ts';
 import type { GemmOptions, MatMul } from '../science/gemm.ts';
 import { arraySource, materialise } from '../science/samples.ts';
 import { binnedSide, featureLayout, noiseSource } from '../science/noise-source.ts';
-import { analysisBin } from '../stages/awc.ts';
+import { analysisBin } from '../science/noise-source.ts';
 import { AwcSchema } from '../config/schema.ts';
 
 /** Options of the revcor benchmark. */

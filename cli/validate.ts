@@ -1,6 +1,7 @@
 // `revcor validate CONFIG`: loads and checks an experiment (schema, inputs, shard plans) without running it.
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment } from '../config/load.ts';
+import { checkRunFits, describeEstimate } from '../pipeline/budget.ts';
 import { orderStages } from '../pipeline/dag.ts';
 import { println, type CliDeps } from './deps.ts';
 
@@ -21,6 +22,7 @@ export function validateCommand(deps: CliDeps): CommandModule<object, ValidateAr
         .example('$0 validate config/vgg16-full.yaml', 'Report every mistake with file:line:column') as unknown as Argv<ValidateArgs>,
     handler: async (args) => {
       const loaded = await loadExperiment(args.config, args.set);
+      const estimate = await checkRunFits(deps.stages(), loaded, loaded.config.run.out);
       const lines: string[] = [];
       let total = 0;
       for (const stage of orderStages(deps.stages())) {
@@ -29,7 +31,7 @@ export function validateCommand(deps: CliDeps): CommandModule<object, ValidateAr
         total += shards.length;
         lines.push(`  ${stage.name.padEnd(12)} ${shards.length} shard${shards.length === 1 ? '' : 's'}`);
       }
-      println(deps.stdout, `${loaded.file} is valid (out: ${loaded.config.run.out}); ${total} shards planned:`, ...lines);
+      println(deps.stdout, `${loaded.file} is valid (out: ${loaded.config.run.out}); ${total} shards planned:`, ...lines, `Estimated needs: ${describeEstimate(estimate)}`);
     },
   };
 }

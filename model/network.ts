@@ -149,3 +149,30 @@ export function convFlops(net: Network, lastIndex: number, inputSize: number): n
   }
   return flops;
 }
+
+/** Largest bytes one image's forward pass holds at once up to ops[lastIndex]: an op's input plus output map (float32). */
+export function forwardPeakBytes(net: Network, lastIndex: number, inputSize: number): number {
+  let size = inputSize;
+  let channels = net.inputChannels;
+  let peak = 4 * channels * size * size;
+  for (let i = 0; i <= lastIndex; i++) {
+    const op = net.ops[i];
+    if (op.op === 'relu') continue;
+    const out = opOutputSize(op, size);
+    const outChannels = op.op === 'conv' ? op.outChannels : channels;
+    peak = Math.max(peak, 4 * (channels * size * size + outChannels * out * out));
+    size = out;
+    channels = outChannels;
+  }
+  return peak;
+}
+
+/** Float parameters of the conv ops up to ops[lastIndex] (for memory estimates). */
+export function parameterCountOf(net: Network, lastIndex: number): number {
+  let n = 0;
+  for (let i = 0; i <= lastIndex; i++) {
+    const op = net.ops[i];
+    if (op.op === 'conv') n += op.outChannels * (op.inChannels * op.kernel * op.kernel + 1);
+  }
+  return n;
+}

@@ -2,6 +2,7 @@
 // config → execute (local queue or BullMQ workers) → verify, prune and write the manifest → finalizers (report)
 // → release. Interruption and failure leave every finished checkpoint in place and say how to resume.
 import type { WriteHook } from './atomic.ts';
+import { checkRunFits } from './budget.ts';
 import { FileHasher } from './cache-key.ts';
 import type { Executor } from './executor.ts';
 import { finish, removeLeftovers, runFinalizers } from './finish.ts';
@@ -60,6 +61,7 @@ export async function runPipeline<C>(opts: RunOptions<C>): Promise<RunResult> {
   const seconds = () => (Date.now() - t0) / 1000;
   const emit = (e: ProgressEvent): void => opts.reporter?.event(e);
   const planOptions = { from: opts.from, only: opts.only };
+  await checkRunFits(opts.stages, opts.experiment, opts.outDir); // before anything is planned, computed or written
   if (opts.dryRun) {
     const plan = await planRun(opts.stages, opts.experiment, opts.outDir, { ...planOptions, force: opts.force });
     emit(planEvent(plan));

@@ -3,6 +3,7 @@
 // The engine knows nothing of the experiment's schema: `C` is whatever configuration the stages share.
 import type { Table } from 'apache-arrow';
 import type { TransferListItem } from 'node:worker_threads';
+import type { ResourceEstimate } from './budget.ts';
 
 /** One unit of checkpointed work: its output is exactly one Arrow IPC file. */
 export interface Shard {
@@ -106,6 +107,11 @@ export interface Stage<C = unknown> {
   configSlice(config: C): unknown;
   /** Files whose content counts towards the cache key (weights, images), absolute paths. */
   inputFiles?(ctx: PlanContext<C>): string[] | Promise<string[]>;
+  /**
+   * Optional: shards, disk and peak memory this stage will need, from the config alone (no enumeration of shards),
+   * checked against the machine before anything is planned (pipeline/budget.ts).
+   */
+  estimate?(ctx: PlanContext<C>): ResourceEstimate | Promise<ResourceEstimate>;
   /** The shards this run needs (may be empty when the stage is disabled by config). */
   plan(ctx: PlanContext<C>): Shard[] | Promise<Shard[]>;
   /** Computes one shard. */

@@ -140,3 +140,14 @@ export function toPixels(v: ArrayLike<number>, layout: FeatureLayout, normalise:
   }
   return out;
 }
+
+/**
+ * Bin size for a layer's AWC on pixel noise: the smallest b whose b×b bins bring D = ⌈size/b⌉²·channels to at
+ * most maxDim (1 when the crop already fits, and always 1 with noise checks, whose checks are the features).
+ */
+export function analysisBin(size: number, channels: number, check: number, maxDim: number): number {
+  if (check > 1) return 1;
+  let b = 1;
+  while (binnedSide(size, b) ** 2 * channels > maxDim && b < size) b++;
+  return b;
+}

@@ -2,6 +2,7 @@
 // ranges of one set (gratings | images | noise); pixels are regenerated from the stimuli stage's descriptors,
 // run through the ONNX graph in batches, and only the centre units (or spatial max/mean) leave the runtime.
 // Noise is generated on the stride-aligned canvas holding every analysed layer's RF and run once for all layers.
+import { estimateActivations } from './estimate.ts';
 import { Field, FixedSizeList, Float32, makeData, makeVector, type Table, type Vector } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { noiseCanvas, type LayerGeometry, type NoiseCanvas } from '../model/geometry.ts';
@@ -233,6 +234,7 @@ export const activationsStage: Stage<Experiment> = {
   },
 
   release: releaseActivationSessions,
+  estimate: estimateActivations,
 
   async run(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {
     const params = shard.params as unknown as ShardParams;

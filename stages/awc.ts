@@ -2,13 +2,14 @@
 // eigenpairs, their significance against the null, the energy map — and whether the reconstructed RF (AWA and
 // AWC) predicts the unit's grating tuning. Sharded by layer × unit range (awc.unitsPerShard); the heavy part
 // runs in the worker pool (stages/revcor-worker.ts) on ONNX Runtime products, noise regenerated from the seed.
+import { estimateAwc } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { loadNetwork } from '../model/load.ts';
 import { ConfigError, InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
-import { binnedSide } from '../science/noise-source.ts';
+import { analysisBin, binnedSide } from '../science/noise-source.ts';
 import { matchFlags } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
@@ -161,16 +162,6 @@ async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Back
   });
 }
 
-/**
- * Bin size for a layer's AWC on pixel noise: the smallest b whose b×b bins bring D = ⌈size/b⌉²·channels to at
- * most maxDim (1 when the crop already fits, and always 1 with noise checks, whose checks are the features).
- */
-export function analysisBin(size: number, channels: number, check: number, maxDim: number): number {
-  if (check > 1) return 1;
-  let b = 1;
-  while (binnedSide(size, b) ** 2 * channels > maxDim && b < size) b++;
-  return b;
-}
 
 /** The layer's effective crop (science/effective-rf.ts) from every unit's AWA z-map in the awa stage's output. */
 async function layerEffectiveCrop(ctx: StageContext<Experiment>, layer: string, channels: number, r: number, centre: number, coverage: number): Promise<EffectiveCrop> {
@@ -319,6 +310,7 @@ export function createAwcStage(backend: Backend = 'ort'): Stage<Experiment> {
       return { awc, prediction: config.prediction, gratings: config.stimuli.gratings, layers: config.model.layers, channels: config.model.channels };
     },
     plan: planAwc,
+    estimate: estimateAwc,
     run: (shard, ctx) => runAwc(shard, ctx, backend),
   };
 }

@@ -1,6 +1,7 @@
 // The category stage (SPEC §3): category selectivity of every analysed unit from the activations stage's
 // image shards (centre unit, or the spatial max/mean the activations stage computed for category.spatial).
 // One output shard per layer, one row per unit (channel).
+import { estimateCategory } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
@@ -179,6 +180,7 @@ export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage
       const needs = await setNeeds(ctx, 'images', activationsPlan);
       return layerShards(ctx.config).map((s) => (needs ? { ...s, needs } : s));
     },
+    estimate: estimateCategory,
     run: runCategory,
   };
 }

@@ -4,6 +4,7 @@
 //
 // One shard per enabled set, id = set name; each shard's params carry its own config sub-slice (configSlice is
 // empty), so changing the noise seed reruns only the noise shard and what reads it.
+import { estimateStimuli } from './estimate.ts';
 import { Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { readFile } from 'node:fs/promises';
 import type { Experiment, NoiseConfig } from '../config/schema.ts';
@@ -167,6 +168,7 @@ export const stimuliStage: Stage<Experiment> = {
   upstream: [],
   // Each shard's params carry its own sub-config: a change to one set reruns only that set's shard.
   configSlice: () => ({}),
+  estimate: estimateStimuli,
   async plan(ctx: PlanContext<Experiment>): Promise<Shard[]> {
     const c = ctx.config;
     const shards: Shard[] = [];

@@ -1,5 +1,6 @@
 // The tuning stage (SPEC §2): orientation and spatial-frequency tuning of every analysed unit from the
 // activations stage's grating shards. One output shard per layer, one row per unit (channel).
+import { estimateTuning } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
@@ -137,6 +138,7 @@ export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage<E
       const needs = await setNeeds(ctx, 'gratings', activationsPlan);
       return layerShards(ctx.config).map((s) => ({ ...s, needs }));
     },
+    estimate: estimateTuning,
     run: runTuning,
   };
 }

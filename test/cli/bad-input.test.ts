@@ -7,6 +7,7 @@ import { cp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tableFromIPC } from 'apache-arrow';
 import { allFinalizers } from '../../report/finalizers.ts';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import { mkdir } from 'node:fs/promises';
 import { allStages } from '../../stages/index.ts';
@@ -145,6 +146,17 @@ describe('bad input through the real CLI never costs a finished checkpoint', () 
     expect(why.get('faces/faces-0.png')).toBeNull();
     const html = await readFile(join(out2, 'report.html'), 'utf8');
     expect(html).toMatch(/3 images were excluded from the image set: faces\/faces-2\.png \(unreadable: a broken symbolic link \(ENOENT\)\); houses\/loop-a\.png/);
+  });
+
+  it('absurd sizes are refused by validate and run before anything is computed, with the estimate', async () => {
+    const huge = await cli(['validate', SMOKE, '--set', 'stimuli.noise.count=1000000000000'], allStages);
+    expectUserError(huge, /^error: This experiment plans [\d,]+ shards, mostly activations: expected at most 1,000,000/);
+    const wide = join(dir, 'wide');
+    const big = await cli(['run', SMOKE, '--out', wide, '--set', 'model.inputSize=3000', '--set', 'stimuli.images.resize=3000'], allStages);
+    expectUserError(big, /needs about [\d.]+ [GT]B of memory for one shard of activations \(16 × 3000-px (gratings|images) images per forward pass\): expected at most the [\d.]+ GB this machine has/);
+    expect(existsSync(wide)).toBe(false); // nothing written
+    const ok = await cli(['validate', SMOKE], allStages);
+    expect(ok.stdout).toMatch(/Estimated needs: ≈ \d+ shards, [\d.]+ kB of checkpoints, [\d.]+ [MG]B peak memory per shard/);
   });
 
   it('a missing image folder when images are required: the folder and stimuli.images.dir', async () => {
