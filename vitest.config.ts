@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // model.weights: auto never downloads in tests (test/model/auto-weights.test.ts clears it to test the download)
+    env: { REVCOR_OFFLINE: '1' },
   },
 });

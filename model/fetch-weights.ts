@@ -33,6 +33,8 @@ export interface FetchOptions {
   /** Progress callback: bytes received and total (0 when unknown). */
   onProgress?: (received: number, total: number) => void;
   env?: NodeJS.ProcessEnv;
+  /** Give up when the server has not answered (headers) within this many ms (default: no limit). */
+  connectTimeoutMs?: number;
 }
 
 /** The outcome: where the file is and its hashes. */
@@ -78,10 +80,15 @@ export async function fetchWeights(opts: FetchOptions): Promise<FetchResult> {
   }
 
   let response: Response;
+  const connect = new AbortController();
+  const timer = opts.connectTimeoutMs ? setTimeout(() => connect.abort(new DOMException('no answer', 'TimeoutError')), opts.connectTimeoutMs) : undefined;
   try {
-    response = await fetch(url, { redirect: 'follow' });
+    response = await fetch(url, { redirect: 'follow', signal: connect.signal });
   } catch (e) {
-    throw new InputError(`weights fetch: cannot reach ${url} (${(e as Error).cause ?? (e as Error).message}). Expected a reachable URL; use --url for a mirror, or copy the file to ${dest}.`);
+    const why = (e as Error).name === 'TimeoutError' || connect.signal.aborted ? `no answer within ${opts.connectTimeoutMs} ms` : String((e as Error).cause ?? (e as Error).message);
+    throw new InputError(`weights fetch: cannot reach ${url} (${why}). Expected a reachable URL; use --url for a mirror, or copy the file to ${dest}.`, { cause: connect.signal.aborted ? connect.signal.reason : e });
+  } finally {
+    clearTimeout(timer);
   }
   if (!response.ok || !response.body) throw new InputError(`weights fetch: ${url} answered HTTP ${response.status} ${response.statusText}. Expected 200 with the .h5 file.`);
   const total = Number(response.headers.get('content-length') ?? 0);

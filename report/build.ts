@@ -99,6 +99,9 @@ export async function buildReport(src: RunSource, opts: { onLayer?: (layer: stri
     layers: atlas.layers,
     images: atlas.images,
     notes,
+    banner: weights?.startsWith('seeded:')
+      ? `SEEDED WEIGHTS: this run used untrained ${cfg.model.arch} weights (He-normal, seed ${weights.slice(7)}), not ImageNet weights. Its tuning, category and RF results describe a random network.`
+      : undefined,
     facts: [
       ['model', `${cfg.model.arch}${weights ? `, ${weights}` : `, weights ${cfg.model.weights}`}`],
       ['units', `${units} in ${atlas.layers.length} layer${atlas.layers.length === 1 ? '' : 's'}`],

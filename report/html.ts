@@ -36,6 +36,8 @@ export interface ReportModel {
   images: ImageJson[];
   /** Notes shown at the top (missing inputs, how the summary was obtained). */
   notes: string[];
+  /** A warning no reader may miss (e.g. untrained, seeded weights), shown above everything. */
+  banner?: string;
   /** Facts shown in the header: [label, value]. */
   facts: [string, string][];
   resolvedYaml: string;
@@ -133,6 +135,7 @@ export function reportHtml(m: ReportModel): string {
 <p class="facts">${facts}</p>
 <nav><a href="#summary">Summary</a><a href="#plots">Plots</a><a href="#atlas">RF atlas</a><a href="#run">Run</a></nav>
 </header>
+${m.banner ? `<div class="banner" role="alert">${esc(m.banner)}</div>` : ''}
 <main>
 ${notes}
 <section id="summary"><h2>Per-layer summary</h2>
