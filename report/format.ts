@@ -117,7 +117,7 @@ export const COLUMN_GROUPS: ColumnGroup[] = [
   {
     id: 'category',
     title: 'Category selectivity',
-    note: 'Selective: one-way ANOVA across categories with FDR control (and the CSI floor, when set). Reliable: the same preferred category on two disjoint halves of each category\'s images and a split-half profile correlation beyond its permutation null (FDR) — a test a layer without category structure fails. [95% interval].',
+    note: 'Selective: one-way ANOVA across categories with FDR control (and the CSI floor, when set). Reliable: the same preferred category on two disjoint halves of each category\'s images and a split-half profile correlation beyond its label-permutation null (p ≤ category.splitHalf.alpha) — a test a layer without category structure fails. [95% interval].',
     columns: [
       { header: 'units', key: 'n_units', format: int },
       pctOf('selective %', 'pct_category_selective', 'n_units'),

@@ -1,6 +1,6 @@
 // The report's per-layer plots: Vega-Lite specs compiled with vega-lite and rendered to SVG in Node by vega's
 // headless View (renderer 'none' + toSVG). No browser, no network; vega escapes every text it draws. Every
-// statistic is drawn with its 95 % interval as an error bar; values resting on fewer than MIN_N units are left out.
+// statistic is drawn with its 95 % interval as an error bar; values resting on fewer than MIN_N units are hollow.
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { MIN_N } from '../science/intervals.ts';
@@ -25,15 +25,17 @@ export interface PlotPoint {
   lo: number;
   hi: number;
   n: number;
+  /** Fewer than MIN_N observations: drawn hollow (the table shows only "n=…"). */
+  few: boolean;
 }
 
-/** Long-form points of the given statistics, leaving out values that are not finite or rest on fewer than MIN_N units. */
+/** Long-form points of the given statistics (values that are not finite are left out). */
 export function longForm(rows: readonly SummaryRow[], measures: readonly Measure[]): PlotPoint[] {
   return rows.flatMap((r) =>
     measures.flatMap(([k, label]) => {
       const e = rowEstimate(r, k);
-      if (!Number.isFinite(e.value) || !(e.n >= MIN_N)) return [];
-      return [{ layer: r.layer, measure: label, value: e.value, lo: Number.isFinite(e.lo) ? e.lo : e.value, hi: Number.isFinite(e.hi) ? e.hi : e.value, n: e.n }];
+      if (!Number.isFinite(e.value)) return [];
+      return [{ layer: r.layer, measure: label, value: e.value, lo: Number.isFinite(e.lo) ? e.lo : e.value, hi: Number.isFinite(e.hi) ? e.hi : e.value, n: e.n, few: !(e.n >= MIN_N) }];
     }),
   );
 }
@@ -53,15 +55,17 @@ function lineSpec(values: PlotPoint[], order: string[], measures: string[], yTit
         mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
         encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain } }, y2: { field: 'hi' }, color },
       },
-      {
-        mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
+      { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain } }, color } },
+      ...[false, true].map((few) => ({
+        transform: [{ filter: few ? 'datum.few' : '!datum.few' }],
+        mark: { type: 'point', size: 50, filled: !few, strokeWidth: 1.5 },
         encoding: {
           x,
-          y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain } },
+          y: { field: 'value', type: 'quantitative', scale: { domain } },
           color,
           tooltip: [{ field: 'layer' }, { field: 'measure' }, { field: 'value', format: '.2f' }, { field: 'lo', title: '95% lo', format: '.2f' }, { field: 'hi', title: '95% hi', format: '.2f' }, { field: 'n' }],
         },
-      },
+      })),
     ],
     config: { font: 'sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } },
   } as vl.TopLevelSpec;
@@ -113,7 +117,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     plots.push({
       id: 'plot-success',
       title: 'RF reconstruction by layer',
-      caption: `Percent of all units of each layer: responsive, with a significant AWA or AWC, and reconstructed (significant RF whose predicted θ and f both match the grating tuning). Bars: 95% Wilson intervals; values resting on fewer than ${MIN_N} units are left out.`,
+      caption: `Percent of all units of each layer: responsive, with a significant AWA or AWC, and reconstructed (significant RF whose predicted θ and f both match the grating tuning). Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} units.`,
       svg: await renderSvg(lineSpec(s, order, success.map((m) => m[1]), '% of units', [0, 100])),
     });
   }
@@ -128,7 +132,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     plots.push({
       id: 'plot-match',
       title: 'Predicted vs measured tuning',
-      caption: `Of the units with a significant RF and a grating response: percent whose RF-predicted orientation / spatial frequency matches the measured preference. Bars: 95% Wilson intervals; layers with fewer than ${MIN_N} compared units are left out.`,
+      caption: `Of the units with a significant RF and a grating response: percent whose RF-predicted orientation / spatial frequency matches the measured preference. Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} compared units.`,
       svg: await renderSvg(lineSpec(m, order, match.map((x) => x[1]), '% of compared units', [0, 100])),
     });
   }
@@ -145,7 +149,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     plots.push({
       id: 'plot-selectivity',
       title: 'Selectivity by layer',
-      caption: `Medians of the orientation and category selectivity indices over each layer’s units, and the agreement of predicted with preferred orientation (mean cos 2Δθ: 1 identical, 0 unrelated). Bars: 95% bootstrap intervals; values resting on fewer than ${MIN_N} units are left out.`,
+      caption: `Medians of the orientation and category selectivity indices over each layer’s units, and the agreement of predicted with preferred orientation (mean cos 2Δθ: 1 identical, 0 unrelated). Bars: 95% bootstrap intervals; hollow points rest on fewer than ${MIN_N} units.`,
       svg: await renderSvg(lineSpec(q, order, sel.map((x) => x[1]), 'index', [Math.min(0, ...q.map((v) => v.lo)), 1])),
     });
   }
@@ -158,7 +162,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     plots.push({
       id: 'plot-category-tests',
       title: 'Category selectivity: two tests',
-      caption: `Percent of each layer’s units called category-selective by the one-way ANOVA (FDR) and with a reliable category preference (same preferred category on disjoint halves of the images, split-half profile correlation beyond its permutation null). Bars: 95% Wilson intervals.`,
+      caption: `Percent of each layer’s units called category-selective by the one-way ANOVA (FDR) and with a reliable category preference (same preferred category on disjoint halves of the images, split-half profile correlation beyond its permutation null). Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} units.`,
       svg: await renderSvg(lineSpec(c, order, tests.map((x) => x[1]), '% of units', [0, 100])),
     });
   }

@@ -129,7 +129,7 @@ export const SUMMARY_SPEC = [
   { name: 'median_sf_bandwidth', kind: 'median', doc: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)' },
   { name: 'median_f1f0', kind: 'median', doc: 'median F1/F0 at (theta_pref, f_pref)' },
   { name: 'pct_category_selective', kind: 'proportion', doc: '% of units category-selective by the ANOVA (q <= category.fdr and CSI >= category.minCsi)' },
-  { name: 'pct_category_reliable', kind: 'proportion', doc: '% of units with a reliable category preference: the same preferred category on two disjoint halves of every category\'s images and a split-half profile correlation beyond its permutation null (q <= category.fdr)' },
+  { name: 'pct_category_reliable', kind: 'proportion', doc: '% of units with a reliable category preference: the same preferred category on two disjoint halves of every category\'s images and a split-half profile correlation beyond its permutation null (p <= category.splitHalf.alpha)' },
   { name: 'median_csi', kind: 'median', doc: 'median class-selectivity index' },
   { name: 'median_sparseness', kind: 'median', doc: 'median sparseness across categories' },
   { name: 'preferred_counts', type: 'string', doc: 'JSON {category: units}: preferred category of every unit' },
