@@ -2,7 +2,7 @@
 // preferred category, CSI, sparseness, one-way ANOVA with Benjamini–Hochberg q-values, split-half reliability of
 // the category profile with a permutation null (a test a low-level layer can fail), top-N images.
 // Responses are row-major Float32Array matrices [stimulus × unit]; labels give each stimulus's category.
-import { philox4x32 } from './philox.ts';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { benjaminiHochberg, groupMeans, oneWayAnova } from './stats.ts';
 
 /** Per-unit category-selectivity results, one typed array per quantity. */
@@ -207,7 +207,7 @@ function binSums(responses: Float32Array, nUnits: number, labels: Int32Array, ha
  * Split-half reliability of the category profile for every unit of [stimulus × unit] responses: the two
  * half-profiles of disjoint image halves (splitHalves), whether their preferred categories agree, their correlation
  * r and Spearman–Brown 2r/(1 + r), and a permutation p of r under exchangeable images (labels permuted across
- * all images with Philox-seeded Fisher–Yates, halves re-split; the same permutations for every unit).
+ * all images by Fisher–Yates on a seeded xoroshiro128+ (pure-rand), halves re-split; the same for every unit).
  */
 export function splitHalfReliability(
   responses: Float32Array,
@@ -231,12 +231,11 @@ export function splitHalfReliability(
       const beats = new Int32Array(nUnits);
       const perm = Int32Array.from(labels);
       const rp = new Float64Array(nUnits);
-      const words = new Uint32Array(4);
+      const rng = xoroshiro128plus(opts.seed);
       for (let q = 0; q < opts.permutations; q++) {
-        // Fisher–Yates on the labels: uniform j ≤ i from Philox counter (q, i), key (seed, 0x5eed)
+        // Fisher–Yates on the labels (each permutation continues from the previous one: uniform either way)
         for (let i = nStim - 1; i > 0; i--) {
-          philox4x32(q, i, 0, 0, opts.seed >>> 0, 0x5eed, words);
-          const j = Math.floor((words[0]! / 4294967296) * (i + 1));
+          const j = Math.floor(((rng.next() >>> 0) / 4294967296) * (i + 1));
           const t = perm[i]!;
           perm[i] = perm[j]!;
           perm[j] = t;

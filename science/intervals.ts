@@ -2,9 +2,9 @@
 // reported with its n and a 95 % interval): Wilson score intervals for proportions, and a seeded percentile
 // bootstrap for medians, means and correlations. The bootstrap draws resample *counts* (how often each
 // observation is drawn), so a median or a Spearman correlation of a resample costs O(n) after one sort of the
-// data, and the draws come from Philox4x32-10 keyed by the seed: the same data and seed give the same interval.
+// data, and the draws come from a seeded xoroshiro128+ (pure-rand): the same data and seed give the same interval.
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { normalQuantile, quantile } from './nulls.ts';
-import { philox4x32 } from './philox.ts';
 
 /** A statistic with its confidence interval and the number of observations it rests on (NaN when not computed). */
 export interface Estimate {
@@ -55,20 +55,16 @@ export function proportionEstimate(k: number, n: number, level = 0.95): Estimate
 /**
  * Resample counts of a bootstrap: calls `stat(counts)` for `reps` resamples of n observations drawn with
  * replacement, counts[i] = how often observation i was drawn (Σ counts = n), and returns the statistics.
- * Resample r reads Philox counters (r, block, 0, 0) under key (seed, 0x9e3779b9): order-independent, seeded.
+ * The draws come from one xoroshiro128+ stream seeded with `seed` (pure-rand): index ⌊u·n⌋ of its 32-bit output u
+ * (bias below n/2³², nothing for the n of a layer).
  */
 export function bootstrapCounts(n: number, stat: (counts: Int32Array) => number, opts: Pick<BootstrapOptions, 'reps' | 'seed'>): Float64Array {
   const out = new Float64Array(opts.reps);
   const counts = new Int32Array(n);
-  const words = new Uint32Array(4);
-  const key0 = opts.seed >>> 0;
-  const key1 = 0x9e3779b9;
+  const rng = xoroshiro128plus(opts.seed);
   for (let r = 0; r < opts.reps; r++) {
     counts.fill(0);
-    for (let i = 0; i < n; i += 4) {
-      philox4x32(r, i >>> 2, 0, 0, key0, key1, words);
-      for (let j = 0; j < 4 && i + j < n; j++) counts[Math.floor((words[j]! / 4294967296) * n)]!++;
-    }
+    for (let i = 0; i < n; i++) counts[Math.floor(((rng.next() >>> 0) / 4294967296) * n)]!++;
     out[r] = stat(counts);
   }
   return out;

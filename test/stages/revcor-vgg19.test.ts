@@ -137,8 +137,8 @@ describe.skipIf(!present)('VGG19 block1–2: reconstructed RFs predict grating t
     }
     console.log(`VGG19 centre units, N = ${N} noise stimuli (SPEC §5 table; matches among significant, responsive units):\n${lines.join('\n')}\noriented (CV < 0.5) units with significant AWA: ${orientedMatched}/${orientedSig} θ-matched (fft), ${orientedMatchedModel}/${orientedSig} (model response)`);
     expect(orientedSig).toBeGreaterThan(20);
-    // SPEC §5: the Hann-windowed FFT of a 3–14 px RF is coarse (a few frequency bins); the model response is not.
-    // Measured (N = 6,000): 75/135 model, 70/135 fft; block2_conv1 (after the first max-pool) matches worst.
+    // SPEC §5: the FFT of a 3–14 px RF is coarse (a few frequency bins); the model response is not.
+    // Measured (N = 6,000, with the former hann window): 75/135 model, 70/135 fft; block2_conv1 (after the first max-pool) matches worst.
     expect(orientedMatchedModel / orientedSig).toBeGreaterThan(0.5);
     expect(orientedMatched / orientedSig).toBeGreaterThan(0.4);
   });
