@@ -6,6 +6,7 @@ import { benchNullCheck } from './null-check.ts';
 import { benchReport } from './report.ts';
 import { benchRevcor } from './revcor.ts';
 import { benchRevcorVgg19 } from './revcor-vgg19.ts';
+import { benchWindow } from './window.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   forward: () => benchForward(),
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   report: () => benchReport(),
   revcor: () => benchRevcor(),
   'revcor-vgg19': () => benchRevcorVgg19(),
+  window: () => benchWindow(),
 };
 
 const argv = process.argv.slice(2);

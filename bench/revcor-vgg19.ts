@@ -1,7 +1,7 @@
 // Real-network reverse correlation (issue 5, SPEC §5 table): VGG19 with the shared ImageNet weights, centre
 // units of blocks 1–3 (default), white noise and the default gratings presented on the stride-aligned noise
 // canvas (exact for centre units, SPEC §6). Per layer: % responsive, % significant AWA, % with ≥ 1 significant
-// AWC eigenvalue, θ/f matches (AWA: fft and model response; AWC: fft), circular correlation of θ_pred vs θ_pref
+// AWC eigenvalue, θ/f matches (AWA: fft and model response; AWC: fft), θ agreement (mean cos 2Δθ) of θ_pred with θ_pref
 // and Spearman of log f — with the theoretical crop and with the effective crop. Not a CI test (minutes).
 //
 //   node bin/run-ts.js bench/revcor-vgg19.ts [--n 10000] [--layers block1_conv1,...] [--check 1]
@@ -19,7 +19,7 @@ import { effectiveCrop } from '../science/effective-rf.ts';
 import { gratingAxes, gratingImageInto, gratingList } from '../science/gratings.ts';
 import { featureLayout, noiseSource, toPixels, type CropWindow } from '../science/noise-source.ts';
 import { noiseImageRGBInto, type NoiseParams } from '../science/noise.ts';
-import { circularCorrelation, matchFlags, predictAwaFft, predictAwcFft, predictByModel, spearman, type Prediction } from '../science/predict.ts';
+import { matchFlags, predictAwaFft, predictAwcFft, predictByModel, spearman, thetaAgreement, type Prediction } from '../science/predict.ts';
 import { gratingTuning, type TuningIndices } from '../science/tuning.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -94,7 +94,7 @@ async function layerRow(
       push('awc', p, u);
     }
   }
-  const cc = (k: 'awa' | 'awc') => circularCorrelation(pairs[k][0]!, pairs[k][1]!).toFixed(2);
+  const cc = (k: 'awa' | 'awc') => thetaAgreement(pairs[k][0]!, pairs[k][1]!).toFixed(2);
   const sp = (k: 'awa' | 'awc') => spearman(pairs[k][2]!, pairs[k][3]!).toFixed(2);
   const row = `| ${g.name} | ${crop.size}${crop.size !== g.cropSize ? ` of ${g.cropSize}` : ''} | ${pct(resp, C)} | ${pct(s.awa, resp)} | ${pct(s.awc, resp)} | ${pct(s.awaT, s.awa)} / ${pct(s.awaF, s.awa)} | ${pct(s.modT, s.awa)} / ${pct(s.modF, s.awa)} | ${pct(s.awcT, s.awc)} / ${pct(s.awcF, s.awc)} | ${cc('awa')} / ${cc('awc')} | ${sp('awa')} / ${sp('awc')} |`;
   return { row, awa };
@@ -149,7 +149,7 @@ export async function benchRevcorVgg19(o: Vgg19RevcorOptions = {}): Promise<stri
   const mm = new OrtMatMul({ threads });
   const head = [
     `VGG19 centre units, N = ${N}, noise check ${noise.check}; matches among responsive units with a significant RF (AWA: max|z| ≥ 5; AWC: ≥ 1 significant excitatory eigenvalue, Marchenko–Pastur null at 99%)`,
-    '| layer | crop | % responsive | % sig AWA | % ≥1 sig AWC | AWA θ / f match, fft | AWA θ / f, model response | AWC θ / f match, fft | circ r θ (AWA / AWC) | Spearman log f (AWA / AWC) |',
+    '| layer | crop | % responsive | % sig AWA | % ≥1 sig AWC | AWA θ / f match, fft | AWA θ / f, model response | AWC θ / f match, fft | θ agreement mean cos 2Δθ (AWA / AWC) | Spearman log f (AWA / AWC) |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const lines = [...head];

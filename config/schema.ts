@@ -105,7 +105,10 @@ export const ActivationsSchema = z
 
 export const TuningSchema = z
   .strictObject({
-    /** A unit is responsive when max R(θ, f) > epsilon. */
+    /**
+     * A unit is responsive when its response range over the (θ, f) grid exceeds this: max R − min R > epsilon
+     * (SPEC §2; a unit whose output never changes is not responsive and gets no θ_pref / f_pref).
+     */
     epsilon: z.number().min(0).default(1e-6),
     /** Phase reduction the indices and curves use: mean over phases (SPEC §2) or max over phases. */
     response: z.enum(['mean', 'max']).default('mean'),
@@ -129,6 +132,22 @@ export const CategorySchema = z
      * images per category the ANOVA also passes units driven by low-level differences between the sets.
      */
     minCsi: z.number().min(0).max(1).default(0),
+    /**
+     * Split-half reliability of the category profile (SPEC §3: a test a low layer can fail). Each category's
+     * images are split into two disjoint halves (alternating in file order); a unit has a reliable category
+     * preference when its preferred category is the same on both halves and the correlation of the two
+     * half-profiles (category means) beats its permutation null (image labels permuted, halves re-split) at p ≤ alpha.
+     */
+    splitHalf: z
+      .strictObject({
+        /** Label permutations for the null of the split-half correlation (shared by a layer's units); 0 skips the test. */
+        permutations: z.number().int().min(0).default(999),
+        /** Per-unit level of the permutation test (bounds the reliable share of a layer without category structure). */
+        alpha: z.number().gt(0).lt(1).default(0.01),
+        /** Seed of the permutations. */
+        seed: z.number().int().min(0).default(1),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -138,6 +157,13 @@ export const AwaSchema = z
     zThreshold: z.number().positive().default(5),
     /** theoretical: crop of the theoretical RF. */
     crop: z.enum(['theoretical']).default('theoretical'),
+    /**
+     * Null SD of an AWA pixel (SPEC §4). finite-n (default): σ_e·√(Σw² − 1/N), w = a/Σa — the exact variance of
+     * the AWA around the empirical mean s̄ it subtracts (per-pixel z has SD 1 under H0 for tonic and sparse units
+     * alike). population: σ_e·√Σw² = σ·√Σa²/Σa, its N → ∞ form, which overstates the SD (understates z) for
+     * units active on most samples. The awa output carries z_max and significance under both forms either way.
+     */
+    nullModel: z.enum(['finite-n', 'population']).default('finite-n'),
   })
   .prefault({});
 
@@ -192,6 +218,23 @@ export const PredictionSchema = z
     thetaTolerance: z.number().positive().max(90).default(15),
     /** Spatial-frequency match tolerance, octaves. */
     sfTolerance: z.number().positive().default(0.5),
+    /**
+     * Window of the fft method, per axis of the r-px RF (docs/reverse-correlation.md compares them on synthetic
+     * Gabor units, r = 3…14): hann — ½(1 − cos 2π(i + ½)/r), sampled at pixel centres; hann-nonzero —
+     * ½(1 − cos 2π(i + 1)/(r + 1)), numpy's hanning(r + 2)[1:-1], which keeps more weight at the edge; tukey —
+     * flat centre with cosine tapers over the outer quarter on each side (α = 0.5); none — no window.
+     */
+    window: z.enum(['hann', 'hann-nonzero', 'tukey', 'none']).default('none'),
+  })
+  .prefault({});
+
+/** The per-layer summary's intervals (SPEC §5: 95 % Wilson for proportions, percentile bootstrap otherwise). */
+export const SummarySchema = z
+  .strictObject({
+    /** Bootstrap resamples for the intervals of medians, the θ agreement and correlations. */
+    bootstrapReps: z.number().int().min(100).default(2000),
+    /** Seed of the bootstrap resamples (the same checkpoints and seed give the same intervals). */
+    seed: z.number().int().min(0).default(1),
   })
   .prefault({});
 
@@ -220,6 +263,7 @@ export const ExperimentSchema = z.strictObject({
   awa: AwaSchema,
   awc: AwcSchema,
   prediction: PredictionSchema,
+  summary: SummarySchema,
   run: RunSchema,
 });
 

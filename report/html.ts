@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Manifest } from '../pipeline/manifest.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
-import { COLUMN_GROUPS } from './format.ts';
+import { cellParts, COLUMN_GROUPS, type ShownColumn } from './format.ts';
 import type { Plot } from './plots.ts';
 import type { ImageJson, LayerJson } from './units.ts';
 
@@ -47,12 +47,19 @@ export interface ReportModel {
   settings: Record<string, unknown>;
 }
 
+/** One summary cell: the value, then its interval and n in a quieter span. */
+function summaryCell(r: SummaryRow, c: ShownColumn): string {
+  const p = cellParts(r, c);
+  const extra = p.interval + p.n;
+  return `<td>${esc(p.value)}${extra ? `<span class="ci">${esc(extra)}</span>` : ''}</td>`;
+}
+
 function summaryTables(m: ReportModel): string {
   if (m.rows.length === 0) return '<p class="empty">No layer has results yet (none of tuning, category, awa, awc has finished).</p>';
   return COLUMN_GROUPS.map((g) => {
     const head = ['<th scope="col">layer</th>', ...g.columns.map((c) => `<th scope="col" title="${esc(m.columnDoc[c.key] ?? '')}">${esc(c.header)}</th>`)].join('');
     const body = m.rows
-      .map((r, i) => `<tr><th scope="row"><a href="#layer-${i}">${esc(r.layer)}</a></th>${g.columns.map((c) => `<td>${esc(c.format(r[c.key]))}</td>`).join('')}</tr>`)
+      .map((r, i) => `<tr><th scope="row"><a href="#layer-${i}">${esc(r.layer)}</a></th>${g.columns.map((c) => summaryCell(r, c)).join('')}</tr>`)
       .join('\n');
     return `<div class="table-block" id="table-${g.id}"><h3>${esc(g.title)}</h3><p class="note">${esc(g.note)}</p>
 <div class="scroll"><table class="summary"><thead><tr>${head}</tr></thead><tbody>

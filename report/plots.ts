@@ -1,8 +1,10 @@
 // The report's per-layer plots: Vega-Lite specs compiled with vega-lite and rendered to SVG in Node by vega's
-// headless View (renderer 'none' + toSVG). No browser, no network; vega escapes every text it draws.
+// headless View (renderer 'none' + toSVG). No browser, no network; vega escapes every text it draws. Every
+// statistic is drawn with its 95 % interval as an error bar; values resting on fewer than MIN_N units are hollow.
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { SummaryRow } from '../science/layer-summary.ts';
+import { MIN_N } from '../science/intervals.ts';
+import { rowEstimate, type StatisticName, type SummaryRow } from '../science/layer-summary.ts';
 
 /** One titled SVG plot. */
 export interface Plot {
@@ -13,28 +15,58 @@ export interface Plot {
   svg: string;
 }
 
-type Measure = [keyof SummaryRow, string];
+type Measure = [StatisticName, string];
 
-/** Long-form rows {layer, measure, value} of the given measures, dropping non-finite values. */
-function longForm(rows: readonly SummaryRow[], measures: readonly Measure[], scale = 1): { layer: string; measure: string; value: number }[] {
-  return rows.flatMap((r) => measures.filter(([k]) => Number.isFinite(r[k] as number)).map(([k, label]) => ({ layer: r.layer, measure: label, value: (r[k] as number) * scale })));
+/** One plotted point: a statistic of a layer with its 95 % interval and n. */
+export interface PlotPoint {
+  layer: string;
+  measure: string;
+  value: number;
+  lo: number;
+  hi: number;
+  n: number;
+  /** Fewer than MIN_N observations: drawn hollow (the table shows only "n=…"). */
+  few: boolean;
 }
 
-/** A lines-and-points chart of measures by layer (layers in table order). */
-function lineSpec(values: object[], order: string[], measures: string[], yTitle: string, domain: [number, number]): vl.TopLevelSpec {
+/** Long-form points of the given statistics (values that are not finite are left out). */
+export function longForm(rows: readonly SummaryRow[], measures: readonly Measure[]): PlotPoint[] {
+  return rows.flatMap((r) =>
+    measures.flatMap(([k, label]) => {
+      const e = rowEstimate(r, k);
+      if (!Number.isFinite(e.value)) return [];
+      return [{ layer: r.layer, measure: label, value: e.value, lo: Number.isFinite(e.lo) ? e.lo : e.value, hi: Number.isFinite(e.hi) ? e.hi : e.value, n: e.n, few: !(e.n >= MIN_N) }];
+    }),
+  );
+}
+
+/** A lines-and-points chart of measures by layer (layers in table order), each point with its interval as an error bar. */
+function lineSpec(values: PlotPoint[], order: string[], measures: string[], yTitle: string, domain: [number, number]): vl.TopLevelSpec {
+  const x = { field: 'layer', type: 'ordinal', sort: order, title: 'layer', axis: { labelAngle: -40 } };
+  const color = { field: 'measure', type: 'nominal', sort: measures, title: null, legend: { orient: 'right', labelLimit: 240 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: Math.max(260, 46 * order.length),
     height: 200,
     background: 'white',
     data: { values },
-    mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
-    encoding: {
-      x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer', axis: { labelAngle: -40 } },
-      y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain } },
-      color: { field: 'measure', type: 'nominal', sort: measures, title: null, legend: { orient: 'right', labelLimit: 240 } },
-      tooltip: [{ field: 'layer' }, { field: 'measure' }, { field: 'value', format: '.1f' }],
-    },
+    layer: [
+      {
+        mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
+        encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain } }, y2: { field: 'hi' }, color },
+      },
+      { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain } }, color } },
+      ...[false, true].map((few) => ({
+        transform: [{ filter: few ? 'datum.few' : '!datum.few' }],
+        mark: { type: 'point', size: 50, filled: !few, strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: 'value', type: 'quantitative', scale: { domain } },
+          color,
+          tooltip: [{ field: 'layer' }, { field: 'measure' }, { field: 'value', format: '.2f' }, { field: 'lo', title: '95% lo', format: '.2f' }, { field: 'hi', title: '95% hi', format: '.2f' }, { field: 'n' }],
+        },
+      })),
+    ],
     config: { font: 'sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } },
   } as vl.TopLevelSpec;
 }
@@ -85,7 +117,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     plots.push({
       id: 'plot-success',
       title: 'RF reconstruction by layer',
-      caption: 'Percent of all units of each layer: responsive, with a significant AWA or AWC, and reconstructed (significant RF whose predicted θ and f both match the grating tuning).',
+      caption: `Percent of all units of each layer: responsive, with a significant AWA or AWC, and reconstructed (significant RF whose predicted θ and f both match the grating tuning). Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} units.`,
       svg: await renderSvg(lineSpec(s, order, success.map((m) => m[1]), '% of units', [0, 100])),
     });
   }
@@ -100,7 +132,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     plots.push({
       id: 'plot-match',
       title: 'Predicted vs measured tuning',
-      caption: 'Of the units with a significant RF and a grating response: percent whose RF-predicted orientation / spatial frequency matches the measured preference.',
+      caption: `Of the units with a significant RF and a grating response: percent whose RF-predicted orientation / spatial frequency matches the measured preference. Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} compared units.`,
       svg: await renderSvg(lineSpec(m, order, match.map((x) => x[1]), '% of compared units', [0, 100])),
     });
   }
@@ -109,16 +141,29 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
     ['median_circular_variance', 'median circular variance'],
     ['median_csi', 'median category CSI'],
     ['median_sparseness', 'median sparseness'],
-    ['awa_theta_circ_corr', 'circ. corr. θ (AWA)'],
-    ['awc_theta_circ_corr', 'circ. corr. θ (AWC)'],
+    ['awa_theta_agreement', 'θ agreement (AWA)'],
+    ['awc_theta_agreement', 'θ agreement (AWC)'],
   ];
   const q = longForm(rows, sel);
   if (q.length) {
     plots.push({
       id: 'plot-selectivity',
       title: 'Selectivity by layer',
-      caption: 'Medians of the orientation and category selectivity indices over each layer’s units, and the circular correlation of predicted vs preferred orientation.',
-      svg: await renderSvg(lineSpec(q, order, sel.map((x) => x[1]), 'index', [Math.min(0, ...q.map((v) => v.value)), 1])),
+      caption: `Medians of the orientation and category selectivity indices over each layer’s units, and the agreement of predicted with preferred orientation (mean cos 2Δθ: 1 identical, 0 unrelated). Bars: 95% bootstrap intervals; hollow points rest on fewer than ${MIN_N} units.`,
+      svg: await renderSvg(lineSpec(q, order, sel.map((x) => x[1]), 'index', [Math.min(0, ...q.map((v) => v.lo)), 1])),
+    });
+  }
+  const tests: Measure[] = [
+    ['pct_category_selective', 'selective (ANOVA)'],
+    ['pct_category_reliable', 'reliable preference (split halves)'],
+  ];
+  const c = longForm(rows, tests);
+  if (c.length) {
+    plots.push({
+      id: 'plot-category-tests',
+      title: 'Category selectivity: two tests',
+      caption: `Percent of each layer’s units called category-selective by the one-way ANOVA (FDR) and with a reliable category preference (same preferred category on disjoint halves of the images, split-half profile correlation beyond its permutation null). Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} units.`,
+      svg: await renderSvg(lineSpec(c, order, tests.map((x) => x[1]), '% of units', [0, 100])),
     });
   }
   const cats = rows.flatMap((r) => {

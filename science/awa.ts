@@ -64,13 +64,18 @@ export function weightSums(A: Float32Array, N: number, U: number): WeightSums {
   return { sum, sumSq, active };
 }
 
+/** The AWA null forms of SPEC §4 (config awa.nullModel). */
+export type AwaNullModel = 'finite-n' | 'population';
+
 /**
- * Null SD of an AWA pixel: with wₙ = aₙ/Σa and sₙ − s̄ having variance σ_e², Var(Σ wₙ(sₙ − s̄)) = σ_e²(Σw² − 1/N)
- * exactly (the −1/N is the empirical mean's share; SPEC §4's σ·√Σa²/Σa is the N → ∞ form).
+ * Null SD of an AWA pixel. finite-n: with wₙ = aₙ/Σa and sₙ − s̄ having variance σ_e², Var(Σ wₙ(sₙ − s̄)) =
+ * σ_e²(Σw² − 1/N) exactly (the −1/N is the empirical mean's share); population: σ_e·√Σw² = σ·√Σa²/Σa, SPEC §4's
+ * N → ∞ form, the SD around the true mean, which overstates the SD of an AWA that subtracts s̄ (by up to
+ * √(1 + 1/CV²) for a tonic unit whose activations vary by CV around their mean).
  */
-export function awaNullSd(sigma: number, sum: number, sumSq: number, N: number): number {
+export function awaNullSd(sigma: number, sum: number, sumSq: number, N: number, model: AwaNullModel = 'finite-n'): number {
   if (!(sum > 0)) return 0;
-  const w2 = sumSq / (sum * sum) - 1 / N;
+  const w2 = sumSq / (sum * sum) - (model === 'finite-n' ? 1 / N : 0);
   return sigma * Math.sqrt(Math.max(w2, 0));
 }
 
@@ -83,7 +88,7 @@ export async function awaLayer(
   A: Float32Array,
   U: number,
   mm: MatMul,
-  opts: { zThreshold: number; chunk?: number },
+  opts: { zThreshold: number; nullModel?: AwaNullModel; chunk?: number },
 ): Promise<AwaResult> {
   const { N, D } = src;
   if (A.length !== N * U) throw new Error(`awaLayer: activations have ${A.length} values, expected ${N}×${U}`);
@@ -122,7 +127,7 @@ export async function awaLayer(
   for (let u = 0; u < U; u++) {
     const S = ws.sum[u];
     if (!(S > 0)) continue;
-    const sd = awaNullSd(sigma, S, ws.sumSq[u], N);
+    const sd = awaNullSd(sigma, S, ws.sumSq[u], N, opts.nullModel);
     nullSd[u] = sd;
     let zm = 0;
     for (let d = 0; d < D; d++) {
@@ -136,4 +141,23 @@ export async function awaLayer(
     significant[u] = zm >= opts.zThreshold ? 1 : 0;
   }
   return { N, D, U, mean, sigma, ...ws, awa, z, nullSd, zMax, significant };
+}
+
+/** Per unit: 1 when its activation varies over the N samples (max a > min a; A is N×U row-major), else 0. */
+export function variesOverSamples(A: Float32Array, N: number, U: number): Uint8Array {
+  const lo = new Float32Array(U).fill(Infinity);
+  const hi = new Float32Array(U).fill(-Infinity);
+  for (let n = 0; n < N; n++) {
+    for (let u = 0; u < U; u++) {
+      const a = A[n * U + u]!;
+      if (a < lo[u]!) lo[u] = a;
+      if (a > hi[u]!) hi[u] = a;
+    }
+  }
+  return Uint8Array.from(lo, (l, u) => (hi[u]! > l ? 1 : 0));
+}
+
+/** max|z| of a unit under another null SD: z scales as 1/SD (0 when the other SD is 0, as awaLayer's z is). */
+export function zMaxUnderNull(zMax: number, sdUsed: number, sdOther: number): number {
+  return sdOther > 0 ? (zMax * sdUsed) / sdOther : 0;
 }

@@ -1,6 +1,7 @@
 // Per-layer summary of the physiology (SPEC §5 table, tuning and category statistics) from per-unit results.
 // Pure: the summary stage aligns the upstream tables by channel and calls layerSummary once per layer.
-import { circularCorrelation, matchFlags, spearman } from './predict.ts';
+import { DEFAULT_BOOTSTRAP, MISSING, meanEstimate, medianEstimate, proportionEstimate, spearmanEstimate, type BootstrapOptions, type Estimate } from './intervals.ts';
+import { axialCosines, matchFlags } from './predict.ts';
 
 /** Per-unit grating tuning of one layer (arrays aligned by unit; NaN where undefined). */
 export interface TuningUnits {
@@ -16,10 +17,15 @@ export interface TuningUnits {
 
 /** Per-unit AWA results of one layer. */
 export interface AwaUnits {
+  /** Activation varies over the noise stimuli (1/0). */
   responsive: ArrayLike<number>;
   /** Effective number of noise samples driving the unit, (Σa)²/Σa² (absent in checkpoints that predate it). */
   nEff?: ArrayLike<number>;
+  /** Significant under the run's null (awa.nullModel). */
   significant: ArrayLike<number>;
+  /** Significant under each null form (absent in checkpoints that predate them). */
+  significantFiniteN?: ArrayLike<number>;
+  significantPopulation?: ArrayLike<number>;
   thetaPred: ArrayLike<number>;
   fPred: ArrayLike<number>;
 }
@@ -35,6 +41,8 @@ export interface AwcUnits {
 /** Per-unit category selectivity of one layer ('' = no preferred category). */
 export interface CategoryUnits {
   selective: ArrayLike<number>;
+  /** Reliable category preference by split halves (absent in checkpoints that predate it). */
+  reliable?: ArrayLike<number>;
   preferred: readonly string[];
   csi: ArrayLike<number>;
   sparseness: ArrayLike<number>;
@@ -59,67 +67,110 @@ export interface MatchTolerance {
   octaves: number;
 }
 
-/** One row of the per-layer summary: percentages are 0–100, NaN where the data to compute them is missing. */
-export interface SummaryRow {
-  layer: string;
-  n_units: number;
-  rf_size: number;
-  /** % of units responsive to gratings (max R > ε). */
-  pct_responsive: number;
-  /** % of units active on at least one noise stimulus (Σa > 0). */
-  pct_noise_responsive: number;
-  /**
-   * Median effective sample size (Σa)²/Σa² over the noise-responsive units: how many of the N noise samples
-   * actually drive the layer's units. The AWC null edge grows as (1 + √(D/N_eff))², so this bounds what can be seen.
-   */
-  median_n_eff: number;
-  pct_awa_significant: number;
-  /** % with ≥ 1 significant excitatory AWC eigenvalue. */
-  pct_awc_significant: number;
-  /** % with ≥ 1 significant suppressive AWC eigenvalue. */
-  pct_awc_suppressive: number;
-  /** Units compared for AWA predictions: significant AWA and responsive to gratings. */
-  n_awa_compared: number;
-  /** Of the compared units: % whose AWA θ_pred / f_pred matches θ_pref / f_pref. */
-  pct_awa_theta_match: number;
-  pct_awa_f_match: number;
-  /** Of all units: % reconstructed by the AWA (significant, θ and f match). */
-  pct_awa_reconstructed: number;
-  /** Over the compared units: axial circular correlation θ_pred vs θ_pref; Spearman of log f_pred vs log f_pref. */
-  awa_theta_circ_corr: number;
-  awa_logf_spearman: number;
-  n_awc_compared: number;
-  pct_awc_theta_match: number;
-  pct_awc_f_match: number;
-  pct_awc_reconstructed: number;
-  awc_theta_circ_corr: number;
-  awc_logf_spearman: number;
-  /** Tuning statistics: medians over the grating-responsive units' finite values. */
-  n_responsive: number;
-  median_circular_variance: number;
-  median_osi: number;
-  median_ori_half_width: number;
-  /** Median SF bandwidth (octaves) over units whose SF curve falls to half height on both sides. */
-  median_sf_bandwidth: number;
-  median_f1f0: number;
-  /** Category selectivity: % selective (ANOVA q ≤ fdr and CSI ≥ minCsi), medians over units with finite values. */
-  pct_category_selective: number;
-  median_csi: number;
-  median_sparseness: number;
-  /** JSON {category: units} of the preferred category of every unit with one, and of the selective units only. */
-  preferred_counts: string;
-  selective_preferred_counts: string;
+/** How a summary statistic is estimated, and so which 95 % interval it carries. */
+export type StatisticKind = 'proportion' | 'median' | 'mean' | 'correlation';
+
+/** The interval each kind of statistic carries (recorded in the summary checkpoint's metadata). */
+export const INTERVAL_METHOD: Record<StatisticKind, string> = {
+  proportion: 'Wilson score interval',
+  median: 'percentile bootstrap (units resampled)',
+  mean: 'percentile bootstrap (units resampled)',
+  correlation: 'percentile bootstrap (pairs resampled)',
+};
+
+/** A plain column of the summary (no interval). */
+interface FieldSpec {
+  name: string;
+  type: 'string' | 'int' | 'number';
+  doc: string;
 }
 
-/** Column names of a summary row, in table order. */
-export const SUMMARY_COLUMNS: readonly (keyof SummaryRow)[] = [
-  'layer', 'n_units', 'rf_size',
-  'pct_responsive', 'pct_noise_responsive', 'median_n_eff', 'pct_awa_significant', 'pct_awc_significant', 'pct_awc_suppressive',
-  'n_awa_compared', 'pct_awa_theta_match', 'pct_awa_f_match', 'pct_awa_reconstructed', 'awa_theta_circ_corr', 'awa_logf_spearman',
-  'n_awc_compared', 'pct_awc_theta_match', 'pct_awc_f_match', 'pct_awc_reconstructed', 'awc_theta_circ_corr', 'awc_logf_spearman',
-  'n_responsive', 'median_circular_variance', 'median_osi', 'median_ori_half_width', 'median_sf_bandwidth', 'median_f1f0',
-  'pct_category_selective', 'median_csi', 'median_sparseness', 'preferred_counts', 'selective_preferred_counts',
-];
+/** A statistic of the summary: four columns name, name_lo, name_hi, name_n (value, 95 % interval, observations). */
+interface StatisticSpec {
+  name: string;
+  kind: StatisticKind;
+  doc: string;
+}
+
+/**
+ * Every column of the per-layer summary, in table order, with its meaning: the one place where statistics map to
+ * columns. A statistic expands to `<name>` (value; percentages 0–100), `<name>_lo` / `<name>_hi` (95 % interval:
+ * Wilson for proportions, percentile bootstrap otherwise) and `<name>_n` (observations it rests on). NaN where the
+ * stage that feeds it did not run; n < MIN_N (science/intervals.ts) is shown as too few.
+ */
+export const SUMMARY_SPEC = [
+  { name: 'layer', type: 'string', doc: 'analysed layer' },
+  { name: 'n_units', type: 'int', doc: 'units (channels) analysed' },
+  { name: 'rf_size', type: 'number', doc: 'side of the RF crop, pixels (theoretical RF clipped to the image)' },
+  { name: 'pct_responsive', kind: 'proportion', doc: '% of units responsive to gratings (max R - min R > tuning.epsilon over the (theta, f) grid: a unit whose response never changes is not)' },
+  { name: 'pct_noise_responsive', kind: 'proportion', doc: '% of units whose activation varies over the noise stimuli (max a > min a)' },
+  { name: 'median_n_eff', kind: 'median', doc: 'median effective number of noise samples (sum a)^2 / sum a^2 over the noise-responsive units' },
+  { name: 'pct_awa_significant', kind: 'proportion', doc: '% of units with a significant AWA (max |z| >= awa.zThreshold, z under the run\'s awa.nullModel)' },
+  { name: 'pct_awa_significant_finite_n', kind: 'proportion', doc: '% of units with a significant AWA under the finite-N null sigma_e sqrt(sum w^2 - 1/N)' },
+  { name: 'pct_awa_significant_population', kind: 'proportion', doc: '% of units with a significant AWA under the population null sigma_e sqrt(sum w^2)' },
+  { name: 'pct_awc_significant', kind: 'proportion', doc: '% of units with >= 1 significant excitatory AWC eigenvalue' },
+  { name: 'pct_awc_suppressive', kind: 'proportion', doc: '% of units with >= 1 significant suppressive AWC eigenvalue' },
+  { name: 'n_awa_compared', type: 'number', doc: 'units with a significant AWA and a grating response (denominator of the AWA match %)' },
+  { name: 'pct_awa_theta_match', kind: 'proportion', doc: '% of compared units whose AWA theta_pred is within prediction.thetaTolerance of theta_pref' },
+  { name: 'pct_awa_f_match', kind: 'proportion', doc: '% of compared units whose AWA f_pred is within prediction.sfTolerance octaves of f_pref' },
+  { name: 'pct_awa_reconstructed', kind: 'proportion', doc: '% of all units reconstructed by the AWA (significant, theta and f match)' },
+  { name: 'awa_theta_agreement', kind: 'mean', doc: 'axial agreement of AWA theta_pred with theta_pref over the compared units: mean cos 2(theta_pred - theta_pref) (1 identical, 0 unrelated, -1 orthogonal)' },
+  { name: 'awa_logf_spearman', kind: 'correlation', doc: 'Spearman correlation of log f_pred (AWA) vs log f_pref over the compared units (NaN below 3)' },
+  { name: 'n_awc_compared', type: 'number', doc: 'units with >= 1 significant excitatory AWC eigenvalue and a grating response' },
+  { name: 'pct_awc_theta_match', kind: 'proportion', doc: '% of compared units whose AWC theta_pred matches theta_pref' },
+  { name: 'pct_awc_f_match', kind: 'proportion', doc: '% of compared units whose AWC f_pred matches f_pref' },
+  { name: 'pct_awc_reconstructed', kind: 'proportion', doc: '% of all units reconstructed by the AWC (significant eigenvalue, theta and f match)' },
+  { name: 'awc_theta_agreement', kind: 'mean', doc: 'axial agreement of AWC theta_pred with theta_pref over the compared units: mean cos 2(theta_pred - theta_pref)' },
+  { name: 'awc_logf_spearman', kind: 'correlation', doc: 'Spearman correlation of log f_pred (AWC) vs log f_pref over the compared units (NaN below 3)' },
+  { name: 'n_responsive', type: 'number', doc: 'units responsive to gratings (the tuning medians are over these)' },
+  { name: 'median_circular_variance', kind: 'median', doc: 'median circular variance at f_pref' },
+  { name: 'median_osi', kind: 'median', doc: 'median orientation selectivity index' },
+  { name: 'median_ori_half_width', kind: 'median', doc: 'median orientation half-width at half height, degrees (units whose curve falls to half)' },
+  { name: 'median_sf_bandwidth', kind: 'median', doc: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)' },
+  { name: 'median_f1f0', kind: 'median', doc: 'median F1/F0 at (theta_pref, f_pref)' },
+  { name: 'pct_category_selective', kind: 'proportion', doc: '% of units category-selective by the ANOVA (q <= category.fdr and CSI >= category.minCsi)' },
+  { name: 'pct_category_reliable', kind: 'proportion', doc: '% of units with a reliable category preference: the same preferred category on two disjoint halves of every category\'s images and a split-half profile correlation beyond its permutation null (p <= category.splitHalf.alpha)' },
+  { name: 'median_csi', kind: 'median', doc: 'median class-selectivity index' },
+  { name: 'median_sparseness', kind: 'median', doc: 'median sparseness across categories' },
+  { name: 'preferred_counts', type: 'string', doc: 'JSON {category: units}: preferred category of every unit' },
+  { name: 'selective_preferred_counts', type: 'string', doc: 'JSON {category: units}: preferred category of the selective units' },
+] as const satisfies readonly (FieldSpec | StatisticSpec)[];
+
+type Spec = (typeof SUMMARY_SPEC)[number];
+/** Names of the statistics (each with _lo, _hi, _n columns). */
+export type StatisticName = Extract<Spec, { kind: StatisticKind }>['name'];
+type TextName = Extract<Spec, { type: 'string' }>['name'];
+type NumberName = Exclude<Extract<Spec, { type: string }>['name'], TextName>;
+/** The suffixes a statistic's interval and n columns carry. */
+export const INTERVAL_SUFFIXES = ['lo', 'hi', 'n'] as const;
+type IntervalName = `${StatisticName}_${(typeof INTERVAL_SUFFIXES)[number]}`;
+
+/** One row of the per-layer summary (columns: SUMMARY_SPEC). */
+export type SummaryRow = { [K in TextName]: string } & { [K in NumberName | StatisticName | IntervalName]: number };
+
+/** The statistics of the summary, in table order. */
+export const SUMMARY_STATISTICS: readonly { name: StatisticName; kind: StatisticKind; doc: string }[] = SUMMARY_SPEC.filter((s): s is Extract<Spec, { kind: StatisticKind }> => 'kind' in s);
+
+/** Whether a column name is a statistic (value column with _lo, _hi, _n siblings). */
+export function isStatistic(name: string): name is StatisticName {
+  return SUMMARY_STATISTICS.some((s) => s.name === name);
+}
+
+/** The type of a plain column ('number' for statistic columns). */
+export function columnType(name: string): 'string' | 'int' | 'number' {
+  const s = SUMMARY_SPEC.find((c) => c.name === name);
+  return s && 'type' in s ? s.type : 'number';
+}
+
+/** Column names of a summary row, in table order (every statistic expanded to value, _lo, _hi, _n). */
+export const SUMMARY_COLUMNS: readonly (keyof SummaryRow)[] = SUMMARY_SPEC.flatMap((s) =>
+  'kind' in s ? [s.name, ...INTERVAL_SUFFIXES.map((x) => `${s.name}_${x}` as IntervalName)] : [s.name],
+);
+
+/** The estimate of a statistic as stored in a row. */
+export function rowEstimate(row: SummaryRow, name: StatisticName): Estimate {
+  return { value: row[name], lo: row[`${name}_lo`], hi: row[`${name}_hi`], n: row[`${name}_n`] };
+}
 
 /** 100·count/total, NaN when total is 0. */
 export function percent(count: number, total: number): number {
@@ -157,8 +208,9 @@ function predictionStats(
   pred: { thetaPred: ArrayLike<number>; fPred: ArrayLike<number> } | undefined,
   hasRf: (i: number) => boolean,
   tol: MatchTolerance,
-) {
-  if (!tuning || !pred) return { n: NaN, theta: NaN, f: NaN, reconstructed: NaN, corr: NaN, spearman: NaN };
+  boot: BootstrapOptions,
+): { n: number; theta: Estimate; f: Estimate; reconstructed: Estimate; agreement: Estimate; spearman: Estimate } {
+  if (!tuning || !pred) return { n: NaN, theta: MISSING, f: MISSING, reconstructed: MISSING, agreement: MISSING, spearman: MISSING };
   const compared = where(n, (i) => hasRf(i) && tuning.responsive[i] === 1);
   let theta = 0;
   let f = 0;
@@ -172,57 +224,77 @@ function predictionStats(
   const log2 = (x: number) => (x > 0 ? Math.log2(x) : NaN);
   return {
     n: compared.length,
-    theta: percent(theta, compared.length),
-    f: percent(f, compared.length),
-    reconstructed: percent(both, n),
-    corr: circularCorrelation(compared.map((i) => pred.thetaPred[i]!), compared.map((i) => tuning.thetaPref[i]!)),
-    spearman: spearman(compared.map((i) => log2(pred.fPred[i]!)), compared.map((i) => log2(tuning.fPref[i]!))),
+    theta: proportionEstimate(theta, compared.length, boot.level),
+    f: proportionEstimate(f, compared.length, boot.level),
+    reconstructed: proportionEstimate(both, n, boot.level),
+    agreement: meanEstimate(axialCosines(compared.map((i) => pred.thetaPred[i]!), compared.map((i) => tuning.thetaPref[i]!)), boot),
+    spearman: spearmanEstimate(compared.map((i) => log2(pred.fPred[i]!)), compared.map((i) => log2(tuning.fPref[i]!)), boot),
   };
 }
 
-/** The per-layer summary row (SPEC §5 table plus tuning and category statistics). */
-export function layerSummary(u: LayerUnits, tol: MatchTolerance): SummaryRow {
+/** Builds a row from plain fields and estimates (each estimate fills its four columns). */
+function assemble(plain: Record<string, number | string>, stats: Record<StatisticName, Estimate>): SummaryRow {
+  const row: Record<string, number | string> = { ...plain };
+  for (const [name, e] of Object.entries(stats)) {
+    row[name] = e.value;
+    row[`${name}_lo`] = e.lo;
+    row[`${name}_hi`] = e.hi;
+    row[`${name}_n`] = e.n;
+  }
+  return row as SummaryRow;
+}
+
+/** The per-layer summary row (SPEC §5 table plus tuning and category statistics), every statistic with its interval. */
+export function layerSummary(u: LayerUnits, tol: MatchTolerance, boot: BootstrapOptions = DEFAULT_BOOTSTRAP): SummaryRow {
   const n = u.units;
   const t = u.tuning;
-  const count = (a: ArrayLike<number> | undefined, pick: (v: number) => boolean) => (a ? where(n, (i) => pick(a[i]!)).length : NaN);
-  const pctOf = (a: ArrayLike<number> | undefined, pick: (v: number) => boolean) => (a ? percent(count(a, pick), n) : NaN);
-  const awa = predictionStats(n, t, u.awa, (i) => u.awa!.significant[i] === 1, tol);
-  const awc = predictionStats(n, t, u.awc, (i) => u.awc!.nSigTop[i]! > 0, tol);
+  const share = (a: ArrayLike<number> | undefined, pick: (v: number) => boolean): Estimate =>
+    a ? proportionEstimate(where(n, (i) => pick(a[i]!)).length, n, boot.level) : MISSING;
+  const awa = predictionStats(n, t, u.awa, (i) => u.awa!.significant[i] === 1, tol, boot);
+  const awc = predictionStats(n, t, u.awc, (i) => u.awc!.nSigTop[i]! > 0, tol, boot);
   const responsive = t ? where(n, (i) => t.responsive[i] === 1) : [];
-  const overResponsive = (a: ArrayLike<number> | undefined) => (a ? median(responsive.map((i) => a[i]!)) : NaN);
+  const overResponsive = (a: ArrayLike<number> | undefined): Estimate => (a ? medianEstimate(responsive.map((i) => a[i]!), boot) : MISSING);
   const c = u.category;
-  return {
-    layer: u.layer,
-    n_units: n,
-    rf_size: u.rfSize,
-    pct_responsive: pctOf(t?.responsive, (v) => v === 1),
-    pct_noise_responsive: pctOf(u.awa?.responsive, (v) => v === 1),
-    median_n_eff: u.awa?.nEff ? median(where(n, (i) => u.awa!.responsive[i] === 1).map((i) => u.awa!.nEff![i]!)) : NaN,
-    pct_awa_significant: pctOf(u.awa?.significant, (v) => v === 1),
-    pct_awc_significant: pctOf(u.awc?.nSigTop, (v) => v > 0),
-    pct_awc_suppressive: pctOf(u.awc?.nSigBottom ?? undefined, (v) => v > 0),
-    n_awa_compared: awa.n,
-    pct_awa_theta_match: awa.theta,
-    pct_awa_f_match: awa.f,
-    pct_awa_reconstructed: awa.reconstructed,
-    awa_theta_circ_corr: awa.corr,
-    awa_logf_spearman: awa.spearman,
-    n_awc_compared: awc.n,
-    pct_awc_theta_match: awc.theta,
-    pct_awc_f_match: awc.f,
-    pct_awc_reconstructed: awc.reconstructed,
-    awc_theta_circ_corr: awc.corr,
-    awc_logf_spearman: awc.spearman,
-    n_responsive: t ? responsive.length : NaN,
-    median_circular_variance: overResponsive(t?.circularVariance),
-    median_osi: overResponsive(t?.osi),
-    median_ori_half_width: overResponsive(t?.oriHalfWidth),
-    median_sf_bandwidth: overResponsive(t?.sfBandwidth),
-    median_f1f0: overResponsive(t?.f1f0),
-    pct_category_selective: pctOf(c?.selective, (v) => v === 1),
-    median_csi: c ? median(c.csi) : NaN,
-    median_sparseness: c ? median(c.sparseness) : NaN,
-    preferred_counts: c ? countsJson(c.preferred, where(n, () => true)) : '',
-    selective_preferred_counts: c ? countsJson(c.preferred, where(n, (i) => c.selective[i] === 1)) : '',
-  };
+  const one = (v: number) => v === 1;
+  return assemble(
+    {
+      layer: u.layer,
+      n_units: n,
+      rf_size: u.rfSize,
+      n_awa_compared: awa.n,
+      n_awc_compared: awc.n,
+      n_responsive: t ? responsive.length : NaN,
+      preferred_counts: c ? countsJson(c.preferred, where(n, () => true)) : '',
+      selective_preferred_counts: c ? countsJson(c.preferred, where(n, (i) => c.selective[i] === 1)) : '',
+    },
+    {
+      pct_responsive: share(t?.responsive, one),
+      pct_noise_responsive: share(u.awa?.responsive, one),
+      median_n_eff: u.awa?.nEff ? medianEstimate(where(n, (i) => u.awa!.responsive[i] === 1).map((i) => u.awa!.nEff![i]!), boot) : MISSING,
+      pct_awa_significant: share(u.awa?.significant, one),
+      pct_awa_significant_finite_n: share(u.awa?.significantFiniteN, one),
+      pct_awa_significant_population: share(u.awa?.significantPopulation, one),
+      pct_awc_significant: share(u.awc?.nSigTop, (v) => v > 0),
+      pct_awc_suppressive: share(u.awc?.nSigBottom ?? undefined, (v) => v > 0),
+      pct_awa_theta_match: awa.theta,
+      pct_awa_f_match: awa.f,
+      pct_awa_reconstructed: awa.reconstructed,
+      awa_theta_agreement: awa.agreement,
+      awa_logf_spearman: awa.spearman,
+      pct_awc_theta_match: awc.theta,
+      pct_awc_f_match: awc.f,
+      pct_awc_reconstructed: awc.reconstructed,
+      awc_theta_agreement: awc.agreement,
+      awc_logf_spearman: awc.spearman,
+      median_circular_variance: overResponsive(t?.circularVariance),
+      median_osi: overResponsive(t?.osi),
+      median_ori_half_width: overResponsive(t?.oriHalfWidth),
+      median_sf_bandwidth: overResponsive(t?.sfBandwidth),
+      median_f1f0: overResponsive(t?.f1f0),
+      pct_category_selective: share(c?.selective, one),
+      pct_category_reliable: share(c?.reliable, one),
+      median_csi: c ? medianEstimate(c.csi, boot) : MISSING,
+      median_sparseness: c ? medianEstimate(c.sparseness, boot) : MISSING,
+    },
+  );
 }

@@ -1,7 +1,7 @@
 // Does the reconstructed RF predict the grating tuning? (SPEC §5) Predictions from the RF spectrum or from
 // the RF model's responses to cropped gratings, match flags against θ_pref / f_pref, and the per-layer
-// statistics (circular correlation of orientations, Spearman correlation of log frequencies).
-import { eigenSpectrum, mapSpectrum, padSize, spectralPeak } from './spectrum.ts';
+// statistics (axial agreement of orientations, mean cos 2Δθ; Spearman correlation of log frequencies).
+import { DEFAULT_FFT_WINDOW, eigenSpectrum, mapSpectrum, padSize, spectralPeak, type FftWindow } from './spectrum.ts';
 
 /** A predicted orientation (deg, [0, 180)) and spatial frequency (cycles/px); NaN when there is nothing to predict. */
 export interface Prediction {
@@ -27,18 +27,18 @@ export interface GratingAxesLike {
   phasesDeg: readonly number[];
 }
 
-/** SPEC §5 FFT method for AWA: peak of |FFT2(w ⊙ AWA)|². */
-export function predictAwaFft(awa: ArrayLike<number>, rf: RfLayout): Prediction {
+/** SPEC §5 FFT method for AWA: peak of |FFT2(w ⊙ AWA)|² (w: prediction.window, default none). */
+export function predictAwaFft(awa: ArrayLike<number>, rf: RfLayout, window: FftWindow = DEFAULT_FFT_WINDOW): Prediction {
   const nPad = padSize(rf.r);
-  const p = spectralPeak(mapSpectrum(awa, rf.r, rf.channels, nPad), nPad);
+  const p = spectralPeak(mapSpectrum(awa, rf.r, rf.channels, nPad, window), nPad);
   return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
 }
 
 /** SPEC §5 FFT method for AWC: peak of Σₖ λₖ|FFT2(w ⊙ eₖ)|² over the significant excitatory eigenpairs given. */
-export function predictAwcFft(vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, rf: RfLayout): Prediction {
+export function predictAwcFft(vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, rf: RfLayout, window: FftWindow = DEFAULT_FFT_WINDOW): Prediction {
   if (vectors.length === 0) return { thetaDeg: NaN, fCpp: NaN };
   const nPad = padSize(rf.r);
-  const p = spectralPeak(eigenSpectrum(vectors, lambdas, rf.r, rf.channels, nPad), nPad);
+  const p = spectralPeak(eigenSpectrum(vectors, lambdas, rf.r, rf.channels, nPad, window), nPad);
   return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
 }
 
@@ -134,33 +134,25 @@ export function matchFlags(
 }
 
 /**
- * Circular correlation of two samples of orientations (degrees, axial: angles are doubled), Jammalamadaka &
- * SenGupta's ρ = Σ sin(α−ᾱ) sin(β−β̄) / √(Σ sin²(α−ᾱ) Σ sin²(β−β̄)). NaN for fewer than 3 pairs.
+ * cos 2(θa − θb) of every pair of orientations (degrees, axial) where both are finite: 1 for identical
+ * orientations, −1 for orthogonal ones; its mean over independent uniform orientations is 0.
  */
-export function circularCorrelation(thetaA: ArrayLike<number>, thetaB: ArrayLike<number>): number {
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < thetaA.length; i++) {
-    if (Number.isFinite(thetaA[i]) && Number.isFinite(thetaB[i])) {
-      a.push((2 * thetaA[i] * Math.PI) / 180);
-      b.push((2 * thetaB[i] * Math.PI) / 180);
-    }
+export function axialCosines(thetaA: ArrayLike<number>, thetaB: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(thetaA.length, thetaB.length); i++) {
+    if (Number.isFinite(thetaA[i]) && Number.isFinite(thetaB[i])) out.push(Math.cos((2 * (thetaA[i]! - thetaB[i]!) * Math.PI) / 180));
   }
-  if (a.length < 3) return NaN;
-  const mean = (v: number[]) => Math.atan2(v.reduce((s, x) => s + Math.sin(x), 0), v.reduce((s, x) => s + Math.cos(x), 0));
-  const ma = mean(a);
-  const mb = mean(b);
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < a.length; i++) {
-    const sa = Math.sin(a[i] - ma);
-    const sb = Math.sin(b[i] - mb);
-    num += sa * sb;
-    da += sa * sa;
-    db += sb * sb;
-  }
-  return da > 0 && db > 0 ? num / Math.sqrt(da * db) : NaN;
+  return out;
+}
+
+/**
+ * SPEC §5 agreement of predicted and measured orientations: mean cos 2Δθ over the finite pairs (1 = identical,
+ * 0 = unrelated, −1 = all orthogonal). Unlike a circular correlation it subtracts no sample mean direction, so it
+ * stays meaningful on near-uniform orientation distributions. NaN without pairs.
+ */
+export function thetaAgreement(thetaA: ArrayLike<number>, thetaB: ArrayLike<number>): number {
+  const c = axialCosines(thetaA, thetaB);
+  return c.length ? c.reduce((s, v) => s + v, 0) / c.length : NaN;
 }
 
 /** Average ranks (ties share the mean rank). */

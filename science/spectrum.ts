@@ -1,18 +1,53 @@
-// Spatial spectra of reconstructed receptive fields (SPEC §5): Hann-windowed, zero-padded 2-D FFT power of
+// Spatial spectra of reconstructed receptive fields (SPEC §5): windowed, zero-padded 2-D FFT power of
 // the AWA map and Σₖ λₖ|FFT2(w ⊙ eₖ)|² of AWC eigenvectors, and the spectral peak (θ_pred, f_pred).
 // Conventions as for the gratings (SPEC §2): x = column, y = row; a peak at wave vector (k_x, k_y) cycles per
 // N_pad pixels gives θ = atan2(k_y, k_x) mod 180° (the wave-vector direction) and f = |k|/N_pad cycles/px.
 import FFT from 'fft.js';
+
+/** Windows of the FFT predictor (config prediction.window; compared on synthetic Gabor units in docs/reverse-correlation.md). */
+export type FftWindow = 'hann' | 'hann-nonzero' | 'tukey' | 'none';
+
+/** The window names, for the config schema and the bench. */
+export const FFT_WINDOWS: readonly FftWindow[] = ['hann', 'hann-nonzero', 'tukey', 'none'];
+
+/**
+ * The default window (config prediction.window): none. On synthetic Gabor units with r = 3…14 px it matched θ and f
+ * at least as often as every tapered window and more often than the edge-vanishing Hann (bench/window.ts,
+ * docs/reverse-correlation.md); a taper mostly removes the few pixels a small RF has.
+ */
+export const DEFAULT_FFT_WINDOW: FftWindow = 'none';
+
+/**
+ * One axis of a window over r pixels. hann: ½(1 − cos 2π(i + ½)/r), the symmetric Hann window sampled at pixel
+ * centres (a 3-px RF keeps weights ¼, 1, ¼); hann-nonzero: ½(1 − cos 2π(i + 1)/(r + 1)) = numpy hanning(r + 2)[1:-1]
+ * (½, 1, ½ on 3 px); tukey: flat top with raised-cosine tapers over the outer quarter of each side (α = 0.5),
+ * sampled at pixel centres (¾, 1, ¾ on 3 px); none: all ones.
+ */
+export function window1d(r: number, kind: FftWindow): Float64Array {
+  return Float64Array.from({ length: r }, (_, i) => {
+    if (kind === 'none') return 1;
+    if (kind === 'hann') return 0.5 * (1 - Math.cos((2 * Math.PI * (i + 0.5)) / r));
+    if (kind === 'hann-nonzero') return 0.5 * (1 - Math.cos((2 * Math.PI * (i + 1)) / (r + 1)));
+    const alpha = 0.5;
+    const x = Math.min(i + 0.5, r - i - 0.5) / r; // distance from the nearer edge, as a fraction of r
+    return x >= alpha / 2 ? 1 : 0.5 * (1 - Math.cos((2 * Math.PI * x) / alpha));
+  });
+}
+
+/** Separable 2-D window of side r (row-major), the outer product of window1d with itself. */
+export function window2d(r: number, kind: FftWindow): Float64Array {
+  const w1 = window1d(r, kind);
+  const w = new Float64Array(r * r);
+  for (let y = 0; y < r; y++) for (let x = 0; x < r; x++) w[y * r + x] = w1[y]! * w1[x]!;
+  return w;
+}
 
 /**
  * Separable Hann window of side r, w(i) = ½(1 − cos(2π(i + ½)/r)) per axis: the symmetric window sampled at
  * pixel centres, so that even a 3-px RF keeps every pixel (the endpoint-zero form would drop two of three).
  */
 export function hann2d(r: number): Float64Array {
-  const w1 = Float64Array.from({ length: r }, (_, i) => 0.5 * (1 - Math.cos((2 * Math.PI * (i + 0.5)) / r)));
-  const w = new Float64Array(r * r);
-  for (let y = 0; y < r; y++) for (let x = 0; x < r; x++) w[y * r + x] = w1[y] * w1[x];
-  return w;
+  return window2d(r, 'hann');
 }
 
 /** Smallest power of two ≥ max(2r, minPad). */
@@ -55,11 +90,11 @@ export function fft2Power(img: Float64Array, nPad: number): Float64Array {
 }
 
 /**
- * Power spectrum of one r×r map with `channels` interleaved channels (HWC; 1 for grey): Hann window, zero-pad
- * to nPad, spectra of the channels summed.
+ * Power spectrum of one r×r map with `channels` interleaved channels (HWC; 1 for grey): window (default none),
+ * zero-pad to nPad, spectra of the channels summed.
  */
-export function mapSpectrum(map: ArrayLike<number>, r: number, channels: number, nPad: number): Float64Array {
-  const w = hann2d(r);
+export function mapSpectrum(map: ArrayLike<number>, r: number, channels: number, nPad: number, window: FftWindow = DEFAULT_FFT_WINDOW): Float64Array {
+  const w = window2d(r, window);
   const total = new Float64Array(nPad * nPad);
   for (let c = 0; c < channels; c++) {
     const img = new Float64Array(nPad * nPad);
@@ -71,10 +106,17 @@ export function mapSpectrum(map: ArrayLike<number>, r: number, channels: number,
 }
 
 /** AWC spectrum Σₖ λₖ |FFT2(w ⊙ eₖ)|² over the given eigenpairs (pass only significant excitatory ones). */
-export function eigenSpectrum(vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, r: number, channels: number, nPad: number): Float64Array {
+export function eigenSpectrum(
+  vectors: readonly ArrayLike<number>[],
+  lambdas: ArrayLike<number>,
+  r: number,
+  channels: number,
+  nPad: number,
+  window: FftWindow = DEFAULT_FFT_WINDOW,
+): Float64Array {
   const total = new Float64Array(nPad * nPad);
   vectors.forEach((v, k) => {
-    const p = mapSpectrum(v, r, channels, nPad);
+    const p = mapSpectrum(v, r, channels, nPad, window);
     for (let i = 0; i < p.length; i++) total[i] += lambdas[k] * p[i];
   });
   return total;

@@ -39,7 +39,7 @@ export interface PhaseReduced {
 }
 
 export interface TuningOptions {
-  /** Responsive when max R(θ, f) > epsilon. */
+  /** Responsive when the response range over the (θ, f) grid exceeds epsilon: max R − min R > epsilon (SPEC §2). */
   epsilon: number;
   /** Which phase reduction the indices use: mean over phase (SPEC) or max over phase. */
   response: 'mean' | 'max';
@@ -54,6 +54,7 @@ export interface TuningIndices {
   nUnits: number;
   /** max over (θ, f) of R. */
   maxResponse: Float32Array;
+  /** max R − min R > epsilon: the response changes with the grating (a constant unit is not responsive). */
   responsive: Uint8Array;
   /** Index into grid.sfCpp of f_pref = argmax_f max_θ R (−1 when unresponsive). */
   sfPrefIndex: Int32Array;
@@ -351,11 +352,16 @@ export function tuningIndices(
     oriCurve: new Float32Array(U * nTheta),
     sfCurve: new Float32Array(U * nSf),
   };
-  // Max over cells, vectorised: one pass over [cell × unit].
+  // Max and min over cells, vectorised: one pass over [cell × unit].
   const best = new Float32Array(U).fill(-Infinity);
+  const worst = new Float32Array(U).fill(Infinity);
   for (let c = 0; c < nTheta * nSf; c++) {
     const row = c * U;
-    for (let u = 0; u < U; u++) if (R[row + u]! > best[u]!) best[u] = R[row + u]!;
+    for (let u = 0; u < U; u++) {
+      const r = R[row + u]!;
+      if (r > best[u]!) best[u] = r;
+      if (r < worst[u]!) worst[u] = r;
+    }
   }
   const ori = new Float64Array(nTheta);
   const sf = new Float64Array(nSf);
@@ -382,7 +388,9 @@ export function tuningIndices(
       sf[f] = R[(tPref * nSf + f) * U + u]!;
       out.sfCurve[u * nSf + f] = sf[f]!;
     }
-    if (!(best[u]! > opts.epsilon)) continue;
+    // SPEC §2: responsive = the response changes over the grid; a constant (even tonically active) unit has no
+    // preferred θ or f (its argmax would be the first grid cell, θ 0° and the lowest f).
+    if (!(best[u]! - worst[u]! > opts.epsilon)) continue;
     out.responsive[u] = 1;
     out.sfPrefIndex[u] = fPref;
     out.sfPref[u] = grid.sfCpp[fPref]!;

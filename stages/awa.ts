@@ -6,7 +6,7 @@ import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
-import { effectiveSampleSizes } from '../science/awa.ts';
+import { awaNullSd, effectiveSampleSizes, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
 import { boolVector, concatTables, floatListVector, layerColumns, numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
@@ -14,15 +14,37 @@ import { layerShards } from './unit-plan.ts';
 
 /** Schema-metadata keys of awa shards. */
 export const AWA_META = {
-  /** JSON { layer, crop: {x0, y0, size}, channels, clipped, zThreshold, sigmaE, samples, method }. */
+  /** JSON { layer, crop: {x0, y0, size}, channels, clipped, zThreshold, nullModel, sigmaE, samples, method, window }. */
   layer: 'revcor.awa.layer',
 } as const;
 
-/** The per-unit AWA table of one layer. */
-export function awaTable(layer: string, res: AwaTaskResult, info: { crop: { x0: number; y0: number; size: number }; clipped: boolean; samples: number; zThreshold: number; method: string }): Table {
+/** What an awa table records besides the worker's results. */
+export interface AwaTableInfo {
+  crop: { x0: number; y0: number; size: number };
+  clipped: boolean;
+  samples: number;
+  zThreshold: number;
+  /** The null the z-maps, z_max, significant and null_sd use (awa.nullModel). */
+  nullModel: AwaNullModel;
+  method: string;
+  window: string;
+  /** Per unit: the activation varies over the noise samples (1/0). */
+  responsive: Uint8Array;
+}
+
+/**
+ * The per-unit AWA table of one layer. z_max / significant / null_sd are under `info.nullModel`; z_max and
+ * significance under both null forms are kept too (z scales as 1/null SD), so one run can report either.
+ */
+export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo): Table {
   const U = res.zMax.length;
   const nEff = effectiveSampleSizes(res);
-  const responsive = Uint8Array.from(res.sum, (s) => (s > 0 ? 1 : 0));
+  const under = (model: AwaNullModel) =>
+    Float64Array.from(res.zMax, (z, u) => (model === info.nullModel ? z : zMaxUnderNull(z, res.nullSd[u]!, awaNullSd(res.sigma, res.sum[u]!, res.sumSq[u]!, info.samples, model))));
+  const zFinite = under('finite-n');
+  const zPopulation = under('population');
+  const sig = (z: Float64Array) => Uint8Array.from(z, (v) => (v >= info.zThreshold ? 1 : 0));
+  const { responsive, ...meta } = info;
   return tableWithMetadata(
     {
       layer: stringVector(Array.from({ length: U }, () => layer)),
@@ -34,12 +56,16 @@ export function awaTable(layer: string, res: AwaTaskResult, info: { crop: { x0: 
       null_sd: numberVector(res.nullSd),
       z_max: numberVector(res.zMax),
       significant: boolVector(res.significant),
+      z_max_finite_n: numberVector(zFinite),
+      z_max_population: numberVector(zPopulation),
+      significant_finite_n: boolVector(sig(zFinite)),
+      significant_population: boolVector(sig(zPopulation)),
       awa: floatListVector(res.awa, res.D),
       theta_pred: numberVector(res.thetaPred),
       f_pred: numberVector(res.fPred),
     },
     {
-      [AWA_META.layer]: JSON.stringify({ layer, ...info, channels: res.channels, sigmaE: res.sigma, mapSide: info.crop.size }),
+      [AWA_META.layer]: JSON.stringify({ layer, ...meta, channels: res.channels, sigmaE: res.sigma, mapSide: info.crop.size }),
     },
   );
 }
@@ -61,6 +87,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
       U: ln.channels,
       crop: ln.crop,
       zThreshold: ctx.config.awa.zThreshold,
+      nullModel: ctx.config.awa.nullModel,
       prediction: predictionArgs(ctx.config),
       threads: threadsPerTask(ctx),
       backend,
@@ -73,7 +100,10 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
         clipped: ln.geometry.clipped,
         samples: ln.noiseIndex.length,
         zThreshold: ctx.config.awa.zThreshold,
+        nullModel: ctx.config.awa.nullModel,
         method: ctx.config.prediction.method,
+        window: ctx.config.prediction.window,
+        responsive: variesOverSamples(ln.A, ln.noiseIndex.length, ln.channels),
       }),
     );
     ctx.progress((i + 1) / layers.length);
@@ -87,11 +117,11 @@ export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awa',
     description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (SPEC §4–5)',
-    version: '1',
+    version: '2', // 2: responsive = activation varies; z_max and significance under both null forms; awa.nullModel; prediction.window
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({
       awa: config.awa,
-      prediction: { method: config.prediction.method },
+      prediction: { method: config.prediction.method, window: config.prediction.window },
       gratings: config.prediction.method === 'model' ? config.stimuli.gratings : null,
       layers: config.model.layers,
     }),

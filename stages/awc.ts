@@ -9,6 +9,7 @@ import { loadNetwork } from '../model/load.ts';
 import { ConfigError, InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
+import { variesOverSamples } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
 import { matchFlags } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
@@ -146,6 +147,7 @@ async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Back
   const awa = await upstreamRows(ctx, 'awa', layer, start, end);
   const tuning = await upstreamRows(ctx, 'tuning', layer, start, end);
   return awcTable(layer, start, res, {
+    responsive: variesOverSamples(args.A, N, U),
     awaSignificant: pick(awa, 'significant', U),
     awaTheta: pick(awa, 'theta_pred', U),
     awaF: pick(awa, 'f_pred', U),
@@ -193,6 +195,8 @@ export function awcTable(
   start: number,
   res: AwcTaskResult,
   o: {
+    /** Per unit: the activation varies over the noise samples (the awa stage's meaning; default: the AWC was computed, Σa > 0). */
+    responsive?: Uint8Array;
     awaSignificant: Float64Array;
     awaTheta: Float64Array;
     awaF: Float64Array;
@@ -239,7 +243,7 @@ export function awcTable(
   const columns: Record<string, ReturnType<typeof numberVector>> = {
     layer: stringVector(Array.from({ length: U }, () => layer)),
     channel: numberVector(Int32Array.from({ length: U }, (_, i) => start + i)),
-    responsive: boolVector(res.responsive),
+    responsive: boolVector(o.responsive ?? res.responsive),
     eig_top: floatListVector(res.top, kt),
     top_significant: intListVector(res.topSignificant, kt),
     n_sig_top: numberVector(nSigTop),
@@ -303,7 +307,7 @@ export function createAwcStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awc',
     description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (SPEC §4–5)',
-    version: '2', // 2: Krylov breakdown on low-rank (sparse-unit) AWCs handled; Ritz values from computed projections
+    version: '3', // 2: Krylov breakdown on low-rank (sparse-unit) AWCs handled; Ritz values from computed projections; 3: responsive = activation varies, prediction.window
     upstream: ['activations', 'awa', 'tuning'],
     configSlice: (config: Experiment) => {
       const { unitsPerShard: _u, cacheMiB: _c, ...awc } = config.awc;

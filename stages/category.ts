@@ -7,7 +7,7 @@ import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
 import { activationsStage } from './activations.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
-import { categorySelectivity, topStimuli, type CategorySelectivity } from '../science/category.ts';
+import { categorySelectivity, reliablePreference, splitHalfReliability, topStimuli, type CategorySelectivity } from '../science/category.ts';
 import { benjaminiHochberg, oneWayAnova } from '../science/stats.ts';
 import {
   boolVector,
@@ -70,11 +70,20 @@ export function categoryTable(
   responses: Float32Array,
   channels: number,
   images: Pick<ImageSet, 'stimulus' | 'files' | 'categories' | 'labels'>,
-  options: { topN: number; fdr: number; fdrFamily: 'layer' | 'network'; minCsi?: number; spatial: string },
+  options: {
+    topN: number;
+    fdr: number;
+    fdrFamily: 'layer' | 'network';
+    minCsi?: number;
+    spatial: string;
+    splitHalf?: { permutations: number; alpha: number; seed: number };
+  },
   q?: Float64Array,
 ): Table {
   const K = images.categories.length;
   const c: CategorySelectivity = categorySelectivity(responses, channels, images.labels, K);
+  const sh = options.splitHalf ?? { permutations: 999, alpha: 0.01, seed: 1 };
+  const half = splitHalfReliability(responses, channels, images.labels, K, sh);
   const qv = q ?? c.q;
   const top = topStimuli(responses, channels, options.topN);
   const N = options.topN;
@@ -100,6 +109,11 @@ export function categoryTable(
       anova_p: numberVector(c.anovaP),
       q_value: numberVector(qv),
       selective: boolVector(selective),
+      split_half_same_preferred: boolVector(half.samePreferred),
+      split_half_r: numberVector(half.r),
+      split_half_rsb: numberVector(half.rSB),
+      split_half_p: numberVector(half.p),
+      reliable: boolVector(reliablePreference(half, sh.alpha)),
       category_means: floatListVector(Float32Array.from(c.means), K),
       top_stimuli: intListVector(topStim, N),
       top_files: stringListVector(topFiles, N),
@@ -109,11 +123,14 @@ export function categoryTable(
       'revcor.category.categories': JSON.stringify(images.categories),
       'revcor.category.counts': JSON.stringify([...c.counts]),
       'revcor.category.anova_df': JSON.stringify([c.dfBetween, c.dfWithin]),
-      'revcor.category.options': JSON.stringify(options),
+      'revcor.category.options': JSON.stringify({ ...options, splitHalf: sh }),
+      'revcor.category.split_half_categories': JSON.stringify(half.categories),
       'revcor.category.layout': JSON.stringify({
         category_means: 'mu_k in the order of revcor.category.categories',
         top_stimuli: 'stimulus index of the top-N images, descending response (-1 = fewer images)',
         selective: 'q_value <= fdr (Benjamini-Hochberg over the fdrFamily) and csi >= minCsi',
+        split_half: 'each category\'s images alternate between two halves in file order; split_half_r = Pearson r of the two half-profiles (category means), split_half_rsb = 2r/(1+r), split_half_p = permutation p of r (labels permuted, halves re-split)',
+        reliable: 'split_half_same_preferred and split_half_p <= splitHalf.alpha',
       }),
     },
   );
@@ -150,7 +167,7 @@ export async function runCategory(shard: Shard, ctx: StageContext<Experiment>): 
   const layer = shard.params['layer'];
   const layers = typeof layer === 'string' ? [layer] : layerColumns(images.tables[0]!);
   const cfg = ctx.config.category;
-  const options = { topN: cfg.topN, fdr: cfg.fdr, fdrFamily: cfg.fdrFamily, minCsi: cfg.minCsi, spatial: cfg.spatial };
+  const options = { topN: cfg.topN, fdr: cfg.fdr, fdrFamily: cfg.fdrFamily, minCsi: cfg.minCsi, spatial: cfg.spatial, splitHalf: cfg.splitHalf };
   const network = cfg.fdrFamily === 'network' ? networkQValues(images) : undefined;
   const out: Table[] = [];
   layers.forEach((name, i) => {
@@ -171,8 +188,8 @@ export async function runCategory(shard: Shard, ctx: StageContext<Experiment>): 
 export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'category',
-    description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, top-N (SPEC §3)',
-    version: '1',
+    description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, split-half reliability with a permutation null, top-N (SPEC §3)',
+    version: '2', // 2: split-half reliability of the category profile (split_half_*, reliable)
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),
     async plan(ctx: PlanContext<Experiment>) {

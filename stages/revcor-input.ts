@@ -128,7 +128,7 @@ export function threadsPerTask(ctx: Pick<StageContext<Experiment>, 'threads' | '
 /** The prediction settings the workers need (SPEC §5). */
 export function predictionArgs(config: Experiment): PredictionArgs {
   const a = gratingAxes(config.stimuli.gratings);
-  return { method: config.prediction.method, axes: { thetasDeg: a.thetasDeg, sfsCpp: a.sfsCpp, phasesDeg: a.phasesDeg } };
+  return { method: config.prediction.method, window: config.prediction.window, axes: { thetasDeg: a.thetasDeg, sfsCpp: a.sfsCpp, phasesDeg: a.phasesDeg } };
 }
 
 /** Whether the noise set exists for this config (the revcor stages plan nothing otherwise). */

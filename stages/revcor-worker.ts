@@ -2,13 +2,14 @@
 // science on the worker's own ONNX Runtime matrix-product backend (created lazily, one per worker thread), and
 // returns typed arrays (structured-clonable) for the stage to turn into Arrow columns.
 import { OrtMatMul } from '../model/ort-matmul.ts';
-import { awaLayer, SAMPLE_OFFSET } from '../science/awa.ts';
+import { awaLayer, SAMPLE_OFFSET, type AwaNullModel } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
 import { JsMatMul, type MatMul } from '../science/gemm.ts';
 import { featureLayout, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
 import { storedSource, type SampleSource } from '../science/samples.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import { predictAwaFft, predictAwcFft, predictByModel, type GratingAxesLike, type Prediction, type RfLayout } from '../science/predict.ts';
+import type { FftWindow } from '../science/spectrum.ts';
 
 /** Matrix-product backend of a worker: ORT (default) or plain JS (tests). */
 export type Backend = 'ort' | 'js';
@@ -51,6 +52,8 @@ function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWind
 export interface PredictionArgs {
   method: 'fft' | 'model';
   axes: GratingAxesLike;
+  /** Window of the fft method (prediction.window; default hann). */
+  window?: FftWindow;
 }
 
 /** Inputs of one AWA task: one layer's units over all noise stimuli. */
@@ -65,6 +68,8 @@ export interface AwaTaskArgs {
   /** Interior positions: (dx, dy) of every row's crop from `crop` (null: every row reads `crop`). */
   offsets?: Int32Array | null;
   zThreshold: number;
+  /** Null SD form of the z-maps (awa.nullModel; default finite-n). */
+  nullModel?: AwaNullModel;
   prediction: PredictionArgs;
   threads: number;
   backend?: Backend;
@@ -98,14 +103,14 @@ export async function awaTask(args: AwaTaskArgs): Promise<AwaTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
   const layout = featureLayout(args.noise, args.crop, 'pixels');
   const { src } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.cacheBytes ?? 0, args.offsets ?? null);
-  const res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold });
+  const res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold, nullModel: args.nullModel });
   const rf = rfLayout(args.noise, args.crop);
   const thetaPred = new Float64Array(args.U).fill(NaN);
   const fPred = new Float64Array(args.U).fill(NaN);
   for (let u = 0; u < args.U; u++) {
     if (!(res.sum[u] > 0)) continue;
     const map = res.awa.subarray(u * layout.D, (u + 1) * layout.D);
-    const p: Prediction = args.prediction.method === 'model' ? predictByModel('awa', [map], [1], rf, args.prediction.axes) : predictAwaFft(map, rf);
+    const p: Prediction = args.prediction.method === 'model' ? predictByModel('awa', [map], [1], rf, args.prediction.axes) : predictAwaFft(map, rf, args.prediction.window);
     thetaPred[u] = p.thetaDeg;
     fPred[u] = p.fCpp;
   }
@@ -228,7 +233,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
       out.bottomVectors.set(toPixels(unit.bottomVectors[k], layout, true), (u * kb + k) * P);
     });
     if (sigVecs.length > 0) {
-      const p = args.prediction.method === 'model' ? predictByModel('awc', sigVecs, sigLams, rf, args.prediction.axes) : predictAwcFft(sigVecs, sigLams, rf);
+      const p = args.prediction.method === 'model' ? predictByModel('awc', sigVecs, sigLams, rf, args.prediction.axes) : predictAwcFft(sigVecs, sigLams, rf, args.prediction.window);
       out.thetaPred[u] = p.thetaDeg;
       out.fPred[u] = p.fCpp;
     }

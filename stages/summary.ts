@@ -6,7 +6,8 @@ import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { FinalizeContext, Stage, StageContext } from '../pipeline/stage.ts';
-import { layerSummary, SUMMARY_COLUMNS, type AwaUnits, type AwcUnits, type CategoryUnits, type LayerUnits, type SummaryRow, type TuningUnits } from '../science/layer-summary.ts';
+import { MIN_N, type BootstrapOptions } from '../science/intervals.ts';
+import { columnType, INTERVAL_METHOD, layerSummary, SUMMARY_COLUMNS, SUMMARY_SPEC, SUMMARY_STATISTICS, type AwaUnits, type AwcUnits, type CategoryUnits, type LayerUnits, type SummaryRow, type TuningUnits } from '../science/layer-summary.ts';
 import { numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
 import { configuredLayers } from './unit-plan.ts';
 
@@ -86,9 +87,13 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
   const tuning = await readParts(up, 'tuning', {
     num: ['responsive', 'theta_pref', 'sf_pref', 'circular_variance', 'osi', 'ori_half_width', 'sf_bandwidth', 'f1f0'],
   });
-  const awa = await readParts(up, 'awa', { num: ['responsive', 'significant', 'theta_pred', 'f_pred'], optional: ['n_eff'], list: 'awa' });
+  const awa = await readParts(up, 'awa', {
+    num: ['responsive', 'significant', 'theta_pred', 'f_pred'],
+    optional: ['n_eff', 'significant_finite_n', 'significant_population'],
+    list: 'awa',
+  });
   const awc = await readParts(up, 'awc', { num: ['n_sig_top', 'awc_theta_pred', 'awc_f_pred'], optional: ['n_sig_bottom'] });
-  const category = await readParts(up, 'category', { num: ['selective', 'csi', 'sparseness'], str: ['preferred_category'] });
+  const category = await readParts(up, 'category', { num: ['selective', 'csi', 'sparseness'], optional: ['reliable'], str: ['preferred_category'] });
   const found = [...new Set([...tuning.keys(), ...awa.keys(), ...category.keys(), ...awc.keys()])];
   const configured = configuredLayers(config);
   const order = configured ? [...configured.filter((l) => found.includes(l)), ...found.filter((l) => !configured.includes(l))] : found;
@@ -119,6 +124,8 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
     if (a) {
       units.awa = { responsive: col(a, 'responsive'), significant: col(a, 'significant'), thetaPred: col(a, 'theta_pred'), fPred: col(a, 'f_pred') } satisfies AwaUnits;
       if (a.num['n_eff']) units.awa.nEff = col(a, 'n_eff');
+      if (a.num['significant_finite_n']) units.awa.significantFiniteN = col(a, 'significant_finite_n');
+      if (a.num['significant_population']) units.awa.significantPopulation = col(a, 'significant_population');
     }
     if (w) {
       units.awc = {
@@ -132,76 +139,75 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
       const preferred = new Array<string>(n).fill('');
       c.channels.forEach((ch, r) => (preferred[index.get(ch)!] = c.str['preferred_category']![r]!));
       units.category = { selective: col(c, 'selective'), preferred, csi: col(c, 'csi'), sparseness: col(c, 'sparseness') } satisfies CategoryUnits;
+      if (c.num['reliable']) units.category.reliable = col(c, 'reliable');
     }
     return units;
   });
 }
 
-/** What each summary column means (schema metadata, CSV consumers, the report's table). */
-export const SUMMARY_DOC: Record<keyof SummaryRow, string> = {
-  layer: 'analysed layer',
-  n_units: 'units (channels) analysed',
-  rf_size: 'side of the RF crop, pixels (theoretical RF clipped to the image)',
-  pct_responsive: '% of units responsive to gratings (max R > epsilon)',
-  pct_noise_responsive: '% of units active on at least one noise stimulus',
-  median_n_eff: 'median effective number of noise samples (sum a)^2 / sum a^2 over the noise-responsive units',
-  pct_awa_significant: '% of units with a significant AWA (max |z| >= awa.zThreshold)',
-  pct_awc_significant: '% of units with >= 1 significant excitatory AWC eigenvalue',
-  pct_awc_suppressive: '% of units with >= 1 significant suppressive AWC eigenvalue',
-  n_awa_compared: 'units with a significant AWA and a grating response (denominator of the AWA match %)',
-  pct_awa_theta_match: '% of compared units whose AWA theta_pred is within prediction.thetaTolerance of theta_pref',
-  pct_awa_f_match: '% of compared units whose AWA f_pred is within prediction.sfTolerance octaves of f_pref',
-  pct_awa_reconstructed: '% of all units reconstructed by the AWA (significant, theta and f match)',
-  awa_theta_circ_corr: 'axial circular correlation of AWA theta_pred vs theta_pref over the compared units',
-  awa_logf_spearman: 'Spearman correlation of log f_pred (AWA) vs log f_pref over the compared units',
-  n_awc_compared: 'units with >= 1 significant excitatory AWC eigenvalue and a grating response',
-  pct_awc_theta_match: '% of compared units whose AWC theta_pred matches theta_pref',
-  pct_awc_f_match: '% of compared units whose AWC f_pred matches f_pref',
-  pct_awc_reconstructed: '% of all units reconstructed by the AWC (significant eigenvalue, theta and f match)',
-  awc_theta_circ_corr: 'axial circular correlation of AWC theta_pred vs theta_pref over the compared units',
-  awc_logf_spearman: 'Spearman correlation of log f_pred (AWC) vs log f_pref over the compared units',
-  n_responsive: 'units responsive to gratings (the tuning medians are over these)',
-  median_circular_variance: 'median circular variance at f_pref',
-  median_osi: 'median orientation selectivity index',
-  median_ori_half_width: 'median orientation half-width at half height, degrees (units whose curve falls to half)',
-  median_sf_bandwidth: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)',
-  median_f1f0: 'median F1/F0 at (theta_pref, f_pref)',
-  pct_category_selective: '% of units category-selective (ANOVA q <= category.fdr and CSI >= category.minCsi)',
-  median_csi: 'median class-selectivity index',
-  median_sparseness: 'median sparseness across categories',
-  preferred_counts: 'JSON {category: units}: preferred category of every unit',
-  selective_preferred_counts: 'JSON {category: units}: preferred category of the selective units',
-};
+/** What each summary column means (schema metadata, CSV consumers, the report's table), from SUMMARY_SPEC. */
+export const SUMMARY_DOC: Record<keyof SummaryRow, string> = Object.fromEntries(
+  SUMMARY_SPEC.flatMap((s) => {
+    if (!('kind' in s)) return [[s.name, s.doc]];
+    const how = INTERVAL_METHOD[s.kind];
+    return [
+      [s.name, s.doc],
+      [`${s.name}_lo`, `lower end of the 95% interval of ${s.name} (${how})`],
+      [`${s.name}_hi`, `upper end of the 95% interval of ${s.name} (${how})`],
+      [`${s.name}_n`, `observations ${s.name} rests on (shown as too few below ${MIN_N})`],
+    ];
+  }),
+) as Record<keyof SummaryRow, string>;
+
+/** The bootstrap settings of a run (summary.bootstrapReps, summary.seed; 95 % intervals). */
+export function bootstrapOptions(config: Experiment): BootstrapOptions {
+  return { reps: config.summary.bootstrapReps, seed: config.summary.seed, level: 0.95 };
+}
 
 /** The summary rows of a run (pure function of the upstream checkpoints and the config). */
 export async function summarise(config: Experiment, up: UpstreamReader): Promise<SummaryRow[]> {
   const tol = { thetaDeg: config.prediction.thetaTolerance, octaves: config.prediction.sfTolerance };
-  return (await readLayerUnits(config, up)).map((u) => layerSummary(u, tol));
+  const boot = bootstrapOptions(config);
+  return (await readLayerUnits(config, up)).map((u) => layerSummary(u, tol, boot));
 }
 
-/** The summary rows as an Arrow table (strings Utf8, counts and statistics Float64, n_units Int32). */
+/** The summary rows as an Arrow table (strings Utf8, n_units Int32, everything else Float64). */
 export function summaryTable(rows: readonly SummaryRow[], config: Experiment): Table {
   const columns: Record<string, ReturnType<typeof numberVector>> = {};
   for (const c of SUMMARY_COLUMNS) {
     const values = rows.map((r) => r[c]);
-    if (c === 'layer' || c === 'preferred_counts' || c === 'selective_preferred_counts') columns[c] = stringVector(values as string[]);
-    else if (c === 'n_units') columns[c] = numberVector(Int32Array.from(values as number[]));
+    const type = columnType(c);
+    if (type === 'string') columns[c] = stringVector(values as string[]);
+    else if (type === 'int') columns[c] = numberVector(Int32Array.from(values as number[]));
     else columns[c] = numberVector(Float64Array.from(values as number[]));
   }
   return tableWithMetadata(columns, {
     'revcor.summary.columns': JSON.stringify(SUMMARY_DOC),
-    'revcor.summary.tolerance': JSON.stringify({ thetaDeg: config.prediction.thetaTolerance, octaves: config.prediction.sfTolerance, method: config.prediction.method }),
+    'revcor.summary.statistics': JSON.stringify({
+      level: 0.95,
+      minN: MIN_N,
+      bootstrap: bootstrapOptions(config),
+      suffixes: { lo: 'lower end of the 95% interval', hi: 'upper end', n: 'observations' },
+      statistics: SUMMARY_STATISTICS.map((s) => ({ name: s.name, kind: s.kind, interval: INTERVAL_METHOD[s.kind] })),
+    }),
+    'revcor.summary.tolerance': JSON.stringify({
+      thetaDeg: config.prediction.thetaTolerance,
+      octaves: config.prediction.sfTolerance,
+      method: config.prediction.method,
+      window: config.prediction.window,
+    }),
+    'revcor.summary.awa': JSON.stringify({ nullModel: config.awa.nullModel, zThreshold: config.awa.zThreshold }),
   });
 }
 
-/** Summary rows back from an Arrow table (the checkpoint). */
+/** Summary rows back from an Arrow table (the checkpoint; columns it lacks read as NaN / ''). */
 export function rowsFromTable(t: Table): SummaryRow[] {
   const out: SummaryRow[] = [];
   for (let r = 0; r < t.numRows; r++) {
     const row: Record<string, unknown> = {};
     for (const c of SUMMARY_COLUMNS) {
       const v = t.getChild(c)?.get(r);
-      row[c] = c === 'layer' || c === 'preferred_counts' || c === 'selective_preferred_counts' ? String(v ?? '') : toNumber(v);
+      row[c] = columnType(c) === 'string' ? String(v ?? '') : toNumber(v);
     }
     out.push(row as unknown as SummaryRow);
   }
@@ -219,10 +225,10 @@ function stageReader(ctx: StageContext<Experiment>): UpstreamReader {
 /** The summary stage. */
 export const summaryStage: Stage<Experiment> = {
   name: 'summary',
-  description: 'per-layer table: % responsive, % significant AWA/AWC, RF-predicted tuning matches and correlations, tuning and category statistics (SPEC §5)',
-  version: '2', // 2: median_n_eff column
+  description: 'per-layer table: % responsive, % significant AWA/AWC, RF-predicted tuning matches, orientation agreement and correlations, tuning and category statistics, each with n and a 95% interval (SPEC §5)',
+  version: '3', // 2: median_n_eff column; 3: 95% intervals and n for every statistic, theta agreement, AWA under both nulls, reliable category preference
   upstream: SUMMARY_UPSTREAM,
-  configSlice: (config: Experiment) => ({ prediction: config.prediction, layers: config.model.layers, color: config.stimuli.noise.color }),
+  configSlice: (config: Experiment) => ({ prediction: config.prediction, layers: config.model.layers, color: config.stimuli.noise.color, summary: config.summary, awa: { nullModel: config.awa.nullModel, zThreshold: config.awa.zThreshold } }),
   plan: () => [{ id: SUMMARY_SHARD, params: {} }],
   async run(_shard, ctx) {
     const rows = await summarise(ctx.config, stageReader(ctx));

@@ -130,7 +130,7 @@ export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage<E
   return {
     name: 'tuning',
     description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (SPEC §2)',
-    version: '1',
+    version: '2', // 2: responsive = max R − min R > epsilon (a constant unit is not responsive)
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),
     async plan(ctx: PlanContext<Experiment>) {

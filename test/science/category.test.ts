@@ -1,6 +1,6 @@
 // Category selectivity (SPEC §3): CSI, sparseness, preferred category, top-N, on hand cases and synthetic units.
 import { describe, expect, it } from 'vitest';
-import { categorySelectivity, categorySelectivityIndex, sparseness, topStimuli } from '../../science/category.ts';
+import { categorySelectivity, categorySelectivityIndex, reliablePreference, sparseness, splitHalfReliability, splitHalves, topStimuli } from '../../science/category.ts';
 
 describe('categorySelectivityIndex and sparseness', () => {
   it('CSI = (μ_max − μ_rest)/(μ_max + μ_rest): 0.6 for [4, 1, 1], 1 for one-hot, 0 for flat and for all zeros', () => {
@@ -65,6 +65,75 @@ describe('categorySelectivity on synthetic units (6 categories × 24 images)', (
     expect(c.means[0 * K + 0]).toBeLessThan(0.7);
     expect(c.preferred[3]).toBe(1);
     expect(c.q[3]).toBeLessThan(0.01);
+  });
+});
+
+describe('split-half reliability of the category profile (a test a layer without category structure fails)', () => {
+  // 11 categories × 24 images (the default experiment's fLoc set), labels in category blocks as the stage reads them
+  const K = 11;
+  const per = 24;
+  const labels = Int32Array.from({ length: K * per }, (_, i) => Math.floor(i / per));
+  const S = labels.length;
+  const rand = rng(2024);
+  const exp = () => -Math.log(rand());
+  // 200 units whose category means differ only by chance (iid exponential responses, sparse ReLU-like for half),
+  // 50 truly selective units (category 7j mod 11 raised by 3.5 over a graded profile 1 + 0.1k, noise ±1), and a constant unit
+  const nChance = 200;
+  const nTrue = 50;
+  const U = nChance + nTrue + 1;
+  const resp = new Float32Array(S * U);
+  for (let s = 0; s < S; s++) {
+    for (let u = 0; u < nChance; u++) resp[s * U + u] = u % 2 ? exp() : Math.max(0, exp() - 1.5);
+    for (let j = 0; j < nTrue; j++) {
+      const k = labels[s]!;
+      resp[s * U + nChance + j] = Math.max(0, 1 + 0.1 * k + (k === (7 * j) % K ? 3.5 : 0) + (rand() - 0.5) * 2);
+    }
+    resp[s * U + U - 1] = 3;
+  }
+  const sh = splitHalfReliability(resp, U, labels, K, { permutations: 199, seed: 1 });
+  const reliable = reliablePreference(sh, 0.01);
+
+  it('halves alternate within each category: disjoint, equal sizes', () => {
+    const h = splitHalves(Int32Array.from([0, 0, 1, 0, 1, 1, 1]), 2);
+    expect([...h]).toEqual([0, 1, 0, 0, 1, 0, 1]);
+    const big = splitHalves(labels, K);
+    for (let k = 0; k < K; k++) expect(big.slice(k * per, (k + 1) * per).reduce((a, b) => a + b, 0)).toBe(per / 2);
+  });
+
+  it('units whose category means differ only by chance fail it (≤ 2% of 200 at α = 0.01), and their p is uniform', () => {
+    const chance = [...reliable.slice(0, nChance)].reduce((a, b) => a + b, 0);
+    expect(chance / nChance).toBeLessThanOrEqual(0.02);
+    const ps = [...sh.p.slice(0, nChance)];
+    expect(ps.filter((p) => p <= 0.05).length / nChance).toBeLessThan(0.1); // ≈ 5% under H0
+    expect(ps.filter((p) => p > 0.5).length / nChance).toBeGreaterThan(0.4);
+  });
+
+  it('truly selective units pass it: same preferred category on both halves, r ≫ 0, permutation p ≤ 0.01', () => {
+    for (let j = 0; j < nTrue; j++) {
+      const u = nChance + j;
+      expect(reliable[u], `unit ${u}`).toBe(1);
+      expect(sh.samePreferred[u]).toBe(1);
+      expect(sh.r[u]).toBeGreaterThan(0.8);
+      expect(sh.rSB[u]).toBeCloseTo((2 * sh.r[u]!) / (1 + sh.r[u]!), 12);
+      expect(sh.p[u]).toBeLessThanOrEqual(0.01);
+    }
+  });
+
+  it('a constant unit has no profile (r NaN, p NaN) and is not reliable', () => {
+    expect(sh.r[U - 1]).toBeNaN();
+    expect(sh.p[U - 1]).toBeNaN();
+    expect(reliable[U - 1]).toBe(0);
+    expect(sh.categories).toBe(K);
+  });
+
+  it('the permutations are seeded: the same seed gives the same p, another seed a different one', () => {
+    const few = resp.slice(0, S * U); // same data
+    const a = splitHalfReliability(few, U, labels, K, { permutations: 50, seed: 3 });
+    const b = splitHalfReliability(few, U, labels, K, { permutations: 50, seed: 3 });
+    const c = splitHalfReliability(few, U, labels, K, { permutations: 50, seed: 4 });
+    expect([...a.p]).toEqual([...b.p]);
+    expect([...a.p]).not.toEqual([...c.p]);
+    expect(splitHalfReliability(few, U, labels, K, { permutations: 0, seed: 3 }).p[0]).toBeNaN();
   });
 });
 

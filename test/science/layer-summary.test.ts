@@ -1,6 +1,7 @@
 // Per-layer summary statistics against hand-computed small cases (science/layer-summary.ts).
 import { describe, expect, it } from 'vitest';
-import { layerSummary, median, percent, type LayerUnits } from '../../science/layer-summary.ts';
+import { wilsonInterval } from '../../science/intervals.ts';
+import { isStatistic, layerSummary, median, percent, SUMMARY_COLUMNS, SUMMARY_STATISTICS, type LayerUnits } from '../../science/layer-summary.ts';
 
 const tol = { thetaDeg: 15, octaves: 0.5 };
 
@@ -53,7 +54,11 @@ describe('layerSummary', () => {
     expect(r.pct_awa_theta_match).toBe(50);
     expect(r.pct_awa_f_match).toBe(50);
     expect(r.pct_awa_reconstructed).toBe(25);
-    expect(r.awa_theta_circ_corr).toBeNaN(); // fewer than 3 units compared
+    // θ agreement over the 2 compared units: mean of cos 2·10° and cos 2·30° (the circular correlation was NaN here)
+    expect(r.awa_theta_agreement).toBeCloseTo((Math.cos((20 * Math.PI) / 180) + Math.cos((60 * Math.PI) / 180)) / 2, 12);
+    expect(r.awa_theta_agreement_n).toBe(2);
+    expect(r.awa_logf_spearman).toBeNaN(); // fewer than 3 pairs
+    expect(r.awa_logf_spearman_n).toBe(2);
     // AWC: units 1, 2 have significant eigenvalues (50 %), unit 0 a suppressive one (25 %); both compared units match.
     expect(r.pct_awc_significant).toBe(50);
     expect(r.pct_awc_suppressive).toBe(25);
@@ -91,12 +96,57 @@ describe('layerSummary', () => {
       awc: { nSigTop: ones, nSigBottom: null, thetaPred: thetas.map((t) => (t + 90) % 180), fPred: [...fs].reverse() },
     };
     const r = layerSummary(base, tol);
-    expect(r.awa_theta_circ_corr).toBeCloseTo(1, 12);
+    expect(r.awa_theta_agreement).toBeCloseTo(1, 12);
+    expect(r.awc_theta_agreement).toBeCloseTo(-1, 12); // every AWC prediction is orthogonal
     expect(r.awa_logf_spearman).toBeCloseTo(1, 12);
     expect(r.pct_awa_reconstructed).toBe(100);
     expect(r.awc_logf_spearman).toBeCloseTo(-1, 12);
     expect(r.pct_awc_theta_match).toBe(0); // every prediction is orthogonal
     expect(r.pct_awc_suppressive).toBeNaN(); // no bottom eigenpairs kept
+  });
+
+  it('every statistic carries its 95% interval and n: Wilson for shares, bootstrap for medians', () => {
+    const r = layerSummary(fourUnits(), tol);
+    const w = wilsonInterval(3, 4);
+    expect([r.pct_awa_significant_lo, r.pct_awa_significant_hi, r.pct_awa_significant_n]).toEqual([100 * w.lo, 100 * w.hi, 4]);
+    const m = wilsonInterval(1, 2); // AWA θ match: 1 of the 2 compared units
+    expect([r.pct_awa_theta_match_lo, r.pct_awa_theta_match_hi, r.pct_awa_theta_match_n]).toEqual([100 * m.lo, 100 * m.hi, 2]);
+    expect(r.pct_awa_reconstructed_n).toBe(4); // of all units
+    // medians over the 3 responsive units' finite values: their n and an interval inside the data's range
+    expect(r.median_osi_n).toBe(3);
+    expect(r.median_ori_half_width_n).toBe(2);
+    expect(r.median_osi_lo).toBeGreaterThanOrEqual(0.5);
+    expect(r.median_osi_hi).toBeLessThanOrEqual(0.9);
+    expect(r.median_osi_lo).toBeLessThanOrEqual(r.median_osi);
+    expect(r.median_csi_n).toBe(4);
+    // every statistic has exactly its four columns, in order, and nothing else is a statistic
+    for (const s of SUMMARY_STATISTICS) {
+      const i = SUMMARY_COLUMNS.indexOf(s.name);
+      expect(SUMMARY_COLUMNS.slice(i, i + 4)).toEqual([s.name, `${s.name}_lo`, `${s.name}_hi`, `${s.name}_n`]);
+      for (const c of SUMMARY_COLUMNS.slice(i, i + 4)) expect(r[c], c).toBeTypeOf('number');
+    }
+    expect(SUMMARY_COLUMNS.filter((c) => isStatistic(c))).toHaveLength(SUMMARY_STATISTICS.length);
+  });
+
+  it('the same units give the same intervals (seeded); the Wilson ones do not depend on the seed', () => {
+    const a = layerSummary(fourUnits(), tol, { reps: 500, seed: 1, level: 0.95 });
+    expect(layerSummary(fourUnits(), tol, { reps: 500, seed: 1, level: 0.95 })).toEqual(a);
+    const b = layerSummary(fourUnits(), tol, { reps: 500, seed: 2, level: 0.95 });
+    expect(b.pct_awa_significant_lo).toBe(a.pct_awa_significant_lo);
+  });
+
+  it('AWA significance under both null forms and the reliable category share are read when present', () => {
+    const u = fourUnits();
+    u.awa = { ...u.awa!, significantFiniteN: [1, 1, 0, 1], significantPopulation: [1, 0, 0, 0] };
+    u.category = { ...u.category!, reliable: [0, 0, 1, 0] };
+    const r = layerSummary(u, tol);
+    expect(r.pct_awa_significant_finite_n).toBe(75);
+    expect(r.pct_awa_significant_population).toBe(25);
+    expect(r.pct_category_reliable).toBe(25);
+    const old = layerSummary(fourUnits(), tol); // checkpoints that predate the columns
+    expect(old.pct_awa_significant_population).toBeNaN();
+    expect(old.pct_category_reliable).toBeNaN();
+    expect(old.pct_category_reliable_n).toBeNaN();
   });
 
   it('missing upstream stages give NaN and empty columns, not errors', () => {

@@ -194,6 +194,27 @@ describe('tuningIndices on phase-separable synthetic units', () => {
     expect(ix.oriWidthOpen[2]).toBe(1);
     expect(tuningIndices(gratingTuning(resp, 3, set).reduced, grid, { halfHeight: 'baseline' }).oriHalfWidth[2]).toBeCloseTo(45, 0);
   });
+  it('a constant unit (tonically active or silent) is not responsive and gets no θ_pref / f_pref (SPEC §2: max R − min R > ε)', () => {
+    // [stimulus × unit]: constant 5 (tonic), constant 0, and 5 plus a tiny grating dependence above ε
+    const r2 = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      r2[i * 3] = 5;
+      r2[i * 3 + 1] = 0;
+      r2[i * 3 + 2] = 5 + 1e-3 * Math.cos(2 * (set.thetaDeg[i]! - 60) * DEG);
+    }
+    const t = gratingTuning(r2, 3, set).indices;
+    expect([...t.responsive]).toEqual([0, 0, 1]);
+    expect(t.maxResponse[0]).toBe(5);
+    for (const u of [0, 1]) {
+      expect(t.thetaPref[u]).toBeNaN();
+      expect(t.sfPref[u]).toBeNaN();
+      expect(t.thetaPrefIndex[u]).toBe(-1);
+      expect(t.sfPrefIndex[u]).toBe(-1);
+      expect(t.osi[u]).toBeNaN();
+      expect(t.circularVariance[u]).toBeNaN();
+    }
+    expect(t.thetaPref[2]).toBe(60);
+  });
   it('epsilon decides responsiveness; response = max uses max over phase', () => {
     const reduced = reducePhase(resp, 3, grid);
     expect(tuningIndices(reduced, grid, { epsilon: 10 }).responsive[0]).toBe(0);

@@ -60,6 +60,20 @@ describe('categoryStage', () => {
     expect(JSON.parse(t.schema.metadata.get('revcor.category.counts')!)).toEqual([12, 12, 12, 12]);
     expect(JSON.parse(t.schema.metadata.get('revcor.category.anova_df')!)).toEqual([3, 44]);
   });
+  it('split-half reliability columns: the face unit has the same preferred category on both halves and r ≈ 1; untuned and dead units are not reliable', async () => {
+    const cfg = { ...onnx, category: { splitHalf: { permutations: 199, alpha: 0.05, seed: 2 } } };
+    const t = await categoryStage.run({ id: 'a', params: { layer: 'a' } }, fakeContext(shards, cfg));
+    const col = (c: string) => [0, 1, 2].map((u) => t.getChild(c)!.get(u));
+    const [same, r, p, rel] = [col('split_half_same_preferred'), col('split_half_r'), col('split_half_p'), col('reliable')];
+    expect(same).toEqual([true, true, false]); // the dead unit's flat profile has no preferred category
+    expect(r[0]).toBeGreaterThan(0.99);
+    expect(col('split_half_rsb')[0]).toBeCloseTo((2 * r[0]) / (1 + r[0]), 12);
+    expect(p[0]).toBeLessThanOrEqual(0.05);
+    expect(rel).toEqual([true, false, false]);
+    expect(r[2]).toBeNaN(); // dead unit: no profile
+    expect(p[2]).toBeNaN();
+    expect(JSON.parse(t.schema.metadata.get('revcor.category.options')!).splitHalf).toEqual({ permutations: 199, alpha: 0.05, seed: 2 });
+  });
   it('fdrFamily: network corrects across every layer column (q never smaller than per layer)', async () => {
     const run = async (fdrFamily: string) =>
       categoryStage.run({ id: 'b', params: { layer: 'b' } }, fakeContext(shards, { ...onnx, category: { fdrFamily } }));

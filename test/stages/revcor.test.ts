@@ -7,6 +7,7 @@ import { loadNetwork } from '../../model/load.ts';
 import { noiseCanvas } from '../../model/geometry.ts';
 import type { PoolTask, StageContext, UpstreamShardInfo } from '../../pipeline/stage.ts';
 import { noiseCrop } from '../../science/noise.ts';
+import { predictAwaFft } from '../../science/predict.ts';
 import { createAwaStage } from '../../stages/awa.ts';
 import { createAwcStage } from '../../stages/awc.ts';
 import { boolVector, numberVector, stringVector, tableWithMetadata } from '../../stages/unit-columns.ts';
@@ -142,6 +143,51 @@ describe('awa and awc stages', () => {
     expect(Math.abs(Number(t.getChild('theta_pred')!.get(0)) - theta)).toBeLessThanOrEqual(15);
     const meta = JSON.parse(t.schema.metadata.get('revcor.awa.layer')!);
     expect(meta.crop.size).toBe(r);
+    expect(meta.nullModel).toBe('finite-n');
+    expect(meta.window).toBe(config.prediction.window);
+  });
+
+  it('awa: prediction.window reaches the FFT predictions (each unit\'s θ_pred, f_pred = predictAwaFft of its map with that window)', async () => {
+    const { config, up } = await setup();
+    const preds: Record<string, number[][]> = {};
+    for (const window of ['hann', 'none'] as const) {
+      const t = (await runStage(createAwaStage('js'), { ...config, prediction: { ...config.prediction, window } }, up, LAYER)).tables[0]!;
+      const meta = JSON.parse(t.schema.metadata.get('revcor.awa.layer')!);
+      expect(meta.window).toBe(window);
+      const rf = { r: meta.crop.size, channels: 1, x0: meta.crop.x0, y0: meta.crop.y0 };
+      preds[window] = [];
+      for (const u of [0, 1, 2, 4, 5]) {
+        const p = predictAwaFft((t.getChild('awa')!.get(u) as { toArray(): Float32Array }).toArray(), rf, window);
+        expect(t.getChild('theta_pred')!.get(u)).toBeCloseTo(p.thetaDeg, 9);
+        expect(t.getChild('f_pred')!.get(u)).toBeCloseTo(p.fCpp, 12);
+        preds[window].push([p.thetaDeg, p.fCpp]);
+      }
+    }
+    expect(preds['none']).not.toEqual(preds['hann']); // the noise-driven units' maps peak elsewhere without the taper
+  });
+
+  it('awa: z_max under both null forms; awa.nullModel population makes z_max / significant / null_sd the population ones', async () => {
+    const { config, up } = await setup();
+    const col = (t: Table, c: string) => Array.from(t.getChild(c)!.toArray() as ArrayLike<number>, Number);
+    const finite = (await runStage(createAwaStage('js'), config, up, LAYER)).tables[0]!;
+    expect(col(finite, 'z_max_finite_n')).toEqual(col(finite, 'z_max'));
+    expect(col(finite, 'significant_finite_n')).toEqual(col(finite, 'significant'));
+    const zf = col(finite, 'z_max');
+    const zp = col(finite, 'z_max_population');
+    // the population SD is the larger (Σw² vs Σw² − 1/N): z shrinks by √(1 − 1/(N Σw²)) = √(1 − n_eff/N)
+    const nEff = col(finite, 'n_eff');
+    for (let u = 0; u < CH; u++) {
+      if (!(zf[u]! > 0)) continue;
+      expect(zp[u]! / zf[u]!).toBeCloseTo(Math.sqrt(1 - nEff[u]! / N), 6);
+    }
+    const cfg = { ...config, awa: { ...config.awa, nullModel: 'population' as const } };
+    const pop = (await runStage(createAwaStage('js'), cfg, up, LAYER)).tables[0]!;
+    expect(JSON.parse(pop.schema.metadata.get('revcor.awa.layer')!).nullModel).toBe('population');
+    col(pop, 'z_max').forEach((z, u) => expect(z).toBeCloseTo(zp[u]!, 4));
+    col(pop, 'z_max_finite_n').forEach((z, u) => expect(z).toBeCloseTo(zf[u]!, 4));
+    expect(col(pop, 'significant')).toEqual(col(finite, 'significant_population'));
+    const sdF = col(finite, 'null_sd');
+    col(pop, 'null_sd').forEach((sd, u) => expect(sd).toBeGreaterThanOrEqual(sdF[u]!));
   });
 
   it('awc: sharded by unit range = one shot; the energy unit is reconstructed, null units are not', async () => {

@@ -52,7 +52,7 @@ describe('summarise (fake upstream)', () => {
     expect(r!.n_awc_compared).toBe(5);
     expect(r!.pct_awc_theta_match).toBe(100);
     expect(r!.pct_awc_reconstructed).toBeCloseTo((100 * 5) / 12, 10);
-    expect(r!.awc_theta_circ_corr).toBeCloseTo(1, 10);
+    expect(r!.awc_theta_agreement).toBeCloseTo(1, 10);
     expect(r!.awc_logf_spearman).toBeCloseTo(1, 10);
     // category: preferred = ['faces', 'places', 'words'][u mod 3], selective for u mod 4 = 0 (0 faces, 4 places, 8 words)
     expect(r!.pct_category_selective).toBe(25);
@@ -96,7 +96,7 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
   beforeEach(async () => (out = await tempDir('revcor-summary-')));
   afterEach(() => cleanup(out));
   const layers = [
-    { layer: 'block1_conv1', units: 6, side: 3 },
+    { layer: 'block1_conv1', units: 12, side: 3 },
     { layer: 'block2_conv1', units: 5, side: 10 },
   ];
   const run = (skip: string[] = []) =>
@@ -114,8 +114,8 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
     const lines = csv.trimEnd().split('\r\n');
     expect(lines[0]).toBe(SUMMARY_COLUMNS.join(','));
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/^block1_conv1,6,3,/);
-    expect(lines[1]).toContain('"{""faces"":2,""places"":2,""words"":2}"'); // JSON cell quoted, quotes doubled
+    expect(lines[1]).toMatch(/^block1_conv1,12,3,/);
+    expect(lines[1]).toContain('"{""faces"":4,""places"":4,""words"":4}"'); // JSON cell quoted, quotes doubled
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).toMatch(/<meta name="revcor-report-stamp" content="1:[0-9a-f]{64}">/);
     expect(html).toContain('block2_conv1');
@@ -143,16 +143,23 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
     const s = await cli(['summary', out]);
     expect(s.code).toBe(0);
     expect(s.stdout).toContain('RF reconstruction');
-    expect(s.stdout).toMatch(/block1_conv1 +6 +3 +100\.0 +35 +66\.7 +50\.0/);
+    // 12 units: value [95% Wilson interval]; the 5-unit layer is too small to show percentages (n=5)
+    expect(s.stdout).toMatch(/block1_conv1 +12 +3 +91\.7 \[65, 99\] +65 \[35, 95\] +66\.7 \[39, 86\] +— +— +50\.0 \[25, 75\]/);
+    expect(s.stdout).toMatch(/block2_conv1 +5 +10 +n=5 +n=5 +n=5 /);
+    expect(s.stdout).toMatch(/block1_conv1 +7 +n=7 +n=7 +n=7 +n=7 +5 +n=5/); // 7 and 5 units compared
+    expect(s.stdout).toMatch(/block1_conv1 +11 +0\.23 \[0\.07, 0\.41\] .* n=8 /); // SF bandwidth: 8 units fall to half height
     const j = await cli(['summary', out, '--format', 'json']);
-    expect(JSON.parse(j.stdout)[1].layer).toBe('block2_conv1');
+    const json = JSON.parse(j.stdout);
+    expect(json[1].layer).toBe('block2_conv1');
+    expect(json[0]).toMatchObject({ pct_awa_significant: expect.closeTo(200 / 3, 9), pct_awa_significant_n: 12, pct_awa_significant_population: null });
     const md = (await cli(['summary', out, '--format', 'markdown'])).stdout.split('\n');
-    expect(md).toContain('| layer | units | RF px | responsive % | median N_eff | AWA sig. % | AWC sig. % | AWC suppr. % | AWA reconstr. % | AWC reconstr. % |');
-    expect(md.find((l) => l.startsWith('| block1_conv1 | 6 | 3 |'))).toMatch(/^\| block1_conv1 \| 6 \| 3 \| 100\.0 \| 35 \| 66\.7 \| 50\.0 \|/);
+    expect(md).toContain('| layer | units | RF px | responsive % | median N_eff | AWA sig. % | AWA sig. % finite-N | AWA sig. % population | AWC sig. % | AWC suppr. % | AWA reconstr. % | AWC reconstr. % |');
+    expect(md.find((l) => l.startsWith('| block1_conv1 | 12 | 3 |'))).toMatch(/^\| block1_conv1 \| 12 \| 3 \| 91\.7 \[65, 99\] \| 65 \[35, 95\] \| 66\.7 \[39, 86\] \| — \| — \| 50\.0 \[25, 75\] \|/);
+    expect(md.find((l) => l.startsWith('| block2_conv1 | 5 | 10 |'))).toMatch(/^\| block2_conv1 \| 5 \| 10 \| n=5 \| n=5 \| n=5 \|/);
     await rm(join(out, 'report.html'));
     const r = await cli(['report', out]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Wrote .*report\.html \(11 units in 2 layers/);
+    expect(r.stdout).toMatch(/Wrote .*report\.html \(17 units in 2 layers/);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
     const bad = await cli(['report', join(out, 'nope')]);
     expect(bad.code).not.toBe(0);
