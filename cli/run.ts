@@ -2,8 +2,6 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment, toResolvedYaml } from '../config/load.ts';
-import type { Experiment } from '../config/schema.ts';
-import { ensureAutoWeights } from '../model/auto-weights.ts';
 import { ConfigError } from '../pipeline/errors.ts';
 import { createReporter, reporterMode } from '../pipeline/progress.ts';
 import { runPipeline } from '../pipeline/runner.ts';
@@ -31,25 +29,6 @@ interface RunArgs {
   'redis-ca'?: string;
   queue: string;
   offline: boolean;
-}
-
-/** `model.weights: auto` downloads the Keras file once (progress on stderr) unless offline; says what happened. */
-async function prepareWeights(config: Experiment, offline: boolean, deps: CliDeps): Promise<void> {
-  let shown = -1;
-  const outcome = await ensureAutoWeights(config.model, {
-    offline,
-    onProgress: (received, total) => {
-      const pct = total > 0 ? Math.floor((100 * received) / total) : -1;
-      if (pct >= shown + 10 || (received === total && pct > shown)) {
-        shown = pct;
-        deps.stderr.write(`\rDownloading ${config.model.arch} ImageNet weights (model.weights: auto): ${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${pct}%)`);
-      }
-    },
-  }).finally(() => {
-    if (shown >= 0) deps.stderr.write('\n'); // end the progress line, also when the download fails
-  });
-  if (outcome.kind === 'downloaded') println(deps.stderr, `Installed ${outcome.path} (sha256 ${outcome.result.sha256.slice(0, 16)}…); later runs read it from there.`);
-  if (outcome.kind === 'offline') println(deps.stderr, `WARNING model.weights: auto: no Keras cache file and no download (${outcome.reason}): this run uses SEEDED, untrained weights.`);
 }
 
 /** The `run` command. */
@@ -86,7 +65,6 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
       const loaded = await loadExperiment(args.config, args.set);
       const outDir = resolve(args.out ?? loaded.config.run.out);
       loaded.config.run.out = outDir;
-      if (!args['dry-run']) await prepareWeights(loaded.config, args.offline, deps);
       const mode = reporterMode(args, process.stderr);
       const reporter = createReporter(mode, mode === 'json' ? deps.stdout : deps.stderr);
       const ac = new AbortController();
@@ -111,6 +89,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
           from: args.from,
           only: args.only,
           force: args.force,
+          offline: args.offline || process.env.REVCOR_OFFLINE === '1',
           workers: args.workers || loaded.config.run.workers || undefined,
           concurrency: loaded.config.run.concurrency,
           dryRun: args['dry-run'],

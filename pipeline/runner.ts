@@ -32,6 +32,8 @@ export interface RunOptions<C = unknown> extends PlanOptions {
   concurrency?: number;
   /** Plan and report only: no lock, no writes. */
   dryRun?: boolean;
+  /** No downloads in the stages' prepare steps (--offline). */
+  offline?: boolean;
   reporter?: Reporter;
   /** Aborting stops the run cleanly (SIGINT/SIGTERM). */
   signal?: AbortSignal;
@@ -61,6 +63,10 @@ export async function runPipeline<C>(opts: RunOptions<C>): Promise<RunResult> {
   const seconds = () => (Date.now() - t0) / 1000;
   const emit = (e: ProgressEvent): void => opts.reporter?.event(e);
   const planOptions = { from: opts.from, only: opts.only };
+  if (!opts.dryRun) {
+    const log = (level: 'info' | 'warn', message: string) => emit({ type: 'log', level, message });
+    for (const s of opts.stages) await s.prepare?.({ ...opts.experiment, offline: opts.offline ?? false, log });
+  }
   await checkRunFits(opts.stages, opts.experiment, opts.outDir); // before anything is planned, computed or written
   if (opts.dryRun) {
     const plan = await planRun(opts.stages, opts.experiment, opts.outDir, { ...planOptions, force: opts.force });

@@ -96,6 +96,13 @@ export interface Finalizer<C = unknown> {
   run(ctx: FinalizeContext<C>): Promise<void>;
 }
 
+/** What a stage's `prepare` step receives: the experiment, whether the network may be used, and a log. */
+export interface PrepareContext<C = unknown> extends PlanContext<C> {
+  /** The user asked for no downloads (--offline). */
+  offline: boolean;
+  log(level: 'info' | 'warn', message: string): void;
+}
+
 /** A pipeline stage. */
 export interface Stage<C = unknown> {
   name: string;
@@ -107,6 +114,11 @@ export interface Stage<C = unknown> {
   configSlice(config: C): unknown;
   /** Files whose content counts towards the cache key (weights, images), absolute paths. */
   inputFiles?(ctx: PlanContext<C>): string[] | Promise<string[]>;
+  /**
+   * Optional: readies what planning needs but may have to be fetched first (e.g. weights a config asks for by name),
+   * once per run before anything is planned; not called on dry runs.
+   */
+  prepare?(ctx: PrepareContext<C>): Promise<void>;
   /**
    * Optional: shards, disk and peak memory this stage will need, from the config alone (no enumeration of shards),
    * checked against the machine before anything is planned (pipeline/budget.ts).

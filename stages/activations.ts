@@ -12,7 +12,8 @@ import { loadModel, loadNetwork, resolveWeights, type LoadedModel } from '../mod
 import { convFlops } from '../model/network.ts';
 import { ModelSession } from '../model/session.ts';
 import { InputError } from '../pipeline/errors.ts';
-import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import type { PlanContext, PrepareContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
+import { ensureAutoWeights } from '../model/auto-weights.ts';
 import { gratingList, gratingImageInto } from '../science/gratings.ts';
 import { noiseImageRGBInto, type NoiseParams } from '../science/noise.ts';
 import { countImages, imageRows } from './activations-images.ts';
@@ -195,6 +196,23 @@ async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, 
   };
 }
 
+/** `model.weights: auto` downloads the Keras file once (progress in the log) unless offline, and says what happened. */
+export async function prepareWeights(ctx: PrepareContext<Experiment>): Promise<void> {
+  let shown = -1;
+  const outcome = await ensureAutoWeights(ctx.config.model, {
+    offline: ctx.offline,
+    onProgress: (received, total) => {
+      const pct = total > 0 ? Math.floor((100 * received) / total) : -1;
+      if (pct >= shown + 10 || (received === total && pct > shown)) {
+        shown = pct;
+        ctx.log('info', `downloading ${ctx.config.model.arch} ImageNet weights (model.weights: auto): ${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB (${pct}%)`);
+      }
+    },
+  });
+  if (outcome.kind === 'downloaded') ctx.log('info', `installed ${outcome.path} (sha256 ${outcome.result.sha256.slice(0, 16)}…); later runs read it from there`);
+  if (outcome.kind === 'offline') ctx.log('warn', `model.weights: auto: no Keras cache file and no download (${outcome.reason}): this run uses SEEDED, untrained weights`);
+}
+
 /** The activations stage (see the file comment; output layout in README "Activations"). */
 export const activationsStage: Stage<Experiment> = {
   name: 'activations',
@@ -234,6 +252,7 @@ export const activationsStage: Stage<Experiment> = {
   },
 
   release: releaseActivationSessions,
+  prepare: prepareWeights,
   estimate: estimateActivations,
 
   async run(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {

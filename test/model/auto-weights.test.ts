@@ -79,7 +79,7 @@ describe('model.weights: auto downloads once into the Keras cache', () => {
     const keras = join(dir, 'keras-offline');
     const off = await runAuto('offline', { KERAS_HOME: keras, REVCOR_OFFLINE: undefined, REVCOR_WEIGHTS_URL_VGG16: `${url}/vgg16.h5` }, '--offline');
     expect(off.code, off.stderr).toBe(0);
-    expect(off.stderr).toContain('WARNING model.weights: auto: no Keras cache file and no download (--offline): this run uses SEEDED, untrained weights.');
+    expect(off.stderr).toContain('warning: model.weights: auto: no Keras cache file and no download (--offline): this run uses SEEDED, untrained weights');
     expect(requests).toBe(0);
     expect(await weightsLabel(off.out)).toBe('seeded:0');
     expect(await readFile(join(off.out, 'report.html'), 'utf8')).toMatch(/<div class="banner" role="alert">SEEDED WEIGHTS: this run used untrained vgg16 weights/);
@@ -110,14 +110,14 @@ describe('model.weights: auto downloads once into the Keras cache', () => {
     const first = await runAuto('first', env);
     expect(first.code, first.stderr).toBe(0);
     const cached = join(keras, 'models', 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5');
-    expect(first.stderr).toMatch(/Downloading vgg16 ImageNet weights \(model\.weights: auto\): [\d.]+ \/ [\d.]+ MB \(100%\)/);
-    expect(first.stderr).toContain(`Installed ${cached} (sha256 ${sha.slice(0, 16)}…)`);
+    expect(first.stderr).toMatch(/downloading vgg16 ImageNet weights \(model\.weights: auto\): [\d.]+ \/ [\d.]+ MB \(100%\)/);
+    expect(first.stderr).toContain(`installed ${cached} (sha256 ${sha.slice(0, 16)}…)`);
     expect((await readFile(cached)).equals(served)).toBe(true);
     expect(await weightsLabel(first.out)).toBe(`${cached} sha256:${sha}`);
     expect(await readFile(join(first.out, 'report.html'), 'utf8')).not.toContain('class="banner"');
     const second = await runAuto('second', env);
     expect(second.code, second.stderr).toBe(0);
     expect(requests - before).toBe(1);
-    expect(second.stderr).not.toContain('Downloading');
+    expect(second.stderr).not.toContain('downloading');
   });
 });
