@@ -42,7 +42,7 @@ export function readV1Layers(table: Table): V1LayerRow[] {
 }
 
 /** The activations tables of one stimulus set (InputError when there are none). */
-async function setTables(ctx: StageContext, set: 'gratings' | 'blank'): Promise<Table[]> {
+async function setTables(ctx: StageContext<Experiment>, set: 'gratings' | 'blank'): Promise<Table[]> {
   const view = ctx.upstream('activations');
   const shards = setShards(view.shards, set);
   if (shards.length === 0) {
@@ -57,7 +57,7 @@ async function setTables(ctx: StageContext, set: 'gratings' | 'blank'): Promise<
 const warned = new Set<string>();
 
 /** The reference and its ceilings, or null (with one warning) when it is absent and v1.ifMissing is skip. */
-async function loadComparison(ctx: StageContext): Promise<{ reference: V1Reference; ceilings: Record<string, number>; options: CompareOptions; dir: string } | { skipped: string; dir: string }> {
+async function loadComparison(ctx: StageContext<Experiment>): Promise<{ reference: V1Reference; ceilings: Record<string, number>; options: CompareOptions; dir: string } | { skipped: string; dir: string }> {
   const v1 = ctx.config.v1;
   const { missing } = await referenceFiles(v1.reference);
   if (missing) {
@@ -85,7 +85,7 @@ function unitTable(layer: string, units: ReturnType<typeof v1UnitProperties>['un
 }
 
 /** Runs one v1 shard: the properties of every layer of the shard, and the comparison with V1. */
-export async function runV1(shard: Shard, ctx: StageContext): Promise<Table> {
+export async function runV1(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {
   const gratings = await setTables(ctx, 'gratings');
   const blank = await setTables(ctx, 'blank');
   const source = 'activations (gratings)';
@@ -137,7 +137,7 @@ export function v1ConfigSlice(config: Experiment): unknown {
 }
 
 /** The v1 stage; `activationsPlan` tells which activations shards hold the gratings and the blank. */
-export function createV1Stage(activationsPlan: ActivationsPlanner): Stage {
+export function createV1Stage(activationsPlan: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'v1',
     description: "How V1-like each layer is: Brain-Score's V1 grating properties per unit, ceiled KS similarity to macaque V1 per layer",
@@ -145,10 +145,10 @@ export function createV1Stage(activationsPlan: ActivationsPlanner): Stage {
     upstream: ['activations'],
     configSlice: v1ConfigSlice,
     // The reference files count by content; absent ones are not listed, so their arrival recomputes the shards.
-    async inputFiles(ctx: PlanContext) {
+    async inputFiles(ctx: PlanContext<Experiment>) {
       return blankEnabled(ctx.config) ? (await referenceFiles(ctx.config.v1.reference)).files : [];
     },
-    async plan(ctx: PlanContext) {
+    async plan(ctx: PlanContext<Experiment>) {
       if (!blankEnabled(ctx.config)) return [];
       const { missing } = await referenceFiles(ctx.config.v1.reference);
       if (missing && ctx.config.v1.ifMissing === 'error') throw missingReferenceError(missing);
@@ -160,4 +160,4 @@ export function createV1Stage(activationsPlan: ActivationsPlanner): Stage {
 }
 
 /** The v1 stage, its needs from the activations stage's own plan. */
-export const v1Stage: Stage = createV1Stage((ctx) => activationsStage.plan(ctx));
+export const v1Stage: Stage<Experiment> = createV1Stage((ctx) => activationsStage.plan(ctx));

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { requireOrSkip } from '../fixtures/require.ts';
 import {
   binCounts,
   binIndex,
@@ -22,7 +23,7 @@ import { readV1Reference } from '../../stages/v1-reference.ts';
 
 const REFERENCE = path.resolve(import.meta.dirname, '../../../shared/datasets/v1-reference');
 const hasReference = existsSync(path.join(REFERENCE, 'ringach2002.csv'));
-if (!hasReference) console.warn(`SKIPPED: the Ringach 2002 similarity checks need ${REFERENCE}`);
+requireOrSkip('shared', hasReference, `the Ringach 2002 similarity checks need ${REFERENCE}`);
 
 const opts = (seed = 0, resamples = 1000) => ({ resamples, seed, level: 0.95 });
 

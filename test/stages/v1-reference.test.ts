@@ -5,13 +5,14 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireOrSkip } from '../fixtures/require.ts';
 import { InputError } from '../../pipeline/errors.ts';
 import { binCounts } from '../../science/v1-similarity.ts';
 import { parseHistograms, parseRingachCsv, readV1Reference, referenceFiles } from '../../stages/v1-reference.ts';
 
 const REFERENCE = path.resolve(import.meta.dirname, '../../../shared/datasets/v1-reference');
 const hasReference = existsSync(path.join(REFERENCE, 'ringach2002.csv'));
-if (!hasReference) console.warn(`SKIPPED: the Ringach 2002 medians need ${REFERENCE}`);
+requireOrSkip('shared', hasReference, `the Ringach 2002 medians need ${REFERENCE}`);
 
 const median = (v: Float64Array) => {
   const s = Float64Array.from(v).sort();

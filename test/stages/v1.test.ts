@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireOrSkip } from '../fixtures/require.ts';
 import { ExperimentSchema } from '../../config/schema.ts';
 import { gratingList } from '../../science/gratings.ts';
 import { V1_LAYER_COLUMNS, V1_PROPERTIES, V1_UNIT_COLUMNS } from '../../science/v1-catalogue.ts';
@@ -18,7 +19,7 @@ import { blobUnit, gaborUnit, gratingRenderer, linearResponses } from '../fixtur
 
 const REFERENCE = path.resolve(REPO, '../shared/datasets/v1-reference');
 const hasReference = existsSync(path.join(REFERENCE, 'ringach2002.csv'));
-if (!hasReference) console.warn(`SKIPPED: the v1 comparison checks need ${REFERENCE}`);
+requireOrSkip('shared', hasReference, `the v1 comparison checks need ${REFERENCE}`);
 const NOWHERE = path.join(tmpdir(), 'revcor-no-such-v1-reference');
 
 // The smoke grating set (config/smoke.yaml): 4 θ × 3 f × 4 φ = 48 gratings.
