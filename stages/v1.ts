@@ -9,6 +9,8 @@
 // the blank response; the tuning stage keeps only phase-reduced raw curves and no blank.
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
+import { loadNetwork } from '../model/load.ts';
+import type { ResourceEstimate } from '../pipeline/budget.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { V1_LAYER_COLUMNS, V1_PROPERTIES, V1_UNIT_COLUMNS, type V1LayerRow } from '../science/v1-catalogue.ts';
@@ -16,6 +18,7 @@ import { compareLayer, referenceCeilings, type CompareOptions } from '../science
 import { v1UnitProperties } from '../science/v1-properties.ts';
 import type { V1Reference } from '../science/v1-reference.ts';
 import { activationsStage } from './activations.ts';
+import { gratingCount } from './estimate.ts';
 import { blankEnabled } from './stimuli.ts';
 import { boolVector, concatTables, layerColumns, numberVector, readLayerMatrix, readNumbers, stringVector, tableWithMetadata } from './unit-columns.ts';
 import { layerShards, setShards, type ActivationsPlanner } from './unit-plan.ts';
@@ -130,6 +133,24 @@ function referenceSummary(c: Awaited<ReturnType<typeof loadComparison>>): Record
   return { dir: c.dir, properties };
 }
 
+/**
+ * What the v1 stage needs (pipeline/budget.ts): one shard per layer; per unit ~18 numbers; in memory a layer's raw
+ * and mapped grating responses (float32) and two phase reductions (float64 sums, float32 results).
+ */
+export async function estimateV1(ctx: PlanContext<Experiment>): Promise<ResourceEstimate> {
+  const c = ctx.config;
+  const n = gratingCount(c.stimuli.gratings);
+  if (!blankEnabled(c) || n === 0) return { shards: 0, diskBytes: 0, memoryBytes: 0 };
+  const model = await loadNetwork(c.model);
+  const units = model.geometry.map((g) => (c.model.channels === 'all' ? g.channels : Math.min(g.channels, c.model.channels)));
+  const cells = n / c.stimuli.gratings.phases;
+  return {
+    shards: units.length,
+    diskBytes: units.reduce((a, u) => a + 200 * u, 0),
+    memoryBytes: Math.max(...units.map((u) => (8 * n + 2 * 36 * cells) * u)),
+  };
+}
+
 /** The v1 stage's config slice: everything of `v1` but `enabled`, and the analysed layers. */
 export function v1ConfigSlice(config: Experiment): unknown {
   const { enabled: _e, ...v1 } = config.v1;
@@ -144,6 +165,7 @@ export function createV1Stage(activationsPlan: ActivationsPlanner): Stage<Experi
     version: '1',
     upstream: ['activations'],
     configSlice: v1ConfigSlice,
+    estimate: estimateV1,
     // The reference files count by content; absent ones are not listed, so their arrival recomputes the shards.
     async inputFiles(ctx: PlanContext<Experiment>) {
       return blankEnabled(ctx.config) ? (await referenceFiles(ctx.config.v1.reference)).files : [];

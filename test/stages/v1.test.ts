@@ -77,6 +77,13 @@ describe('v1Stage.plan', () => {
     );
     expect((await plan(config({ reference: NOWHERE, ifMissing: 'skip' }))).length).toBe(2);
   });
+  it('estimates one shard per layer, and nothing when disabled (pipeline/budget.ts)', async () => {
+    const on = await v1Stage.estimate!({ config: ExperimentSchema.parse(config()), configDir: '/tmp' });
+    expect(on.shards).toBe(2);
+    expect(on.diskBytes).toBe(200 * 10); // 5 units per layer
+    expect(on.memoryBytes).toBe((8 * 48 + 2 * 36 * 12) * 5);
+    expect(await v1Stage.estimate!({ config: ExperimentSchema.parse({}), configDir: '/tmp' })).toEqual({ shards: 0, diskBytes: 0, memoryBytes: 0 });
+  });
   it('the key: v1 settings but enabled, and the reference files by content', async () => {
     const slice = v1Stage.configSlice(ExperimentSchema.parse(config())) as { v1: Record<string, unknown> };
     expect(Object.keys(slice.v1).sort()).toEqual(['bootstrap', 'ifMissing', 'level', 'pixelsPerDegree', 'reference', 'seed']);
