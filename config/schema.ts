@@ -238,6 +238,29 @@ export const SummarySchema = z
   })
   .prefault({});
 
+/** Comparison of every analysed layer with recorded macaque V1 neurons (Brain-Score's V1 property benchmarks). */
+export const V1Schema = z
+  .strictObject({
+    /**
+     * Measure Brain-Score's V1 grating properties of every unit and compare each layer's distributions with V1
+     * (docs/v1-comparison.md). Adds one blank (uniform mid-grey, contrast-0) stimulus beside the gratings.
+     */
+    enabled: z.boolean().default(false),
+    /** Folder of ringach2002.csv and histograms.json (relative to the YAML file). */
+    reference: z.string().min(1).default('../../shared/datasets/v1-reference'),
+    /** When `reference` is absent: skip measures the properties without the comparison and warns; error stops. */
+    ifMissing: z.enum(['error', 'skip']).default('skip'),
+    /** Pixels per degree of visual angle for cycles/degree (Brain-Score: the 224-px input spans 8°). */
+    pixelsPerDegree: z.number().positive().default(28),
+    /** Bootstrap resamples of the model's values (and of the data, for the ceiling). */
+    bootstrap: positiveInt().default(1000),
+    /** Seed of the bootstrap. */
+    seed: z.number().int().min(0).default(0),
+    /** Coverage of the bootstrap intervals. */
+    level: z.number().gt(0).lt(1).default(0.95),
+  })
+  .prefault({});
+
 export const RunSchema = z
   .strictObject({
     /** Output directory (relative to the YAML file); --out overrides. */
@@ -264,6 +287,7 @@ export const ExperimentSchema = z.strictObject({
   awc: AwcSchema,
   prediction: PredictionSchema,
   summary: SummarySchema,
+  v1: V1Schema,
   run: RunSchema,
 });
 
@@ -274,4 +298,4 @@ export type GratingsConfig = Experiment['stimuli']['gratings'];
 export type ImagesConfig = Experiment['stimuli']['images'];
 
 /** Keys holding file-system paths, resolved relative to the YAML file that set them. */
-export const PATH_KEYS: readonly string[] = ['model.weights', 'stimuli.images.dir', 'run.out'];
+export const PATH_KEYS: readonly string[] = ['model.weights', 'stimuli.images.dir', 'v1.reference', 'run.out'];

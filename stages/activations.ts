@@ -18,10 +18,11 @@ import { gratingList, gratingImageInto } from '../science/gratings.ts';
 import { noiseImageRGBInto, type NoiseParams } from '../science/noise.ts';
 import { countImages, imageRows } from './activations-images.ts';
 import { interiorImageSize, interiorPlan, noiseImageCount, noiseKeyParams } from './noise-plan.ts';
+import { blankEnabled } from './stimuli.ts';
 import { numberVector, tableWithMetadata } from './unit-columns.ts';
 
-/** The stimulus sets the stage shards over. */
-export type StimulusSet = 'gratings' | 'images' | 'noise';
+/** The stimulus sets the stage shards over (blank: one uniform mid-grey image, with v1.enabled). */
+export type StimulusSet = 'gratings' | 'blank' | 'images' | 'noise';
 
 /** Schema-metadata keys of every activations shard. */
 export const ACTIVATIONS_META = {
@@ -137,6 +138,7 @@ async function setSizes(ctx: PlanContext<Experiment>): Promise<[StimulusSet, num
   const s = ctx.config.stimuli;
   const out: [StimulusSet, number][] = [];
   if (s.gratings.enabled) out.push(['gratings', gratingList(s.gratings).length]);
+  if (blankEnabled(ctx.config)) out.push(['blank', 1]);
   if (s.images.enabled) {
     const n = await countImages(s.images);
     if (n !== null) out.push(['images', n]);
@@ -176,11 +178,11 @@ async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, 
     if (!col) throw new InputError(`activations: stimuli shard '${params.set}' has no '${name}' column.`);
     return Float64Array.from(rows, (r) => Number(col.get(r)));
   };
-  if (params.set === 'gratings') {
+  if (params.set === 'gratings' || params.set === 'blank') {
     const theta = num('theta_deg');
     const sf = num('sf_cpp');
     const phase = num('phase_deg');
-    const contrast = ctx.config.stimuli.gratings.contrast;
+    const contrast = params.set === 'blank' ? 0 : ctx.config.stimuli.gratings.contrast;
     return {
       stimulus,
       columns: { theta_deg: numberVector(theta), sf_cpp: numberVector(sf), phase_deg: numberVector(phase) },

@@ -10,6 +10,7 @@ import { categoryStage } from './category.ts';
 import { stimuliStage } from './stimuli.ts';
 import { summaryStage } from './summary.ts';
 import { tuningStage } from './tuning.ts';
+import { v1Stage } from './v1.ts';
 
 /** All stages of the revcor pipeline. */
 export function allStages(): Stage<Experiment>[] {
@@ -21,5 +22,6 @@ export function allStages(): Stage<Experiment>[] {
     categoryStage,
     awcStage,
     summaryStage,
+    v1Stage,
   ];
 }

@@ -1,4 +1,5 @@
-// The stimuli stage (SPEC §2–4): descriptor tables for the grating, natural-image and noise sets. Pixels are
+// The stimuli stage (SPEC §2–4): descriptor tables for the grating, natural-image and noise sets (and, with
+// v1.enabled, the blank: one uniform mid-grey image). Pixels are
 // not stored: gratings and noise are regenerated from these descriptors (science/gratings.ts, science/noise.ts),
 // images are re-decoded from their files (stages/images-io.ts) and checked against the recorded sha256.
 //
@@ -26,6 +27,29 @@ const DECODE_CONCURRENCY = 4;
 export function gratingsParams(c: Experiment): Record<string, unknown> {
   const { enabled: _e, ...g } = c.stimuli.gratings;
   return { set: 'gratings', ...g };
+}
+
+/** Whether the blank set runs: one uniform mid-grey image (a contrast-0 grating), the V1 comparison's baseline. */
+export function blankEnabled(c: Experiment): boolean {
+  return c.v1.enabled && c.stimuli.gratings.enabled;
+}
+
+/** Shard params of the blank set (nothing in it depends on the config). */
+export function blankParams(): Record<string, unknown> {
+  return { set: 'blank', contrast: 0 };
+}
+
+/** The blank table: one stimulus, a grating of contrast 0 (uniform grey 127.5), in the grating table's columns. */
+export function blankTable(): Table {
+  return tableWithMetadata(
+    {
+      stimulus: numberVector(Int32Array.of(0)),
+      theta_deg: numberVector(Float64Array.of(0)),
+      sf_cpp: numberVector(Float64Array.of(0)),
+      phase_deg: numberVector(Float64Array.of(0)),
+    },
+    { set: 'blank', contrast: '0', formula: 'L(x,y) = 127.5, R=G=B: the grating formula with C = 0 (the blank of the V1 comparison)' },
+  );
 }
 
 /** Shard params of the image set: the folder and how images become network input. */
@@ -173,6 +197,7 @@ export const stimuliStage: Stage<Experiment> = {
     const c = ctx.config;
     const shards: Shard[] = [];
     if (c.stimuli.gratings.enabled) shards.push({ id: 'gratings', params: gratingsParams(c), cost: 1 });
+    if (blankEnabled(c)) shards.push({ id: 'blank', params: blankParams(), cost: 1 });
     if (c.stimuli.images.enabled) {
       const set = await listImageSet(c.stimuli.images); // missing folder (ifMissing: error) fails here, at plan time
       // Image files count by content towards the images shard's key only (replacing a file reruns images, not noise).
@@ -186,6 +211,8 @@ export const stimuliStage: Stage<Experiment> = {
     switch (shard.id) {
       case 'gratings':
         return gratingsTable(c.stimuli.gratings);
+      case 'blank':
+        return blankTable();
       case 'noise':
         return noiseTable(c.stimuli.noise, await noiseImageCount(c));
       case 'images':

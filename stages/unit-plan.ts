@@ -23,7 +23,7 @@ export function layerShards(config: Experiment, cost = 1): Shard[] {
 }
 
 /** The upstream activations shards of one stimulus set, in stimulus order. */
-export function setShards(shards: readonly UpstreamShardInfo[], set: 'gratings' | 'images' | 'noise'): UpstreamShardInfo[] {
+export function setShards(shards: readonly UpstreamShardInfo[], set: 'gratings' | 'blank' | 'images' | 'noise'): UpstreamShardInfo[] {
   return shards
     .filter((s) => s.params['set'] === set)
     .sort((a, b) => Number(a.params['start'] ?? 0) - Number(b.params['start'] ?? 0));

@@ -4,6 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DIR, DEFAULT_CONFIG, loadExperiment, toResolvedYaml } from '../../config/load.ts';
+import { gratingAxes } from '../../science/gratings.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 
 let dir: string;
@@ -289,6 +290,26 @@ describe('shipped experiments', () => {
     expect(eff.config.awc.crop).toBe('effective');
     const strip = (c: typeof v19.config) => ({ ...c, name: '', extends: undefined, run: { ...c.run, out: '' }, awc: { ...c.awc, crop: 'theoretical' } });
     expect(strip(eff.config)).toEqual(strip(v19.config));
+  });
+
+  it('vgg19-v1.yaml: VGG19 gratings only, the V1 grating set (quarter octaves, 0.37–14 c/deg at 28 px/deg), v1 on and strict', async () => {
+    const v1 = await loadExperiment(join(CONFIG_DIR, 'vgg19-v1.yaml'));
+    const floc = await loadExperiment(join(CONFIG_DIR, 'vgg19-floc.yaml'));
+    expect(v1.config.model).toEqual(floc.config.model);
+    expect(v1.config.stimuli.images.enabled).toBe(false);
+    expect(v1.config.stimuli.noise.enabled).toBe(false);
+    expect(v1.config.v1).toMatchObject({ enabled: true, ifMissing: 'error', pixelsPerDegree: 28, reference: resolve(CONFIG_DIR, '../../shared/datasets/v1-reference') });
+    const axes = gratingAxes(v1.config.stimuli.gratings);
+    expect(axes.thetasDeg).toEqual(Array.from({ length: 12 }, (_, i) => i * 15));
+    expect(axes.phasesDeg.length).toBe(8);
+    const cpd = axes.sfsCpp.map((f) => f * v1.config.v1.pixelsPerDegree);
+    expect(cpd.length).toBe(22);
+    expect(cpd[0]).toBeCloseTo(0.368, 3); // Brain-Score's lowest: 0.385 c/deg
+    expect(cpd[21]).toBe(14); // 0.5 c/px: the Nyquist limit of the input (Brain-Score's highest: 14.7 c/deg)
+    for (let i = 1; i < cpd.length; i++) expect(Math.log2(cpd[i]! / cpd[i - 1]!)).toBeCloseTo(0.25, 12);
+    // the default experiment runs the comparison too, skipping it with a warning where ../shared is absent
+    const d = await loadExperiment(undefined);
+    expect(d.config.v1).toMatchObject({ enabled: true, ifMissing: 'skip', reference: resolve(CONFIG_DIR, '../../shared/datasets/v1-reference') });
   });
 
   it('toResolvedYaml fills every default, starts with a comment and loads back to the same experiment', async () => {

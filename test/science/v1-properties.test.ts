@@ -1,0 +1,167 @@
+// Per-unit V1 properties (science/v1-properties.ts) against analytic ground truth: the affine map to spikes/s,
+// clipping before the phase mean, and a linear Gabor unit measured from its responses to rendered gratings, whose
+// orientation bandwidth, SF bandwidth, peak SF, F1/F0, CV and orthogonal/preferred ratio follow in closed form.
+import { describe, expect, it } from 'vitest';
+import { gratingList } from '../../science/gratings.ts';
+import { firingRateMap, v1UnitProperties, V1_CONSTANTS } from '../../science/v1-properties.ts';
+import { gaborUnit, gratingRenderer, linearResponses } from '../fixtures/grating-units.ts';
+
+const DEG = Math.PI / 180;
+const SPAN = V1_CONSTANTS.medianMax - V1_CONSTANTS.medianBaseline; // 32.98 spikes/s
+
+describe('firingRateMap (Brain-Score firing_rates_affine)', () => {
+  it('maps the median blank to 0.82 and the median maximum to 33.8 over the units above 5/243.1 of the top difference', () => {
+    // differences max − blank: 10, 18, 26, 1, 0.5; threshold (5/243.1)·26 = 0.535 leaves out the last unit
+    const m = firingRateMap([10, 20, 30, 1, 0.5], [0, 2, 4, 0, 0]);
+    expect(m.fitted).toBe(4);
+    // medians over the fitted units: blank (0, 0, 2, 4) → 1, maximum (1, 10, 20, 30) → 15
+    expect(m.slope).toBeCloseTo(SPAN / (15 - 1), 12);
+    expect(m.offset).toBeCloseTo(0.82 - SPAN / 14, 12);
+    expect(m.slope * 1 + m.offset).toBeCloseTo(0.82, 12);
+    expect(m.slope * 15 + m.offset).toBeCloseTo(33.8, 12);
+  });
+  it('is undefined (NaN) when no unit responds above its blank', () => {
+    expect(firingRateMap([3, 3], [3, 4]).slope).toBeNaN();
+    expect(firingRateMap([0, 0], [0, 0]).slope).toBeNaN();
+  });
+});
+
+// One (θ, f) cell per unit is enough for the mapping checks: 1 θ × 1 f × 8 phases.
+const phases = Array.from({ length: 8 }, (_, i) => i * 45);
+const oneCell = { thetaDeg: phases.map(() => 0), sfCpp: phases.map(() => 0.1), phaseDeg: phases };
+
+describe('v1UnitProperties: responses mapped to spikes/s and clipped per stimulus', () => {
+  it('clips every mapped response at 0 before the phase mean and F1 (the offset can be negative)', () => {
+    // unit 0 alone sets the map: blank 2, max 20 → slope 32.98/18, offset 0.82 − 2·slope < 0
+    const r0 = [20, 20, 20, 20, 20, 20, 20, 20];
+    const r1 = [0, 0, 0, 0, 0, 0, 0.4, 2]; // mean 0.3 < (5/243.1)·18: not fitted
+    const resp = new Float32Array(16);
+    phases.forEach((_, i) => {
+      resp[2 * i] = r0[i]!;
+      resp[2 * i + 1] = r1[i]!;
+    });
+    const { map, units } = v1UnitProperties(resp, 2, oneCell, [2, 0], { pixelsPerDegree: 28 });
+    expect(map.fitted).toBe(1);
+    const mapped = r1.map((r) => Math.max(0, map.slope * r + map.offset));
+    expect(mapped.filter((m) => m === 0).length).toBe(7); // 0.4 → below 0 → 0
+    const mean = mapped.reduce((a, b) => a + b, 0) / 8;
+    expect(units.maxDc[1]).toBeCloseTo(mean, 4);
+    expect(units.baseline[1]).toBe(0); // max(0, offset)
+    // one non-zero phase: F1 = 2·m/8 = 2·mean, F1/F0 = 2; raw F1/F0 = 2|0.4e^{i270°} + 2e^{i315°}|/2.4
+    expect(units.modulationRatio[1]).toBeCloseTo(2, 5);
+    const re = 2 * Math.cos(315 * DEG);
+    const im = -0.4 + 2 * Math.sin(315 * DEG);
+    expect(units.modulationRatioRaw[1]).toBeCloseTo((2 * Math.hypot(re, im)) / 2.4, 5);
+    expect(units.responsive[0]).toBe(1); // 33.8 > 0.82 + 5
+    expect(units.responsive[1]).toBe(0); // 0.1 spikes/s
+  });
+  it('a layer where nothing responds: no map, every unit non-responsive', () => {
+    const { map, units } = v1UnitProperties(new Float32Array(8).fill(4), 1, oneCell, [4], { pixelsPerDegree: 28 });
+    expect(map.slope).toBeNaN();
+    expect(units.responsive[0]).toBe(0);
+    expect(units.circularVariance[0]).toBeNaN();
+  });
+});
+
+describe('a linear Gabor unit measured from rendered gratings (closed-form ground truth)', () => {
+  // Sine-phase Gabor centred on image pixel (0, 0): its response to a grating of phase φ is −127.5·sin φ·A(k),
+  // A(k) = Σ g(x) sin(2πk·x) ∝ G(k − k0) − G(k + k0), G(d) = exp(−2π²σ²|d|²): the spatial phase at the unit is
+  // φ for every θ and f, so the mean over the 8 phases of the rectified response is a fixed multiple of |A(k)|.
+  const sigma = 3.1;
+  const theta0 = 60;
+  const f0 = 0.125;
+  const ppd = 28;
+  const gabor = gaborUnit(0, 0, 31, sigma, theta0, f0, Math.PI / 2);
+  const orientations = 36; // 5° steps
+  const sfStep = 1 / 16; // octaves
+  const set = { orientations, kMin: -3 - 20 * sfStep, kMax: -3 + 20 * sfStep, kStep: sfStep, phases: 8, contrast: 1 };
+  const list = gratingList(set);
+  const descriptors = {
+    thetaDeg: Float64Array.from(list, (g) => g.thetaDeg),
+    sfCpp: Float64Array.from(list, (g) => g.sfCpp),
+    phaseDeg: Float64Array.from(list, (g) => g.phaseDeg),
+    contrast: Float64Array.from(list, (g) => g.contrast),
+  };
+  const gaborResp = linearResponses([gabor], list.length, gratingRenderer(descriptors));
+  // Layer of two units: the Gabor and a unit that ignores its input (5 for every image, the blank included).
+  const resp = new Float32Array(list.length * 2);
+  for (let i = 0; i < list.length; i++) {
+    resp[2 * i] = gaborResp[i]!;
+    resp[2 * i + 1] = 5;
+  }
+  const { map, units } = v1UnitProperties(resp, 2, descriptors, [0, 5], { pixelsPerDegree: ppd });
+
+  const G = (dx: number, dy: number) => Math.exp(-2 * Math.PI ** 2 * sigma ** 2 * (dx * dx + dy * dy));
+  const A = (thetaDeg: number, f: number) => {
+    const [kx, ky] = [f * Math.cos(thetaDeg * DEG), f * Math.sin(thetaDeg * DEG)];
+    const [k0x, k0y] = [f0 * Math.cos(theta0 * DEG), f0 * Math.sin(theta0 * DEG)];
+    return Math.abs(G(kx - k0x, ky - k0y) - G(kx + k0x, ky + k0y));
+  };
+  // Mapped mean response: the Gabor's blank is 0 and it alone sets the map, so R = 32.98·A/A(k0) + 0.82.
+  const R = (thetaDeg: number, f: number) => (SPAN * A(thetaDeg, f)) / A(theta0, f0) + V1_CONSTANTS.medianBaseline;
+  // Brain-Score's light smoothing, applied to the closed form: orientation [2/5, 1, 2/5]/1.8 at 5°, SF [1/5, 1, 1/5]/1.4 at 1/16 octave.
+  const Rori = (d: number) => (0.4 * R(theta0 + d - 5, f0) + R(theta0 + d, f0) + 0.4 * R(theta0 + d + 5, f0)) / 1.8;
+  const Rsf = (l: number) => (0.2 * R(theta0, 2 ** (l - sfStep)) + R(theta0, 2 ** l) + 0.2 * R(theta0, 2 ** (l + sfStep))) / 1.4;
+  const solve = (g: (x: number) => number, lo: number, hi: number) => {
+    for (let k = 0; k < 200; k++) {
+      const mid = (lo + hi) / 2;
+      if (g(lo) * g(mid) <= 0) hi = mid;
+      else lo = mid;
+    }
+    return (lo + hi) / 2;
+  };
+
+  it('the affine map is fitted on the Gabor alone; the constant unit is excluded as non-responsive', () => {
+    expect(map.fitted).toBe(1);
+    expect(map.offset).toBeCloseTo(0.82, 12);
+    expect(units.responsive[0]).toBe(1);
+    expect(units.maxDc[0]).toBeCloseTo(33.8, 4);
+    expect(units.baseline[0]).toBeCloseTo(0.82, 12);
+    expect(units.responsive[1]).toBe(0);
+    expect(units.maxDc[1]! - units.baseline[1]!).toBeCloseTo(0, 4);
+    expect([units.prefThetaDeg[0], units.prefSf[0]]).toEqual([theta0, f0 * ppd]);
+  });
+
+  it('orientation half-bandwidth at 0.707 of the smoothed peak, up to the 1° grid', () => {
+    const truth = solve((d) => Rori(d) - 0.707 * Rori(0), 0, 90);
+    expect(truth).toBeGreaterThan(18); // a V1-like half-width (Ringach's median: 23°)
+    expect(truth).toBeLessThan(23);
+    expect(units.oriBandwidth[0]).toBeGreaterThanOrEqual(truth - 0.25);
+    expect(units.oriBandwidth[0]).toBeLessThanOrEqual(truth + 1.25);
+    expect(units.oriSelective[0]).toBe(1);
+    console.log(`Gabor σ = ${sigma} px, f0 = ${f0} c/px: orientation half-width ${units.oriBandwidth[0]}° (closed form ${truth.toFixed(2)}°)`);
+  });
+
+  it("SF bandwidth 100·f_low/f_high at 0.707 of the smoothed peak, and the peak in c/deg, up to the 100-point grid", () => {
+    const l0 = Math.log2(f0);
+    const low = solve((l) => Rsf(l) - 0.707 * Rsf(l0), l0 - 2, l0);
+    const high = solve((l) => Rsf(l) - 0.707 * Rsf(l0), l0, l0 + 1.2);
+    const truth = 100 * 2 ** (low - high);
+    const step = (40 * sfStep) / 99; // octaves between fitted points: each crossing lies at most one step outside
+    expect(units.sfBandwidth[0]).toBeLessThanOrEqual(truth * 1.003);
+    expect(units.sfBandwidth[0]).toBeGreaterThanOrEqual(truth * 2 ** (-2 * step) * 0.997);
+    expect(units.sfSelective[0]).toBe(1);
+    expect(Math.abs(Math.log2(units.peakSf[0]! / (f0 * ppd)))).toBeLessThanOrEqual(step / 2 + 1e-9);
+    console.log(`Gabor SF bandwidth ${units.sfBandwidth[0]!.toFixed(2)} (closed form ${truth.toFixed(2)}), peak ${units.peakSf[0]!.toFixed(3)} c/deg (${f0 * ppd})`);
+  });
+
+  it('F1/F0 raw and mapped, circular variance and orthogonal/preferred ratio', () => {
+    // 8-phase half-wave-rectified sinusoid: F0 = (1 + √2)/8, F1 = 2·2/8 → raw F1/F0 = 4(√2 − 1); mapped: F1 scales
+    // with the slope, F0 = 33.8 at the peak.
+    expect(units.modulationRatioRaw[0]).toBeCloseTo(4 * (Math.SQRT2 - 1), 4);
+    expect(units.modulationRatio[0]).toBeCloseTo((SPAN * 4 * (Math.SQRT2 - 1)) / 33.8, 4);
+    const thetas = Array.from({ length: orientations }, (_, i) => i * 5);
+    const curve = thetas.map((t) => R(t, f0));
+    let re = 0;
+    let im = 0;
+    thetas.forEach((t, i) => {
+      re += curve[i]! * Math.cos(2 * t * DEG);
+      im += curve[i]! * Math.sin(2 * t * DEG);
+    });
+    const cv = 1 - Math.hypot(re, im) / curve.reduce((a, b) => a + b, 0);
+    expect(units.circularVariance[0]).toBeCloseTo(cv, 4);
+    // at θ0 + 90° both lobes of A are equal: A = 0, R = 0.82
+    expect(units.orthPrefRatio[0]).toBeCloseTo(0.82 / 33.8, 4);
+    expect(units.minDc[0]).toBeCloseTo(0.82, 3);
+  });
+});
