@@ -1,10 +1,18 @@
-// The ONNX graph on ONNX Runtime against an independent float64 direct convolution in plain TypeScript.
-import { describe, expect, it } from 'vitest';
+// The ONNX graph on ONNX Runtime against an independent float64 direct convolution in plain TypeScript, and the
+// preprocessing conventions (caffe, torch, explicit) on ONNX graphs against a float64 ONNX interpreter.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { layerGeometry } from '../../model/geometry.ts';
-import { convLayers, selectLayers, vggNetwork, type Network } from '../../model/network.ts';
+import { convLayers, selectLayers, vggNetwork, type Network, type Preprocessing } from '../../model/network.ts';
+import { loadOnnxFile } from '../../model/onnx-file.ts';
 import { seededWeights } from '../../model/seeded.ts';
 import { ModelSession } from '../../model/session.ts';
+import { depthwiseSeparable, kerasBatchNorm, resnetBlocks } from '../fixtures/dag-fixtures.ts';
 import { directForward, unitValues, type FeatureMap } from '../fixtures/direct-conv.ts';
+import { onnxBytes } from '../fixtures/onnx-builder.ts';
+import { referenceForward, referenceInput, refUnit } from '../fixtures/onnx-reference.ts';
 
 /** Deterministic pseudo-random 0–255 pixels. */
 function randomPixels(n: number, seed: number): Float32Array {
@@ -136,4 +144,37 @@ describe('ONNX Runtime vs direct convolution (generic stride, padding, dilation,
       expect(relError(out[layer.name], unitValues(maps[layer.outputIndex], i, i)), layer.name).toBeLessThan(1e-4);
     });
   });
+});
+
+describe('preprocessing inside the graph (ONNX graphs vs the float64 reference on the documented formulas)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'revcor-preprocess-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // x = (pixel·scale − mean)/std per channel, in the channel order given (as written in config/schema.ts)
+  const conventions = {
+    caffe: { mean: [103.939, 116.779, 123.68], std: [1, 1, 1], scale: 1, order: 'bgr' as const },
+    torch: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], scale: 1 / 255, order: 'rgb' as const },
+    explicit: { mean: [10, 20, 30], std: [2, 3, 4], scale: 0.5, order: 'bgr' as const },
+  };
+  // resnet: only convs read the input (the BGR swap is folded into their kernels); depthwise: a Pad reads it
+  // (the swap is a Gather); keras: an NHWC input behind a Transpose
+  for (const fx of [resnetBlocks(), depthwiseSeparable(), kerasBatchNorm()]) {
+    it(`${fx.name}: caffe, torch and explicit mean/std/scale/channelOrder`, async () => {
+      const file = path.join(dir, `${fx.name}.onnx`);
+      writeFileSync(file, onnxBytes(fx.model));
+      const size = fx.inputSize;
+      const pixels = randomPixels(size * size * 3, 17);
+      for (const [label, p] of Object.entries(conventions)) {
+        const setting: Preprocessing = label === 'explicit' ? { mean: [10, 20, 30], std: [2, 3, 4], scale: 0.5, channelOrder: 'bgr' } : (label as 'caffe' | 'torch');
+        const { net, weights } = await loadOnnxFile(file, setting, size);
+        const layers = selectLayers(net, 'all');
+        const session = await ModelSession.create({ net, weights, layers, inputSize: size }, { threads: 1 });
+        const out = await session.run(pixels, 1);
+        await session.release();
+        const env = referenceForward(fx.model, referenceInput(pixels, size, p, fx.layout));
+        layerGeometry(net, layers, size).forEach((g, li) => {
+          expect(relError(out[g.name]!, refUnit(env.get(layers[li]!.source)!, g.centreIndex, g.centreIndex)), `${label} ${g.name}`).toBeLessThan(1e-4);
+        });
+      }
+    });
+  }
 });
