@@ -20,8 +20,8 @@ export const ModelSchema = z
       .union([
         z.enum(['auto', 'caffe', 'torch', 'none']),
         z.strictObject({
-          mean: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
-          std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([1, 1, 1]),
+          mean: z.array(z.number()).default([0, 0, 0]),
+          std: z.array(z.number().positive()).default([1, 1, 1]),
           scale: z.number().positive().default(1),
           channelOrder: z.enum(['rgb', 'bgr']).default('rgb'),
         }),

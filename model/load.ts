@@ -68,6 +68,9 @@ export function resolvePreprocessing(cfg: Pick<ModelConfig, 'arch' | 'preprocess
   const p = cfg.preprocessing;
   if (p === 'auto') return cfg.arch === 'onnx' ? 'none' : 'caffe';
   if (typeof p === 'string') return p;
+  for (const key of ['mean', 'std'] as const) {
+    if (p[key].length !== 3) throw new ConfigError(`model.preprocessing.${key}: Expected 3 values (one per channel, in channelOrder ${p.channelOrder}), got ${p[key].length}.`);
+  }
   return { mean: [...p.mean] as [number, number, number], std: [...p.std] as [number, number, number], scale: p.scale, channelOrder: p.channelOrder };
 }
 
