@@ -1,5 +1,6 @@
-// Receptive-field geometry computed from the architecture (SPEC §1, §6): cumulative stride, RF size,
-// the centre unit's RF and its crop clipped to the image, and the noise canvas shared by all layers.
+// Receptive-field geometry computed from the architecture (SPEC §1, §6): cumulative stride, RF size (through
+// every path of a graph: the union of the paths' RFs), the centre unit's RF and its crop clipped to the image,
+// and the noise canvas shared by all layers.
 import { ModelError } from '../pipeline/errors.ts';
 import { ancestorsOf, inputOps, isWindowOp, tensorShapes } from './dag.ts';
 import type { AnalysedLayer, Network } from './network.ts';

@@ -1,4 +1,4 @@
-// Builds the ONNX graph revcor runs: preprocessing, the conv stack truncated after the deepest analysed layer,
+// Builds the ONNX graph revcor runs: preprocessing, the ops the analysed layers depend on (nothing after them),
 // and outputs that are only the values the pipeline needs — each analysed layer's centre unit of every channel
 // (post-ReLU), sliced inside the graph — or the spatial max / mean of each channel.
 import { ModelError } from '../pipeline/errors.ts';

@@ -3,7 +3,7 @@
 // layer names every output (columns, shard ids) uses.
 import { ModelError } from '../pipeline/errors.ts';
 import { consumers, inputOps, isActivation, tensorShapes, wiring } from './dag.ts';
-import type { AnalysedLayer, AnalysableOutput, Network, NetworkOp } from './network.ts';
+import type { AnalysedLayer, AnalysableOutput, Network } from './network.ts';
 
 /**
  * The file-safe layer name of a graph tensor: leading '/' dropped, '/' → '.', other characters outside
@@ -140,9 +140,4 @@ export function dagSelect(net: Network, layers: 'all' | readonly string[], sourc
 /** The op kinds of ONNX that `all` counts by type (for tensors the loader refused). */
 export function isAllCandidateOpType(opType: string): boolean {
   return ['Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Add', 'Concat'].includes(opType);
-}
-
-/** Short description of an op for tables. */
-export function opLabel(op: NetworkOp): string {
-  return op.op;
 }
