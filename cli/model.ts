@@ -1,9 +1,11 @@
-// `revcor model info CONFIG`: the network, which weights a run would use (and why), and the RF geometry table.
+// `revcor model info CONFIG`: the network, which weights a run would use (and why), the RF geometry table, and for
+// ONNX graphs every analysable output (tensor names to copy into model.layers).
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment } from '../config/load.ts';
 import { geometryTable, noiseCanvas } from '../model/geometry.ts';
 import { loadModel } from '../model/load.ts';
-import { convFlops } from '../model/network.ts';
+import { layerFlops } from '../model/network.ts';
+import { analysableOutputs, outputsTable, preprocessingText } from '../model/outputs.ts';
 import { parameterCount } from '../model/weights.ts';
 import { println, type CliDeps } from './deps.ts';
 
@@ -18,7 +20,7 @@ interface ModelArgs {
 export function modelCommand(deps: Pick<CliDeps, 'stdout'>): CommandModule<object, ModelArgs> {
   return {
     command: 'model <action> [config]',
-    describe: 'Show the network of an experiment: weights source, per-layer RF geometry, noise canvas',
+    describe: 'Show the network of an experiment: weights source, per-layer RF geometry, noise canvas, analysable outputs of an ONNX graph',
     builder: (y: Argv) =>
       y
         .positional('action', { choices: ['info'] as const, demandOption: true })
@@ -30,18 +32,24 @@ export function modelCommand(deps: Pick<CliDeps, 'stdout'>): CommandModule<objec
       const loaded = await loadExperiment(args.config, args.set);
       const m = await loadModel(loaded.config.model);
       const canvas = noiseCanvas(m.geometry);
-      const last = Math.max(...m.layers.map((l) => l.outputIndex));
-      const flops = convFlops(m.net, last, m.inputSize);
+      const flops = layerFlops(m.net, m.layers.map((l) => l.outputIndex), m.inputSize);
+      const outputs = analysableOutputs(m.net, m.inputSize);
+      const graph = m.net.graph;
       if (args.json) {
-        println(deps.stdout, JSON.stringify({ arch: m.net.arch, preprocessing: m.net.preprocessing, weights: m.weightsLabel, notice: m.notice, inputSize: m.inputSize, gflopsPerImage: flops / 1e9, geometry: m.geometry, canvas }, null, 2));
+        println(deps.stdout, JSON.stringify({
+          arch: m.net.arch, preprocessing: m.net.preprocessing, weights: m.weightsLabel, notice: m.notice, inputSize: m.inputSize, gflopsPerImage: flops / 1e9,
+          ...(graph ? { inputLayout: graph.inputLayout, layers: m.layers.map((l) => ({ name: l.name, tensor: l.source })) } : {}),
+          geometry: m.geometry, canvas, ...(graph ? { outputs } : {}),
+        }, null, 2));
         return;
       }
       println(
         deps.stdout,
         `${loaded.file}`,
-        `network:       ${m.net.arch}, ${m.layers.length} analysed conv layers, ${(parameterCount(m.net) / 1e6).toFixed(2)} M parameters, preprocessing ${m.net.preprocessing}`,
+        `network:       ${m.net.arch}, ${m.layers.length} analysed layers, ${(parameterCount(m.net) / 1e6).toFixed(2)} M parameters, preprocessing ${preprocessingText(m.net.preprocessing)}`,
         `weights:       ${m.weightsLabel}`,
         `               ${m.notice}`,
+        ...(graph ? [`graph input:   '${graph.inputName}', ${graph.inputLayout.toUpperCase()} (revcor feeds it ${m.inputSize}×${m.inputSize} RGB after the preprocessing above)`] : []),
         `input:         ${m.inputSize}×${m.inputSize} px, ${(flops / 1e9).toFixed(2)} GFLOP per image up to ${m.layers.at(-1)!.name}`,
         `noise canvas:  ${canvas.size}×${canvas.size} px at (${canvas.x0}, ${canvas.y0}), aligned to stride ${canvas.stride}`,
         '',
@@ -50,6 +58,18 @@ export function modelCommand(deps: Pick<CliDeps, 'stdout'>): CommandModule<objec
         'j = cumulative stride, r = theoretical RF size, size = feature map side, i = centre index ⌊size/2⌋,',
         'centre = RF centre in input pixels, crop = RF clipped to the image (clipped: the unit also sees zero padding).',
       );
+      if (graph) {
+        const skipped = graph.refused.filter((r) => !r.head);
+        println(
+          deps.stdout,
+          '',
+          `Analysable outputs of ${graph.file} (${outputs.length}; * = model.layers: all — every nonlinearity, and every Add/Concat not followed by one).`,
+          'model.layers takes the tensor or its layer name (the name outputs use; = when the same):',
+          '',
+          outputsTable(outputs),
+          ...(skipped.length ? ['', `Not analysable (${skipped.length} tensors), first: ${skipped[0]!.tensor}: ${skipped[0]!.reason}.`] : []),
+        );
+      }
     },
   };
 }

@@ -7,15 +7,29 @@ const positiveInt = () => z.number().int().min(1);
 /** Which network, which weights, which units (SPEC §1). */
 export const ModelSchema = z
   .strictObject({
-    /** vgg16 | vgg19 build the Keras architecture; onnx reads any sequential Conv/Relu/MaxPool graph from `weights`. */
+    /** vgg16 | vgg19 build the Keras architecture; onnx reads any feed-forward convolutional graph from `weights` (model/README.md). */
     arch: z.enum(['vgg16', 'vgg19', 'onnx']).default('vgg16'),
     /** auto: Keras cache file if present, else seeded; seeded: He-normal from `seed`; or a path to .h5 / .onnx. */
     weights: z.string().min(1).default('auto'),
-    /** Input preprocessing: caffe = RGB→BGR minus the BGR mean (Keras VGG); none = raw 0–255 RGB; auto = caffe for vgg16/vgg19, none for onnx. */
-    preprocessing: z.enum(['auto', 'caffe', 'none']).default('auto'),
+    /**
+     * Input preprocessing: caffe = RGB→BGR minus the BGR mean (Keras VGG); torch = RGB/255 minus the ImageNet mean,
+     * over its std (torchvision, timm); none = raw 0–255 RGB; auto = caffe for vgg16/vgg19, none for onnx; or explicit
+     * { mean, std, scale, channelOrder }: x = (pixel·scale − mean)/std in channelOrder (mean and std in that order).
+     */
+    preprocessing: z
+      .union([
+        z.enum(['auto', 'caffe', 'torch', 'none']),
+        z.strictObject({
+          mean: z.array(z.number()).default([0, 0, 0]),
+          std: z.array(z.number().positive()).default([1, 1, 1]),
+          scale: z.number().positive().default(1),
+          channelOrder: z.enum(['rgb', 'bgr']).default('rgb'),
+        }),
+      ])
+      .default('auto'),
     /** Seed of the deterministic He-normal initialisation when weights are seeded. */
     seed: z.number().int().min(0).default(0),
-    /** Analysed conv layers: 'all' or a list of layer names. */
+    /** Analysed layers: 'all' or a list of names (VGG: Keras conv names; ONNX: output tensor names or their layer names). */
     layers: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
     /** Channels analysed per layer: 'all' or the first N (smoke tests). */
     channels: z.union([z.literal('all'), positiveInt()]).default('all'),

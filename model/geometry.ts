@@ -1,7 +1,9 @@
-// Receptive-field geometry computed from the architecture (SPEC §1, §6): cumulative stride, RF size,
-// the centre unit's RF and its crop clipped to the image, and the noise canvas shared by all layers.
+// Receptive-field geometry computed from the architecture (SPEC §1, §6): cumulative stride, RF size (through
+// every path of a graph: the union of the paths' RFs), the centre unit's RF and its crop clipped to the image,
+// and the noise canvas shared by all layers.
 import { ModelError } from '../pipeline/errors.ts';
-import { featureSizeAt, type AnalysedLayer, type Network } from './network.ts';
+import { ancestorsOf, inputOps, isWindowOp, tensorShapes } from './dag.ts';
+import type { AnalysedLayer, Network } from './network.ts';
 
 /** Geometry of one analysed layer's centre unit for a square input (all coordinates in input pixels). */
 export interface LayerGeometry {
@@ -50,28 +52,46 @@ interface OpGeometry {
   start: number;
 }
 
-/** Cumulative stride, RF size and RF start after each op (recurrence j·s, r + (k_eff − 1)·j, start − pad·j). */
+/**
+ * Cumulative stride, RF size and RF start of every op's output (both axes): through a window op j·s, r + (k_eff − 1)·j,
+ * start − pad·j; through a pad, start − pad·j; ops that join paths (Add, Mul, Concat) need one stride on every path
+ * (else a ModelError naming the op) and take the union of the paths' RFs (smallest start, largest end).
+ */
 export function opGeometries(net: Network): OpGeometry[] {
-  let stride = 1;
-  let rfSize = 1;
-  let start = 0;
-  return net.ops.map((op) => {
-    if (op.op !== 'relu') {
+  const ins = inputOps(net);
+  const input: OpGeometry = { stride: 1, rfSize: 1, start: 0 };
+  const out: OpGeometry[] = [];
+  net.ops.forEach((op, i) => {
+    const args = ins[i]!.map((j) => (j < 0 ? input : out[j]!));
+    let { stride, rfSize, start } = args[0]!;
+    if (args.length > 1) {
+      const strides = new Set(args.map((a) => a.stride));
+      if (strides.size > 1) {
+        throw new ModelError(`${net.graph ? `${net.graph.file}: node` : `${net.arch}: op`} '${op.name}' joins paths of cumulative strides ${[...strides].join(' and ')}. Expected every path into it to have one stride (units of different grids cannot be aligned).`);
+      }
+      start = Math.min(...args.map((a) => a.start));
+      rfSize = Math.max(...args.map((a) => a.start + a.rfSize)) - start;
+    }
+    if (isWindowOp(op)) {
       const kEff = op.dilation * (op.kernel - 1) + 1;
       rfSize += (kEff - 1) * stride;
       start -= op.padBegin * stride;
       stride *= op.stride;
+    } else if (op.op === 'pad') {
+      start -= op.padBegin * stride;
     }
-    return { stride, rfSize, start };
+    out.push({ stride, rfSize, start });
   });
+  return out;
 }
 
 /** Centre-unit geometry of each layer for a square input of side inputSize (SPEC §1). */
 export function layerGeometry(net: Network, layers: readonly AnalysedLayer[], inputSize: number): LayerGeometry[] {
   const ops = opGeometries(net);
+  const shapes = tensorShapes(net, inputSize, ancestorsOf(net, layers.map((l) => l.outputIndex)));
   return layers.map((layer) => {
-    const g = ops[layer.outputIndex];
-    const featureSize = featureSizeAt(net, layer.outputIndex, inputSize);
+    const g = ops[layer.outputIndex]!;
+    const featureSize = shapes[layer.outputIndex]!.size;
     if (featureSize < 1) {
       throw new ModelError(`model.inputSize: ${inputSize} px is too small for layer ${layer.name} (its feature map would be empty). Expected a larger input size.`);
     }
@@ -108,7 +128,7 @@ export function noiseCanvas(layers: readonly LayerGeometry[]): NoiseCanvas {
   const stride = Math.max(...layers.map((l) => l.stride));
   for (const l of layers) {
     if (stride % l.stride !== 0) {
-      throw new ModelError(`noise canvas: layer ${l.name}'s stride ${l.stride} does not divide the deepest stride ${stride}. Expected a sequential network.`);
+      throw new ModelError(`noise canvas: layer ${l.name}'s stride ${l.stride} does not divide the deepest stride ${stride}. Expected strides that divide each other.`);
     }
   }
   const lo = Math.min(...layers.map((l) => l.cropX0));

@@ -1,10 +1,12 @@
-// Builds the ONNX graph revcor runs: preprocessing, the conv stack truncated after the deepest analysed layer,
+// Builds the ONNX graph revcor runs: preprocessing, the ops the analysed layers depend on (nothing after them),
 // and outputs that are only the values the pipeline needs — each analysed layer's centre unit of every channel
 // (post-ReLU), sliced inside the graph — or the spatial max / mean of each channel.
 import { ModelError } from '../pipeline/errors.ts';
+import { ancestorsOf, inputTensor, wiring } from './dag.ts';
 import { layerGeometry } from './geometry.ts';
-import { CAFFE_BGR_MEAN, type AnalysedLayer, type Network } from './network.ts';
-import { AttributeType, DataType, encodeModel, floatTensor, int64Tensor, type AttributeObject, type NodeObject, type TensorObject } from './onnx-proto.ts';
+import { emitOp, int, ints } from './graph-ops.ts';
+import { normalisation, type AnalysedLayer, type Network } from './network.ts';
+import { DataType, encodeModel, floatTensor, int64Tensor, type NodeObject, type TensorObject } from './onnx-proto.ts';
 import type { NetworkWeights } from './weights.ts';
 
 /**
@@ -60,13 +62,6 @@ export interface BuiltGraph {
 
 const INPUT = 'pixels';
 
-function ints(name: string, values: number[]): AttributeObject {
-  return { name, type: AttributeType.INTS, ints: values };
-}
-function int(name: string, value: number): AttributeObject {
-  return { name, type: AttributeType.INT, i: value };
-}
-
 /** Builds the ONNX model for a spec (opset 17). Input `pixels` [N, H, W, 3] (or NCHW), 0–255 RGB. */
 export function buildGraph(spec: GraphSpec): BuiltGraph {
   const { net, weights, layers, inputSize } = spec;
@@ -74,57 +69,42 @@ export function buildGraph(spec: GraphSpec): BuiltGraph {
   const layout = spec.inputLayout ?? 'nhwc';
   if (layers.length === 0) throw new ModelError('model.layers: no analysed layers. Expected at least one conv layer.');
   const geometry = layerGeometry(net, layers, inputSize);
-  const last = Math.max(...layers.map((l) => l.outputIndex));
+  const needed = ancestorsOf(net, layers.map((l) => l.outputIndex));
   const nodes: NodeObject[] = [];
   const inits: TensorObject[] = [];
   const c = net.inputChannels;
 
-  let x = INPUT;
-  if (net.preprocessing === 'caffe') {
-    if (c !== 3) throw new ModelError(`caffe preprocessing needs 3 input channels, the network has ${c}.`);
-    // Mean in RGB order (the BGR mean reversed); the channel swap RGB→BGR is folded into the first conv's kernel.
-    const meanRgb = Float32Array.from([CAFFE_BGR_MEAN[2], CAFFE_BGR_MEAN[1], CAFFE_BGR_MEAN[0]]);
-    inits.push(floatTensor('caffe_mean', layout === 'nhwc' ? [3] : [3, 1, 1], meanRgb));
-    nodes.push({ name: 'preprocess_sub_mean', opType: 'Sub', input: [x, 'caffe_mean'], output: ['centred'] });
-    x = 'centred';
-  }
-  if (layout === 'nhwc') {
-    nodes.push({ name: 'to_nchw', opType: 'Transpose', input: [x], output: ['nchw'], attribute: [ints('perm', [0, 3, 1, 2])] });
-    x = 'nchw';
+  let x = preprocess(net, layout, nodes, inits);
+  const wired = wiring(net);
+  const netInput = inputTensor(net);
+  // RGB→BGR: folded into the kernels when only plain convs read the input (exact), else a channel Gather.
+  let foldBgr = false;
+  if (normalisation(net.preprocessing).channelOrder === 'bgr') {
+    const readers = needed.filter((i) => wired[i]!.inputs.includes(netInput)).map((i) => net.ops[i]!);
+    foldBgr = readers.every((op) => op.op === 'conv' && (op.group ?? 1) === 1);
+    if (!foldBgr) {
+      inits.push(int64Tensor('bgr_order', [3], [2, 1, 0]));
+      nodes.push({ name: 'to_bgr', opType: 'Gather', input: [x, 'bgr_order'], output: ['bgr'], attribute: [int('axis', 1)] });
+      x = 'bgr';
+    }
   }
 
+  const emitted = new Map<string, string>([[netInput, x]]);
   const outputOf = new Map<number, string>();
-  let firstConv = true;
-  for (let i = 0; i <= last; i++) {
-    const op = net.ops[i];
+  for (const i of needed) {
+    const op = net.ops[i]!;
     const y = `op${i}_${op.name}`;
-    if (op.op === 'conv') {
+    const inputs = wired[i]!.inputs.map((t) => emitted.get(t)!);
+    let kernel: Float32Array | undefined;
+    if (foldBgr && op.op === 'conv' && wired[i]!.inputs.includes(netInput)) {
       const w = weights.layers.get(op.name);
-      if (!w) throw new ModelError(`model.weights: no weights for layer '${op.name}'.`);
-      const k = op.kernel;
-      const expected = op.outChannels * op.inChannels * k * k;
-      if (w.kernel.length !== expected || w.bias.length !== op.outChannels) {
-        throw new ModelError(`model.weights: layer '${op.name}' has ${w.kernel.length} kernel values and ${w.bias.length} biases, expected ${expected} (${op.outChannels}×${op.inChannels}×${k}×${k}) and ${op.outChannels}.`);
-      }
-      let kernel = w.kernel;
-      if (firstConv && net.preprocessing === 'caffe') kernel = reverseInputChannels(kernel, op.outChannels, op.inChannels, k * k);
-      firstConv = false;
-      inits.push(floatTensor(`${op.name}_W`, [op.outChannels, op.inChannels, k, k], kernel));
-      inits.push(floatTensor(`${op.name}_B`, [op.outChannels], w.bias));
-      nodes.push({
-        name: op.name, opType: 'Conv', input: [x, `${op.name}_W`, `${op.name}_B`], output: [y],
-        attribute: [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [op.padBegin, op.padBegin, op.padEnd, op.padEnd]), ints('dilations', [op.dilation, op.dilation]), int('group', 1)],
-      });
-    } else if (op.op === 'relu') {
-      nodes.push({ name: op.name, opType: 'Relu', input: [x], output: [y] });
-    } else {
-      nodes.push({
-        name: op.name, opType: 'MaxPool', input: [x], output: [y],
-        attribute: [ints('kernel_shape', [op.kernel, op.kernel]), ints('strides', [op.stride, op.stride]), ints('pads', [op.padBegin, op.padBegin, op.padEnd, op.padEnd]), ints('dilations', [op.dilation, op.dilation]), int('ceil_mode', op.ceilMode ? 1 : 0)],
-      });
+      if (w) kernel = reverseInputChannels(w.kernel, op.outChannels, op.inChannels, op.kernel * op.kernel);
     }
+    const part = emitOp(op, inputs, y, weights, kernel);
+    nodes.push(...part.nodes);
+    inits.push(...part.inits);
+    emitted.set(wired[i]!.output, y);
     outputOf.set(i, y);
-    x = y;
   }
 
   const outputs: GraphOutput[] = [];
@@ -181,6 +161,8 @@ export function buildGraph(spec: GraphSpec): BuiltGraph {
     outputs.push({ name: layer.name, channels: kept, width: kept });
   });
 
+  const written = nodes.flatMap((n) => n.output);
+  if (new Set(written).size !== written.length) throw new Error(`buildGraph: two nodes write one tensor name (${written.find((t, k) => written.indexOf(t) !== k)}); layer names clash with internal names`);
   const inputShape = layout === 'nhwc' ? [null, inputSize, inputSize, c] : [null, c, inputSize, inputSize];
   const bytes = encodeModel({
     irVersion: 8,
@@ -195,6 +177,41 @@ export function buildGraph(spec: GraphSpec): BuiltGraph {
     },
   });
   return { bytes, input: INPUT, inputLayout: layout, outputs };
+}
+
+/**
+ * Input normalisation inside the graph, in the pixel domain: (x·scale − mean)/std = (x − mean/scale)·(scale/std),
+ * per RGB channel (a Sub and a Mul, each left out when it is the identity), then NHWC → NCHW. Returns the tensor
+ * the network reads. The Keras "caffe" mean becomes `caffe_mean` (RGB order; the BGR swap is done afterwards).
+ */
+function preprocess(net: Network, layout: 'nhwc' | 'nchw', nodes: NodeObject[], inits: TensorObject[]): string {
+  const norm = normalisation(net.preprocessing);
+  const label = typeof net.preprocessing === 'string' ? net.preprocessing : 'preprocess';
+  const rgb = (v: readonly number[]) => (norm.channelOrder === 'bgr' ? [v[2]!, v[1]!, v[0]!] : [...v]);
+  const mean = rgb(norm.mean.map((m) => m / norm.scale));
+  const factor = rgb(norm.std.map((s) => norm.scale / s));
+  const c = net.inputChannels;
+  let x = INPUT;
+  const affine = mean.some((v) => v !== 0) || factor.some((v) => v !== 1);
+  if ((affine || norm.channelOrder === 'bgr') && c !== 3) {
+    throw new ModelError(`${typeof net.preprocessing === 'string' ? net.preprocessing : 'explicit'} preprocessing needs 3 input channels, the network has ${c}.`);
+  }
+  const shape = layout === 'nhwc' ? [3] : [3, 1, 1];
+  if (mean.some((v) => v !== 0)) {
+    inits.push(floatTensor(`${label}_mean`, shape, Float32Array.from(mean)));
+    nodes.push({ name: 'preprocess_sub_mean', opType: 'Sub', input: [x, `${label}_mean`], output: ['centred'] });
+    x = 'centred';
+  }
+  if (factor.some((v) => v !== 1)) {
+    inits.push(floatTensor(`${label}_factor`, shape, Float32Array.from(factor)));
+    nodes.push({ name: 'preprocess_scale', opType: 'Mul', input: [x, `${label}_factor`], output: ['scaled'] });
+    x = 'scaled';
+  }
+  if (layout === 'nhwc') {
+    nodes.push({ name: 'to_nchw', opType: 'Transpose', input: [x], output: ['nchw'], attribute: [ints('perm', [0, 3, 1, 2])] });
+    x = 'nchw';
+  }
+  return x;
 }
 
 /** Kernel with its input-channel axis reversed (RGB→BGR folded into the first conv). */

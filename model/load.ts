@@ -65,8 +65,13 @@ export interface LoadedModel {
 
 /** The preprocessing a config asks for (auto: caffe for the Keras VGGs, none for ONNX files). */
 export function resolvePreprocessing(cfg: Pick<ModelConfig, 'arch' | 'preprocessing'>): Preprocessing {
-  if (cfg.preprocessing === 'auto') return cfg.arch === 'onnx' ? 'none' : 'caffe';
-  return cfg.preprocessing;
+  const p = cfg.preprocessing;
+  if (p === 'auto') return cfg.arch === 'onnx' ? 'none' : 'caffe';
+  if (typeof p === 'string') return p;
+  for (const key of ['mean', 'std'] as const) {
+    if (p[key].length !== 3) throw new ConfigError(`model.preprocessing.${key}: Expected 3 values (one per channel, in channelOrder ${p.channelOrder}), got ${p[key].length}.`);
+  }
+  return { mean: [...p.mean] as [number, number, number], std: [...p.std] as [number, number, number], scale: p.scale, channelOrder: p.channelOrder };
 }
 
 /** The network, analysed layers and geometry of a model config without reading weights (an ONNX file is parsed). */
@@ -76,7 +81,7 @@ export async function loadNetwork(cfg: ModelConfig, env: NodeJS.ProcessEnv = pro
   if (cfg.arch === 'onnx') {
     const choice = resolveWeights(cfg, env);
     if (choice.kind !== 'file') throw new ConfigError(`model.weights: arch 'onnx' needs an ONNX file.`);
-    net = (await loadOnnxFile(choice.path, preprocessing)).net;
+    net = (await loadOnnxFile(choice.path, preprocessing, cfg.inputSize)).net;
   } else net = { ...vggNetwork(cfg.arch), preprocessing };
   const layers = selectLayers(net, cfg.layers);
   return { net, layers, geometry: layerGeometry(net, layers, cfg.inputSize), inputSize: cfg.inputSize };
@@ -90,7 +95,7 @@ export async function loadModel(cfg: ModelConfig, env: NodeJS.ProcessEnv = proce
   let weights: NetworkWeights;
   if (cfg.arch === 'onnx') {
     if (choice.kind !== 'file') throw new ConfigError(`model.weights: arch 'onnx' needs an ONNX file.`);
-    ({ net, weights } = await loadOnnxFile(choice.path, preprocessing));
+    ({ net, weights } = await loadOnnxFile(choice.path, preprocessing, cfg.inputSize));
   } else {
     net = { ...vggNetwork(cfg.arch), preprocessing };
     if (choice.kind === 'seeded') weights = seededWeights(net, choice.seed);

@@ -98,7 +98,7 @@ const root = protobuf.Root.fromJSON(descriptor);
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
+export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, FLOAT16: 10, DOUBLE: 11 } as const;
 
 /** AttributeProto.AttributeType values used here. */
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
@@ -191,4 +191,17 @@ export function tensorFloats(t: TensorObject): Float32Array {
   if (t.floatData && t.floatData.length > 0) return Float32Array.from(t.floatData);
   if (t.doubleData && t.doubleData.length > 0) return Float32Array.from(t.doubleData);
   return new Float32Array(0);
+}
+
+/** The values of a float, double, int32 or int64 tensor as JS numbers (constants: shapes, pads, scalars); null for other types. */
+export function tensorNumbers(t: TensorObject): number[] | null {
+  const type = t.dataType ?? DataType.FLOAT;
+  if (type === DataType.FLOAT || type === DataType.DOUBLE) return Array.from(tensorFloats(t));
+  if (type !== DataType.INT64 && type !== DataType.INT32) return null;
+  if (t.rawData && t.rawData.length > 0) {
+    const copy = new Uint8Array(t.rawData.byteLength);
+    copy.set(t.rawData);
+    return type === DataType.INT64 ? Array.from(new BigInt64Array(copy.buffer), Number) : Array.from(new Int32Array(copy.buffer));
+  }
+  return type === DataType.INT64 ? (t.int64Data ?? []).map(int64) : [...(t.int32Data ?? [])];
 }

@@ -37,7 +37,7 @@ function fillNormal(out: Float32Array, sd: number, next: () => number): void {
 }
 
 /**
- * He-normal conv weights for every conv of the network: kernel ~ N(0, 2 / fan_in) with fan_in = in·k²,
+ * He-normal conv weights for every conv of the network: kernel ~ N(0, 2 / fan_in) with fan_in = (in/groups)·k²,
  * bias 0; layer l uses its own stream of the seeded generator, so adding layers never changes earlier ones.
  */
 export function seededWeights(net: Network, seed: number): NetworkWeights {
@@ -45,7 +45,7 @@ export function seededWeights(net: Network, seed: number): NetworkWeights {
   let stream = 0;
   for (const op of net.ops) {
     if (op.op !== 'conv') continue;
-    const fanIn = op.inChannels * op.kernel * op.kernel;
+    const fanIn = (op.inChannels / (op.group ?? 1)) * op.kernel * op.kernel;
     const kernel = new Float32Array(op.outChannels * fanIn);
     fillNormal(kernel, Math.sqrt(2 / fanIn), generator(seed, stream++));
     layers.set(op.name, { kernel, bias: new Float32Array(op.outChannels) });

@@ -47,10 +47,13 @@ export function oihwToHwio(oihw: ArrayLike<number>, kH: number, kW: number, cin:
   return out;
 }
 
-/** Number of float parameters of the network's convs (for messages and benches). */
+/** Number of learned float parameters of the network's convs and batch norms (for messages and benches). */
 export function parameterCount(net: Network): number {
   let n = 0;
-  for (const op of net.ops) if (op.op === 'conv') n += op.outChannels * (op.inChannels * op.kernel * op.kernel + 1);
+  for (const op of net.ops) {
+    if (op.op === 'conv') n += op.outChannels * ((op.inChannels / (op.group ?? 1)) * op.kernel * op.kernel + 1);
+    else if (op.op === 'batchnorm') n += 2 * op.scale.length;
+  }
   return n;
 }
 

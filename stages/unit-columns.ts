@@ -5,11 +5,13 @@ import {
   Bool,
   Field,
   FixedSizeList,
+  Float,
   Float32,
   Int32,
   List,
   makeData,
   makeVector,
+  Precision,
   RecordBatch,
   Schema,
   Table,
@@ -22,8 +24,9 @@ import { InputError } from '../pipeline/errors.ts';
 
 /** Names of the columns of a table whose type is FixedSizeList<Float32> (the activations stage's layer columns). */
 export function layerColumns(table: Table): string[] {
+  // a table read from IPC types the list items as Float (precision SINGLE), not as the Float32 subclass
   return table.schema.fields
-    .filter((f) => f.type instanceof FixedSizeList && f.type.children[0]?.type instanceof Float32)
+    .filter((f) => f.type instanceof FixedSizeList && f.type.children[0]?.type instanceof Float && (f.type.children[0].type as Float).precision === Precision.SINGLE)
     .map((f) => f.name);
 }
 

@@ -1,6 +1,7 @@
 // Shard planning shared by the per-unit analysis stages (tuning, category): one shard per analysed layer
 // when the layer list is known from the config alone, else one shard for every layer column upstream.
 import type { Experiment } from '../config/schema.ts';
+import { layerName } from '../model/layers.ts';
 import { selectLayers, vggNetwork } from '../model/network.ts';
 import type { PlanContext, Shard, UpstreamShardInfo } from '../pipeline/stage.ts';
 import { gratingList } from '../science/gratings.ts';
@@ -8,11 +9,14 @@ import { gratingList } from '../science/gratings.ts';
 /** Shard id of the single shard used when the analysed layers are only known from the upstream tables. */
 export const ALL_LAYERS = 'all-layers';
 
-/** Analysed layer names known from the config (VGG architectures, or an explicit list), else null (ONNX + 'all'). */
+/**
+ * Analysed layer names known from the config (VGG architectures, or an explicit list: ONNX tensor names become their
+ * file-safe layer names), else null (ONNX + 'all').
+ */
 export function configuredLayers(config: Experiment): string[] | null {
   const { arch, layers } = config.model;
   if (arch === 'vgg16' || arch === 'vgg19') return selectLayers(vggNetwork(arch), layers).map((l) => l.name);
-  return layers === 'all' ? null : [...layers];
+  return layers === 'all' ? null : [...new Set(layers.map(layerName))];
 }
 
 /** One shard per layer (params { layer }), or a single ALL_LAYERS shard (params { layer: null }). */

@@ -1,10 +1,20 @@
-// The ONNX graph on ONNX Runtime against an independent float64 direct convolution in plain TypeScript.
-import { describe, expect, it } from 'vitest';
-import { layerGeometry } from '../../model/geometry.ts';
-import { convLayers, selectLayers, vggNetwork, type Network } from '../../model/network.ts';
+// The ONNX graph on ONNX Runtime against an independent float64 direct convolution in plain TypeScript, and the
+// preprocessing conventions (caffe, torch, explicit) on ONNX graphs against a float64 ONNX interpreter.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { layerGeometry, noiseCanvas } from '../../model/geometry.ts';
+import { buildGraph, type GraphSpec } from '../../model/graph.ts';
+import { convLayers, selectLayers, vggNetwork, type Network, type Preprocessing } from '../../model/network.ts';
+import { loadOnnxFile } from '../../model/onnx-file.ts';
 import { seededWeights } from '../../model/seeded.ts';
 import { ModelSession } from '../../model/session.ts';
+import { depthwiseSeparable, kerasBatchNorm, resnetBlocks } from '../fixtures/dag-fixtures.ts';
 import { directForward, unitValues, type FeatureMap } from '../fixtures/direct-conv.ts';
+import { onnxBytes } from '../fixtures/onnx-builder.ts';
+import { referenceForward, referenceInput, refUnit } from '../fixtures/onnx-reference.ts';
 
 /** Deterministic pseudo-random 0–255 pixels. */
 function randomPixels(n: number, seed: number): Float32Array {
@@ -135,5 +145,74 @@ describe('ONNX Runtime vs direct convolution (generic stride, padding, dilation,
       const i = geometry[li].centreIndex;
       expect(relError(out[layer.name], unitValues(maps[layer.outputIndex], i, i)), layer.name).toBeLessThan(1e-4);
     });
+  });
+});
+
+describe('preprocessing inside the graph (ONNX graphs vs the float64 reference on the documented formulas)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'revcor-preprocess-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // x = (pixel·scale − mean)/std per channel, in the channel order given (as written in config/schema.ts)
+  const conventions = {
+    caffe: { mean: [103.939, 116.779, 123.68], std: [1, 1, 1], scale: 1, order: 'bgr' as const },
+    torch: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], scale: 1 / 255, order: 'rgb' as const },
+    explicit: { mean: [10, 20, 30], std: [2, 3, 4], scale: 0.5, order: 'bgr' as const },
+  };
+  // resnet: only convs read the input (the BGR swap is folded into their kernels); depthwise: a Pad reads it
+  // (the swap is a Gather); keras: an NHWC input behind a Transpose
+  for (const fx of [resnetBlocks(), depthwiseSeparable(), kerasBatchNorm()]) {
+    it(`${fx.name}: caffe, torch and explicit mean/std/scale/channelOrder`, async () => {
+      const file = path.join(dir, `${fx.name}.onnx`);
+      writeFileSync(file, onnxBytes(fx.model));
+      const size = fx.inputSize;
+      const pixels = randomPixels(size * size * 3, 17);
+      for (const [label, p] of Object.entries(conventions)) {
+        const setting: Preprocessing = label === 'explicit' ? { mean: [10, 20, 30], std: [2, 3, 4], scale: 0.5, channelOrder: 'bgr' } : (label as 'caffe' | 'torch');
+        const { net, weights } = await loadOnnxFile(file, setting, size);
+        const layers = selectLayers(net, 'all');
+        const session = await ModelSession.create({ net, weights, layers, inputSize: size }, { threads: 1 });
+        const out = await session.run(pixels, 1);
+        await session.release();
+        const env = referenceForward(fx.model, referenceInput(pixels, size, p, fx.layout));
+        layerGeometry(net, layers, size).forEach((g, li) => {
+          expect(relError(out[g.name]!, refUnit(env.get(layers[li]!.source)!, g.centreIndex, g.centreIndex)), `${label} ${g.name}`).toBeLessThan(1e-4);
+        });
+      }
+    });
+  }
+});
+
+describe('VGG graphs are unchanged by graph support', () => {
+  // sha256 (first 16 hex) of the ONNX bytes main's sequential builder wrote (commit 6ae2271) for these specs: equal
+  // bytes mean equal ORT results, so VGG16/VGG19 checkpoints cannot move. A deliberate change to the VGG graph must
+  // show `revcor diff` of config/smoke.yaml and config/default.yaml runs before updating these.
+  const expected: Record<string, string> = {
+    'vgg16 full': 'b2204410b81531a8', 'vgg16 some': '0fee4815dba2bd69', 'vgg16 canvas': 'fe7a6c40095af3ff', 'vgg16 max': 'e4741b2ffe3be5cc',
+    'vgg16 mean': '961659441bb1a828', 'vgg16 grid': '2c5de613a2fd5b1a', 'vgg16 nchw': '9db220565975e14e', 'vgg16 nosub': '353104ea3b1df3ee',
+    'vgg16 none': '53602a01581c6024', 'vgg19 full': 'ef737868ed930d18', 'vgg19 some': '1ba3c6dd1bf5dbb1', 'vgg19 canvas': 'cb0123975e6d9b1e',
+    'vgg19 max': '10e5c9955720baff', 'vgg19 mean': 'b2e8cbc6f7e88179', 'vgg19 grid': 'b3d72214f110f2da', 'vgg19 nchw': 'f925414e5748bd5a',
+    'vgg19 nosub': 'f77aa606b66c1045', 'vgg19 none': 'bde2f4e3cff4adf1',
+  };
+  it('byte for byte, centre / canvas / max / mean / grid / NCHW / plain-slice / no-preprocessing graphs', () => {
+    const got: Record<string, string> = {};
+    for (const arch of ['vgg16', 'vgg19'] as const) {
+      const net = vggNetwork(arch);
+      const w = seededWeights(net, 0);
+      const all = convLayers(net);
+      const some = selectLayers(net, ['block1_conv2', 'block2_conv2', 'block3_conv3']);
+      const c = noiseCanvas(layerGeometry(net, some, 224));
+      const specs: Record<string, GraphSpec> = {
+        full: { net, weights: w, layers: all, inputSize: 224 },
+        some: { net, weights: w, layers: some, inputSize: 224, channels: 16 },
+        canvas: { net, weights: w, layers: some, inputSize: c.size, unitIndex: c.centreIndex, channels: 16 },
+        max: { net, weights: w, layers: some, inputSize: 224, readout: 'max', channels: 16 },
+        mean: { net, weights: w, layers: all, inputSize: 224, readout: 'mean' },
+        grid: { net, weights: w, layers: some, inputSize: 224, readout: 'grid', grid: { block1_conv2: { first: 2, step: 3, count: 4 }, block2_conv2: { first: 5, step: 7, count: 2 }, block3_conv3: { first: 7, step: 1, count: 3 } }, channels: 8 },
+        nchw: { net, weights: w, layers: some, inputSize: 64, inputLayout: 'nchw', unitIndex: { block1_conv2: 3 } },
+        nosub: { net, weights: w, layers: some, inputSize: 64, subsample: false },
+        none: { net: { ...net, preprocessing: 'none' }, weights: w, layers: some, inputSize: 64 },
+      };
+      for (const [k, spec] of Object.entries(specs)) got[`${arch} ${k}`] = createHash('sha256').update(buildGraph(spec).bytes).digest('hex').slice(0, 16);
+    }
+    expect(got).toEqual(expected);
   });
 });

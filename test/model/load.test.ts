@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelSchema } from '../../config/schema.ts';
 import { writeKerasH5 } from '../../model/keras-h5.ts';
-import { KERAS_WEIGHT_FILES, loadModel, resolveWeights } from '../../model/load.ts';
+import { KERAS_WEIGHT_FILES, loadModel, resolvePreprocessing, resolveWeights } from '../../model/load.ts';
 import { vggNetwork } from '../../model/network.ts';
 import { sequentialOnnxBytes } from '../../model/onnx-file.ts';
 import { seededWeights } from '../../model/seeded.ts';
@@ -50,5 +50,15 @@ describe('model.weights resolution', () => {
     expect(m.net.preprocessing).toBe('none');
     expect(m.geometry.map((g) => g.rfSize)).toEqual([3, 196]);
     expect(m.weightsLabel).toMatch(/v\.onnx sha256:/);
+  });
+
+  it('model.preprocessing: auto by arch, the named conventions, explicit values (3 per channel) and mistakes', () => {
+    expect(resolvePreprocessing(ModelSchema.parse({ arch: 'vgg19' }))).toBe('caffe');
+    expect(resolvePreprocessing(ModelSchema.parse({ arch: 'onnx' }))).toBe('none');
+    expect(resolvePreprocessing(ModelSchema.parse({ arch: 'onnx', preprocessing: 'torch' }))).toBe('torch');
+    expect(resolvePreprocessing(ModelSchema.parse({ arch: 'onnx', preprocessing: { scale: 0.5, mean: [1, 2, 3] } }))).toEqual({ mean: [1, 2, 3], std: [1, 1, 1], scale: 0.5, channelOrder: 'rgb' });
+    expect(() => resolvePreprocessing(ModelSchema.parse({ arch: 'onnx', preprocessing: { mean: [1, 2] } }))).toThrow(/^model\.preprocessing\.mean: Expected 3 values \(one per channel, in channelOrder rgb\), got 2\.$/);
+    expect(ModelSchema.safeParse({ preprocessing: { std: [0, 1, 1] } }).success).toBe(false);
+    expect(ModelSchema.safeParse({ preprocessing: 'tf' }).success).toBe(false);
   });
 });

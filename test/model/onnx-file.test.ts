@@ -1,17 +1,20 @@
 // ONNX model files: a sequential Conv/Relu/MaxPool graph becomes the analysed network (names and geometry
-// from the graph) and runs identically to the file itself; other graphs fail with a message naming the node.
+// from the graph) and runs identically to the file itself; what cannot be analysed fails with a message naming
+// the node and op; layer names (tensor, layer name, legacy conv name) and the refusals of non-convolutional graphs.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { layerGeometry } from '../../model/geometry.ts';
-import { convLayers, type Network } from '../../model/network.ts';
+import { layerName } from '../../model/layers.ts';
+import { convLayers, selectLayers, type Network } from '../../model/network.ts';
 import { loadOnnxFile, sequentialOnnxBytes } from '../../model/onnx-file.ts';
 import { decodeModel, encodeModel } from '../../model/onnx-proto.ts';
 import { seededWeights } from '../../model/seeded.ts';
 import { ModelSession } from '../../model/session.ts';
 import { ModelError } from '../../pipeline/errors.ts';
+import { i64, onnxBytes, OnnxGraphBuilder, str } from '../fixtures/onnx-builder.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'revcor-onnx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +41,9 @@ describe('ONNX model files', () => {
     const loaded = await loadOnnxFile(file);
     expect(loaded.net.arch).toBe('toy_cnn');
     expect(loaded.net.ops.map((o) => o.name)).toEqual(['features.0', 'features.1', 'features.2', 'features.3', 'features.4', 'features.5', 'features.6']);
-    expect(loaded.net.ops).toEqual(net.ops);
+    // the ops as written, wired explicitly by the file's tensor names
+    expect(loaded.net.ops.map(({ inputs: _i, output: _o, ...op }) => op)).toEqual(net.ops);
+    expect(loaded.net.ops.map((o) => [o.inputs, o.output])).toEqual(net.ops.map((o, i) => [[i === 0 ? 'input' : `${net.ops[i - 1]!.name}_out`], `${o.name}_out`]));
     expect(loaded.weights.source).toMatchObject({ kind: 'onnx', file });
     for (const [name, w] of weights.layers) expect(Buffer.from(loaded.weights.layers.get(name)!.kernel.buffer).equals(Buffer.from(w.kernel.buffer))).toBe(true);
     const g = layerGeometry(loaded.net, convLayers(loaded.net), 64);
@@ -66,15 +71,24 @@ describe('ONNX model files', () => {
     for (let c = 0; c < channels; c++) expect(out['features.5'][c]).toBeCloseTo(data[(c * fs + i) * fs + i], 4);
   });
 
-  it('an unsupported op names the file, the node and the op', async () => {
+  it('an unsupported op names the file, the node and the op when a layer needs it', async () => {
     const model = decodeModel(readFileSync(file));
     const nodes = model.graph!.node!;
-    nodes[1] = { ...nodes[1], opType: 'Sigmoid', name: 'act1' };
-    const bad = path.join(dir, 'sigmoid.onnx');
+    nodes[1] = { ...nodes[1]!, opType: 'Erf', name: 'act1' };
+    const bad = path.join(dir, 'erf.onnx');
     writeFileSync(bad, encodeModel(model));
-    const err = await loadOnnxFile(bad).catch((e: unknown) => e);
+    const { net: badNet } = await loadOnnxFile(bad);
+    const err = (() => {
+      try {
+        return selectLayers(badNet, 'all');
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(ModelError);
-    expect((err as Error).message).toMatch(/sigmoid\.onnx: node 'act1' \(Sigmoid\): unsupported op 'Sigmoid'/);
+    expect((err as Error).message).toMatch(/erf\.onnx cannot be analysed: node 'act1' \(Erf\) is an op revcor does not read \('Erf'\)/);
+    // the layer before it is still analysable
+    expect(selectLayers(badNet, ['features.0_out']).map((l) => l.name)).toEqual(['features.0_out']);
   });
 
   it('a non-ONNX file and a missing file are user errors', async () => {
@@ -82,5 +96,88 @@ describe('ONNX model files', () => {
     writeFileSync(bad, 'definitely not protobuf\n');
     await expect(loadOnnxFile(bad)).rejects.toThrow(/text\.onnx (is not an ONNX model|holds no ONNX graph)/);
     await expect(loadOnnxFile(path.join(dir, 'nope.onnx'))).rejects.toThrow(/nope\.onnx does not exist/);
+  });
+});
+
+describe('graphs that are not feed-forward convolution: one-line refusals naming node and op', () => {
+  /** A stem conv + ReLU, then `tail` (given the ReLU output), written to a file and loaded. */
+  async function graph(tag: string, tail: (b: OnnxGraphBuilder, x: string) => string) {
+    const b = new OnnxGraphBuilder(tag, 7);
+    const x = b.relu('stem/relu', b.conv('stem/conv', b.input, 3, 4, 3, { pads: 1 }));
+    const out = tail(b, x);
+    const f = path.join(dir, `${tag}.onnx`);
+    writeFileSync(f, onnxBytes(b.model([out])));
+    return (await loadOnnxFile(f, 'none', 32)).net;
+  }
+  const refusal = (net: Network, layers: 'all' | string[]) => {
+    try {
+      selectLayers(net, layers);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ModelError);
+      expect((e as Error).message).not.toContain('\n');
+      return (e as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('recurrence, attention, resampling, data-dependent shapes', async () => {
+    const lstm = await graph('lstm', (b, x) => b.relu('after', b.node('LSTM', 'rnn', [x])));
+    expect(refusal(lstm, 'all')).toMatch(/^model\.layers: all: tensor '\/after\/Relu_output_0' of .*lstm\.onnx cannot be analysed: node '\/rnn\/LSTM' \(LSTM\) is recurrent: not a feed-forward convolution\. Expected/);
+    const attention = await graph('attention', (b, x) => b.relu('after', b.node('MatMul', 'attn', [x, x])));
+    expect(refusal(attention, 'all')).toMatch(/node '\/attn\/MatMul' \(MatMul\) is attention/);
+    const resize = await graph('resize', (b, x) => b.relu('after', b.node('Resize', 'up', [x])));
+    expect(refusal(resize, ['/after/Relu_output_0'])).toMatch(/tensor '\/after\/Relu_output_0' of .*resize\.onnx cannot be analysed: node '\/up\/Resize' \(Resize\) resamples feature maps/);
+    const shape = await graph('shape', (b, x) => b.relu('after', b.node('Reshape', 'view', [x, b.node('Shape', 'shape', [x])])));
+    expect(refusal(shape, ['/after/Relu_output_0'])).toMatch(/node '\/shape\/Shape' \(Shape\) slices, gathers or shapes tensors from data \(data-dependent shapes\)/);
+    // layers before the refused node stay analysable
+    expect(selectLayers(lstm, ['/stem/relu/Relu_output_0']).map((l) => l.name)).toEqual(['stem.relu.Relu']);
+  });
+
+  it('squeeze-and-excitation (a global value gating a feature map) and a position-dependent constant', async () => {
+    const se = await graph('se', (b, x) => {
+      const s = b.node('Sigmoid', 'se/gate', [b.conv('se/fc', b.node('GlobalAveragePool', 'se/pool', [x]), 4, 4, 1)]);
+      return b.relu('after', b.node('Mul', 'se', [x, s]));
+    });
+    expect(refusal(se, 'all')).toMatch(/node '\/se\/Mul' \(Mul\) combines a feature map with a value computed after node '\/se\/pool\/GlobalAveragePool' \(GlobalAveragePool\): units would depend on the whole image/);
+    const positional = await graph('positional', (b, x) => b.relu('after', b.node('Add', 'pos', [x, b.param('pos.embedding', [1, 4, 32, 32], new Array(4 * 32 * 32).fill(0.5))])));
+    expect(refusal(positional, ['/after/Relu_output_0'])).toMatch(/node '\/pos\/Add' \(Add\) uses a constant that varies over positions \(\[1,4,32,32\]\): units would not be translated copies of each other/);
+    const reflect = await graph('reflect', (b, x) => {
+      b.inits.push(i64('pads', [8], [0, 0, 1, 1, 0, 0, 1, 1]));
+      return b.relu('after', b.node('Pad', 'pad', [x, 'pads'], [str('mode', 'reflect')]));
+    });
+    expect(refusal(reflect, 'all')).toMatch(/node '\/pad\/Pad' \(Pad\) pads in mode 'reflect': expected constant padding/);
+  });
+
+  it('paths of different strides into one Add are refused by the geometry, naming the node', async () => {
+    const net = await graph('strides', (b, x) => {
+      const a = b.conv('a', x, 4, 4, 3, { stride: 2, pads: 1 }); // 32 → 16, stride 2
+      const c = b.conv('c', x, 4, 4, 17); // 32 → 16, stride 1
+      return b.relu('after', b.node('Add', 'merge', [a, c]));
+    });
+    const layers = selectLayers(net, 'all');
+    expect(() => layerGeometry(net, layers, 32)).toThrow(/node '\/merge\/Add' joins paths of cumulative strides 2 and 1\. Expected every path into it to have one stride/);
+  });
+
+  it('a classifier head is ignored by all and refused by name; names: tensor, layer name, unknown', async () => {
+    const net = await graph('head', (b, x) => b.relu('classifier/relu', b.node('Flatten', '', [b.node('GlobalAveragePool', 'pool', [x])])));
+    expect(selectLayers(net, 'all').map((l) => [l.name, l.source])).toEqual([['stem.relu.Relu', '/stem/relu/Relu_output_0']]);
+    expect(refusal(net, ['/classifier/relu/Relu_output_0'])).toMatch(/cannot be analysed: node '\/pool\/GlobalAveragePool' \(GlobalAveragePool\) pools over all positions/);
+    // a tensor name and its layer name select the same layer, under the layer name
+    expect(selectLayers(net, ['stem.relu.Relu', '/stem/relu/Relu_output_0']).map((l) => l.name)).toEqual(['stem.relu.Relu']);
+    expect(selectLayers(net, ['/stem/conv/Conv_output_0'])[0]).toMatchObject({ name: 'stem.conv.Conv', relu: false, channels: 4 });
+    expect(refusal(net, ['relu3'])).toMatch(/^model\.layers: unknown layer 'relu3' for .*head\.onnx\. Expected an output tensor name \(or its layer name\) such as \/stem\/relu\/Relu_output_0\.$/);
+  });
+});
+
+describe('layerName', () => {
+  it('makes tensor names file-safe, readable and idempotent', () => {
+    expect(layerName('/layer1/layer1.0/relu_1/Relu_output_0')).toBe('layer1.layer1.0.relu_1.Relu');
+    expect(layerName('model/block1_relu/Relu:0')).toBe('model.block1_relu.Relu_0');
+    expect(layerName('relu3')).toBe('relu3');
+    expect(layerName('-x')).toBe('_-x');
+    for (const t of ['/a/b/C_output_0_output_0', 'x y:0', '.hidden', '/layer4/layer4.1/Add_output_0']) {
+      expect(layerName(layerName(t))).toBe(layerName(t));
+      expect(layerName(t)).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/);
+    }
   });
 });
