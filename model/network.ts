@@ -3,7 +3,7 @@
 // op i−1's output. ONNX files are translated into the same description with explicit wiring (model/onnx-file.ts).
 import { ModelError } from '../pipeline/errors.ts';
 import { chainAnalysable, dagSelect } from './layers.ts';
-import { ancestorsOf, tensorShapes } from './dag.ts';
+import { ancestorsOf, inputOps, tensorShapes } from './dag.ts';
 
 export { isActivation, isWindowOp, opOutputSize } from './dag.ts';
 
@@ -283,29 +283,35 @@ export function layerFlops(net: Network, outputIndices: readonly number[], input
   return flops;
 }
 
-/** Largest bytes one image's forward pass holds at once up to ops[lastIndex]: an op's input plus output map (float32). */
+/**
+ * Bytes one image's forward pass up to ops[lastIndex] holds at once, estimated: the largest op's inputs plus output
+ * (float32), plus the largest tensor again when the graph merges paths (a skip connection keeps its input alive).
+ */
 export function forwardPeakBytes(net: Network, lastIndex: number, inputSize: number): number {
-  let size = inputSize;
-  let channels = net.inputChannels;
-  let peak = 4 * channels * size * size;
-  for (let i = 0; i <= lastIndex; i++) {
-    const op = net.ops[i];
-    if (op.op === 'relu') continue;
-    const out = opOutputSize(op, size);
-    const outChannels = op.op === 'conv' ? op.outChannels : channels;
-    peak = Math.max(peak, 4 * (channels * size * size + outChannels * out * out));
-    size = out;
-    channels = outChannels;
+  const needed = ancestorsOf(net, [lastIndex]);
+  const shapes = tensorShapes(net, inputSize, needed);
+  const ins = inputOps(net);
+  const bytes = (j: number) => {
+    const t = j < 0 ? { channels: net.inputChannels, size: inputSize } : shapes[j]!;
+    return 4 * t.channels * t.size * t.size;
+  };
+  let peak = bytes(-1);
+  let largest = 0;
+  let merges = false;
+  for (const i of needed) {
+    merges ||= ins[i]!.length > 1;
+    largest = Math.max(largest, bytes(i));
+    peak = Math.max(peak, ins[i]!.reduce((a, j) => a + bytes(j), 0) + bytes(i));
   }
-  return peak;
+  return peak + (merges ? largest : 0);
 }
 
-/** Float parameters of the conv ops up to ops[lastIndex] (for memory estimates). */
+/** Float parameters of the conv ops ops[lastIndex] depends on (for memory estimates). */
 export function parameterCountOf(net: Network, lastIndex: number): number {
   let n = 0;
-  for (let i = 0; i <= lastIndex; i++) {
-    const op = net.ops[i];
-    if (op.op === 'conv') n += op.outChannels * (op.inChannels * op.kernel * op.kernel + 1);
+  for (const i of ancestorsOf(net, [lastIndex])) {
+    const op = net.ops[i]!;
+    if (op.op === 'conv') n += op.outChannels * ((op.inChannels / (op.group ?? 1)) * op.kernel * op.kernel + 1);
   }
   return n;
 }
