@@ -206,6 +206,27 @@ function featureWriter(layout: FeatureLayout, size: number, centred: boolean): (
     };
   }
   const acc = new Float64Array(layout.D);
+  if (ch === 1 && layout.D > 1) {
+    // grey bins: each row adds its bin's run of pixels at once (b = the first pixel of feature 1)
+    const b = layout.featureToPixel[1]!;
+    const nb = Math.ceil(size / b);
+    const fw = Float64Array.from(layout.featureToPixel, (i) => layout.pixelWeight[i]!);
+    return (pix, from, stride, out, dst) => {
+      acc.fill(0);
+      for (let y = 0; y < size; y++) {
+        const src = from + y * stride;
+        const f0 = Math.floor(y / b) * nb;
+        for (let j = 0; j < nb; j++) {
+          const w = fw[f0 + j]!;
+          const x1 = Math.min(size, (j + 1) * b);
+          let s = 0;
+          for (let x = j * b; x < x1; x++) s += (pix[src + x]! - 127.5) * w;
+          acc[f0 + j] += s;
+        }
+      }
+      for (let f = 0; f < layout.D; f++) out[dst + f] = acc[f]!;
+    };
+  }
   return (pix, from, stride, out, dst) => {
     acc.fill(0);
     for (let y = 0; y < size; y++) {
