@@ -117,6 +117,7 @@ async function runAwc(shard: Shard, ctx: StageContext, backend: Backend): Promis
     noise: ln.noise,
     noiseIndex: ln.noiseIndex,
     offsets: ln.offsets,
+    imageSize: ln.imageSize,
     A: unitColumns(ln.A, N, ln.channels, start, end),
     U,
     unitOffset: start,

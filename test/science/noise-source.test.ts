@@ -179,6 +179,11 @@ describe('noise sources', () => {
         for (const [n0, n1] of [[0, 15], [0, 5], [5, 13], [13, 15]] as const) {
           expect(Array.from(src.rows(n0, n1)), `${color} ${layout.kind} rows ${n0}–${n1}`).toEqual(Array.from(want.subarray(n0 * layout.D, n1 * layout.D)));
         }
+        // the whole image kept for every layer's crops (interior sampling): the same bits
+        const whole = noiseSource(p, index, crop, layout, offsets, { imageSize: 48 });
+        expect(Array.from(whole.rows(2, 15))).toEqual(Array.from(want.subarray(2 * layout.D, 15 * layout.D)));
+        expect(Array.from(whole.rows(0, 15))).toEqual(Array.from(want));
+        expect(() => noiseSource(p, index, crop, layout, offsets, { imageSize: 16 }).rows(0, 12)).toThrow(/outside the 16-px noise image/);
         // centred: pixels minus 127.5 (bins always are), announced as the source's offset
         const centred = noiseSource(p, index, crop, layout, offsets, { centred: true });
         expect(centred.offset).toBe(127.5);
