@@ -6,8 +6,8 @@
 // peak memory), measures the peaks again and reports the run against their mean; given a run directory, it reads
 // its records and the peaks saved by that timed run (roofline.json), or measures them now.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
@@ -17,6 +17,7 @@ import { loadNetwork } from '../model/load.ts';
 import { seededWeights } from '../model/seeded.ts';
 import { ModelSession } from '../model/session.ts';
 import { convFlops } from '../model/network.ts';
+import { readStageRecords } from '../pipeline/manifest.ts';
 import { batchFor } from '../stages/activations.ts';
 import { matmulPeak } from './forward.ts';
 import { activationsWork, awaWork, awcWork, stageRoofline, type ShardFacts, type StageRoofline } from './roofline-work.ts';
@@ -67,19 +68,19 @@ async function measurePeaks(config: Experiment, sides: readonly number[], runs: 
   log(`peaks: MatMul ${mm.gflops.toFixed(0)} GFLOP/s; forward ${sides.map((s) => `${s} px ${peaks.forward[s]!.at(-1)!.toFixed(0)}`).join(', ')} GFLOP/s; load ${peaks.load.at(-1)!.toFixed(1)}`);
 }
 
-/** The finished shards of a run directory with their checkpoints' schema metadata. */
+/** The finished shards of a run directory (its records: also of a run still going or stopped) with their checkpoints' schema metadata. */
 export async function runFacts(outDir: string): Promise<ShardFacts[]> {
-  const manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as { stages: Record<string, { stage: string; shard: string; rows: number; seconds: number; finishedAt: string; file: string }[]> };
   const facts: ShardFacts[] = [];
-  for (const records of Object.values(manifest.stages)) {
-    for (const r of records) {
+  const stages = await readdir(join(outDir, '.revcor', 'records')).catch(() => [] as string[]);
+  for (const stage of stages.sort()) {
+    for (const r of (await readStageRecords(outDir, stage)).values()) {
       let meta: Record<string, string> = {};
-      if (r.stage === 'activations' || r.stage === 'awa' || r.stage === 'awc') {
+      if (stage === 'activations' || stage === 'awa' || stage === 'awc') {
         const reader = RecordBatchReader.from(await readFile(join(outDir, r.file)));
         reader.open();
         meta = Object.fromEntries(reader.schema.metadata);
       }
-      facts.push({ stage: r.stage, shard: r.shard, rows: r.rows, seconds: r.seconds, finishedAt: r.finishedAt, meta });
+      facts.push({ stage, shard: r.shard, rows: r.rows, seconds: r.seconds, finishedAt: r.finishedAt, meta });
     }
   }
   return facts;
@@ -172,7 +173,7 @@ export async function benchRoofline(argv: readonly string[]): Promise<string> {
   let outDir: string;
   let peaks: Peaks = { threads, matmul: [], forward: {}, load: [] };
   let config: Experiment;
-  if (existsSync(join(target, 'manifest.json'))) {
+  if (existsSync(join(target, 'config.resolved.yaml'))) {
     outDir = resolve(target);
     config = (await loadExperiment(join(outDir, 'config.resolved.yaml'))).config;
     const saved = join(outDir, 'roofline.json');
@@ -182,9 +183,11 @@ export async function benchRoofline(argv: readonly string[]): Promise<string> {
     const loaded = await loadExperiment(resolve(target));
     config = loaded.config;
     outDir = resolve(opt('out') ?? config.run.out);
-    if (existsSync(join(outDir, 'manifest.json'))) throw new Error(`roofline: ${outDir} already holds a run; expected an empty directory for a timed run (or pass the directory to report it)`);
+    if (existsSync(join(outDir, 'config.resolved.yaml'))) throw new Error(`roofline: ${outDir} already holds a run; expected an empty directory for a timed run (or pass the directory to report it)`);
     const sides = await plannedSides(config);
     await measurePeaks(config, sides, runs, peaks, log);
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'roofline.json'), `${JSON.stringify(peaks, null, 2)}\n`); // kept if the run is stopped
     const time = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-v'] : [];
     const cmd = [...time, process.execPath, join(REPO, 'bin/revcor.js'), 'run', resolve(target), '--out', outDir, '--quiet'];
     log(`running: ${cmd.join(' ')}`);
