@@ -14,13 +14,17 @@ export async function countImages(cfg: ImagesConfig): Promise<number | null> {
   return set.skipped ? null : set.entries.length;
 }
 
-/** The readable images with stimulus ∈ [start, end) from the stimuli stage's `images` table, and their pixels. */
+/**
+ * The readable images with stimulus ∈ [start, end) from the stimuli stage's `images` table, and their pixels: the
+ * inputSize² image, or the square `window` of it (the centre units' canvas).
+ */
 export function imageRows(
   table: Table,
   stimulusColumn: Int32Array,
   range: { start: number; end: number },
   cfg: ImagesConfig,
   inputSize: number,
+  window: { x0: number; y0: number; size: number } = { x0: 0, y0: 0, size: inputSize },
 ): { stimulus: Int32Array; columns: Record<string, Vector>; fill(out: Float32Array, offset: number, row: number): Promise<void> } {
   const col = (name: string) => {
     const c = table.getChild(name);
@@ -54,7 +58,16 @@ export function imageRows(
       if (sha256Hex(bytes) !== recorded) {
         throw new InputError(`${IMAGES_DIR_KEY}: image ${path} changed since the stimuli stage hashed it (sha256 ${recorded.slice(0, 12)}…). Expected the same file; rerun the stimuli stage.`);
       }
-      out.set(await decodeCategoryImage(bytes, opts), offset);
+      const pixels = await decodeCategoryImage(bytes, opts);
+      if (window.size === inputSize) out.set(pixels, offset);
+      else {
+        // the window (e.g. the centre units' canvas) of the inputSize² image, HWC rows
+        const row = window.size * 3;
+        for (let y = 0; y < window.size; y++) {
+          const from = ((window.y0 + y) * inputSize + window.x0) * 3;
+          out.set(pixels.subarray(from, from + row), offset + y * row);
+        }
+      }
     },
   };
 }

@@ -1,7 +1,8 @@
 // The activations stage: every analysed unit's response to every stimulus (SPEC §1, §6). Shards are stimulus
 // ranges of one set (gratings | images | noise); pixels are regenerated from the stimuli stage's descriptors,
 // run through the ONNX graph in batches, and only the centre units (or spatial max/mean) leave the runtime.
-// Noise is generated on the stride-aligned canvas holding every analysed layer's RF and run once for all layers.
+// Centre units (noise, gratings, images read at the centre) run on the stride-aligned canvas holding every
+// analysed layer's RF, once for all layers; spatial max/mean readouts of images and interior noise see whole images.
 import { estimateActivations } from './estimate.ts';
 import { Field, FixedSizeList, Float32, makeData, makeVector, type Table, type Vector } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
@@ -29,7 +30,7 @@ export const ACTIVATIONS_META = {
   set: 'revcor.activations.set',
   /** JSON LayerGeometry[] for the full input image (model.inputSize). */
   geometry: 'revcor.activations.geometry',
-  /** JSON NoiseCanvas (noise shards only): the crop the network saw, in input-image pixels. */
+  /** JSON NoiseCanvas (every centre-readout shard): the crop of the input image the network saw, in its pixels. */
   canvas: 'revcor.activations.canvas',
   /** `<file> sha256:<hex>` or `seeded:<seed>`. */
   weights: 'revcor.activations.weights',
@@ -58,12 +59,18 @@ interface ShardParams {
 }
 
 /** Geometry and per-image cost of the configured model, without reading weights (an ONNX file is parsed). */
-async function planGeometry(config: Experiment): Promise<{ geometry: LayerGeometry[]; flopsFull: number; flopsCanvas: number; canvas: NoiseCanvas }> {
+async function planGeometry(config: Experiment): Promise<{ geometry: LayerGeometry[]; flopsFull: number; flopsCanvas: number; flopsCentre: number; canvas: NoiseCanvas }> {
   const model = await loadNetwork(config.model);
   const canvas = noiseCanvas(model.geometry);
   const last = Math.max(...model.layers.map((l) => l.outputIndex));
   const noiseSide = config.stimuli.noise.positions === 'interior' ? interiorImageSize(config) : canvas.size;
-  return { geometry: model.geometry, canvas, flopsFull: convFlops(model.net, last, model.inputSize), flopsCanvas: convFlops(model.net, last, noiseSide) };
+  return {
+    geometry: model.geometry,
+    canvas,
+    flopsFull: convFlops(model.net, last, model.inputSize),
+    flopsCanvas: convFlops(model.net, last, noiseSide),
+    flopsCentre: convFlops(model.net, last, canvas.size),
+  };
 }
 
 /** The noise parameters of the config (what science/noise.ts needs). */
@@ -165,7 +172,7 @@ async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, 
   const stim = table.getChild('stimulus');
   if (!stim) throw new InputError(`activations: stimuli shard '${params.set}' has no 'stimulus' column.`);
   const all = Int32Array.from(stim.toArray() as ArrayLike<number>);
-  if (params.set === 'images') return imageRows(table, all, params, ctx.config.stimuli.images, ctx.config.model.inputSize);
+  if (params.set === 'images') return imageRows(table, all, params, ctx.config.stimuli.images, ctx.config.model.inputSize, { x0, y0, size: side });
   const rows: number[] = [];
   for (let r = 0; r < all.length; r++) if (all[r] >= params.start && all[r] < params.end) rows.push(r);
   rows.sort((a, b) => all[a] - all[b]);
@@ -240,11 +247,12 @@ export const activationsStage: Stage<Experiment> = {
   async plan(ctx: PlanContext<Experiment>): Promise<Shard[]> {
     const sizes = await setSizes(ctx);
     if (sizes.length === 0) return [];
-    const { flopsFull, flopsCanvas } = await planGeometry(ctx.config);
+    const { flopsFull, flopsCanvas, flopsCentre } = await planGeometry(ctx.config);
     const size = ctx.config.activations.shardSize;
     const shards: Shard[] = [];
     for (const [set, count] of sizes) {
-      const perImage = (set === 'noise' ? flopsCanvas : flopsFull) / flopsFull;
+      const centre = set === 'gratings' || ctx.config.category.spatial === 'centre';
+      const perImage = (set === 'noise' ? flopsCanvas : centre ? flopsCentre : flopsFull) / flopsFull;
       for (let start = 0; start < count; start += size) {
         const end = Math.min(count, start + size);
         shards.push({ id: activationsShardId(set, start, end), params: { set, start, end }, needs: { stimuli: [set] }, cost: (end - start) * perImage });
@@ -279,12 +287,15 @@ export const activationsStage: Stage<Experiment> = {
       side = positions.imageSize;
       readout = 'grid';
       grid = Object.fromEntries(positions.layers.map((l) => [l.name, { first: l.first, step: l.step, count: l.count }]));
-    } else if (params.set === 'noise') {
-      canvas = noiseCanvas(model.geometry);
-      ({ x0, y0, size: side } = canvas);
-      unitIndex = canvas.centreIndex;
-    } else if (params.set === 'images') {
-      readout = config.category.spatial;
+    } else {
+      if (params.set === 'images') readout = config.category.spatial;
+      if (readout === 'centre') {
+        // centre units (noise, gratings, and images read at the centre) on the stride-aligned canvas that holds
+        // every analysed layer's RF: the same pixels under each RF, the same units (SPEC §6), fewer FLOPs
+        canvas = noiseCanvas(model.geometry);
+        ({ x0, y0, size: side } = canvas);
+        unitIndex = canvas.centreIndex;
+      }
     }
     const stimuli = await shardStimuli(params, ctx, side, x0, y0);
     const session = await sessionFor(config, model, side, readout, unitIndex, grid);

@@ -4,6 +4,7 @@
 import { estimateAwa } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
+import { loadNetwork } from '../model/load.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { awaNullSd, effectiveSampleSizes, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
@@ -83,6 +84,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
       noise: ln.noise,
       noiseIndex: ln.noiseIndex,
       offsets: ln.offsets,
+      imageSize: ln.imageSize,
       A: ln.A,
       U: ln.channels,
       crop: ln.crop,
@@ -128,7 +130,13 @@ export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
     async plan(ctx: PlanContext<Experiment>) {
       if (!noiseEnabled(ctx)) return [];
       const needs = { activations: await noiseShardIds(ctx.config) };
-      return layerShards(ctx.config).map((s) => ({ ...s, needs }));
+      // largest layers first (cost ∝ crop pixels × channels): the last awa shards to finish are short, and the
+      // awc shards of the costly layers can start early
+      const { geometry } = await loadNetwork(ctx.config.model);
+      const cost = new Map(geometry.map((g) => [g.name, g.cropSize * g.cropSize * g.channels]));
+      return layerShards(ctx.config)
+        .map((s) => ({ ...s, needs, cost: cost.get(s.id) ?? 1 }))
+        .sort((a, b) => b.cost - a.cost);
     },
     estimate: estimateAwa,
     run: (shard, ctx) => runAwa(shard, ctx, backend),

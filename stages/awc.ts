@@ -119,6 +119,7 @@ async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Back
     noise: ln.noise,
     noiseIndex: ln.noiseIndex,
     offsets: ln.offsets,
+    imageSize: ln.imageSize,
     A: unitColumns(ln.A, N, ln.channels, start, end),
     U,
     unitOffset: start,

@@ -35,6 +35,8 @@ export interface LayerNoise {
   crop: CropWindow;
   /** Interior positions: per sample (dx, dy) of its crop from `crop`'s origin, 2 per sample; null for centre units. */
   offsets: Int32Array | null;
+  /** Interior positions: the side of the noise images (every crop lies inside); null for centre units. */
+  imageSize: number | null;
 }
 
 /** The activations stage's noise shard ids for a config (shared id contract `noise-<start>-<end>`). */
@@ -83,6 +85,7 @@ export function layerNoise(tables: readonly Table[], layer: string, stage: strin
     geometry,
     crop: { x0: geometry.cropX0, y0: geometry.cropY0, size: geometry.cropSize },
     offsets: null,
+    imageSize: null,
   };
 }
 
@@ -109,6 +112,7 @@ function interiorSamples(plan: PositionPlan, layer: string, matrix: Float32Array
     geometry,
     crop: { x0: p.x0, y0: p.x0, size: p.rfSize },
     offsets,
+    imageSize: plan.imageSize,
   };
 }
 

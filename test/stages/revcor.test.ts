@@ -129,12 +129,19 @@ async function runStage(stage: ReturnType<typeof createAwcStage>, config: Experi
 }
 
 describe('awa and awc stages', () => {
+  it('awa plans the largest layers first (crop pixels × channels), so the awc of the costly layers can start early', async () => {
+    const shards = await createAwaStage('js').plan({ config: ExperimentSchema.parse({ model: { arch: 'vgg16', layers: 'all' } }), configDir: '/tmp' });
+    expect(shards.map((s) => s.id).slice(0, 3)).toEqual(['block5_conv3', 'block5_conv2', 'block5_conv1']);
+    expect(shards.at(-1)!.id).toBe('block1_conv1');
+    expect(shards.length).toBe(13);
+  });
+
   it('awa: one shard per layer, per-unit maps; the Gabor units are significant and predicted, the others not', async () => {
     const { config, up, r } = await setup();
     const { plan, tables } = await runStage(createAwaStage('js'), config, up);
-    expect(plan.map((s) => s.id)).toEqual(['block1_conv1', LAYER]);
+    expect(plan.map((s) => s.id)).toEqual([LAYER, 'block1_conv1']); // largest first
     expect(plan[0]!.needs!['activations']).toEqual(['noise-000000-001000', 'noise-001000-002000', 'noise-002000-003000', 'noise-003000-004000']);
-    const t = tables[1]!;
+    const t = tables[0]!;
     expect(t.numRows).toBe(CH);
     const sig = t.getChild('significant')!.toArray() as boolean[];
     expect(Array.from(sig, Boolean)).toEqual([true, false, false, false, true, false]);
