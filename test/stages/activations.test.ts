@@ -229,7 +229,7 @@ describe('activations stage on natural images', () => {
 
     // read at the centre, images run on the canvas holding the layers' RFs and give the full image's centre units
     const centreCfg = ExperimentSchema.parse({ ...cfg, category: { ...cfg.category, spatial: 'centre' } });
-    const centreCtx: StageContext = { ...ctx, config: centreCfg };
+    const centreCtx: StageContext<Experiment> = { ...ctx, config: centreCfg };
     const c0 = await activationsStage.run(shards[0], centreCtx);
     const c1 = await activationsStage.run(shards[1], centreCtx);
     const canvas = noiseCanvas(layerGeometry(net, layers, 64));
