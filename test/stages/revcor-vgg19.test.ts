@@ -142,5 +142,5 @@ describe.skipIf(!present)('VGG19 block1–2: reconstructed RFs predict grating t
     // Measured (N = 6,000, with the former hann window): 75/135 model, 70/135 fft; block2_conv1 (after the first max-pool) matches worst.
     expect(orientedMatchedModel / orientedSig).toBeGreaterThan(0.5);
     expect(orientedMatched / orientedSig).toBeGreaterThan(0.4);
-  });
+  }, 300_000); // ~50 s alone; a loaded machine (other jobs on the 2 cores) must not fail it on time alone
 });
