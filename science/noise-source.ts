@@ -100,8 +100,8 @@ export function featureLayout(p: NoiseParams, crop: CropWindow, mode: 'pixels' |
  * are always of s − 127.5. `offsets` (interior positions: dx, dy per sample) shifts sample n's crop from `crop`'s
  * origin; the samples of one image then come in a run, and where their crops overlap, the image region they
  * cover is generated once and every crop gathered from it (a pixel's value depends only on (seed, image, x, y),
- * so the samples are the same bits as crop-by-crop generation). With `imageSize` (the side of the interior noise
- * images) that region is the whole image, kept per thread for the crops of every layer.
+ * so the samples are the same bits as crop-by-crop generation). With `images` (the side of the interior noise images
+ * and a cache the caller keeps) that region is the whole image, kept for the crops of every layer.
  */
 export function noiseSource(
   p: NoiseParams,
@@ -109,7 +109,7 @@ export function noiseSource(
   crop: CropWindow,
   layout: FeatureLayout,
   offsets: ArrayLike<number> | null = null,
-  opts: { centred?: boolean; imageSize?: number } = {},
+  opts: { centred?: boolean; images?: { side: number; cache: NoiseImageCache } } = {},
 ): SampleSource {
   if (offsets && offsets.length !== 2 * noiseIndex.length) throw new RangeError(`noise offsets: expected 2 per sample (${2 * noiseIndex.length}), got ${offsets.length}`);
   if (offsets && layout.kind === 'checks') throw new RangeError('noise offsets: shifted crops cut noise checks differently; expected pixel or bin features');
@@ -133,13 +133,13 @@ export function noiseSource(
         continue;
       }
       const { dx0, dy0, width, height } = run;
-      const image = opts.imageSize;
-      if (image) {
+      const image = opts.images?.side;
+      if (opts.images && image) {
         // the whole image, generated once per thread for every layer's crops (interior sampling)
         if (crop.x0 + dx0 < 0 || crop.y0 + dy0 < 0 || crop.x0 + dx0 + width > image || crop.y0 + dy0 + height > image) {
           throw new RangeError(`noise crops: samples ${run.start}–${run.end - 1} reach outside the ${image}-px noise image`);
         }
-        const whole = wholeImage(p, noiseIndex[run.start]!, image);
+        const whole = opts.images.cache.get(p, noiseIndex[run.start]!, image);
         for (let n = run.start; n < run.end; n++) toFeatures(whole, ((crop.y0 + dy(n)) * image + crop.x0 + dx(n)) * ch, image, out, (n - n0) * layout.D);
         continue;
       }
@@ -151,29 +151,39 @@ export function noiseSource(
   return centred ? { N, D: layout.D, rows, offset: NOISE_MEAN } : { N, D: layout.D, rows };
 }
 
-/** Bytes of whole noise images a thread keeps (least recently used dropped first): 139 images of 384² are 82 MB. */
-const IMAGE_CACHE_BYTES = 256 * 2 ** 20;
-const imageCache = new Map<string, Float32Array>();
-let imageCacheBytes = 0;
+/**
+ * Whole noise images kept for the crops of several layers (least recently used dropped first once over `maxBytes`;
+ * 139 images of 384² are 82 MB). The caller owns it (one per worker thread): this module keeps no state.
+ */
+export class NoiseImageCache {
+  private readonly images = new Map<string, Float32Array>();
+  private bytes = 0;
+  constructor(readonly maxBytes = 256 * 2 ** 20) {}
 
-/** Noise image `index` (side × side, HWC), generated once per thread and kept while it fits IMAGE_CACHE_BYTES. */
-function wholeImage(p: NoiseParams, index: number, side: number): Float32Array {
-  const key = `${p.seed}|${p.sigma}|${p.color}|${p.check}|${side}|${index}`;
-  let img = imageCache.get(key);
-  if (img) {
-    imageCache.delete(key); // most recently used last
-    imageCache.set(key, img);
+  /** Noise image `index` (side × side, HWC), generated on first use. */
+  get(p: NoiseParams, index: number, side: number): Float32Array {
+    const key = `${p.seed}|${p.sigma}|${p.color}|${p.check}|${side}|${index}`;
+    let img = this.images.get(key);
+    if (img) {
+      this.images.delete(key); // most recently used last
+      this.images.set(key, img);
+      return img;
+    }
+    img = noiseCrop(p, index, 0, 0, side, side);
+    this.images.set(key, img);
+    this.bytes += img.byteLength;
+    for (const [k, v] of this.images) {
+      if (this.bytes <= this.maxBytes || v === img) break;
+      this.images.delete(k);
+      this.bytes -= v.byteLength;
+    }
     return img;
   }
-  img = noiseCrop(p, index, 0, 0, side, side);
-  imageCache.set(key, img);
-  imageCacheBytes += img.byteLength;
-  for (const [k, v] of imageCache) {
-    if (imageCacheBytes <= IMAGE_CACHE_BYTES || v === img) break;
-    imageCache.delete(k);
-    imageCacheBytes -= v.byteLength;
+
+  /** Images currently kept. */
+  get size(): number {
+    return this.images.size;
   }
-  return img;
 }
 
 /** A run of consecutive samples on one noise image, and the image region their crops cover (offsets from the crop origin). */

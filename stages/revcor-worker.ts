@@ -5,7 +5,7 @@ import { OrtMatMul } from '../model/ort-matmul.ts';
 import { awaLayer, SAMPLE_OFFSET, type AwaNullModel } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
 import { JsMatMul, type MatMul } from '../science/gemm.ts';
-import { featureLayout, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
+import { featureLayout, NoiseImageCache, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
 import { storedSource, type SampleSource } from '../science/samples.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import { predictAwaFft, predictAwcFft, predictByModel, type GratingAxesLike, type Prediction, type RfLayout } from '../science/predict.ts';
@@ -28,6 +28,9 @@ function backend(kind: Backend, threads: number): MatMul {
 
 let sampleCache: { key: string; src: SampleSource } | undefined;
 
+/** Whole interior noise images this worker thread keeps for the crops of every layer (science/noise-source.ts). */
+const wholeImages = new NoiseImageCache();
+
 /**
  * The noise samples of one layer's crop, generated once per worker and kept (float32 when N·D·4 bytes fit the
  * budget, else — when `half` allows — float16 when N·D·2 do): the awa task and every awc shard of the layer that
@@ -40,7 +43,7 @@ function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWind
   if (offsets) for (let i = 0; i < offsets.length; i++) h = Math.imul(h ^ offsets[i]!, 16777619) >>> 0;
   const key = JSON.stringify({ noise, crop, D: layout.D, kind: layout.kind, N: noiseIndex.length, h });
   if (sampleCache?.key === key) return { src: sampleCache.src, stored: true };
-  const raw = noiseSource(noise, noiseIndex, crop, layout, offsets, { centred: true, imageSize: imageSize ?? undefined });
+  const raw = noiseSource(noise, noiseIndex, crop, layout, offsets, { centred: true, images: imageSize ? { side: imageSize, cache: wholeImages } : undefined });
   const bytes = noiseIndex.length * layout.D * 4;
   const precision = bytes <= budgetBytes ? 'f32' : half && bytes / 2 <= budgetBytes ? 'f16' : null;
   if (!precision) return { src: raw, stored: false };

@@ -1,7 +1,7 @@
 // Noise crops as analysis samples: the check-space layout reproduces every pixel, and AWC on checks recovers
 // an energy unit's quadrature pair (expanded back to pixels).
 import { describe, expect, it } from 'vitest';
-import { featureLayout, imageRuns, noiseSource, toPixels } from '../../science/noise-source.ts';
+import { featureLayout, NoiseImageCache, imageRuns, noiseSource, toPixels } from '../../science/noise-source.ts';
 import { noiseCrop } from '../../science/noise.ts';
 import { awcTask } from '../../stages/revcor-worker.ts';
 import { gabor, maxPrincipalAngle } from '../fixtures/synthetic-units.ts';
@@ -180,10 +180,12 @@ describe('noise sources', () => {
           expect(Array.from(src.rows(n0, n1)), `${color} ${layout.kind} rows ${n0}–${n1}`).toEqual(Array.from(want.subarray(n0 * layout.D, n1 * layout.D)));
         }
         // the whole image kept for every layer's crops (interior sampling): the same bits
-        const whole = noiseSource(p, index, crop, layout, offsets, { imageSize: 48 });
+        const cache = new NoiseImageCache(3 * 48 * 48 * 4 * (color === 'rgb' ? 3 : 1)); // room for 3 images
+        const whole = noiseSource(p, index, crop, layout, offsets, { images: { side: 48, cache } });
         expect(Array.from(whole.rows(2, 15))).toEqual(Array.from(want.subarray(2 * layout.D, 15 * layout.D)));
         expect(Array.from(whole.rows(0, 15))).toEqual(Array.from(want));
-        expect(() => noiseSource(p, index, crop, layout, offsets, { imageSize: 16 }).rows(0, 12)).toThrow(/outside the 16-px noise image/);
+        expect(cache.size).toBeLessThanOrEqual(3); // least recently used images dropped beyond the budget
+        expect(() => noiseSource(p, index, crop, layout, offsets, { images: { side: 16, cache } }).rows(0, 12)).toThrow(/outside the 16-px noise image/);
         // centred: pixels minus 127.5 (bins always are), announced as the source's offset
         const centred = noiseSource(p, index, crop, layout, offsets, { centred: true });
         expect(centred.offset).toBe(127.5);
