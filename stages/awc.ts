@@ -14,7 +14,9 @@ import { analysisBin, binnedSide } from '../science/noise-source.ts';
 import { matchFlags } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
-import { boolVector, floatListVector, intListVector, numberVector, readNumbers, readStrings, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { buildTable, type BuildValues } from '../results/columns.ts';
+import { AWC } from '../results/awc.ts';
+import { readNumbers, readStrings } from './unit-columns.ts';
 import { ALL_LAYERS, configuredLayers } from './unit-plan.ts';
 
 /** Schema-metadata key of awc shards: JSON { layer, start, end, crop, D, pixelD, solver, null, level, sigmaE, ... }. */
@@ -240,40 +242,40 @@ export function awcTable(
     flags.awcF[u] = +mc.f;
     flags.awcRec[u] = +(nSigTop[u]! > 0 && mc.theta && mc.f);
   }
-  const columns: Record<string, ReturnType<typeof numberVector>> = {
-    layer: stringVector(Array.from({ length: U }, () => layer)),
-    channel: numberVector(Int32Array.from({ length: U }, (_, i) => start + i)),
-    responsive: boolVector(o.responsive ?? res.responsive),
-    eig_top: floatListVector(res.top, kt),
-    top_significant: intListVector(res.topSignificant, kt),
-    n_sig_top: numberVector(nSigTop),
-    null_upper: numberVector(res.upper),
-    null_lower: numberVector(res.lower),
-    eigvec_top: floatListVector(res.topVectors, kt * res.pixelD),
-    energy: floatListVector(res.energy, res.pixelD),
-    awc_theta_pred: numberVector(res.thetaPred),
-    awc_f_pred: numberVector(res.fPred),
-    awa_significant: boolVector(Uint8Array.from(o.awaSignificant, (v) => (v === 1 ? 1 : 0))),
-    awa_theta_pred: numberVector(o.awaTheta),
-    awa_f_pred: numberVector(o.awaF),
-    theta_pref: numberVector(o.thetaPref),
-    f_pref: numberVector(o.fPref),
-    tuning_responsive: boolVector(Uint8Array.from(o.tuningResponsive, (v) => (v === 1 ? 1 : 0))),
-    awa_theta_match: boolVector(flags.awaTheta),
-    awa_f_match: boolVector(flags.awaF),
-    awa_reconstructed: boolVector(flags.awaRec),
-    awc_theta_match: boolVector(flags.awcTheta),
-    awc_f_match: boolVector(flags.awcF),
-    awc_reconstructed: boolVector(flags.awcRec),
+  const flag = (v: Float64Array) => Uint8Array.from(v, (x) => (x === 1 ? 1 : 0));
+  const bottom = kb > 0;
+  const columns: BuildValues<typeof AWC.columns> = {
+    layer: Array.from({ length: U }, () => layer),
+    channel: Int32Array.from({ length: U }, (_, i) => start + i),
+    responsive: o.responsive ?? res.responsive,
+    eig_top: { values: res.top, width: kt },
+    top_significant: { values: res.topSignificant, width: kt },
+    n_sig_top: nSigTop,
+    null_upper: res.upper,
+    null_lower: res.lower,
+    eigvec_top: { values: res.topVectors, width: kt * res.pixelD },
+    energy: { values: res.energy, width: res.pixelD },
+    awc_theta_pred: res.thetaPred,
+    awc_f_pred: res.fPred,
+    awa_significant: flag(o.awaSignificant),
+    awa_theta_pred: o.awaTheta,
+    awa_f_pred: o.awaF,
+    theta_pref: o.thetaPref,
+    f_pref: o.fPref,
+    tuning_responsive: flag(o.tuningResponsive),
+    awa_theta_match: flags.awaTheta,
+    awa_f_match: flags.awaF,
+    awa_reconstructed: flags.awaRec,
+    awc_theta_match: flags.awcTheta,
+    awc_f_match: flags.awcF,
+    awc_reconstructed: flags.awcRec,
+    eig_bottom: bottom ? { values: res.bottom, width: kb } : undefined,
+    bottom_significant: bottom ? { values: res.bottomSignificant, width: kb } : undefined,
+    n_sig_bottom: bottom ? nSigBottom : undefined,
+    eigvec_bottom: bottom ? { values: res.bottomVectors, width: kb * res.pixelD } : undefined,
   };
-  if (kb > 0) {
-    columns['eig_bottom'] = floatListVector(res.bottom, kb);
-    columns['bottom_significant'] = intListVector(res.bottomSignificant, kb);
-    columns['n_sig_bottom'] = numberVector(nSigBottom);
-    columns['eigvec_bottom'] = floatListVector(res.bottomVectors, kb * res.pixelD);
-  }
   const a = o.config.awc;
-  return tableWithMetadata(columns, {
+  return buildTable(AWC, columns, {
     [AWC_META.shard]: JSON.stringify({
       layer,
       start,

@@ -7,17 +7,9 @@ import { InputError } from '../pipeline/errors.ts';
 import { activationsStage } from './activations.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { gratingTuning, type GratingGrid, type TuningOptions } from '../science/tuning.ts';
-import {
-  boolVector,
-  concatTables,
-  floatListVector,
-  layerColumns,
-  numberVector,
-  readLayerMatrix,
-  readNumbers,
-  stringVector,
-  tableWithMetadata,
-} from './unit-columns.ts';
+import { buildTable } from '../results/columns.ts';
+import { TUNING } from '../results/tuning.ts';
+import { concatTables, layerColumns, readLayerMatrix, readNumbers } from './unit-columns.ts';
 import { ALL_LAYERS, layerShards, setNeeds, setShards, type ActivationsPlanner } from './unit-plan.ts';
 
 /** Tuning options from the experiment. */
@@ -52,31 +44,32 @@ export function tuningTable(
   const R = options.response === 'mean' ? reduced.mean : reduced.max;
   const gridRows = new Float32Array(channels * nT * nF);
   for (let c = 0; c < nT * nF; c++) for (let u = 0; u < channels; u++) gridRows[u * nT * nF + c] = R[c * channels + u]!;
-  return tableWithMetadata(
+  return buildTable(
+    TUNING,
     {
-      layer: stringVector(Array.from({ length: channels }, () => layer)),
-      channel: numberVector(Int32Array.from({ length: channels }, (_, i) => i)),
-      responsive: boolVector(ix.responsive),
-      max_response: numberVector(ix.maxResponse),
-      sf_pref: numberVector(ix.sfPref),
-      sf_pref_index: numberVector(ix.sfPrefIndex),
-      theta_pref: numberVector(ix.thetaPref),
-      theta_pref_index: numberVector(ix.thetaPrefIndex),
-      theta_vector: numberVector(ix.thetaVector),
-      circular_variance: numberVector(ix.circularVariance),
-      osi: numberVector(ix.osi),
-      ori_half_width: numberVector(ix.oriHalfWidth),
-      ori_width_open: boolVector(ix.oriWidthOpen),
-      sf_low: numberVector(ix.sfLow),
-      sf_high: numberVector(ix.sfHigh),
-      sf_bandwidth: numberVector(ix.sfBandwidth),
-      sf_low_open: boolVector(ix.sfLowOpen),
-      sf_high_open: boolVector(ix.sfHighOpen),
-      f1f0: numberVector(ix.f1f0Pref),
-      max_phase_response: numberVector(ix.maxPhasePref),
-      ori_curve: floatListVector(ix.oriCurve, nT),
-      sf_curve: floatListVector(ix.sfCurve, nF),
-      response_grid: floatListVector(gridRows, nT * nF),
+      layer: Array.from({ length: channels }, () => layer),
+      channel: Int32Array.from({ length: channels }, (_, i) => i),
+      responsive: ix.responsive,
+      max_response: ix.maxResponse,
+      sf_pref: ix.sfPref,
+      sf_pref_index: ix.sfPrefIndex,
+      theta_pref: ix.thetaPref,
+      theta_pref_index: ix.thetaPrefIndex,
+      theta_vector: ix.thetaVector,
+      circular_variance: ix.circularVariance,
+      osi: ix.osi,
+      ori_half_width: ix.oriHalfWidth,
+      ori_width_open: ix.oriWidthOpen,
+      sf_low: ix.sfLow,
+      sf_high: ix.sfHigh,
+      sf_bandwidth: ix.sfBandwidth,
+      sf_low_open: ix.sfLowOpen,
+      sf_high_open: ix.sfHighOpen,
+      f1f0: ix.f1f0Pref,
+      max_phase_response: ix.maxPhasePref,
+      ori_curve: { values: ix.oriCurve, width: nT },
+      sf_curve: { values: ix.sfCurve, width: nF },
+      response_grid: { values: gridRows, width: nT * nF },
     },
     tuningMetadata(grid, options),
   );
