@@ -1,7 +1,7 @@
 // Builds report.html from a finished run's checkpoints: the summary rows (the summary checkpoint, or computed
 // from the upstream checkpoints when the summary stage has not run), the plots, the RF atlas, run facts.
 import { existsSync } from 'node:fs';
-import { rowsFromTable, summarise, SUMMARY_DOC, SUMMARY_SHARD } from '../stages/summary.ts';
+import { rowsFromTable, summarise, SUMMARY_DOC, SUMMARY_SHARD } from '../results/summary.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
 import { reportHtml, type ReportModel } from './html.ts';
 import { layerPlots } from './plots.ts';

@@ -9,7 +9,7 @@ import { readManifest, type Manifest, type ShardRecord } from '../pipeline/manif
 import { readResolvedConfig, requireRecordedExperiment } from '../pipeline/rundir.ts';
 import type { FinalizeContext, UpstreamShardInfo } from '../pipeline/stage.ts';
 import { readShardVerified } from '../pipeline/store.ts';
-import type { UpstreamReader } from '../stages/summary.ts';
+import type { UpstreamReader } from '../results/reader.ts';
 
 /** A finished run, read-only. */
 export interface RunSource extends UpstreamReader {

@@ -58,3 +58,11 @@ export function readImageActivations(table: Table, source = 'activations (images
 export function readNoiseActivations(table: Table, source = 'activations (noise)') {
   return readColumns(ACTIVATIONS_NOISE, table, source);
 }
+
+/** The activations declaration of a stimulus set (the blank shares the gratings' columns). */
+export function activationsSpec(set: string) {
+  if (set === 'gratings' || set === 'blank') return ACTIVATIONS_GRATINGS;
+  if (set === 'images') return ACTIVATIONS_IMAGES;
+  if (set === 'noise') return ACTIVATIONS_NOISE;
+  throw new Error(`results: no activations declaration for the stimulus set '${set}'`);
+}

@@ -376,3 +376,9 @@ export function columnSpec(spec: TableSpec, name: string): ColumnSpec {
   if (!c) throw new Error(`results ${spec.name}: no declared column '${name}'`);
   return c;
 }
+
+/** The same table with `metadata` added to its schema metadata (fields and their metadata kept). */
+export function withSchemaMetadata(table: Table, metadata: Record<string, string>): Table {
+  const schema = new Schema(table.schema.fields, new Map([...table.schema.metadata, ...Object.entries(metadata)]));
+  return new Table(schema, table.batches.map((b) => new RecordBatch(schema, b.data)));
+}

@@ -1,7 +1,7 @@
 // Per-layer summary of the physiology (SPEC §5 table, tuning and category statistics) from per-unit results.
 // Pure: the summary stage aligns the upstream tables by channel and calls layerSummary once per layer.
 import { DEFAULT_BOOTSTRAP, MISSING, meanEstimate, medianEstimate, proportionEstimate, spearmanEstimate, type BootstrapOptions, type Estimate } from './intervals.ts';
-import { axialCosines, matchFlags } from './predict.ts';
+import { axialCosines } from './predict.ts';
 
 /** Per-unit grating tuning of one layer (arrays aligned by unit; NaN where undefined). */
 export interface TuningUnits {
@@ -30,12 +30,22 @@ export interface AwaUnits {
   fPred: ArrayLike<number>;
 }
 
+/** Per-unit verdicts of one RF estimate against the grating tuning, as the awc stage decided them (1/0). */
+export interface UnitVerdicts {
+  thetaMatch: ArrayLike<number>;
+  fMatch: ArrayLike<number>;
+  reconstructed: ArrayLike<number>;
+}
+
 /** Per-unit AWC results of one layer (nSigBottom null when no suppressive eigenpairs were kept). */
 export interface AwcUnits {
   nSigTop: ArrayLike<number>;
   nSigBottom: ArrayLike<number> | null;
   thetaPred: ArrayLike<number>;
   fPred: ArrayLike<number>;
+  /** The awc stage's verdicts for the AWA's and the AWC's predictions (science/predict.ts predictionVerdicts). */
+  awaVerdicts: UnitVerdicts;
+  awcVerdicts: UnitVerdicts;
 }
 
 /** Per-unit category selectivity of one layer ('' = no preferred category). */
@@ -61,12 +71,6 @@ export interface LayerUnits {
   category?: CategoryUnits;
 }
 
-/** Match tolerances (SPEC §5; prediction.thetaTolerance / sfTolerance). */
-export interface MatchTolerance {
-  thetaDeg: number;
-  octaves: number;
-}
-
 /** How a summary statistic is estimated, and so which 95 % interval it carries. */
 export type StatisticKind = 'proportion' | 'median' | 'mean' | 'correlation';
 
@@ -83,6 +87,8 @@ interface FieldSpec {
   name: string;
   type: 'string' | 'int' | 'number';
   doc: string;
+  /** Unit of the value ('' when dimensionless). */
+  unit?: string;
 }
 
 /** A statistic of the summary: four columns name, name_lo, name_hi, name_n (value, 95 % interval, observations). */
@@ -90,6 +96,8 @@ interface StatisticSpec {
   name: string;
   kind: StatisticKind;
   doc: string;
+  /** Unit of the value and its interval (default: % for proportions, else ''). */
+  unit?: string;
 }
 
 /**
@@ -101,10 +109,10 @@ interface StatisticSpec {
 export const SUMMARY_SPEC = [
   { name: 'layer', type: 'string', doc: 'analysed layer' },
   { name: 'n_units', type: 'int', doc: 'units (channels) analysed' },
-  { name: 'rf_size', type: 'number', doc: 'side of the RF crop, pixels (theoretical RF clipped to the image)' },
+  { name: 'rf_size', type: 'number', unit: 'px', doc: 'side of the RF crop, pixels (theoretical RF clipped to the image)' },
   { name: 'pct_responsive', kind: 'proportion', doc: '% of units responsive to gratings (max R - min R > tuning.epsilon over the (theta, f) grid: a unit whose response never changes is not)' },
   { name: 'pct_noise_responsive', kind: 'proportion', doc: '% of units whose activation varies over the noise stimuli (max a > min a)' },
-  { name: 'median_n_eff', kind: 'median', doc: 'median effective number of noise samples (sum a)^2 / sum a^2 over the noise-responsive units' },
+  { name: 'median_n_eff', kind: 'median', unit: 'samples', doc: 'median effective number of noise samples (sum a)^2 / sum a^2 over the noise-responsive units' },
   { name: 'pct_awa_significant', kind: 'proportion', doc: '% of units with a significant AWA (max |z| >= awa.zThreshold, z under the run\'s awa.nullModel)' },
   { name: 'pct_awa_significant_finite_n', kind: 'proportion', doc: '% of units with a significant AWA under the finite-N null sigma_e sqrt(sum w^2 - 1/N)' },
   { name: 'pct_awa_significant_population', kind: 'proportion', doc: '% of units with a significant AWA under the population null sigma_e sqrt(sum w^2)' },
@@ -125,8 +133,8 @@ export const SUMMARY_SPEC = [
   { name: 'n_responsive', type: 'number', doc: 'units responsive to gratings (the tuning medians are over these)' },
   { name: 'median_circular_variance', kind: 'median', doc: 'median circular variance at f_pref' },
   { name: 'median_osi', kind: 'median', doc: 'median orientation selectivity index' },
-  { name: 'median_ori_half_width', kind: 'median', doc: 'median orientation half-width at half height, degrees (units whose curve falls to half)' },
-  { name: 'median_sf_bandwidth', kind: 'median', doc: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)' },
+  { name: 'median_ori_half_width', kind: 'median', unit: 'deg', doc: 'median orientation half-width at half height, degrees (units whose curve falls to half)' },
+  { name: 'median_sf_bandwidth', kind: 'median', unit: 'octaves', doc: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)' },
   { name: 'median_f1f0', kind: 'median', doc: 'median F1/F0 at (theta_pref, f_pref)' },
   { name: 'pct_category_selective', kind: 'proportion', doc: '% of units category-selective by the ANOVA (q <= category.fdr and CSI >= category.minCsi)' },
   { name: 'pct_category_reliable', kind: 'proportion', doc: '% of units with a reliable category preference: the same preferred category on two disjoint halves of every category\'s images and a split-half profile correlation beyond its permutation null (p <= category.splitHalf.alpha)' },
@@ -149,7 +157,7 @@ type IntervalName = `${StatisticName}_${(typeof INTERVAL_SUFFIXES)[number]}`;
 export type SummaryRow = { [K in TextName]: string } & { [K in NumberName | StatisticName | IntervalName]: number };
 
 /** The statistics of the summary, in table order. */
-export const SUMMARY_STATISTICS: readonly { name: StatisticName; kind: StatisticKind; doc: string }[] = SUMMARY_SPEC.filter((s): s is Extract<Spec, { kind: StatisticKind }> => 'kind' in s);
+export const SUMMARY_STATISTICS: readonly { name: StatisticName; kind: StatisticKind; doc: string; unit?: string }[] = SUMMARY_SPEC.filter((s): s is Extract<Spec, { kind: StatisticKind }> => 'kind' in s);
 
 /** Whether a column name is a statistic (value column with _lo, _hi, _n siblings). */
 export function isStatistic(name: string): name is StatisticName {
@@ -201,26 +209,27 @@ function countsJson(labels: readonly string[], units: readonly number[]): string
   return JSON.stringify(Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
-/** Prediction statistics of one RF estimate against the grating tuning, over units where `hasRf` holds. */
+/**
+ * Prediction statistics of one RF estimate against the grating tuning, over the units where `hasRf` holds and that
+ * respond to gratings; the match flags and "reconstructed" are the awc stage's verdicts (read, not recomputed).
+ */
 function predictionStats(
   n: number,
   tuning: TuningUnits | undefined,
   pred: { thetaPred: ArrayLike<number>; fPred: ArrayLike<number> } | undefined,
   hasRf: (i: number) => boolean,
-  tol: MatchTolerance,
+  verdicts: UnitVerdicts | undefined,
   boot: BootstrapOptions,
 ): { n: number; theta: Estimate; f: Estimate; reconstructed: Estimate; agreement: Estimate; spearman: Estimate } {
-  if (!tuning || !pred) return { n: NaN, theta: MISSING, f: MISSING, reconstructed: MISSING, agreement: MISSING, spearman: MISSING };
+  if (!tuning || !pred || !verdicts) return { n: NaN, theta: MISSING, f: MISSING, reconstructed: MISSING, agreement: MISSING, spearman: MISSING };
   const compared = where(n, (i) => hasRf(i) && tuning.responsive[i] === 1);
   let theta = 0;
   let f = 0;
-  let both = 0;
   for (const i of compared) {
-    const m = matchFlags({ thetaDeg: pred.thetaPred[i]!, fCpp: pred.fPred[i]! }, tuning.thetaPref[i]!, tuning.fPref[i]!, tol);
-    theta += +m.theta;
-    f += +m.f;
-    both += +(m.theta && m.f);
+    theta += +(verdicts.thetaMatch[i] === 1);
+    f += +(verdicts.fMatch[i] === 1);
   }
+  const both = where(n, (i) => verdicts.reconstructed[i] === 1).length;
   const log2 = (x: number) => (x > 0 ? Math.log2(x) : NaN);
   return {
     n: compared.length,
@@ -245,13 +254,13 @@ function assemble(plain: Record<string, number | string>, stats: Record<Statisti
 }
 
 /** The per-layer summary row (SPEC §5 table plus tuning and category statistics), every statistic with its interval. */
-export function layerSummary(u: LayerUnits, tol: MatchTolerance, boot: BootstrapOptions = DEFAULT_BOOTSTRAP): SummaryRow {
+export function layerSummary(u: LayerUnits, boot: BootstrapOptions = DEFAULT_BOOTSTRAP): SummaryRow {
   const n = u.units;
   const t = u.tuning;
   const share = (a: ArrayLike<number> | undefined, pick: (v: number) => boolean): Estimate =>
     a ? proportionEstimate(where(n, (i) => pick(a[i]!)).length, n, boot.level) : MISSING;
-  const awa = predictionStats(n, t, u.awa, (i) => u.awa!.significant[i] === 1, tol, boot);
-  const awc = predictionStats(n, t, u.awc, (i) => u.awc!.nSigTop[i]! > 0, tol, boot);
+  const awa = predictionStats(n, t, u.awa, (i) => u.awa!.significant[i] === 1, u.awc?.awaVerdicts, boot);
+  const awc = predictionStats(n, t, u.awc, (i) => u.awc!.nSigTop[i]! > 0, u.awc?.awcVerdicts, boot);
   const responsive = t ? where(n, (i) => t.responsive[i] === 1) : [];
   const overResponsive = (a: ArrayLike<number> | undefined): Estimate => (a ? medianEstimate(responsive.map((i) => a[i]!), boot) : MISSING);
   const c = u.category;

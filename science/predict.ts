@@ -193,3 +193,35 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
   }
   return da > 0 && db > 0 ? num / Math.sqrt(da * db) : NaN;
 }
+
+/** Per-unit verdicts of one RF estimate against the grating tuning (1/0 per unit). */
+export interface PredictionVerdicts {
+  thetaMatch: Uint8Array;
+  fMatch: Uint8Array;
+  /** Significant RF, orientation and SF both match (docs/method.md §5: "reconstructed"). */
+  reconstructed: Uint8Array;
+}
+
+/**
+ * The verdicts of docs/method.md §5 for every unit: match flags of the predicted θ and f against θ_pref and f_pref
+ * (matchFlags), and reconstructed = significant ∧ θ match ∧ f match. Decided once, by the awc stage; everything else
+ * reads its columns.
+ */
+export function predictionVerdicts(
+  thetaPred: ArrayLike<number>,
+  fPred: ArrayLike<number>,
+  thetaPref: ArrayLike<number>,
+  fPref: ArrayLike<number>,
+  significant: (unit: number) => boolean,
+  tol: { thetaDeg: number; octaves: number },
+): PredictionVerdicts {
+  const U = thetaPred.length;
+  const out = { thetaMatch: new Uint8Array(U), fMatch: new Uint8Array(U), reconstructed: new Uint8Array(U) };
+  for (let u = 0; u < U; u++) {
+    const m = matchFlags({ thetaDeg: thetaPred[u]!, fCpp: fPred[u]! }, thetaPref[u]!, fPref[u]!, tol);
+    out.thetaMatch[u] = +m.theta;
+    out.fMatch[u] = +m.f;
+    out.reconstructed[u] = +(significant(u) && m.theta && m.f);
+  }
+  return out;
+}

@@ -19,7 +19,8 @@ import { noiseImageRGBInto, type NoiseParams } from '../science/noise.ts';
 import { countImages, imageRows } from './activations-images.ts';
 import { interiorImageSize, interiorPlan, noiseImageCount, noiseKeyParams } from './noise-plan.ts';
 import { blankEnabled } from './stimuli.ts';
-import { numberVector, tableWithMetadata } from './unit-columns.ts';
+import { buildTable, type BuildValues } from '../results/columns.ts';
+import { activationsSpec } from '../results/activations.ts';
 
 /** The stimulus sets the stage shards over (blank: one uniform mid-grey image, with v1.enabled). */
 export type StimulusSet = 'gratings' | 'blank' | 'images' | 'noise';
@@ -149,8 +150,8 @@ async function setSizes(ctx: PlanContext<Experiment>): Promise<[StimulusSet, num
 
 /** The stimulus descriptors and pixel generator for one shard. */
 interface ShardStimuli {
-  /** Descriptor columns (after `stimulus`), one value per row. */
-  columns: Record<string, Vector>;
+  /** Descriptor columns (after `stimulus`), one value per row, as the set's activations declaration names them. */
+  columns: Record<string, Float64Array | Int32Array | string[]>;
   stimulus: Int32Array;
   /** Writes row r's pixels (HWC RGB 0–255, side × side) into out at offset. */
   fill(out: Float32Array, offset: number, row: number): Promise<void> | void;
@@ -185,7 +186,7 @@ async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, 
     const contrast = params.set === 'blank' ? 0 : ctx.config.stimuli.gratings.contrast;
     return {
       stimulus,
-      columns: { theta_deg: numberVector(theta), sf_cpp: numberVector(sf), phase_deg: numberVector(phase) },
+      columns: { theta_deg: theta, sf_cpp: sf, phase_deg: phase },
       fill: (out, offset, r) => gratingImageInto(out, offset, { thetaDeg: theta[r], sfCpp: sf[r], phaseDeg: phase[r], contrast }, side, side, x0, y0),
     };
   }
@@ -193,7 +194,7 @@ async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, 
   const p = noiseParams(ctx.config);
   return {
     stimulus,
-    columns: { noise_index: numberVector(noiseIndex) },
+    columns: { noise_index: noiseIndex },
     fill: (out, offset, r) => noiseImageRGBInto(out, offset, p, noiseIndex[r], x0, y0, side, side),
   };
 }
@@ -314,8 +315,7 @@ export const activationsStage: Stage<Experiment> = {
       if (k + 1 < batches) inflight = session.run(buffers[(k + 1) % 2], countOf(k + 1), ctx.signal);
       ctx.progress(Math.min(n, (k + 1) * batch) / n);
     }
-    const columns: Record<string, Vector> = { stimulus: numberVector(stimuli.stimulus), ...stimuli.columns };
-    for (const o of outputs) columns[o.name] = layerListVector(values[o.name], o.width);
+    const layerColumns = Object.fromEntries(outputs.map((o) => [o.name, { values: values[o.name], width: o.width }]));
     const metadata: Record<string, string> = {
       [ACTIVATIONS_META.set]: params.set,
       // Geometry of the analysed layers, `channels` = channels kept (model.channels), as in the layer columns.
@@ -328,7 +328,7 @@ export const activationsStage: Stage<Experiment> = {
     if (canvas) metadata[ACTIVATIONS_META.canvas] = JSON.stringify(canvas);
     if (positions) metadata[ACTIVATIONS_META.positions] = JSON.stringify(positions);
     if (params.set === 'noise') metadata[ACTIVATIONS_META.noise] = JSON.stringify(noiseParams(config));
-    return tableWithMetadata(columns, metadata);
+    return buildTable(activationsSpec(params.set), { stimulus: stimuli.stimulus, ...stimuli.columns } as BuildValues<ReturnType<typeof activationsSpec>['columns']>, metadata, layerColumns);
   },
 };
 

@@ -11,7 +11,7 @@ import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.
 import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { variesOverSamples } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
-import { matchFlags } from '../science/predict.ts';
+import { predictionVerdicts } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable, type BuildValues } from '../results/columns.ts';
@@ -222,26 +222,12 @@ export function awcTable(
   const tol = { thetaDeg: o.config.prediction.thetaTolerance, octaves: o.config.prediction.sfTolerance };
   const nSigTop = new Int32Array(U);
   const nSigBottom = new Int32Array(U);
-  const flags = {
-    awaTheta: new Uint8Array(U),
-    awaF: new Uint8Array(U),
-    awaRec: new Uint8Array(U),
-    awcTheta: new Uint8Array(U),
-    awcF: new Uint8Array(U),
-    awcRec: new Uint8Array(U),
-  };
   for (let u = 0; u < U; u++) {
     for (let k = 0; k < kt; k++) nSigTop[u] += res.topSignificant[u * kt + k]!;
     for (let k = 0; k < kb; k++) nSigBottom[u] += res.bottomSignificant[u * kb + k]!;
-    const ma = matchFlags({ thetaDeg: o.awaTheta[u]!, fCpp: o.awaF[u]! }, o.thetaPref[u]!, o.fPref[u]!, tol);
-    const mc = matchFlags({ thetaDeg: res.thetaPred[u]!, fCpp: res.fPred[u]! }, o.thetaPref[u]!, o.fPref[u]!, tol);
-    flags.awaTheta[u] = +ma.theta;
-    flags.awaF[u] = +ma.f;
-    flags.awaRec[u] = +(o.awaSignificant[u] === 1 && ma.theta && ma.f);
-    flags.awcTheta[u] = +mc.theta;
-    flags.awcF[u] = +mc.f;
-    flags.awcRec[u] = +(nSigTop[u]! > 0 && mc.theta && mc.f);
   }
+  const awaV = predictionVerdicts(o.awaTheta, o.awaF, o.thetaPref, o.fPref, (u) => o.awaSignificant[u] === 1, tol);
+  const awcV = predictionVerdicts(res.thetaPred, res.fPred, o.thetaPref, o.fPref, (u) => nSigTop[u]! > 0, tol);
   const flag = (v: Float64Array) => Uint8Array.from(v, (x) => (x === 1 ? 1 : 0));
   const bottom = kb > 0;
   const columns: BuildValues<typeof AWC.columns> = {
@@ -263,12 +249,12 @@ export function awcTable(
     theta_pref: o.thetaPref,
     f_pref: o.fPref,
     tuning_responsive: flag(o.tuningResponsive),
-    awa_theta_match: flags.awaTheta,
-    awa_f_match: flags.awaF,
-    awa_reconstructed: flags.awaRec,
-    awc_theta_match: flags.awcTheta,
-    awc_f_match: flags.awcF,
-    awc_reconstructed: flags.awcRec,
+    awa_theta_match: awaV.thetaMatch,
+    awa_f_match: awaV.fMatch,
+    awa_reconstructed: awaV.reconstructed,
+    awc_theta_match: awcV.thetaMatch,
+    awc_f_match: awcV.fMatch,
+    awc_reconstructed: awcV.reconstructed,
     eig_bottom: bottom ? { values: res.bottom, width: kb } : undefined,
     bottom_significant: bottom ? { values: res.bottomSignificant, width: kb } : undefined,
     n_sig_bottom: bottom ? nSigBottom : undefined,

@@ -6,7 +6,7 @@
 // One shard per enabled set, id = set name; each shard's params carry its own config sub-slice (configSlice is
 // empty), so changing the noise seed reruns only the noise shard and what reads it.
 import { estimateStimuli } from './estimate.ts';
-import { Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import { readFile } from 'node:fs/promises';
 import type { Experiment, NoiseConfig } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
@@ -15,7 +15,8 @@ import { gratingAxes, gratingList } from '../science/gratings.ts';
 import { noiseMoments } from '../science/noise.ts';
 import { IMAGES_DIR_KEY, decodeCategoryImage, firstLine, listImageSet, sha256Hex } from './images-io.ts';
 import { noiseImageCount, noiseKeyParams } from './noise-plan.ts';
-import { numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { buildTable } from '../results/columns.ts';
+import { STIMULI_BLANK, STIMULI_GRATINGS, STIMULI_IMAGES, STIMULI_NOISE } from '../results/stimuli.ts';
 
 /** Bump when a stimuli table changes for the same config. */
 export const STIMULI_VERSION = '1';
@@ -41,12 +42,13 @@ export function blankParams(): Record<string, unknown> {
 
 /** The blank table: one stimulus, a grating of contrast 0 (uniform grey 127.5), in the grating table's columns. */
 export function blankTable(): Table {
-  return tableWithMetadata(
+  return buildTable(
+    STIMULI_BLANK,
     {
-      stimulus: numberVector(Int32Array.of(0)),
-      theta_deg: numberVector(Float64Array.of(0)),
-      sf_cpp: numberVector(Float64Array.of(0)),
-      phase_deg: numberVector(Float64Array.of(0)),
+      stimulus: Int32Array.of(0),
+      theta_deg: Float64Array.of(0),
+      sf_cpp: Float64Array.of(0),
+      phase_deg: Float64Array.of(0),
     },
     { set: 'blank', contrast: '0', formula: 'L(x,y) = 127.5, R=G=B: the grating formula with C = 0 (the blank of the V1 comparison)' },
   );
@@ -68,12 +70,13 @@ export function noiseParams(c: Experiment, images?: number): Record<string, unkn
 export function gratingsTable(c: Experiment['stimuli']['gratings']): Table {
   const list = gratingList(c);
   const axes = gratingAxes(c);
-  return tableWithMetadata(
+  return buildTable(
+    STIMULI_GRATINGS,
     {
-      stimulus: numberVector(Int32Array.from(list, (d) => d.stimulus)),
-      theta_deg: numberVector(Float64Array.from(list, (d) => d.thetaDeg)),
-      sf_cpp: numberVector(Float64Array.from(list, (d) => d.sfCpp)),
-      phase_deg: numberVector(Float64Array.from(list, (d) => d.phaseDeg)),
+      stimulus: Int32Array.from(list, (d) => d.stimulus),
+      theta_deg: Float64Array.from(list, (d) => d.thetaDeg),
+      sf_cpp: Float64Array.from(list, (d) => d.sfCpp),
+      phase_deg: Float64Array.from(list, (d) => d.phaseDeg),
     },
     {
       set: 'gratings',
@@ -94,8 +97,9 @@ export function gratingsTable(c: Experiment['stimuli']['gratings']): Table {
 export function noiseTable(c: Experiment['stimuli']['noise'], images = c.count): Table {
   const idx = Int32Array.from({ length: images }, (_, i) => i);
   const m = noiseMoments(c);
-  return tableWithMetadata(
-    { stimulus: numberVector(idx), noise_index: numberVector(Int32Array.from(idx)) },
+  return buildTable(
+    STIMULI_NOISE,
+    { stimulus: idx, noise_index: Int32Array.from(idx) },
     {
       set: 'noise',
       seed: String(c.seed),
@@ -161,13 +165,14 @@ export async function imagesTable(c: Experiment, ctx: Pick<StageContext<Experime
     }
   }
   const excludedCount = rows.filter((r) => r.excluded !== null).length;
-  return tableWithMetadata(
+  return buildTable(
+    STIMULI_IMAGES,
     {
-      stimulus: numberVector(Int32Array.from(rows, (r) => r.stimulus)),
-      category: stringVector(rows.map((r) => r.category)),
-      file: stringVector(rows.map((r) => r.file)),
-      sha256: stringVector(rows.map((r) => r.sha256)),
-      excluded: vectorFromArray(rows.map((r) => r.excluded), new Utf8()),
+      stimulus: Int32Array.from(rows, (r) => r.stimulus),
+      category: rows.map((r) => r.category),
+      file: rows.map((r) => r.file),
+      sha256: rows.map((r) => r.sha256),
+      excluded: rows.map((r) => r.excluded),
     },
     {
       set: 'images',
