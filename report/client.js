@@ -2,12 +2,10 @@
 // Layer grids and unit cards are built on demand from the embedded JSON; every piece of text is set with
 // textContent / setAttribute (never innerHTML), and only data:image URIs are used as image sources.
 //
-// Unit keys: c channel · r responsive, tp θ_pref, fp f_pref, cv, osi, hw half-width, bw SF bandwidth, f10 F1/F0,
-// mr max response, ori / sfc tuning curves · as AWA significant, z max|z|, na active samples, at / af AWA θ, f
-// predicted · ev / es top eigenvalues and significance, eb / bs bottom ones, nu / nl null bounds, ns / nb numbers
-// significant, ct / cf AWC θ, f predicted · amt, amf, cmt, cmf match flags, ra / rc reconstructed by AWA / AWC ·
-// pc preferred category, csi, sp sparseness, q, sel selective, mu category means, ti top images [index, response]
-// · im images {a AWA, t top eigenvectors[], b bottom eigenvectors[], e energy}.
+// Unit keys: the `key` of each declared column in results/tuning.ts, category.ts, awa.ts, awc.ts (e.g. tp = theta_pref,
+// ra = awa_reconstructed: verdicts are the stages' own columns, never recomputed here), plus im (map images {a AWA,
+// t top eigenvectors[], b bottom eigenvectors[], e energy}) and ti (top images [index, response]); test/report/
+// units.test.ts checks that every key used here is declared.
 (() => {
   'use strict';
   const SVGNS = 'http://www.w3.org/2000/svg';
