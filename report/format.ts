@@ -2,7 +2,7 @@
 // '—'. A statistic's cell is "value [lo, hi]" (its 95 % interval), followed by "n=…" when its n differs from the
 // group's n column, or just "n=…" when n is below MIN_N (too few to show a number).
 import { MIN_N } from '../science/intervals.ts';
-import { isStatistic, rowEstimate, type SummaryRow } from '../science/layer-summary.ts';
+import { isStatistic, rowEstimate, SUMMARY_STATISTICS, type SummaryRow } from '../science/layer-summary.ts';
 
 /** One shown column: header, the row field and how to format its value (and its interval, when a statistic). */
 export interface ShownColumn {
@@ -107,11 +107,8 @@ export const COLUMN_GROUPS: ColumnGroup[] = [
     note: 'Medians over the units responsive to gratings (n), [95% bootstrap interval]; half-width and bandwidth over units whose curves fall to half height (their own n).',
     columns: [
       { header: 'n', key: 'n_responsive', format: int },
-      indexOf('circ. var.', 'median_circular_variance', 'n_responsive'),
-      indexOf('OSI', 'median_osi', 'n_responsive'),
-      indexOf('half-width °', 'median_ori_half_width', 'n_responsive', fixed(1)),
-      indexOf('SF bw oct', 'median_sf_bandwidth', 'n_responsive'),
-      indexOf('F1/F0', 'median_f1f0', 'n_responsive'),
+      // every statistic declared as a median of a tuning column (science/layer-summary.ts SUMMARY_SPEC `of`)
+      ...SUMMARY_STATISTICS.filter((s) => s.of).map((s) => indexOf(s.header ?? s.name, s.name, 'n_responsive', fixed(s.digits ?? 2))),
     ],
   },
   {

@@ -43,6 +43,8 @@ export interface ColumnSpec {
   optional?: boolean;
   /** Cells may be null (utf8: e.g. "not excluded"). */
   nullable?: boolean;
+  /** The field of the producer's science result the column is filled from (valuesFrom), when it is one. */
+  source?: string;
 }
 
 /** Columns not known by name in advance (the activations stage's layer columns): their shared type and meaning. */
@@ -381,4 +383,16 @@ export function columnSpec(spec: TableSpec, name: string): ColumnSpec {
 export function withSchemaMetadata(table: Table, metadata: Record<string, string>): Table {
   const schema = new Schema(table.schema.fields, new Map([...table.schema.metadata, ...Object.entries(metadata)]));
   return new Table(schema, table.batches.map((b) => new RecordBatch(schema, b.data)));
+}
+
+/** The values of every column declared with a `source`, taken from the producer's result object by that field. */
+export function valuesFrom(spec: TableSpec, result: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of spec.columns) {
+    if (!c.source) continue;
+    const v = (result as Record<string, unknown>)[c.source];
+    if (v === undefined) throw new SchemaMismatch(`${spec.name}: column '${c.name}' is declared from '${c.source}', which the result does not have`);
+    out[c.name] = v;
+  }
+  return out;
 }

@@ -8,7 +8,10 @@ import { readAwc } from './awc.ts';
 import { readCategory } from './category.ts';
 import { graphOrder, inGraphOrder } from './layer-order.ts';
 import { readAll, type UpstreamReader } from './reader.ts';
-import { readTuning } from './tuning.ts';
+import { readTuning, TUNING } from './tuning.ts';
+
+/** Column types read as numbers per unit. */
+const NUMERIC = new Set(['int32', 'float32', 'float64', 'bool']);
 
 /** One stage's typed columns split by layer: the rows of each layer and their channels. */
 interface LayerRows<T> {
@@ -84,11 +87,9 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
         responsive: col((x) => x.responsive),
         thetaPref: col((x) => x.theta_pref),
         fPref: col((x) => x.sf_pref),
-        circularVariance: col((x) => x.circular_variance),
-        osi: col((x) => x.osi),
-        oriHalfWidth: col((x) => x.ori_half_width),
-        sfBandwidth: col((x) => x.sf_bandwidth),
-        f1f0: col((x) => x.f1f0),
+        columns: Object.fromEntries(
+          TUNING.columns.filter((k) => NUMERIC.has(k.type)).map((k) => [k.name, col((x) => (x as unknown as Record<string, ArrayLike<number> | undefined>)[k.name])]),
+        ),
       } satisfies TuningUnits;
     }
     if (a) {

@@ -8,11 +8,8 @@ export interface TuningUnits {
   responsive: ArrayLike<number>;
   thetaPref: ArrayLike<number>;
   fPref: ArrayLike<number>;
-  circularVariance: ArrayLike<number>;
-  osi: ArrayLike<number>;
-  oriHalfWidth: ArrayLike<number>;
-  sfBandwidth: ArrayLike<number>;
-  f1f0: ArrayLike<number>;
+  /** Every numeric per-unit tuning column by its checkpoint name (circular_variance, osi, …): the medians read these. */
+  columns: Readonly<Record<string, ArrayLike<number>>>;
 }
 
 /** Per-unit AWA results of one layer. */
@@ -98,6 +95,11 @@ interface StatisticSpec {
   doc: string;
   /** Unit of the value and its interval (default: % for proportions, else ''). */
   unit?: string;
+  /** A median over the grating-responsive units of this tuning column (the stage's checkpoint name). */
+  of?: string;
+  /** How the report shows it in the tuning table: header and decimals (statistics with `of`). */
+  header?: string;
+  digits?: number;
 }
 
 /**
@@ -131,11 +133,11 @@ export const SUMMARY_SPEC = [
   { name: 'awc_theta_agreement', kind: 'mean', doc: 'axial agreement of AWC theta_pred with theta_pref over the compared units: mean cos 2(theta_pred - theta_pref)' },
   { name: 'awc_logf_spearman', kind: 'correlation', doc: 'Spearman correlation of log f_pred (AWC) vs log f_pref over the compared units (NaN below 3)' },
   { name: 'n_responsive', type: 'number', doc: 'units responsive to gratings (the tuning medians are over these)' },
-  { name: 'median_circular_variance', kind: 'median', doc: 'median circular variance at f_pref' },
-  { name: 'median_osi', kind: 'median', doc: 'median orientation selectivity index' },
-  { name: 'median_ori_half_width', kind: 'median', unit: 'deg', doc: 'median orientation half-width at half height, degrees (units whose curve falls to half)' },
-  { name: 'median_sf_bandwidth', kind: 'median', unit: 'octaves', doc: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)' },
-  { name: 'median_f1f0', kind: 'median', doc: 'median F1/F0 at (theta_pref, f_pref)' },
+  { name: 'median_circular_variance', kind: 'median', of: 'circular_variance', header: 'circ. var.', digits: 2, doc: 'median circular variance at f_pref' },
+  { name: 'median_osi', kind: 'median', of: 'osi', header: 'OSI', digits: 2, doc: 'median orientation selectivity index' },
+  { name: 'median_ori_half_width', kind: 'median', unit: 'deg', of: 'ori_half_width', header: 'half-width °', digits: 1, doc: 'median orientation half-width at half height, degrees (units whose curve falls to half)' },
+  { name: 'median_sf_bandwidth', kind: 'median', unit: 'octaves', of: 'sf_bandwidth', header: 'SF bw oct', digits: 2, doc: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)' },
+  { name: 'median_f1f0', kind: 'median', of: 'f1f0', header: 'F1/F0', digits: 2, doc: 'median F1/F0 at (theta_pref, f_pref)' },
   { name: 'pct_category_selective', kind: 'proportion', doc: '% of units category-selective by the ANOVA (q <= category.fdr and CSI >= category.minCsi)' },
   { name: 'pct_category_reliable', kind: 'proportion', doc: '% of units with a reliable category preference: the same preferred category on two disjoint halves of every category\'s images and a split-half profile correlation beyond its permutation null (p <= category.splitHalf.alpha)' },
   { name: 'median_csi', kind: 'median', doc: 'median class-selectivity index' },
@@ -157,7 +159,7 @@ type IntervalName = `${StatisticName}_${(typeof INTERVAL_SUFFIXES)[number]}`;
 export type SummaryRow = { [K in TextName]: string } & { [K in NumberName | StatisticName | IntervalName]: number };
 
 /** The statistics of the summary, in table order. */
-export const SUMMARY_STATISTICS: readonly { name: StatisticName; kind: StatisticKind; doc: string; unit?: string }[] = SUMMARY_SPEC.filter((s): s is Extract<Spec, { kind: StatisticKind }> => 'kind' in s);
+export const SUMMARY_STATISTICS: readonly { name: StatisticName; kind: StatisticKind; doc: string; unit?: string; of?: string; header?: string; digits?: number }[] = SUMMARY_SPEC.filter((s): s is Extract<Spec, { kind: StatisticKind }> => 'kind' in s);
 
 /** Whether a column name is a statistic (value column with _lo, _hi, _n siblings). */
 export function isStatistic(name: string): name is StatisticName {
@@ -265,6 +267,8 @@ export function layerSummary(u: LayerUnits, boot: BootstrapOptions = DEFAULT_BOO
   const overResponsive = (a: ArrayLike<number> | undefined): Estimate => (a ? medianEstimate(responsive.map((i) => a[i]!), boot) : MISSING);
   const c = u.category;
   const one = (v: number) => v === 1;
+  // every statistic declared `of` a tuning column: its median over the grating-responsive units
+  const tuningMedians = Object.fromEntries(SUMMARY_STATISTICS.filter((s) => s.of).map((s) => [s.name, overResponsive(t?.columns[s.of!])])) as Record<Extract<Spec, { of: string }>["name"], Estimate>;
   return assemble(
     {
       layer: u.layer,
@@ -295,11 +299,7 @@ export function layerSummary(u: LayerUnits, boot: BootstrapOptions = DEFAULT_BOO
       pct_awc_reconstructed: awc.reconstructed,
       awc_theta_agreement: awc.agreement,
       awc_logf_spearman: awc.spearman,
-      median_circular_variance: overResponsive(t?.circularVariance),
-      median_osi: overResponsive(t?.osi),
-      median_ori_half_width: overResponsive(t?.oriHalfWidth),
-      median_sf_bandwidth: overResponsive(t?.sfBandwidth),
-      median_f1f0: overResponsive(t?.f1f0),
+      ...tuningMedians,
       pct_category_selective: share(c?.selective, one),
       pct_category_reliable: share(c?.reliable, one),
       median_csi: c ? medianEstimate(c.csi, boot) : MISSING,

@@ -7,7 +7,7 @@ import { InputError } from '../pipeline/errors.ts';
 import { activationsStage } from './activations.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { gratingTuning, type GratingGrid, type TuningOptions } from '../science/tuning.ts';
-import { buildTable } from '../results/columns.ts';
+import { buildTable, valuesFrom, type BuildValues } from '../results/columns.ts';
 import { TUNING } from '../results/tuning.ts';
 import { concatTables, layerColumns, readLayerMatrix, readNumbers } from './unit-columns.ts';
 import { ALL_LAYERS, layerShards, setNeeds, setShards, type ActivationsPlanner } from './unit-plan.ts';
@@ -49,24 +49,7 @@ export function tuningTable(
     {
       layer: Array.from({ length: channels }, () => layer),
       channel: Int32Array.from({ length: channels }, (_, i) => i),
-      responsive: ix.responsive,
-      max_response: ix.maxResponse,
-      sf_pref: ix.sfPref,
-      sf_pref_index: ix.sfPrefIndex,
-      theta_pref: ix.thetaPref,
-      theta_pref_index: ix.thetaPrefIndex,
-      theta_vector: ix.thetaVector,
-      circular_variance: ix.circularVariance,
-      osi: ix.osi,
-      ori_half_width: ix.oriHalfWidth,
-      ori_width_open: ix.oriWidthOpen,
-      sf_low: ix.sfLow,
-      sf_high: ix.sfHigh,
-      sf_bandwidth: ix.sfBandwidth,
-      sf_low_open: ix.sfLowOpen,
-      sf_high_open: ix.sfHighOpen,
-      f1f0: ix.f1f0Pref,
-      max_phase_response: ix.maxPhasePref,
+      ...(valuesFrom(TUNING, ix) as Omit<BuildValues<typeof TUNING.columns>, 'layer' | 'channel' | 'ori_curve' | 'sf_curve' | 'response_grid'>),
       ori_curve: { values: ix.oriCurve, width: nT },
       sf_curve: { values: ix.sfCurve, width: nF },
       response_grid: { values: gridRows, width: nT * nF },

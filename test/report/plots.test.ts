@@ -13,7 +13,7 @@ function layer(name: string, n: number): LayerUnits {
     layer: name,
     units: n,
     rfSize: 3,
-    tuning: { responsive: ones, thetaPref: theta, fPref: f, circularVariance: ones, osi: ones, oriHalfWidth: ones, sfBandwidth: ones, f1f0: ones },
+    tuning: { responsive: ones, thetaPref: theta, fPref: f, columns: { circular_variance: ones, osi: ones, ori_half_width: ones, sf_bandwidth: ones, f1f0: ones } },
     awa: { responsive: ones, significant: ones.map((_, i) => i % 2), thetaPred: theta, fPred: f },
   };
 }

@@ -7,10 +7,11 @@ import { AWA } from '../../results/awa.ts';
 import { AWC } from '../../results/awc.ts';
 import { CATEGORY } from '../../results/category.ts';
 import { TUNING } from '../../results/tuning.ts';
+import type { TableSpec } from '../../results/columns.ts';
 import { addAwc, addTuning, DERIVED_UNIT_KEYS, type LayerJson, type UnitJson } from '../../report/units.ts';
 import { fakeLayerTables } from '../fixtures/fake-analysis.ts';
 
-const declared = [TUNING, CATEGORY, AWA, AWC].flatMap((s) => s.columns.filter((c) => c.key).map((c) => ({ stage: s.name, name: c.name, key: c.key! })));
+const declared = ([TUNING, CATEGORY, AWA, AWC] as TableSpec[]).flatMap((s) => s.columns.filter((c) => c.key).map((c) => ({ stage: s.name, name: c.name, key: c.key! })));
 
 function emptyLayer(name: string): LayerJson {
   return { name, units: [], theta: [], sf: [], categories: [], awaSide: null, awcSide: null, has: { tuning: false, awa: false, awc: false, category: false } };
