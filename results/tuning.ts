@@ -18,6 +18,7 @@ export const TUNING = defineTable('tuning', [
   { name: 'circular_variance', source: 'circularVariance', type: 'float64', unit: '', meaning: 'circular variance 1 − |Σ R e^{2iθ}| / Σ R at f_pref', key: 'cv' },
   { name: 'osi', source: 'osi', type: 'float64', unit: '', meaning: 'orientation selectivity index (R_pref − R_orth)/(R_pref + R_orth) at f_pref', key: 'osi' },
   { name: 'ori_half_width', source: 'oriHalfWidth', type: 'float64', unit: 'deg', meaning: 'orientation half-width at half height (NaN when the curve never falls to half)', key: 'hw' },
+  { name: 'ori_bandwidth', source: 'oriBandwidth', type: 'float64', unit: 'deg', meaning: 'orientation bandwidth: half-width at 1/√2 of the peak of the orientation curve at f_pref (NaN when it never falls that far)', key: 'ob' },
   { name: 'ori_width_open', source: 'oriWidthOpen', type: 'bool', unit: '', meaning: 'the orientation curve never falls to half height (ori_half_width NaN)' },
   { name: 'sf_low', source: 'sfLow', type: 'float64', unit: 'cycles/px', meaning: 'low-side half-height crossing of the SF curve at θ_pref (NaN when open)' },
   { name: 'sf_high', source: 'sfHigh', type: 'float64', unit: 'cycles/px', meaning: 'high-side half-height crossing of the SF curve at θ_pref (NaN when open)' },

@@ -136,6 +136,7 @@ export const SUMMARY_SPEC = [
   { name: 'median_circular_variance', kind: 'median', of: 'circular_variance', header: 'circ. var.', digits: 2, doc: 'median circular variance at f_pref' },
   { name: 'median_osi', kind: 'median', of: 'osi', header: 'OSI', digits: 2, doc: 'median orientation selectivity index' },
   { name: 'median_ori_half_width', kind: 'median', unit: 'deg', of: 'ori_half_width', header: 'half-width °', digits: 1, doc: 'median orientation half-width at half height, degrees (units whose curve falls to half)' },
+  { name: 'median_ori_bandwidth', kind: 'median', unit: 'deg', of: 'ori_bandwidth', header: 'bw 1/√2 °', digits: 1, doc: 'median orientation bandwidth, half-width at 1/sqrt(2) of the peak, degrees (units whose curve falls that far)' },
   { name: 'median_sf_bandwidth', kind: 'median', unit: 'octaves', of: 'sf_bandwidth', header: 'SF bw oct', digits: 2, doc: 'median SF bandwidth, octaves (units whose SF curve falls to half height on both sides)' },
   { name: 'median_f1f0', kind: 'median', of: 'f1f0', header: 'F1/F0', digits: 2, doc: 'median F1/F0 at (theta_pref, f_pref)' },
   { name: 'pct_category_selective', kind: 'proportion', doc: '% of units category-selective by the ANOVA (q <= category.fdr and CSI >= category.minCsi)' },
