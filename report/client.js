@@ -392,6 +392,45 @@
     }
   }
 
+  // ---- V1 section: the chosen layer's property histograms over the V1 data ----
+  function v1Histograms() {
+    const node = document.getElementById('v1-data');
+    const data = node ? JSON.parse(node.textContent) : null;
+    const select = document.getElementById('v1-layer');
+    const box = document.getElementById('v1-hists');
+    if (!data || !select || !box || !data.properties.length) return;
+    for (const [i, L] of data.layers.entries()) select.append(el('option', { value: String(i), text: L.name }));
+    const frac = (counts) => {
+      const n = counts.reduce((a, b) => a + b, 0);
+      return counts.map((c) => (n > 0 ? c / n : NaN));
+    };
+    const label = (e) => (Math.abs(e) >= 10 ? String(Math.round(e)) : String(+e.toPrecision(2)));
+    const render = () => {
+      const L = data.layers[Number(select.value)];
+      box.textContent = '';
+      if (!L) return;
+      for (const p of data.properties) {
+        const ref = frac(p.reference);
+        const mine = frac(L.counts[p.name] || []);
+        const n = (L.counts[p.name] || []).reduce((a, b) => a + b, 0);
+        const [, hi] = extent([...ref, ...mine, 0]);
+        const bins = p.reference.length;
+        const step = Math.max(1, Math.ceil(bins / 7));
+        const c = chart({
+          title: `${p.name}${p.scored ? '' : ' (not scored)'}`, xDomain: [-0.5, bins - 0.5], yDomain: [0, hi || 1], yLabel: 'fraction',
+          xTicks: p.edges.slice(0, bins).map((e, i) => [i, label(e)]).filter((_, i) => i % step === 0),
+          bars: ref.map((y, i) => ({ x: i, y, cls: 'bar ref', label: `V1: ${p.reference[i]} of ${p.referenceN} in [${label(p.edges[i])}, ${label(p.edges[i + 1])})` })),
+          series: [{ xs: mine.map((_, i) => i), ys: mine, line: true, cls: () => 'pt model', label: (i) => `${L.name}: ${(L.counts[p.name] || [])[i]} of ${n} units` }],
+        });
+        c.setAttribute('data-property', p.name);
+        box.append(el('figure', { class: 'v1-hist', title: `${p.meaning} — layer n = ${n}, V1 n = ${p.referenceN}` }, c, el('figcaption', { text: `${L.name}: n = ${n} · V1: n = ${p.referenceN}` })));
+      }
+    };
+    select.addEventListener('change', render);
+    render();
+  }
+  v1Histograms();
+
   for (const d of document.querySelectorAll('details.layer')) {
     d.addEventListener('toggle', () => d.open && buildLayer(d));
     if (d.open) buildLayer(d);

@@ -1,8 +1,10 @@
 // The summary's reader: every layer's units from the tuning, category, awa and awc checkpoints, aligned by channel,
+// and each layer's V1 similarity row from the v1 checkpoints,
 // through the typed readers of results/ (verdicts — responsive, significant, matches, reconstructed, selective,
 // reliable — are read as their stages wrote them). Layers in graph order. Tested in test/results/layer-units.test.ts.
 import type { Experiment } from '../config/schema.ts';
-import type { AwaUnits, AwcUnits, CategoryUnits, LayerUnits, TuningUnits } from '../science/layer-summary.ts';
+import type { AwaUnits, AwcUnits, CategoryUnits, LayerUnits, TuningUnits, V1Row } from '../science/layer-summary.ts';
+import { readV1Layers } from './v1.ts';
 import { readAwa } from './awa.ts';
 import { readAwc } from './awc.ts';
 import { readCategory } from './category.ts';
@@ -67,7 +69,9 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
   const awa = await byLayer(up, 'awa', readAwa);
   const awc = await byLayer(up, 'awc', readAwc);
   const category = await byLayer(up, 'category', readCategory);
-  const found = [...new Set([...tuning.keys(), ...awa.keys(), ...category.keys(), ...awc.keys()])];
+  const v1 = new Map<string, V1Row>();
+  for (const { table } of await readAll(up, 'v1')) for (const row of readV1Layers(table)) v1.set(String(row['layer']), row);
+  const found = [...new Set([...tuning.keys(), ...awa.keys(), ...category.keys(), ...awc.keys(), ...v1.keys()])];
   const order = inGraphOrder(found, await graphOrder(config));
   const colour = config.stimuli.noise.color === 'rgb' ? 3 : 1;
   return order.map((layer) => {
@@ -110,6 +114,7 @@ export async function readLayerUnits(config: Experiment, up: UpstreamReader): Pr
         awcVerdicts: { thetaMatch: col((x) => x.awc_theta_match), fMatch: col((x) => x.awc_f_match), reconstructed: col((x) => x.awc_reconstructed) },
       } satisfies AwcUnits;
     }
+    if (v1.has(layer)) units.v1 = v1.get(layer)!;
     if (c) {
       const col = aligner(c, index, n);
       const preferred = new Array<string>(n).fill('');

@@ -18,10 +18,11 @@ export const SUMMARY_DOC: Record<keyof SummaryRow, string> = Object.fromEntries(
   SUMMARY_SPEC.flatMap((s) => {
     if (!('kind' in s)) return [[s.name, s.doc]];
     const how = INTERVAL_METHOD[s.kind];
+    const level = s.kind === 'similarity' ? 'v1.level' : '95%';
     return [
       [s.name, s.doc],
-      [`${s.name}_lo`, `lower end of the 95% interval of ${s.name} (${how})`],
-      [`${s.name}_hi`, `upper end of the 95% interval of ${s.name} (${how})`],
+      [`${s.name}_lo`, `lower end of the ${level} interval of ${s.name} (${how})`],
+      [`${s.name}_hi`, `upper end of the ${level} interval of ${s.name} (${how})`],
       [`${s.name}_n`, `observations ${s.name} rests on (shown as too few below ${MIN_N})`],
     ];
   }),

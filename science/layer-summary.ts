@@ -2,6 +2,7 @@
 // Pure: the summary stage aligns the upstream tables by channel and calls layerSummary once per layer.
 import { DEFAULT_BOOTSTRAP, MISSING, meanEstimate, medianEstimate, proportionEstimate, spearmanEstimate, type BootstrapOptions, type Estimate } from './intervals.ts';
 import { axialCosines } from './predict.ts';
+import { V1_PROPERTIES, type V1PropertyName } from './v1-catalogue.ts';
 
 /** Per-unit grating tuning of one layer (arrays aligned by unit; NaN where undefined). */
 export interface TuningUnits {
@@ -55,6 +56,9 @@ export interface CategoryUnits {
   sparseness: ArrayLike<number>;
 }
 
+/** One layer's row of the V1 comparison (V1_LAYER_COLUMNS of science/v1-catalogue.ts; NaN when skipped). */
+export type V1Row = Readonly<Record<string, number | string>>;
+
 /** Everything known about one layer's units; a part is absent when its stage did not run (disabled set). */
 export interface LayerUnits {
   layer: string;
@@ -66,10 +70,12 @@ export interface LayerUnits {
   awa?: AwaUnits;
   awc?: AwcUnits;
   category?: CategoryUnits;
+  /** The v1 stage's similarity row of the layer. */
+  v1?: V1Row;
 }
 
 /** How a summary statistic is estimated, and so which 95 % interval it carries. */
-export type StatisticKind = 'proportion' | 'median' | 'mean' | 'correlation';
+export type StatisticKind = 'proportion' | 'median' | 'mean' | 'correlation' | 'similarity';
 
 /** The interval each kind of statistic carries (recorded in the summary checkpoint's metadata). */
 export const INTERVAL_METHOD: Record<StatisticKind, string> = {
@@ -77,6 +83,7 @@ export const INTERVAL_METHOD: Record<StatisticKind, string> = {
   median: 'percentile bootstrap (units resampled)',
   mean: 'percentile bootstrap (units resampled)',
   correlation: 'percentile bootstrap (pairs resampled)',
+  similarity: 'percentile bootstrap of the model sample resampled to the data n (v1.bootstrap, coverage v1.level)',
 };
 
 /** A plain column of the summary (no interval). */
@@ -145,6 +152,12 @@ export const SUMMARY_SPEC = [
   { name: 'median_sparseness', kind: 'median', doc: 'median sparseness across categories' },
   { name: 'preferred_counts', type: 'string', doc: 'JSON {category: units}: preferred category of every unit' },
   { name: 'selective_preferred_counts', type: 'string', doc: 'JSON {category: units}: preferred category of the selective units' },
+  { name: 'v1_score', kind: 'similarity', doc: 'V1 score: mean ceiled KS similarity to macaque V1 over the scored V1 properties (1 = as similar as the V1 data to themselves); n = V1-responsive units (docs/v1-comparison.md)' },
+  ...V1_PROPERTIES.map((p) => ({
+    name: `v1_${p.name}` as `v1_${V1PropertyName}`,
+    kind: 'similarity' as const,
+    doc: `ceiled KS similarity to ${p.dataset} of: ${p.meaning}${p.scored ? '' : ' (not in v1_score)'}; n = responsive units with a finite value`,
+  })),
 ] as const satisfies readonly (FieldSpec | StatisticSpec)[];
 
 type Spec = (typeof SUMMARY_SPEC)[number];
@@ -244,6 +257,13 @@ function predictionStats(
   };
 }
 
+/** The V1 similarities of a layer as estimates: the v1 stage's value, interval and n (v1_score: n = responsive units). */
+function v1Estimates(row: V1Row | undefined): Record<'v1_score' | `v1_${V1PropertyName}`, Estimate> {
+  const at = (k: string) => (row && typeof row[k] === 'number' ? (row[k] as number) : NaN);
+  const one = (name: string, n: string): Estimate => (row ? { value: at(name), lo: at(`${name}_lo`), hi: at(`${name}_hi`), n: at(n) } : MISSING);
+  return Object.fromEntries([['v1_score', one('v1_score', 'v1_n_responsive')], ...V1_PROPERTIES.map((p) => [`v1_${p.name}`, one(`v1_${p.name}`, `v1_${p.name}_n`)])]) as Record<'v1_score' | `v1_${V1PropertyName}`, Estimate>;
+}
+
 /** Builds a row from plain fields and estimates (each estimate fills its four columns). */
 function assemble(plain: Record<string, number | string>, stats: Record<StatisticName, Estimate>): SummaryRow {
   const row: Record<string, number | string> = { ...plain };
@@ -301,6 +321,7 @@ export function layerSummary(u: LayerUnits, boot: BootstrapOptions = DEFAULT_BOO
       awc_theta_agreement: awc.agreement,
       awc_logf_spearman: awc.spearman,
       ...tuningMedians,
+      ...v1Estimates(u.v1),
       pct_category_selective: share(c?.selective, one),
       pct_category_reliable: share(c?.reliable, one),
       median_csi: c ? medianEstimate(c.csi, boot) : MISSING,
