@@ -59,16 +59,21 @@ describe.skipIf(!ready)('V1 comparison in the summary and the report (smoke run,
 
   it('summary.arrow and summary.csv carry v1_score and v1_<property> with _lo, _hi, _n, equal to the v1 stage’s rows', async () => {
     const t = tableFromIPC(readFileSync(join(out, 'summary/summary.arrow')));
-    const v1 = tableFromIPC(readFileSync(join(out, 'v1/block1_conv1.arrow')));
-    const row = (JSON.parse(v1.schema.metadata.get('revcor.v1.layers')!) as Record<string, number>[])[0]!;
-    const r = t.getChild('layer')!.toArray().indexOf('block1_conv1');
-    for (const p of V1_PROPERTIES) {
-      for (const sfx of ['', '_lo', '_hi', '_n']) expect(t.getChild(`v1_${p.name}${sfx}`), `v1_${p.name}${sfx}`).toBeTruthy();
-      expect(t.getChild(`v1_${p.name}`)!.get(r)).toBe(row[`v1_${p.name}`] ?? NaN);
-      expect(t.getChild(`v1_${p.name}_n`)!.get(r)).toBe(row[`v1_${p.name}_n`]);
+    const scores = new Set<number>();
+    for (const layer of ['block1_conv1', 'block2_conv1']) {
+      const v1 = tableFromIPC(readFileSync(join(out, `v1/${layer}.arrow`)));
+      const row = (JSON.parse(v1.schema.metadata.get('revcor.v1.layers')!) as Record<string, number>[])[0]!;
+      const r = t.getChild('layer')!.toArray().indexOf(layer);
+      for (const p of V1_PROPERTIES) {
+        for (const sfx of ['', '_lo', '_hi', '_n']) expect(t.getChild(`v1_${p.name}${sfx}`), `v1_${p.name}${sfx}`).toBeTruthy();
+        for (const sfx of ['', '_lo', '_hi', '_n']) expect(t.getChild(`v1_${p.name}${sfx}`)!.get(r), `${layer} v1_${p.name}${sfx}`).toBe(row[`v1_${p.name}${sfx}`] ?? NaN);
+      }
+      expect(t.getChild('v1_score')!.get(r)).toBe(row['v1_score']);
+      expect(t.getChild('v1_score_hi')!.get(r)).toBe(row['v1_score_hi']);
+      expect(t.getChild('v1_score_n')!.get(r)).toBe(row['v1_n_responsive']);
+      scores.add(row['v1_score']!);
     }
-    expect(t.getChild('v1_score')!.get(r)).toBe(row['v1_score']);
-    expect(t.getChild('v1_score_n')!.get(r)).toBe(row['v1_n_responsive']);
+    expect(scores.size).toBe(2); // two layers, two different scores: each row is its own layer's
     const csv = readFileSync(join(out, 'summary/summary.csv'), 'utf8').split('\r\n')[0]!.split(',');
     expect(csv).toContain('v1_score_lo');
     expect(csv).toContain('v1_peak_sf_hi');
