@@ -1,6 +1,7 @@
 // `revcor diff A B`: compares the data of two runs' checkpoints column by column (metadata ignored), e.g. before
 // and after an upgrade of revcor; exit 0 when every shard agrees within --tolerance (--allow-added: columns only the
 // second run has are listed, not counted), 1 when not.
+// Tested in test/cli/diff.test.ts.
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { RevcorError } from '../pipeline/errors.ts';

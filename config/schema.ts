@@ -1,5 +1,6 @@
 // The experiment schema: every key a YAML experiment may set, its type, range and default (SPEC.md).
 // Paths stay as written here; config/load.ts resolves them relative to the YAML file that set them.
+// Tested in test/config/load.test.ts.
 import { z } from 'zod';
 
 const positiveInt = () => z.number().int().min(1);

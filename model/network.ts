@@ -1,6 +1,7 @@
 // Network description: a feed-forward graph of operations on named tensors, in topological order. A sequential
 // network (VGG16/VGG19 built here with their Keras layer names, test fixtures) leaves the wiring out: op i reads
 // op i−1's output. ONNX files are translated into the same description with explicit wiring (model/onnx-file.ts).
+// Tested in test/model/geometry.test.ts.
 import { ModelError } from '../pipeline/errors.ts';
 import { chainAnalysable, dagSelect } from './layers.ts';
 import { ancestorsOf, inputOps, tensorShapes } from './dag.ts';

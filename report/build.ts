@@ -1,5 +1,6 @@
 // Builds report.html from a finished run's checkpoints: the summary rows (the summary checkpoint, or computed
 // from the upstream checkpoints when the summary stage has not run), the plots, the RF atlas, run facts.
+// Tested in test/report/escape.test.ts.
 import { existsSync } from 'node:fs';
 import { rowsFromTable, summarise, SUMMARY_DOC, SUMMARY_SHARD } from '../results/summary.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';

@@ -6,6 +6,7 @@
 // ra = awa_reconstructed: verdicts are the stages' own columns, never recomputed here), plus im (map images {a AWA,
 // t top eigenvectors[], b bottom eigenvectors[], e energy}) and ti (top images [index, response]); test/report/
 // units.test.ts checks that every key used here is declared.
+// Tested in test/report/units.test.ts.
 (() => {
   'use strict';
   const SVGNS = 'http://www.w3.org/2000/svg';

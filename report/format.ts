@@ -1,6 +1,7 @@
 // How summary values are shown (terminal, Markdown and report): column groups, headers, number formats, NaN as
 // '—'. A statistic's cell is "value [lo, hi]" (its 95 % interval), followed by "n=…" when its n differs from the
 // group's n column, or just "n=…" when n is below MIN_N (too few to show a number).
+// Tested in test/report/v1.test.ts.
 import { MIN_N } from '../science/intervals.ts';
 import { isStatistic, rowEstimate, SUMMARY_STATISTICS, type SummaryRow } from '../science/layer-summary.ts';
 

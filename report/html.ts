@@ -1,6 +1,7 @@
 // report.html: one self-contained page (inline CSS, script, SVG plots, PNG/JPEG data URIs, JSON data), no
 // network. Every string from outside (layer, category and file names, config text, paths) is HTML-escaped here
 // or set with textContent by the page script; embedded JSON cannot close its <script> element.
+// Tested in test/report/escape.test.ts.
 import { readFileSync } from 'node:fs';
 import type { Manifest } from '../pipeline/manifest.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
@@ -119,7 +120,7 @@ function runSection(m: ReportModel): string {
   }
   return `<div class="run-grid"><div><h3>Run time per stage</h3>${stages}<p class="note">Shards run concurrently, so the sum over shards can exceed the wall-clock time.</p>
 <h3>Software</h3><table class="plain"><tbody>${versions}</tbody></table></div>
-<div><h3>Resolved configuration</h3><pre class="config">${esc(m.resolvedYaml || '(config.resolved.yaml not found)')}</pre></div></div>`;
+<div><h3>Resolved configuration</h3><pre class="config">${esc(m.resolvedYaml || '(the resolved experiment file was not found)')}</pre></div></div>`;
 }
 
 function formatSeconds(s: number): string {

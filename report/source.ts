@@ -1,5 +1,6 @@
 // Where the report reads a run from: the finished checkpoints (verified against the manifest), the resolved
 // config and the manifest. Built either inside a run (Stage.finalize) or from an output directory (`revcor report`).
+// Tested in test/report/escape.test.ts.
 import { resolve } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { loadExperiment } from '../config/load.ts';

@@ -1,6 +1,7 @@
 // The activations stage's output (docs/method.md §1, §6): one row per stimulus — its index, the set's descriptor
 // columns, then one FixedSizeList<Float32>(channels) column per analysed layer, named by the layer (the dynamic
 // columns). Declared per stimulus set; built by stages/activations.ts, read by the analysis stages.
+// Tested in test/stages/activations.test.ts.
 import type { Table } from 'apache-arrow';
 import { defineTable, dynamicColumns, readColumns, type DynamicColumns } from './columns.ts';
 

@@ -1,5 +1,6 @@
 // The awa stage's output (docs/method.md §4–5): one row per unit, every column declared once. The awa stage builds its
 // table from AWA; the awc stage, the summary and the report read it through readAwa.
+// Tested in test/report/units.test.ts.
 import type { Table } from 'apache-arrow';
 import { defineTable, readColumns } from './columns.ts';
 

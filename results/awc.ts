@@ -1,6 +1,7 @@
 // The awc stage's output (docs/method.md §4–5): one row per unit, every column declared once, including the verdicts
 // the awc stage decides for AWA and AWC alike — orientation match, SF match, reconstructed — which the summary and the
 // report read instead of recomputing them. Built from AWC by the awc stage; read through readAwc.
+// Tested in test/report/units.test.ts.
 import type { Table } from 'apache-arrow';
 import { defineTable, readColumns } from './columns.ts';
 

@@ -1,5 +1,6 @@
 // The category stage's output (docs/method.md §3): one row per unit, every column declared once. The category stage
 // builds its table from CATEGORY; the summary, the report and the benches read it through readCategory.
+// Tested in test/report/units.test.ts.
 import type { Table } from 'apache-arrow';
 import { defineTable, readColumns } from './columns.ts';
 

@@ -1,7 +1,7 @@
 // The summary's reader: every layer's units from the tuning, category, awa and awc checkpoints, aligned by channel,
 // and each layer's V1 similarity row from the v1 checkpoints,
 // through the typed readers of results/ (verdicts — responsive, significant, matches, reconstructed, selective,
-// reliable — are read as their stages wrote them). Layers in graph order. Tested in test/results/layer-units.test.ts.
+// reliable — are read as their stages wrote them). Layers in graph order. Tested in test/stages/summary.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import type { AwaUnits, AwcUnits, CategoryUnits, LayerUnits, TuningUnits, V1Row } from '../science/layer-summary.ts';
 import { readV1Layers } from './v1.ts';

@@ -1,6 +1,6 @@
 // How consumers reach finished checkpoints: a running shard's upstream views, or a run directory's records, behind
 // one interface; and the per-layer shard layout of the analysis stages (one shard per layer, or one for all).
-// Tested through test/results/layer-units.test.ts.
+// Tested in test/stages/summary.test.ts.
 import type { Table } from 'apache-arrow';
 
 /** Read access to finished shards of other stages (a stage's upstream views, or a run directory's checkpoints). */

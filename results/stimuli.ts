@@ -1,5 +1,6 @@
 // The stimuli stage's outputs (docs/method.md §2–4): one table per stimulus set, every column declared once. The
 // stimulus-set registry (stages/sets/) builds them; the activations stage reads them through readStimuli.
+// Tested in test/stages/stimuli.test.ts.
 import type { Table } from 'apache-arrow';
 import { defineTable, readColumns } from './columns.ts';
 

@@ -1,7 +1,7 @@
 // The summary stage's output (docs/method.md §5): one row per layer, its columns declared once by SUMMARY_SPEC
 // (science/layer-summary.ts: every statistic with value, _lo, _hi, _n) and turned here into an Arrow declaration
 // with units and meanings; summarise computes the rows from the upstream checkpoints, summaryTable builds the
-// checkpoint, rowsFromTable reads it back. Tested in test/results/summary.test.ts.
+// checkpoint, rowsFromTable reads it back. Tested in test/stages/summary.test.ts.
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { MIN_N, type BootstrapOptions } from '../science/intervals.ts';

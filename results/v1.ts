@@ -1,6 +1,7 @@
 // The v1 stage's output (docs/v1-comparison.md): one row per unit — Brain-Score's V1 grating properties — declared
 // from science/v1-catalogue.ts's V1_UNIT_COLUMNS with their units; the per-layer similarity rows (V1_LAYER_COLUMNS)
 // travel in the schema metadata `revcor.v1.layers`. Built by stages/v1.ts, read by the summary and the report.
+// Tested in test/report/v1.test.ts.
 import type { Table } from 'apache-arrow';
 import { V1_UNIT_COLUMNS, type V1LayerRow } from '../science/v1-catalogue.ts';
 import { InputError } from '../pipeline/errors.ts';

@@ -5,6 +5,7 @@
 // Two solvers: 'full' forms each unit's D×D matrix as one weighted Gram product and decomposes it densely;
 // 'subspace' never forms it: block Lanczos on v ↦ Yᵀ(a ⊙ Yv)/Σa − m(mᵀv), batched across the units of the
 // layer, streaming Y = X − s̄ in row chunks (regenerated, or cached when small).
+// Tested in test/science/revcor-ground-truth.test.ts.
 import { awaLayer, type AwaResult } from './awa.ts';
 import { blockKrylovExtremes, extremeFromFull, symEig, type BatchOperator, type ExtremeEig } from './eigen.ts';
 import type { MatMul } from './gemm.ts';

@@ -1,5 +1,6 @@
 // Natural images for the activations stage: how many there are at plan time (the stimuli stage's listing), and the
 // rows of one range — re-read from disk, checked against the sha256 the stimuli stage recorded, decoded with sharp.
+// Tested in test/stages/activations.test.ts.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from 'apache-arrow';

@@ -1,6 +1,7 @@
 // The awa stage (SPEC §4, §5): activation-weighted average of the white noise for every unit, its z-map
 // maximum and significance, and the orientation / spatial frequency its RF predicts. One shard per layer; the
 // layer's AWAs are one streamed product Aᵀ X computed in the worker pool (noise regenerated from the seed).
+// Tested in test/stages/revcor.test.ts.
 import { estimateAwa } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';

@@ -2,6 +2,7 @@
 // eigenpairs, their significance against the null, the energy map — and whether the reconstructed RF (AWA and
 // AWC) predicts the unit's grating tuning. Sharded by layer × unit range (awc.unitsPerShard); the heavy part
 // runs in the worker pool (stages/revcor-worker.ts) on ONNX Runtime products, noise regenerated from the seed.
+// Tested in test/stages/revcor.test.ts.
 import { estimateAwc } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';

@@ -1,6 +1,7 @@
 // Inputs shared by the awa and awc stages: the noise shards of the activations stage (a layer's centre-unit
 // activations, the noise index of every row, the noise parameters and RF geometry from the schema metadata),
 // the worker module, and the grating axes the model-response predictions use.
+// Tested in test/stages/revcor.test.ts.
 import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';

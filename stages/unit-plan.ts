@@ -1,5 +1,6 @@
 // Shard planning shared by the per-unit analysis stages (tuning, category): one shard per analysed layer
 // when the layer list is known from the config alone, else one shard for every layer column upstream.
+// Tested in test/stages/tuning.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import { layerName } from '../model/layers.ts';
 import { selectLayers, vggNetwork } from '../model/network.ts';
