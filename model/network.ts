@@ -136,7 +136,7 @@ export interface Normalisation {
 /** How 0–255 RGB pixels are turned into the network's input: a named convention or explicit values. */
 export type Preprocessing = 'caffe' | 'torch' | 'none' | Normalisation;
 
-/** Keras "caffe" convention: RGB→BGR, then subtract this BGR mean (SPEC §1). */
+/** Keras "caffe" convention: RGB→BGR, then subtract this BGR mean (docs/method.md §1). */
 export const CAFFE_BGR_MEAN: readonly [number, number, number] = [103.939, 116.779, 123.68];
 
 /** torchvision convention: RGB/255, then ImageNet mean and std. */

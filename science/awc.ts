@@ -1,4 +1,4 @@
-// Activation-weighted covariance (AWC), SPEC §4 and §6: for every unit of a layer
+// Activation-weighted covariance (AWC), docs/method.md §4 and §6: for every unit of a layer
 //   AWC = Σ aₙ(sₙ − s̄ − AWA)(sₙ − s̄ − AWA)ᵀ / Σ aₙ − σ_e² I,
 // its top eigenpairs (excitatory) and bottom eigenpairs (suppressive), their significance against a null, and
 // the energy map Σ λₖ eₖ² over the significant excitatory eigenvectors.

@@ -1,4 +1,4 @@
-// Per-layer summary of the physiology (SPEC §5 table, tuning and category statistics) from per-unit results.
+// Per-layer summary of the physiology (docs/method.md §5 table, tuning and category statistics) from per-unit results.
 // Pure: the summary stage aligns the upstream tables by channel and calls layerSummary once per layer.
 import { DEFAULT_BOOTSTRAP, MISSING, meanEstimate, medianEstimate, proportionEstimate, spearmanEstimate, type BootstrapOptions, type Estimate } from './intervals.ts';
 import { axialCosines } from './predict.ts';
@@ -276,7 +276,7 @@ function assemble(plain: Record<string, number | string>, stats: Record<Statisti
   return row as SummaryRow;
 }
 
-/** The per-layer summary row (SPEC §5 table plus tuning and category statistics), every statistic with its interval. */
+/** The per-layer summary row (docs/method.md §5 table plus tuning and category statistics), every statistic with its interval. */
 export function layerSummary(u: LayerUnits, boot: BootstrapOptions = DEFAULT_BOOTSTRAP): SummaryRow {
   const n = u.units;
   const t = u.tuning;

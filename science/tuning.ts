@@ -1,4 +1,4 @@
-// Orientation and spatial-frequency tuning of units to full-field gratings (SPEC §2), vectorised over units.
+// Orientation and spatial-frequency tuning of units to full-field gratings (docs/method.md §2), vectorised over units.
 // Responses are row-major Float32Array matrices [stimulus × unit]; the grating descriptors give each row's
 // (θ, f, φ). Nothing here allocates per unit: per-unit results are columns (typed arrays indexed by unit).
 
@@ -39,9 +39,9 @@ export interface PhaseReduced {
 }
 
 export interface TuningOptions {
-  /** Responsive when the response range over the (θ, f) grid exceeds epsilon: max R − min R > epsilon (SPEC §2). */
+  /** Responsive when the response range over the (θ, f) grid exceeds epsilon: max R − min R > epsilon (docs/method.md §2). */
   epsilon: number;
-  /** Which phase reduction the indices use: mean over phase (SPEC) or max over phase. */
+  /** Which phase reduction the indices use: mean over phase (docs/method.md §2) or max over phase. */
   response: 'mean' | 'max';
   /** Half height = half the peak (zero) or half-way between the curve's minimum and its peak (baseline). */
   halfHeight: 'zero' | 'baseline';
@@ -322,7 +322,7 @@ export function sfBandwidth(
   return Math.log2(sfCrossing(curve, sfCpp, prefIndex, level, 1) / sfCrossing(curve, sfCpp, prefIndex, level, -1));
 }
 
-/** Computes every per-unit tuning index from phase-reduced responses (SPEC §2). */
+/** Computes every per-unit tuning index from phase-reduced responses (docs/method.md §2). */
 export function tuningIndices(
   reduced: PhaseReduced,
   grid: GratingGrid,
@@ -392,7 +392,7 @@ export function tuningIndices(
       sf[f] = R[(tPref * nSf + f) * U + u]!;
       out.sfCurve[u * nSf + f] = sf[f]!;
     }
-    // SPEC §2: responsive = the response changes over the grid; a constant (even tonically active) unit has no
+    // docs/method.md §2: responsive = the response changes over the grid; a constant (even tonically active) unit has no
     // preferred θ or f (its argmax would be the first grid cell, θ 0° and the lowest f).
     if (!(best[u]! - worst[u]! > opts.epsilon)) continue;
     out.responsive[u] = 1;

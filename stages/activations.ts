@@ -1,4 +1,4 @@
-// The activations stage: every analysed unit's response to every stimulus (SPEC §1, §6). Shards are stimulus
+// The activations stage: every analysed unit's response to every stimulus (docs/method.md §1, §6). Shards are stimulus
 // ranges of one set (gratings | images | noise); pixels are regenerated from the stimuli stage's descriptors,
 // run through the ONNX graph in batches, and only the centre units (or spatial max/mean) leave the runtime.
 // Noise is generated on the stride-aligned canvas holding every analysed layer's RF and run once for all layers.

@@ -1,4 +1,4 @@
-// The awa stage (SPEC §4, §5): activation-weighted average of the white noise for every unit, its z-map
+// The awa stage (docs/method.md §4, §5): activation-weighted average of the white noise for every unit, its z-map
 // maximum and significance, and the orientation / spatial frequency its RF predicts. One shard per layer; the
 // layer's AWAs are one streamed product Aᵀ X computed in the worker pool (noise regenerated from the seed).
 // Tested in test/stages/revcor.test.ts.
@@ -120,7 +120,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
 export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awa',
-    description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (SPEC §4–5)',
+    description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (docs/method.md §4–5)',
     version: '2', // 2: responsive = activation varies; z_max and significance under both null forms; awa.nullModel; prediction.window
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({

@@ -1,4 +1,4 @@
-// The awc stage (SPEC §4, §5): activation-weighted covariance of the white noise per unit — top/bottom
+// The awc stage (docs/method.md §4, §5): activation-weighted covariance of the white noise per unit — top/bottom
 // eigenpairs, their significance against the null, the energy map — and whether the reconstructed RF (AWA and
 // AWC) predicts the unit's grating tuning. Sharded by layer × unit range (awc.unitsPerShard); the heavy part
 // runs in the worker pool (stages/revcor-worker.ts) on ONNX Runtime products, noise regenerated from the seed.
@@ -295,7 +295,7 @@ export function awcTable(
 export function createAwcStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awc',
-    description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (SPEC §4–5)',
+    description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (docs/method.md §4–5)',
     version: '3', // 2: Krylov breakdown on low-rank (sparse-unit) AWCs handled; Ritz values from computed projections; 3: responsive = activation varies, prediction.window
     upstream: ['activations', 'awa', 'tuning'],
     configSlice: (config: Experiment) => {

@@ -1,4 +1,4 @@
-// The category stage (SPEC §3): category selectivity of every analysed unit from the activations stage's
+// The category stage (docs/method.md §3): category selectivity of every analysed unit from the activations stage's
 // image shards (centre unit, or the spatial max/mean the activations stage computed for category.spatial).
 // One output shard per layer, one row per unit (channel).
 import { estimateCategory } from './estimate.ts';
@@ -178,7 +178,7 @@ export async function runCategory(shard: Shard, ctx: StageContext<Experiment>): 
 export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'category',
-    description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, split-half reliability with a permutation null, top-N (SPEC §3)',
+    description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, split-half reliability with a permutation null, top-N (docs/method.md §3)',
     version: '2', // 2: split-half reliability of the category profile (split_half_*, reliable)
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),

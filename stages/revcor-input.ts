@@ -126,7 +126,7 @@ export function threadsPerTask(ctx: Pick<StageContext<Experiment>, 'threads' | '
   return ctx.config.model.threads > 0 ? ctx.config.model.threads : Math.max(1, ctx.threads);
 }
 
-/** The prediction settings the workers need (SPEC §5). */
+/** The prediction settings the workers need (docs/method.md §5). */
 export function predictionArgs(config: Experiment): PredictionArgs {
   const a = gratingAxes(config.stimuli.gratings);
   return { method: config.prediction.method, window: config.prediction.window, axes: { thetasDeg: a.thetasDeg, sfsCpp: a.sfsCpp, phasesDeg: a.phasesDeg } };

@@ -49,7 +49,7 @@ function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWind
   return { src: sampleCache.src, stored: true };
 }
 
-/** How RF predictions are made (SPEC §5). */
+/** How RF predictions are made (docs/method.md §5). */
 export interface PredictionArgs {
   method: 'fft' | 'model';
   axes: GratingAxesLike;

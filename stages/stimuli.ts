@@ -1,4 +1,4 @@
-// The stimuli stage (SPEC §2–4): descriptor tables for the grating, natural-image and noise sets (and, with
+// The stimuli stage (docs/method.md §2–4): descriptor tables for the grating, natural-image and noise sets (and, with
 // v1.enabled, the blank: one uniform mid-grey image). Pixels are
 // not stored: gratings and noise are regenerated from these descriptors (science/gratings.ts, science/noise.ts),
 // images are re-decoded from their files (stages/images-io.ts) and checked against the recorded sha256.

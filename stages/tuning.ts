@@ -1,4 +1,4 @@
-// The tuning stage (SPEC §2): orientation and spatial-frequency tuning of every analysed unit from the
+// The tuning stage (docs/method.md §2): orientation and spatial-frequency tuning of every analysed unit from the
 // activations stage's grating shards. One output shard per layer, one row per unit (channel).
 import { estimateTuning } from './estimate.ts';
 import type { Table } from 'apache-arrow';
@@ -105,7 +105,7 @@ export async function runTuning(shard: Shard, ctx: StageContext<Experiment>): Pr
 export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'tuning',
-    description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (SPEC §2)',
+    description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (docs/method.md §2)',
     version: '2', // 2: responsive = max R − min R > epsilon (a constant unit is not responsive)
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),

@@ -1,4 +1,4 @@
-// Tuning indices (SPEC §2) against analytic answers, and synthetic units on the default grating set.
+// Tuning indices (docs/method.md §2) against analytic answers, and synthetic units on the default grating set.
 import { describe, expect, it } from 'vitest';
 import {
   circularVariance,
@@ -194,7 +194,7 @@ describe('tuningIndices on phase-separable synthetic units', () => {
     expect(ix.oriWidthOpen[2]).toBe(1);
     expect(tuningIndices(gratingTuning(resp, 3, set).reduced, grid, { halfHeight: 'baseline' }).oriHalfWidth[2]).toBeCloseTo(45, 0);
   });
-  it('a constant unit (tonically active or silent) is not responsive and gets no θ_pref / f_pref (SPEC §2: max R − min R > ε)', () => {
+  it('a constant unit (tonically active or silent) is not responsive and gets no θ_pref / f_pref (docs/method.md §2: max R − min R > ε)', () => {
     // [stimulus × unit]: constant 5 (tonic), constant 0, and 5 plus a tiny grating dependence above ε
     const r2 = new Float32Array(n * 3);
     for (let i = 0; i < n; i++) {
