@@ -288,7 +288,7 @@ describe('awa and awc tables checked by value (known units: Gabor-like, complex-
   };
   const o = {
     awaSignificant: Float64Array.of(1, 0, 0, 0),
-    awaTheta: Float64Array.of(62, 10, NaN, NaN),
+    awaTheta: Float64Array.of(62, 115, NaN, NaN), // unit 1: the AWA orientation matches, the AWC one does not
     awaF: Float64Array.of(0.21, 0.1, NaN, NaN),
     thetaPref: Float64Array.of(60, 120, NaN, NaN),
     fPref: Float64Array.of(0.2, 0.1, NaN, NaN),
