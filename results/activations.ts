@@ -5,6 +5,27 @@
 import type { Table } from 'apache-arrow';
 import { defineTable, dynamicColumns, readColumns, type DynamicColumns } from './columns.ts';
 
+/** Schema-metadata keys of every activations shard. */
+export const ACTIVATIONS_META = {
+  set: 'revcor.activations.set',
+  /** JSON LayerGeometry[] for the full input image (model.inputSize). */
+  geometry: 'revcor.activations.geometry',
+  /** JSON NoiseCanvas (noise shards only): the crop the network saw, in input-image pixels. */
+  canvas: 'revcor.activations.canvas',
+  /** `<file> sha256:<hex>` or `seeded:<seed>`. */
+  weights: 'revcor.activations.weights',
+  /** centre | max | mean. */
+  readout: 'revcor.activations.readout',
+  /** Side of the network input in pixels (the canvas for noise). */
+  inputSize: 'revcor.activations.input_size',
+  /** JSON { arch, preprocessing, layers, channels }. */
+  model: 'revcor.activations.model',
+  /** JSON NoiseParams (noise shards only). */
+  noise: 'revcor.activations.noise',
+  /** JSON PositionPlan (noise shards with positions: interior): each layer column holds g² positions × channels. */
+  positions: 'revcor.activations.positions',
+} as const;
+
 /** The layer columns: named by the analysed layer, one value per kept channel. */
 export const LAYER_COLUMNS: DynamicColumns = {
   type: 'fixedlist<float32>',
