@@ -1,5 +1,5 @@
-// Activation-weighted average (AWA) of white-noise stimuli, SPEC §4: all units of a layer in one pass over the
-// samples, the units' weighted sums being one matrix product Aᵀ X per chunk of rows (SPEC §6).
+// Activation-weighted average (AWA) of white-noise stimuli, docs/method.md §4: all units of a layer in one pass over the
+// samples, the units' weighted sums being one matrix product Aᵀ X per chunk of rows (docs/method.md §6).
 import type { MatMul } from './gemm.ts';
 import { chunks, type SampleSource } from './samples.ts';
 
@@ -64,12 +64,12 @@ export function weightSums(A: Float32Array, N: number, U: number): WeightSums {
   return { sum, sumSq, active };
 }
 
-/** The AWA null forms of SPEC §4 (config awa.nullModel). */
+/** The AWA null forms of docs/method.md §4 (config awa.nullModel). */
 export type AwaNullModel = 'finite-n' | 'population';
 
 /**
  * Null SD of an AWA pixel. finite-n: with wₙ = aₙ/Σa and sₙ − s̄ having variance σ_e², Var(Σ wₙ(sₙ − s̄)) =
- * σ_e²(Σw² − 1/N) exactly (the −1/N is the empirical mean's share); population: σ_e·√Σw² = σ·√Σa²/Σa, SPEC §4's
+ * σ_e²(Σw² − 1/N) exactly (the −1/N is the empirical mean's share); population: σ_e·√Σw² = σ·√Σa²/Σa, docs/method.md §4's
  * N → ∞ form, the SD around the true mean, which overstates the SD of an AWA that subtracts s̄ (by up to
  * √(1 + 1/CV²) for a tonic unit whose activations vary by CV around their mean).
  */

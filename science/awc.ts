@@ -1,10 +1,11 @@
-// Activation-weighted covariance (AWC), SPEC §4 and §6: for every unit of a layer
+// Activation-weighted covariance (AWC), docs/method.md §4 and §6: for every unit of a layer
 //   AWC = Σ aₙ(sₙ − s̄ − AWA)(sₙ − s̄ − AWA)ᵀ / Σ aₙ − σ_e² I,
 // its top eigenpairs (excitatory) and bottom eigenpairs (suppressive), their significance against a null, and
 // the energy map Σ λₖ eₖ² over the significant excitatory eigenvectors.
 // Two solvers: 'full' forms each unit's D×D matrix as one weighted Gram product and decomposes it densely;
 // 'subspace' never forms it: block Lanczos on v ↦ Yᵀ(a ⊙ Yv)/Σa − m(mᵀv), batched across the units of the
 // layer, streaming Y = X − s̄ in row chunks (regenerated, or cached when small).
+// Tested in test/science/revcor-ground-truth.test.ts.
 import { awaLayer, type AwaResult } from './awa.ts';
 import { blockKrylovExtremes, extremeFromFull, symEig, type BatchOperator, type ExtremeEig } from './eigen.ts';
 import type { MatMul } from './gemm.ts';

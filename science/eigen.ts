@@ -1,4 +1,4 @@
-// Symmetric eigensolvers for AWC (SPEC §4, §6): a dense one (Householder tridiagonalisation + implicit QL,
+// Symmetric eigensolvers for AWC (docs/method.md §4, §6): a dense one (Householder tridiagonalisation + implicit QL,
 // the EISPACK tred2/tql2 pair) for small D and for Rayleigh–Ritz matrices, and a block-Krylov (block Lanczos
 // with full reorthogonalisation) solver that needs only batched products v ↦ M v, for large D.
 import type { MatMul } from './gemm.ts';

@@ -1,4 +1,4 @@
-// Noise samples of one RF crop as a streamed SampleSource, regenerated from (seed, noise index) alone (SPEC §4),
+// Noise samples of one RF crop as a streamed SampleSource, regenerated from (seed, noise index) alone (docs/method.md §4),
 // in one of three feature layouts:
 // - pixels: one value per pixel (and colour channel);
 // - checks: with c×c noise checks every pixel of a check carries the same value, so the analysis runs on the

@@ -1,6 +1,7 @@
-// The awa stage (SPEC §4, §5): activation-weighted average of the white noise for every unit, its z-map
+// The awa stage (docs/method.md §4, §5): activation-weighted average of the white noise for every unit, its z-map
 // maximum and significance, and the orientation / spatial frequency its RF predicts. One shard per layer; the
 // layer's AWAs are one streamed product Aᵀ X computed in the worker pool (noise regenerated from the seed).
+// Tested in test/stages/revcor.test.ts.
 import { estimateAwa } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
@@ -10,7 +11,9 @@ import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.
 import { awaNullSd, effectiveSampleSizes, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
-import { boolVector, concatTables, floatListVector, layerColumns, numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { buildTable } from '../results/columns.ts';
+import { AWA } from '../results/awa.ts';
+import { concatTables, layerColumns } from './unit-columns.ts';
 import { layerShards } from './unit-plan.ts';
 
 /** Schema-metadata keys of awa shards. */
@@ -46,24 +49,25 @@ export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo):
   const zPopulation = under('population');
   const sig = (z: Float64Array) => Uint8Array.from(z, (v) => (v >= info.zThreshold ? 1 : 0));
   const { responsive, ...meta } = info;
-  return tableWithMetadata(
+  return buildTable(
+    AWA,
     {
-      layer: stringVector(Array.from({ length: U }, () => layer)),
-      channel: numberVector(Int32Array.from({ length: U }, (_, i) => i)),
-      responsive: boolVector(responsive),
-      n_active: numberVector(res.active),
-      sum_a: numberVector(res.sum),
-      n_eff: numberVector(nEff),
-      null_sd: numberVector(res.nullSd),
-      z_max: numberVector(res.zMax),
-      significant: boolVector(res.significant),
-      z_max_finite_n: numberVector(zFinite),
-      z_max_population: numberVector(zPopulation),
-      significant_finite_n: boolVector(sig(zFinite)),
-      significant_population: boolVector(sig(zPopulation)),
-      awa: floatListVector(res.awa, res.D),
-      theta_pred: numberVector(res.thetaPred),
-      f_pred: numberVector(res.fPred),
+      layer: Array.from({ length: U }, () => layer),
+      channel: Int32Array.from({ length: U }, (_, i) => i),
+      responsive,
+      n_active: res.active,
+      sum_a: res.sum,
+      n_eff: nEff,
+      null_sd: res.nullSd,
+      z_max: res.zMax,
+      significant: res.significant,
+      z_max_finite_n: zFinite,
+      z_max_population: zPopulation,
+      significant_finite_n: sig(zFinite),
+      significant_population: sig(zPopulation),
+      awa: { values: res.awa, width: res.D },
+      theta_pred: res.thetaPred,
+      f_pred: res.fPred,
     },
     {
       [AWA_META.layer]: JSON.stringify({ layer, ...meta, channels: res.channels, sigmaE: res.sigma, mapSide: info.crop.size }),
@@ -118,7 +122,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
 export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awa',
-    description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (SPEC §4–5)',
+    description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (docs/method.md §4–5)',
     version: '2', // 2: responsive = activation varies; z_max and significance under both null forms; awa.nullModel; prediction.window
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({

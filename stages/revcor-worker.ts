@@ -1,6 +1,7 @@
 // Pool-side work of the awa and awc stages: regenerates the noise crops of one layer from the seed, runs the
 // science on the worker's own ONNX Runtime matrix-product backend (created lazily, one per worker thread), and
 // returns typed arrays (structured-clonable) for the stage to turn into Arrow columns.
+// Tested in test/stages/revcor.test.ts.
 import { OrtMatMul } from '../model/ort-matmul.ts';
 import { awaLayer, SAMPLE_OFFSET, type AwaNullModel } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
@@ -52,7 +53,7 @@ function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWind
   return { src: sampleCache.src, stored: true };
 }
 
-/** How RF predictions are made (SPEC §5). */
+/** How RF predictions are made (docs/method.md §5). */
 export interface PredictionArgs {
   method: 'fft' | 'model';
   axes: GratingAxesLike;

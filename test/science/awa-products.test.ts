@@ -1,4 +1,4 @@
-// science/awa.ts products (the null is calibrated in awa.test.ts): AWA of a layer against the definitions computed directly in float64 (SPEC §4): the empirical mean s̄, the pooled
+// science/awa.ts products (the null is calibrated in awa.test.ts): AWA of a layer against the definitions computed directly in float64 (docs/method.md §4): the empirical mean s̄, the pooled
 // σ_e, AWA = Σ aₙ(sₙ − s̄)/Σ aₙ and its z-map, whatever the row chunking and whether samples are stored minus 127.5.
 import { describe, expect, it } from 'vitest';
 import { awaLayer, awaNullSd, chunkRows, sumOfSquares } from '../../science/awa.ts';

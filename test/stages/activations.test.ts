@@ -145,7 +145,7 @@ describe('activations stage', () => {
       const got = readLayerMatrix(grat, l).matrix;
       const gotN = readLayerMatrix(noise, l).matrix;
       for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(refG[l][i], 3);
-      // Noise ran on the canvas only; SPEC §6 says the centre units equal the full-image ones.
+      // Noise ran on the canvas only; docs/method.md §6 says the centre units equal the full-image ones.
       let worst = 0;
       for (let i = 0; i < gotN.length; i++) worst = Math.max(worst, Math.abs(gotN[i] - refN[l][i]) / Math.max(1, Math.abs(refN[l][i])));
       expect(worst, l).toBeLessThan(1e-5);
