@@ -26,7 +26,7 @@ function stageReader(ctx: StageContext<Experiment>): UpstreamReader {
 export const summaryStage: Stage<Experiment> = {
   name: 'summary',
   description: 'per-layer table: % responsive, % significant AWA/AWC, RF-predicted tuning matches, orientation agreement and correlations, tuning and category statistics, V1 similarity, each with n and an interval (docs/method.md §5)',
-  version: '3', // 2: median_n_eff column; 3: 95% intervals and n for every statistic, theta agreement, AWA under both nulls, reliable category preference
+  version: '4', // 2: median_n_eff column; 3: 95% intervals and n for every statistic, theta agreement, AWA under both nulls, reliable category preference; 4: median_ori_bandwidth, v1_* columns
   upstream: SUMMARY_UPSTREAM,
   configSlice: (config: Experiment) => ({ prediction: config.prediction, layers: config.model.layers, color: config.stimuli.noise.color, summary: config.summary, awa: { nullModel: config.awa.nullModel, zThreshold: config.awa.zThreshold } }),
   plan: () => [{ id: SUMMARY_SHARD, params: {} }],

@@ -106,7 +106,7 @@ export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage<E
   return {
     name: 'tuning',
     description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (docs/method.md §2)',
-    version: '2', // 2: responsive = max R − min R > epsilon (a constant unit is not responsive)
+    version: '3', // 2: responsive = max R − min R > epsilon (a constant unit is not responsive); 3: ori_bandwidth
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),
     async plan(ctx: PlanContext<Experiment>) {
