@@ -7,7 +7,7 @@
 // its records and the peaks saved by that timed run (roofline.json), or measures them now.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
