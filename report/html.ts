@@ -3,13 +3,14 @@
 // or set with textContent by the page script; embedded JSON cannot close its <script> element.
 import { readFileSync } from 'node:fs';
 import type { Manifest } from '../pipeline/manifest.ts';
+import { packageFile } from '../pipeline/package-files.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
 import { cellParts, COLUMN_GROUPS, type ShownColumn } from './format.ts';
 import type { Plot } from './plots.ts';
 import type { ImageJson, LayerJson } from './units.ts';
 
-const CLIENT_JS = readFileSync(new URL('./client.js', import.meta.url), 'utf8');
-const STYLE_CSS = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
+const CLIENT_JS = readFileSync(packageFile('report/client.js'), 'utf8');
+const STYLE_CSS = readFileSync(packageFile('report/style.css'), 'utf8');
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function esc(s: unknown): string {

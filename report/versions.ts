@@ -1,9 +1,11 @@
 // Software versions recorded in the report: node, revcor and the libraries that computed or drew the results.
 import { readFileSync } from 'node:fs';
 import { arch, cpus, platform, release } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
+import { PACKAGE_ROOT } from '../pipeline/package-files.ts';
 
-const ROOT = new URL('../', import.meta.url);
+const ROOT = pathToFileURL(PACKAGE_ROOT + '/');
 
 /** A package's version from its package.json under the repository's node_modules ('' when not found). */
 function packageVersion(name: string): string {

@@ -1,12 +1,12 @@
 // Inputs shared by the awa and awc stages: the noise shards of the activations stage (a layer's centre-unit
 // activations, the noise index of every row, the noise parameters and RF geometry from the schema metadata),
 // the worker module, and the grating axes the model-response predictions use.
-import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import type { LayerGeometry } from '../model/geometry.ts';
 import { sampleIndex, type PositionPlan } from '../model/positions.ts';
 import { InputError } from '../pipeline/errors.ts';
+import { packageModule } from '../pipeline/package-files.ts';
 import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts';
 import { gratingAxes } from '../science/gratings.ts';
 import type { CropWindow } from '../science/noise-source.ts';
@@ -16,8 +16,8 @@ import { readLayerMatrix, readNumbers } from './unit-columns.ts';
 import { noiseImageCount } from './noise-plan.ts';
 import { setShards } from './unit-plan.ts';
 
-/** Absolute path of the pool-side module (stages/revcor-worker.ts). */
-export const REVCOR_WORKER = fileURLToPath(new URL('./revcor-worker.ts', import.meta.url));
+/** Absolute path of the pool-side module (stages/revcor-worker.ts, or its compiled twin in dist/). */
+export const REVCOR_WORKER = packageModule('stages/revcor-worker');
 
 /** Schema-metadata keys the activations stage writes (kept in step with stages/activations.ts ACTIVATIONS_META). */
 const META = { geometry: 'revcor.activations.geometry', noise: 'revcor.activations.noise', canvas: 'revcor.activations.canvas', positions: 'revcor.activations.positions' };

@@ -3,12 +3,12 @@
 // machines agree only when they would compute byte-identical checkpoints.
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sha256 } from '../cache-key.ts';
+import { PACKAGE_ROOT } from '../package-files.ts';
 import type { Stage } from '../stage.ts';
 
-/** The package root (two levels above this file). */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The package root (the sources' root also when this code runs compiled from dist/). */
+const ROOT = PACKAGE_ROOT;
 
 /** Top-level folders whose source files count (tests, benches, docs and outputs do not). */
 const SOURCE_DIRS = ['bin', 'cli', 'config', 'model', 'pipeline', 'report', 'science', 'stages'];
