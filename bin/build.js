@@ -82,14 +82,23 @@ export async function build(root = ROOT) {
       banner: { js: "import { createRequire as __revcorCreateRequire } from 'node:module';\nconst require = __revcorCreateRequire(import.meta.url);" },
     });
     writeFileSync(join(tmp, basename(STAMP)), JSON.stringify({ builtAt: new Date().toISOString(), sources }, null, 1) + '\n');
+    // swap in the new dist/; another build finishing at the same moment can put its dist/ back in between: retry
     const old = join(root, `dist.old-${process.pid}`);
-    try {
-      renameSync(dist, old);
-    } catch (e) {
-      if (e.code !== 'ENOENT') throw e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        renameSync(dist, old);
+      } catch (e) {
+        if (e.code !== 'ENOENT') throw e;
+      }
+      try {
+        renameSync(tmp, dist);
+        break;
+      } catch (e) {
+        if (!['ENOTEMPTY', 'EEXIST'].includes(e.code) || attempt >= 5) throw e;
+      } finally {
+        rmSync(old, { recursive: true, force: true });
+      }
     }
-    renameSync(tmp, dist);
-    rmSync(old, { recursive: true, force: true });
     return Object.keys(result.metafile.outputs).map((f) => relative(tmp, join(root, f)));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
