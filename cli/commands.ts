@@ -103,10 +103,13 @@ export function commandName(entry: Pick<CommandEntry, 'command'>): string {
   return entry.command.split(' ')[0];
 }
 
-/** The command `argv` runs: its first word that is not an option, when that names a command. */
+/** The command `argv` runs: its first word that names a command (options may come before it, as yargs allows). */
 export function invokedCommand(argv: readonly string[]): CommandEntry | undefined {
-  const word = argv.find((a) => !a.startsWith('-'));
-  return COMMANDS.find((c) => commandName(c) === word);
+  for (const word of argv) {
+    const entry = COMMANDS.find((c) => commandName(c) === word);
+    if (entry) return entry;
+  }
+  return undefined;
 }
 
 /** A command as `revcor --help` lists it, without its module (registered for every command that is not run). */

@@ -40,9 +40,10 @@ describe('command table', () => {
     }
   });
 
-  it('finds the command as the first word that is not an option', () => {
+  it('finds the command as the first word that names one, after any options', () => {
     expect(invokedCommand(['status', 'run'])?.command).toBe('status <dir>');
     expect(invokedCommand(['-h', 'inspect', 'x.arrow'])?.command).toBe('inspect <file>');
+    expect(invokedCommand(['--set', 'awc.shuffles=30', 'run', 'config/smoke.yaml'])?.command).toBe('run [config]');
     expect(invokedCommand(['--help'])).toBeUndefined();
     expect(invokedCommand(['statsu', 'dir'])).toBeUndefined();
   });
