@@ -3,7 +3,9 @@ import yargs from 'yargs';
 import { RevcorError } from '../pipeline/errors.ts';
 import { ShardFailure } from '../pipeline/runner.ts';
 import { atlasCommand } from './atlas.ts';
+import { cacheCommand } from './cache.ts';
 import { cleanCommand } from './clean.ts';
+import { compareCommand } from './compare.ts';
 import { diffCommand } from './diff.ts';
 import { forkCommand } from './fork.ts';
 import { defaultDeps, println, type CliDeps } from './deps.ts';
@@ -55,6 +57,8 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<num
     .command(inspectCommand(d))
     .command(cleanCommand(d))
     .command(forkCommand(d))
+    .command(compareCommand(d))
+    .command(cacheCommand(d))
     .command(diffCommand(d))
     .command(modelCommand(d))
     .command(weightsCommand(d))
