@@ -16,7 +16,6 @@ import type { GridPlan } from '../pipeline/grid-plan.ts';
 import { createGridReporter } from '../pipeline/grid-progress.ts';
 import { dryRunGrid, runGrid, type GridRunPoint } from '../pipeline/grid-run.ts';
 import { reporterMode } from '../pipeline/progress.ts';
-import { manifestFile } from '../pipeline/rundir.ts';
 import { println, type CliDeps } from './deps.ts';
 
 /** The arguments of `revcor run` a grid uses. */
@@ -99,10 +98,8 @@ export async function runGridCommand(deps: CliDeps, args: GridRunArgs, o: { redi
       command: o.command,
       writeHook: deps.runOptions?.writeHook,
     });
-    if (points.every((p) => existsSync(manifestFile(pointDir(gridDir, p.name)))) && stages.some((s) => s.name === 'summary')) {
-      const { writeCompare } = await import('../report/compare-write.ts');
-      const path = await writeCompare(gridDir);
-      if (mode !== 'quiet' && mode !== 'json') println(deps.stderr, `wrote ${path}`);
+    if (mode !== 'quiet' && mode !== 'json' && stages.some((s) => s.name === 'summary')) {
+      println(deps.stderr, `Compare the points side by side: ${deps.invocation} compare ${args.out ?? gridDir} (also writes compare.html there)`);
     }
   } finally {
     reporter.close();
@@ -133,7 +130,7 @@ export function formatGridPlan(gridDir: string, cacheDir: string | null, plan: G
   const cols = ['shards', 'different', 'shared', 'unique', 'done', 'restored', 'to compute'];
   const sw = Math.max(5, ...plan.stages.map((s) => s.stage.length));
   lines.push('  per stage:', `    ${'stage'.padEnd(sw)}  ${cols.map((c) => c.padStart(Math.max(6, c.length))).join('  ')}`);
-  for (const s of plan.stages) {
+  for (const s of plan.stages.filter((x) => x.shards > 0)) {
     const v = [s.shards, s.distinct, s.shared, s.unique, s.done, s.restored, s.toCompute];
     lines.push(`    ${s.stage.padEnd(sw)}  ${v.map((x, i) => String(x).padStart(Math.max(6, cols[i]!.length))).join('  ')}`);
   }

@@ -9,7 +9,8 @@ export type GridEvent =
   | { type: 'grid-plan'; gridDir: string; points: number; shards: number; distinct: number; toCompute: number; cache: string | null }
   | { type: 'point-start'; point: string; index: number; of: number; outDir: string; toCompute: number }
   | { type: 'point-done'; point: string; index: number; of: number; computed: number; restored: number; seconds: number }
-  | { type: 'grid-done'; points: number; computed: number; restored: number; seconds: number; message: string };
+  | { type: 'grid-done'; points: number; computed: number; restored: number; seconds: number; message: string }
+  | { type: 'log'; level: 'info' | 'warn'; message: string };
 
 /** Receives grid events and hands out one reporter per point. */
 export interface GridReporter {
@@ -29,7 +30,7 @@ export function createGridReporter(mode: ReporterMode, out: NodeJS.WritableStrea
   const quiet = mode === 'quiet';
   return {
     grid(e) {
-      if (quiet) return;
+      if (quiet && !(e.type === 'log' && e.level === 'warn')) return;
       const l = gridLine(e);
       if (l) out.write(l + '\n');
     },
@@ -49,6 +50,8 @@ export function gridLine(e: GridEvent): string | undefined {
       return undefined;
     case 'grid-done':
       return e.message;
+    case 'log':
+      return `${e.level === 'warn' ? 'warning: ' : ''}${e.message}`;
   }
 }
 
@@ -76,6 +79,8 @@ class GridBars implements GridReporter {
     } else if (e.type === 'grid-done') {
       this.close();
       this.out.write(e.message + '\n');
+    } else if (e.type === 'log') {
+      this.log(gridLine(e)!);
     } else {
       const l = gridLine(e);
       if (l) this.log(l);

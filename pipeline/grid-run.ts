@@ -53,6 +53,10 @@ export async function runGrid<C>(o: GridRunOptions<C>): Promise<GridResult> {
   await claimGridDir(o.gridDir);
   const lock = await acquireLock(o.gridDir, o.command ?? process.argv.join(' '));
   try {
+    if (lock.tookOverFrom) {
+      const d = lock.tookOverFrom;
+      o.reporter?.grid({ type: 'log', level: 'warn', message: `took over the lock left by process ${d.pid} (started ${d.startedAt}), which is no longer running` });
+    }
     await writeGridRecord(o.gridDir, { file: o.file, keys: o.keys, points: o.points.map((p) => ({ name: p.name, settings: p.settings })), cache: o.cache?.dir ?? null });
     const plan = await dryRunGrid(o);
     o.reporter?.grid({ type: 'grid-plan', gridDir: o.gridDir, points: o.points.length, shards: plan.shards, distinct: plan.distinct, toCompute: plan.toCompute, cache: o.cache?.dir ?? null });
