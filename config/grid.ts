@@ -211,7 +211,8 @@ export function keyLabels(keys: readonly string[]): Map<string, string> {
 export function pointNames(points: readonly (readonly Pick<Setting, 'key' | 'value' | 'origin'>[])[]): string[] {
   const labels = keyLabels([...new Set(points.flatMap((p) => p.map((s) => s.key)))]);
   const names = points.map((p) => {
-    let name = p.map((s) => `${labels.get(s.key)}=${valueText(s.key, s.value)}`).join(',').replace(/[^A-Za-z0-9_.,=+@%-]/g, '_').replace(/^\./, '_') || 'base';
+    // = and , separate the settings: inside a value they become _ like any character a file name should not hold
+    let name = p.map((s) => `${labels.get(s.key)}=${valueText(s.key, s.value).replace(/[^A-Za-z0-9_.+@%-]/g, '_')}`).join(',').replace(/^\./, '_') || 'base';
     if (name.length > 200) name = `${name.slice(0, 180)}-${sha256(name).slice(0, 12)}`;
     return name;
   });

@@ -1,6 +1,7 @@
 // compare.html: a grid's summaries on one self-contained page (inline CSS, SVG plots, no script, no network). For each
 // summary statistic, one plot per varied key: the statistic against that key's values, one line per layer, each
-// point with its 95 % interval (hollow below MIN_N), panels side by side for the values of the other keys; then the
+// point with its 95 % interval (hollow below MIN_N), panels side by side for the values of the other keys (a list of
+// points whose keys change together: one plot along the points); then the
 // per-statistic tables (layers × points, value [interval] n). Every outside string is HTML-escaped; vega escapes
 // what it draws.
 import { readFileSync } from 'node:fs';
@@ -34,14 +35,20 @@ function valueLabel(v: unknown): string {
   return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
 }
 
-/** The values of one statistic, placed along `key` (panels: the other keys' values), with finite numbers only. */
+/** Plots along every point of the grid, one after the other (when no key varies on its own). */
+export const BY_POINT = 'point';
+
+/**
+ * The values of one statistic, placed along `key` (panels: the other keys' values) or, for BY_POINT, along the points
+ * in grid order (one panel); finite numbers only.
+ */
 export function keyedValues(cmp: Comparison, stat: ComparedStatistic, key: string): { values: ComparePoint[]; order: string[]; panels: string[] } {
   const order: string[] = [];
   const panels: string[] = [];
   const values: ComparePoint[] = [];
   for (const p of cmp.points) {
-    const x = valueLabel(p.settings[key]);
-    const others = Object.entries(p.settings).filter(([k]) => k !== key);
+    const x = key === BY_POINT ? p.name : valueLabel(p.settings[key]);
+    const others = key === BY_POINT ? [] : Object.entries(p.settings).filter(([k]) => k !== key);
     const panel = others.length ? others.map(([k, v]) => `${k}=${valueLabel(v)}`).join(', ') : 'all points';
     if (!order.includes(x)) order.push(x);
     if (!panels.includes(panel)) panels.push(panel);
@@ -86,11 +93,28 @@ interface Figure {
   svg: string;
 }
 
-/** Everything the page needs, rendered (the plots are the slow part: a few hundred ms each). */
+/**
+ * The keys a statistic is plotted against: those that take two or more values with the other keys fixed (every key of
+ * a rectangular grid); BY_POINT when none does (a list of points whose keys change together).
+ */
+export function plotKeys(cmp: Comparison): string[] {
+  const keys = cmp.grid.keys.filter((key) => {
+    const xs = new Map<string, Set<string>>();
+    for (const p of cmp.points) {
+      const panel = JSON.stringify(Object.entries(p.settings).filter(([k]) => k !== key));
+      xs.set(panel, (xs.get(panel) ?? new Set()).add(valueLabel(p.settings[key])));
+    }
+    return [...xs.values()].some((s) => s.size > 1);
+  });
+  return keys.length ? keys : [BY_POINT];
+}
+
+/** Everything the page needs, rendered (the plots are the slow part: ~150 ms each). */
 export async function compareFigures(cmp: Comparison): Promise<Figure[]> {
   const out: Figure[] = [];
+  const keys = plotKeys(cmp);
   for (const stat of cmp.statistics) {
-    for (const key of cmp.grid.keys) {
+    for (const key of keys) {
       const { values, order, panels } = keyedValues(cmp, stat, key);
       if (!values.length) continue;
       const yTitle = stat.name.startsWith('pct_') ? '%' : 'value';
