@@ -5,7 +5,7 @@
 import { FileHasher } from './cache-key.ts';
 import type { CheckpointCache } from './cache-store.ts';
 import type { Executor } from './executor.ts';
-import { claimGridDir, pointDir, writeGridRecord } from './grid-dir.ts';
+import { claimGridDir, pointDir, readGridRecord, writeGridRecord } from './grid-dir.ts';
 import { planGrid, type GridPlan } from './grid-plan.ts';
 import type { GridReporter } from './grid-progress.ts';
 import { acquireLock } from './lock.ts';
@@ -51,13 +51,15 @@ export async function dryRunGrid<C>(o: Pick<GridRunOptions<C>, 'stages' | 'gridD
 export async function runGrid<C>(o: GridRunOptions<C>): Promise<GridResult> {
   const t0 = Date.now();
   await claimGridDir(o.gridDir);
+  const record = { file: o.file, keys: o.keys, points: o.points.map((p) => ({ name: p.name, settings: p.settings })), cache: o.cache?.dir ?? null };
+  if (!(await readGridRecord(o.gridDir))) await writeGridRecord(o.gridDir, record); // marks the directory a grid before anything else lands in it
   const lock = await acquireLock(o.gridDir, o.command ?? process.argv.join(' '));
   try {
     if (lock.tookOverFrom) {
       const d = lock.tookOverFrom;
       o.reporter?.grid({ type: 'log', level: 'warn', message: `took over the lock left by process ${d.pid} (started ${d.startedAt}), which is no longer running` });
     }
-    await writeGridRecord(o.gridDir, { file: o.file, keys: o.keys, points: o.points.map((p) => ({ name: p.name, settings: p.settings })), cache: o.cache?.dir ?? null });
+    await writeGridRecord(o.gridDir, record);
     const plan = await dryRunGrid(o);
     o.reporter?.grid({ type: 'grid-plan', gridDir: o.gridDir, points: o.points.length, shards: plan.shards, distinct: plan.distinct, toCompute: plan.toCompute, cache: o.cache?.dir ?? null });
     const done: GridResult['points'] = [];
