@@ -151,6 +151,18 @@ describe('revcor status, validate, inspect, clean', () => {
     expect(bad.stderr).toMatch(/exp\.yaml:3:\d+: stimuli\.noise\.count: Expected .*, got -3/);
   });
 
+  it('validate: a grid file is checked point by point', async () => {
+    const g = join(dir, 'grid.yaml');
+    await writeFile(g, `extends: exp.yaml\ngrid:\n  awc.shuffles: [3, 7]\n`);
+    const ok = await cli(['validate', g]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(`${g} is a valid grid of 2 points (varies awc.shuffles):\n  shuffles=3\n  shuffles=7\n`);
+    await writeFile(g, `extends: exp.yaml\ngrid:\n  awc.shuffles: [3, -7]\n`);
+    const bad = await cli(['validate', g]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/grid\.yaml:3:21: awc\.shuffles: Expected .*, got -7\./);
+  });
+
   it('inspect: schema, metadata, manifest check and rows', async () => {
     await cli(['run', cfg]);
     const file = join(out, 'square', 'sq-0004-0008.arrow');
