@@ -26,7 +26,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     command: 'status <dir>',
-    describe: 'Show, per stage, how many shards are done, stale or pending (and why), bytes and time taken',
+    describe: 'Show, per stage, how many shards are done, stale or pending (and why), bytes and time taken (for a grid: every point)',
     stages: true,
     load: async (d) => (await import('./status.ts')).statusCommand(d),
   },
@@ -71,6 +71,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     describe: 'Start a new run directory from the checkpoints of a finished one (hard links), to change a downstream setting without overwriting the original',
     stages: true,
     load: async (d) => (await import('./fork.ts')).forkCommand(d),
+  },
+  {
+    command: 'compare <dir>',
+    describe: "Compare the per-layer summaries of a grid's points side by side (value [95% interval] n), and write DIR/compare.html",
+    stages: false,
+    load: async (d) => (await import('./compare.ts')).compareCommand(d),
+  },
+  {
+    command: 'cache <action> [dir]',
+    describe: 'The shared checkpoint cache: status (size, entries, the runs using it) or gc (remove entries no run directory references)',
+    stages: false,
+    load: async (d) => (await import('./cache.ts')).cacheCommand(d),
   },
   {
     command: 'diff <a> <b>',

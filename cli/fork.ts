@@ -1,11 +1,14 @@
-// `revcor fork SRC DST [--stage S]`: a new run directory that starts with SRC's finished checkpoints (hard
-// links, no extra space), so a changed downstream setting is computed beside the original instead of over it.
+// `revcor fork SRC DST [--stage S]`: a new run directory that starts with SRC's finished checkpoints (verified hard
+// links, no extra space: the checkpoint store's placement), so a changed downstream setting is computed beside the
+// original instead of over it. A shared cache (--cache, grids) does the same across any runs without a fork.
 // Tested in test/cli/cli.test.ts.
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { copyFile, readdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { parseDocument } from 'yaml';
+import { FileHasher } from '../pipeline/cache-key.ts';
+import { placeVerified } from '../pipeline/cache-store.ts';
 import { OutputError } from '../pipeline/errors.ts';
 import { acquireLock } from '../pipeline/lock.ts';
 import { readStageRecords, writeManifest, writeRecord, type ShardRecord } from '../pipeline/manifest.ts';
@@ -20,58 +23,53 @@ interface ForkArgs {
   stage: string[];
 }
 
-/** What a fork did: checkpoints linked or copied, and their bytes. */
+/** What a fork did: checkpoints linked or copied, their bytes, and those left out (missing or corrupt in SRC). */
 export interface ForkResult {
   stages: string[];
   files: number;
   bytes: number;
   copied: number;
-}
-
-/** Hard-links `from` to `to`, or copies it where links are impossible (another file system); true if copied. */
-async function linkOrCopy(from: string, to: string): Promise<boolean> {
-  await mkdir(dirname(to), { recursive: true });
-  try {
-    await link(from, to);
-    return false;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw e;
-    await copyFile(from, to);
-    return true;
-  }
+  /** `stage/shard: why` of recorded checkpoints not forked (DST recomputes them). */
+  skipped: string[];
 }
 
 /**
- * Forks a run directory: every recorded checkpoint of the chosen stages is hard-linked (checkpoints are
- * only ever replaced by rename, never rewritten in place, so the two runs cannot alter each other's files),
- * their shard records are copied (records are small and rewritten), and so are the content-hash memo and the
- * resolved config (its run.out set to DST); the manifest is written anew. Stages without records in SRC are skipped.
+ * Forks a run directory through the checkpoint store's placement (pipeline/cache-store.ts placeVerified, as a cache
+ * restore does): every recorded checkpoint of the chosen stages is hard-linked (a copy across file systems) after its
+ * sha256 is checked against its record (checkpoints are only ever replaced by rename, never rewritten in place, so
+ * the two runs cannot alter each other's files); the shard records are copied, and so are the content-hash memo and
+ * the resolved config (its run.out set to DST); the manifest is written anew. Stages without records are skipped.
  */
 export async function forkRun(src: string, dst: string, stages: readonly string[] | null): Promise<ForkResult> {
   const recorded = await recordedStages(src);
   const chosen = stages ?? recorded;
-  const result: ForkResult = { stages: [], files: 0, bytes: 0, copied: 0 };
+  const result: ForkResult = { stages: [], files: 0, bytes: 0, copied: 0, skipped: [] };
   const kept = new Map<string, ShardRecord[]>();
+  if (existsSync(hashMemoFile(src))) await copyFile(hashMemoFile(src), hashMemoFile(dst));
+  const hasher = await FileHasher.open(dst);
   for (const s of chosen) {
     const records = await readStageRecords(src, s);
     if (records.size === 0) continue;
     result.stages.push(s);
     const written: ShardRecord[] = [];
     for (const r of records.values()) {
-      // only the recorded checkpoints: a file revcor did not record is not forked
-      const from = shardPath(src, s, r.shard);
-      const st = await stat(from).catch(() => undefined);
-      if (!st?.isFile()) continue; // record without its checkpoint: leave it to be recomputed
-      result.copied += +(await linkOrCopy(from, shardPath(dst, s, r.shard)));
+      // only the recorded checkpoints, verified: a file revcor did not record, or a damaged one, is not forked
+      const target = shardPath(dst, s, r.shard);
+      const placed = await placeVerified({ file: shardPath(src, s, r.shard), sha256: r.sha256, bytes: r.bytes }, target);
+      if (!('placement' in placed)) {
+        result.skipped.push(`${s}/${r.shard}: ${placed.problem}`);
+        continue;
+      }
+      await hasher.remember(target, r.sha256);
+      result.copied += +(placed.placement === 'copied');
       result.files++;
-      result.bytes += st.size;
+      result.bytes += r.bytes;
       await writeRecord(dst, r);
       written.push(r);
     }
     kept.set(s, written);
   }
-  if (existsSync(hashMemoFile(src))) await copyFile(hashMemoFile(src), hashMemoFile(dst));
+  await hasher.save();
   const resolved = await readResolvedConfig(src);
   if (resolved) {
     // the copy must point at the fork: `revcor run DST/<resolved config>` (what status suggests) writes DST
@@ -111,6 +109,7 @@ export function forkCommand(deps: CliDeps): CommandModule<object, ForkArgs> {
           const r = await forkRun(src, dst, args.stage.length ? args.stage : null);
           const how = r.copied ? `${r.files - r.copied} hard-linked, ${r.copied} copied` : 'hard-linked, no extra space';
           println(deps.stdout, `Forked ${r.files} files (${formatBytes(r.bytes)}, ${how}) of ${r.stages.join(', ') || 'no stage'} from ${src} to ${dst}`);
+          if (r.skipped.length) println(deps.stdout, `Not forked (the run into ${dst} recomputes them): ${r.skipped.join('; ')}`);
           println(deps.stdout, `Next: ${deps.invocation} run <config> --out ${args.dst}   (recomputes only the shards the config changes)`);
         } finally {
           await dstLock.release();

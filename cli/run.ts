@@ -2,7 +2,9 @@
 // Tested in test/cli/cli.test.ts.
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { isGridFile } from '../config/grid.ts';
 import { loadExperiment, toResolvedYaml } from '../config/load.ts';
+import { cacheDirFor, CheckpointCache } from '../pipeline/cache-store.ts';
 import { ConfigError } from '../pipeline/errors.ts';
 import { createReporter, reporterMode } from '../pipeline/progress.ts';
 import { runPipeline } from '../pipeline/runner.ts';
@@ -11,6 +13,7 @@ import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
 import { redact } from '../pipeline/distributed/redact.ts';
 import { println, type CliDeps } from './deps.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
+import { cacheSetting, runGridCommand } from './grid-run.ts';
 import { resumeCommand } from './shell.ts';
 
 interface RunArgs {
@@ -28,6 +31,7 @@ interface RunArgs {
   'redis-ca'?: string;
   queue: string;
   offline: boolean;
+  cache?: string | false;
 }
 
 /** The `run` command. */
@@ -51,19 +55,28 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
         .option('redis-ca', { type: 'string', describe: 'CA certificate (PEM) to trust for rediss:// (default: $REVCOR_REDIS_CA)' })
         .option('queue', { type: 'string', default: DEFAULT_QUEUE, describe: 'Queue name for --redis (workers use the same)' })
         .option('offline', { type: 'boolean', default: false, describe: 'Never download: model.weights auto without the Keras cache file uses seeded weights (also REVCOR_OFFLINE=1)' })
+        .option('cache', { type: 'string', describe: 'Shared checkpoint cache directory (--cache alone: the user\'s cache directory; --no-cache: none; default: run.cache, on for grids)' })
         .example('$0 run', 'Run config/default.yaml')
         .example('$0 run config/smoke.yaml --out /tmp/smoke', 'Run another experiment into /tmp/smoke')
         .example('$0 run my.yaml --set awc.shuffles=30 --dry-run', 'Which shards a change reruns, and why')
         .example('$0 run my.yaml --force awc', 'Recompute awc and summary although they are up to date')
-        .example('$0 run my.yaml --out /shared/run1 --redis redis://queue-host:6379', 'Coordinate: shards are computed by `revcor worker`s') as unknown as Argv<RunArgs>,
+        .example('$0 run my.yaml --out /shared/run1 --redis redis://queue-host:6379', 'Coordinate: shards are computed by `revcor worker`s')
+        .example('$0 run sweep.yaml --out runs/sweep', 'A grid file (grid: or points:): every point, shared shards computed once') as unknown as Argv<RunArgs>,
     handler: async (args) => {
       if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 0)) {
         throw new ConfigError(`--workers: Expected a whole number ≥ 0, got ${args.workers}`);
       }
       if (args.out !== undefined && args.out.trim() === '') throw new ConfigError('--out: expected a directory path, got an empty string');
+      if (args.config && (await isGridFile(args.config))) {
+        const redis = args.redis !== undefined ? (await import('../pipeline/distributed/redis.ts')).parseRedisUrl(args.redis, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)) : undefined;
+        const shown = redis ? rawArgs.map(redact) : rawArgs;
+        return runGridCommand(deps, { ...args, config: args.config }, { redis, resumeCommand: resumeCommand(shown, deps.invocation), command: [deps.invocation, ...shown].join(' ') });
+      }
       const loaded = await loadExperiment(args.config, args.set);
       const outDir = resolve(args.out ?? loaded.config.run.out);
       loaded.config.run.out = outDir;
+      const cacheDir = cacheDirFor(cacheSetting(args.cache, loaded.config.run.cache), false);
+      if (args.cache !== undefined) loaded.config.run.cache = cacheDir ?? false;
       const mode = reporterMode(args, process.stderr);
       const reporter = createReporter(mode, mode === 'json' ? deps.stdout : deps.stderr);
       const ac = new AbortController();
@@ -98,6 +111,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
           resumeCommand: resumeCommand(shown, deps.invocation),
           command: [deps.invocation, ...shown].join(' '),
           resolvedYaml: toResolvedYaml(loaded.config, loaded.sources),
+          cache: cacheDir && !args['dry-run'] ? await CheckpointCache.open(cacheDir) : undefined,
           ...deps.runOptions,
         };
         const result = redis
@@ -109,6 +123,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
             println(deps.stdout, JSON.stringify({ type: 'dry-run', outDir, toRun: plan.toRun, total: plan.total, stages: plan.stages.map(summariseStage) }));
           } else {
             println(deps.stdout, `Dry run: ${plan.toRun} of ${plan.total} shards would run in ${outDir}`, ...formatPlan(plan, 'dry-run'));
+            if (cacheDir) println(deps.stdout, await cachedLine(plan, cacheDir));
           }
         }
       } finally {
@@ -118,4 +133,12 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
       }
     },
   };
+}
+
+/** How many of the shards a dry run would compute the cache holds (restored instead), in a sentence. */
+async function cachedLine(plan: import('../pipeline/plan.ts').Plan, cacheDir: string): Promise<string> {
+  const cache = await CheckpointCache.existing(cacheDir).catch(() => null);
+  let n = 0;
+  if (cache) for (const sp of plan.stages) for (const ps of sp.shards) if (ps.run && !ps.fresh && (await cache.entry(ps.key))) n++;
+  return `Cache ${cacheDir}: ${n} of the ${plan.toRun} would be restored from it instead of computed`;
 }

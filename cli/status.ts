@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment } from '../config/load.ts';
 import { lockPath, pidAlive, readLock } from '../pipeline/lock.ts';
-import { requireRecordedExperiment } from '../pipeline/rundir.ts';
+import { probeRunDir, requireRecordedExperiment } from '../pipeline/rundir.ts';
 import { planRun } from '../pipeline/plan.ts';
 import { formatBytes, formatSeconds } from '../pipeline/progress.ts';
 import { codeVersion } from '../pipeline/distributed/code-version.ts';
@@ -12,6 +12,7 @@ import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
 import type { QueueStatus } from '../pipeline/distributed/queue-status.ts';
 import { println, REDIS_ENV, type CliDeps } from './deps.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
+import { printGridStatus } from './grid-status.ts';
 
 interface StatusArgs {
   dir: string;
@@ -36,10 +37,10 @@ export async function outputStatus(deps: CliDeps, dir: string) {
 export function statusCommand(deps: CliDeps): CommandModule<object, StatusArgs> {
   return {
     command: 'status <dir>',
-    describe: 'Show, per stage, how many shards are done, stale or pending (and why), bytes and time taken',
+    describe: 'Show, per stage, how many shards are done, stale or pending (and why), bytes and time taken (for a grid: every point)',
     builder: (y: Argv) =>
       y
-        .positional('dir', { type: 'string', demandOption: true, describe: 'Output directory of a run' })
+        .positional('dir', { type: 'string', demandOption: true, describe: 'Output directory of a run, or of a grid' })
         .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
         .option('redis', { type: 'string', describe: `Also show the distributed run's queued / running / failed shards and the live workers (--redis= alone: $${REDIS_ENV})` })
         .option('redis-ca', { type: 'string', describe: 'CA certificate (PEM) to trust for rediss://' })
@@ -47,6 +48,7 @@ export function statusCommand(deps: CliDeps): CommandModule<object, StatusArgs> 
         .example('$0 status artifacts/default', 'What is done, what a rerun would compute, and why')
         .example('$0 status /shared/run1 --redis redis://queue-host:6379', 'Plus queued / running shards and live workers') as unknown as Argv<StatusArgs>,
     handler: async (args) => {
+      if ((await probeRunDir(resolve(args.dir))).kind === 'grid') return printGridStatus(deps, resolve(args.dir), args.json, outputStatus);
       const { outDir, plan, running, resolvedFile } = await outputStatus(deps, args.dir);
       const stages = plan.stages.map(summariseStage);
       const url = args.redis === '' ? process.env[REDIS_ENV] : args.redis;

@@ -1,6 +1,8 @@
-// `revcor validate CONFIG`: loads and checks an experiment (schema, inputs, shard plans) without running it.
+// `revcor validate CONFIG`: loads and checks an experiment (schema, inputs, shard plans) without running it; a grid
+// file: every point.
 // Tested in test/cli/cli.test.ts.
 import type { Argv, CommandModule } from 'yargs';
+import { loadGrid } from '../config/grid.ts';
 import { loadExperiment } from '../config/load.ts';
 import { checkRunFits, describeEstimate } from '../pipeline/budget.ts';
 import { orderStages } from '../pipeline/dag.ts';
@@ -22,6 +24,11 @@ export function validateCommand(deps: CliDeps): CommandModule<object, ValidateAr
         .option('set', { type: 'string', array: true, default: [], describe: 'Override a config key (repeatable)' })
         .example('$0 validate config/vgg16-full.yaml', 'Report every mistake with file:line:column') as unknown as Argv<ValidateArgs>,
     handler: async (args) => {
+      const grid = await loadGrid(args.config, args.set);
+      if (grid) {
+        println(deps.stdout, `${grid.file} is a valid grid of ${grid.points.length} points (varies ${grid.keys.join(', ')}):`, ...grid.points.map((p) => `  ${p.name}`));
+        return;
+      }
       const loaded = await loadExperiment(args.config, args.set);
       const estimate = await checkRunFits(deps.stages(), loaded, loaded.config.run.out);
       const lines: string[] = [];

@@ -36,12 +36,26 @@ export interface LoadedExperiment {
 
 const MAX_MESSAGES = 12;
 
+/** What a grid adds to loading one of its points (config/grid.ts). */
+export interface ExtraLayer {
+  /** Top-level keys of the loaded file that are not experiment keys (`grid`, `points`): left out. */
+  omit?: readonly string[];
+  /** Settings merged over the files and under `--set` (a grid point), with the origins of its values. */
+  layer?: YamlSource;
+}
+
 /** Loads, merges, overrides and validates an experiment; every user mistake is a ConfigError. */
-export async function loadExperiment(file: string | undefined, overrides: string[] = []): Promise<LoadedExperiment> {
+export async function loadExperiment(file: string | undefined, overrides: string[] = [], extra: ExtraLayer = {}): Promise<LoadedExperiment> {
   const top = resolve(file ?? DEFAULT_CONFIG);
   const layers = await loadChain(top, []);
+  for (const k of extra.omit ?? []) delete (layers[layers.length - 1].value as Record<string, unknown>)[k];
   let merged: unknown = {};
   for (const layer of layers) merged = deepMerge(merged, layer.value);
+  const pointLayers = extra.layer ? [{ ...extra.layer, value: structuredClone(extra.layer.value) }] : [];
+  for (const p of pointLayers) {
+    resolvePathKeys(p.value, dirname(p.file));
+    merged = deepMerge(merged, p.value);
+  }
   const setLayers = overrides.map(parseOverride);
   for (const s of setLayers) merged = deepMerge(merged, s.value);
   const topLayer = layers[layers.length - 1];
@@ -51,7 +65,7 @@ export async function loadExperiment(file: string | undefined, overrides: string
     else delete merged.extends;
   }
 
-  const sources: YamlSource[] = [...setLayers].reverse().concat([...layers].reverse());
+  const sources: YamlSource[] = [...setLayers].reverse().concat(pointLayers, [...layers].reverse());
   const originOf = (path: string): Origin | undefined => {
     for (const s of sources) {
       const o = s.origins.get(path);
@@ -83,7 +97,7 @@ export async function loadExperiment(file: string | undefined, overrides: string
     const segs = key.split('.');
     const parent = getPath(config, segs.slice(0, -1)) as Record<string, unknown>;
     const leaf = segs[segs.length - 1];
-    parent[leaf] = resolvePathValue(key, parent[leaf] as string, CONFIG_DIR);
+    if (typeof parent[leaf] === 'string') parent[leaf] = resolvePathValue(key, parent[leaf], CONFIG_DIR);
   }
   const cross = crossChecks(config);
   if (cross.length) {
@@ -148,13 +162,18 @@ async function loadChain(file: string, stack: string[]): Promise<Layer[]> {
     layer.extendsResolved = target;
     delete value.extends;
   }
+  resolvePathKeys(value, dirname(file));
+  return [...base, layer];
+}
+
+/** Makes the path keys a layer sets absolute against `dir` (in place). */
+function resolvePathKeys(value: unknown, dir: string): void {
   for (const key of PATH_KEYS) {
     const segs = key.split('.');
     const parent = getPath(value, segs.slice(0, -1));
     const leaf = segs[segs.length - 1];
-    if (isMapping(parent) && typeof parent[leaf] === 'string') parent[leaf] = resolvePathValue(key, parent[leaf] as string, dirname(file));
+    if (isMapping(parent) && typeof parent[leaf] === 'string') parent[leaf] = resolvePathValue(key, parent[leaf] as string, dir);
   }
-  return [...base, layer];
 }
 
 /** '~/x' → home directory; other paths unchanged. */
@@ -162,9 +181,10 @@ function expandHome(p: string): string {
   return p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : p;
 }
 
-/** A path key's value made absolute against `dir` (model.weights keeps its keywords auto and seeded). */
+/** A path key's value made absolute against `dir` (model.weights keeps its keywords auto and seeded, run.cache auto). */
 function resolvePathValue(key: string, v: string, dir: string): string {
   if (key === 'model.weights' && (v === 'auto' || v === 'seeded')) return v;
+  if (key === 'run.cache' && v === 'auto') return v;
   if (v.length === 0) return v;
   const p = expandHome(v);
   return isAbsolute(p) ? p : resolve(dir, p);

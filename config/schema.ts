@@ -284,6 +284,12 @@ export const RunSchema = z
     workers: z.number().int().min(0).default(0),
     /** Shards in flight at once. */
     concurrency: positiveInt().default(2),
+    /**
+     * The shared checkpoint cache (docs/grids-and-cache.md): auto = the user's cache directory for a grid, none for
+     * a single run; true = the user's cache directory ($REVCOR_CACHE_DIR, else $XDG_CACHE_HOME/revcor, else
+     * ~/.cache/revcor); false = none; or a directory (relative to the YAML file). --cache DIR and --no-cache override.
+     */
+    cache: z.union([z.boolean(), z.string().min(1)]).default('auto'),
   })
   .prefault({});
 
@@ -313,4 +319,4 @@ export type GratingsConfig = Experiment['stimuli']['gratings'];
 export type ImagesConfig = Experiment['stimuli']['images'];
 
 /** Keys holding file-system paths, resolved relative to the YAML file that set them. */
-export const PATH_KEYS: readonly string[] = ['model.weights', 'stimuli.images.dir', 'v1.reference', 'run.out'];
+export const PATH_KEYS: readonly string[] = ['model.weights', 'stimuli.images.dir', 'v1.reference', 'run.out', 'run.cache'];

@@ -34,13 +34,18 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   try {
     await writeAtomically(target, data, hook);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? '';
-    if (!(code in USER_FS_ERRORS)) throw e;
-    throw new OutputError(`Cannot write ${target}: expected a writable file system with free space, got ${code} (${USER_FS_ERRORS[code]})`, {
-      hint: 'Nothing finished was lost: free space (or fix the permissions) and run the same command again.',
-      cause: e,
-    });
+    throw asUserFsError(e, target);
   }
+}
+
+/** A file-system error a user must fix (ENOSPC, EACCES, …) as an OutputError naming `target`; any other error unchanged. */
+export function asUserFsError(e: unknown, target: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  if (!(code in USER_FS_ERRORS)) return e;
+  return new OutputError(`Cannot write ${target}: expected a writable file system with free space, got ${code} (${USER_FS_ERRORS[code]})`, {
+    hint: 'Nothing finished was lost: free space (or fix the permissions) and run the same command again.',
+    cause: e,
+  });
 }
 
 async function writeAtomically(target: string, data: string | Uint8Array, hook?: WriteHook): Promise<void> {

@@ -3,6 +3,7 @@
 // (pipeline/distributed/coordinator.ts). An executor owns its compute resources (pool, threads, connections).
 // Tested in test/pipeline/runner.test.ts.
 import type { WriteHook } from './atomic.ts';
+import type { CheckpointCache } from './cache-store.ts';
 import type { FileHasher } from './cache-key.ts';
 import type { Plan, PlannedShard, PlanOptions } from './plan.ts';
 import type { ProgressEvent } from './progress.ts';
@@ -20,6 +21,8 @@ export interface ExecutionContext<C = unknown> {
   /** The shell command that resumes this run (for messages). */
   resume: string;
   writeHook?: WriteHook;
+  /** The shared checkpoint cache, for executors that compute in this process (others leave it to the lifecycle). */
+  cache?: CheckpointCache;
   /** Plans again from the records, with the run's --from/--only (for executors that verify what others wrote). */
   replan(options?: Pick<PlanOptions, 'force'>): Promise<Plan>;
 }

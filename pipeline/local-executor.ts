@@ -80,7 +80,7 @@ async function runQueue<C>(plan: Plan, ctx: ExecutionContext<C>, env: QueueEnv):
     let lastProgress = 0;
     const sp = plan.stages[stageIndex]!;
     const record = await executeShard(
-      { stage: sp.stage, shard: ps.shard, key: ps.key, basis: ps.basis, previous: ps.record },
+      { stage: sp.stage, shard: ps.shard, key: ps.key, basis: ps.basis, previous: ps.record, fresh: ps.fresh },
       {
         experiment: ctx.experiment,
         outDir: ctx.outDir,
@@ -89,6 +89,7 @@ async function runQueue<C>(plan: Plan, ctx: ExecutionContext<C>, env: QueueEnv):
         signal: env.signal,
         hasher: ctx.hasher,
         writeHook: ctx.writeHook,
+        cache: ctx.cache,
         upstream: (name) => upstreamView(plan, ps, name, records, ctx.outDir),
         progress: (fraction) => {
           // at most ~5 events a second per shard (stages may report per item)
@@ -104,7 +105,7 @@ async function runQueue<C>(plan: Plan, ctx: ExecutionContext<C>, env: QueueEnv):
     ps.record = record;
     ps.status = 'done';
     ran.push(ps);
-    ctx.emit({ type: 'shard-done', stage: ps.stage, shard: ps.shard.id, seconds: record.seconds, rows: record.rows, bytes: record.bytes });
+    ctx.emit({ type: 'shard-done', stage: ps.stage, shard: ps.shard.id, seconds: record.seconds, rows: record.rows, bytes: record.bytes, ...(record.cached ? { cached: true } : {}) });
     if (--st.left === 0) {
       ctx.emit({ type: 'stage-done', stage: ps.stage, seconds: (Date.now() - st.start) / 1000 });
       await sp.stage.release?.(); // e.g. the activations stage's ORT sessions, before awa/awc allocate theirs

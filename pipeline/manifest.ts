@@ -26,6 +26,8 @@ export interface ShardRecord {
   file: string;
   /** What the key was made of, to explain staleness later. */
   basis: KeyBasis;
+  /** Restored from the shared cache instead of computed here (`seconds` is then the original computation's). */
+  cached?: boolean;
 }
 
 /** Version tag of the aggregated manifest file. */

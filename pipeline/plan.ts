@@ -26,6 +26,8 @@ export interface PlannedShard {
   run: boolean;
   /** Computed although done, because of --force. */
   forced: boolean;
+  /** In a stage --force recomputes: computed even where the shared cache holds its key. */
+  fresh?: boolean;
 }
 
 /** One stage of the plan. */
@@ -112,7 +114,7 @@ export async function planRun<C>(stages: readonly Stage<C>[], experiment: PlanCo
         }
       }
       const isForced = isSelected && forced.has(stage.name) && status === 'done';
-      planned.push({ stage: stage.name, shard, key, basis, status, reasons, record, run: isSelected && (status !== 'done' || isForced), forced: isForced });
+      planned.push({ stage: stage.name, shard, key, basis, status, reasons, record, run: isSelected && (status !== 'done' || isForced), forced: isForced, fresh: isSelected && forced.has(stage.name) });
     }
     const sp: StagePlan = { stage, shards: planned, selected: isSelected, inputs: ks.inputs, slice: ks.slice };
     byName.set(stage.name, sp);

@@ -8,7 +8,7 @@ export type ProgressEvent =
   | { type: 'stage-start'; stage: string; shards: number; cost: number }
   | { type: 'shard-start'; stage: string; shard: string }
   | { type: 'shard-progress'; stage: string; shard: string; fraction: number }
-  | { type: 'shard-done'; stage: string; shard: string; seconds: number; rows: number; bytes: number }
+  | { type: 'shard-done'; stage: string; shard: string; seconds: number; rows: number; bytes: number; cached?: boolean }
   | { type: 'shard-failed'; stage: string; shard: string; error: string }
   | { type: 'stage-done'; stage: string; seconds: number }
   | { type: 'log'; level: 'info' | 'warn'; message: string; stage?: string; shard?: string }
@@ -89,7 +89,7 @@ class LineReporter implements Reporter {
         if (st) st.done++;
         const eta = st ? ((Date.now() - st.start) / 1000 / st.done) * (st.total - st.done) : NaN;
         const count = st ? ` (${st.done}/${st.total}${st.done < st.total ? `, ETA ${formatSeconds(eta)}` : ''})` : '';
-        this.line(`[${e.stage}] ${e.shard} done in ${formatSeconds(e.seconds)}: ${e.rows} rows, ${formatBytes(e.bytes)}${count}`);
+        this.line(`[${e.stage}] ${e.shard} ${e.cached ? 'restored from the cache' : `done in ${formatSeconds(e.seconds)}`}: ${e.rows} rows, ${formatBytes(e.bytes)}${count}`);
         break;
       }
       case 'shard-failed':

@@ -10,6 +10,8 @@
 //   <out>/.revcor/writing/<stage>/<shard>        a checkpoint being written (its file is the run's even unrecorded)
 //   <out>/.revcor/derived.json            files written after a run (report.html, summary/summary.csv, …)
 //   <out>/.revcor/lock, file-hashes.json  the writer's lock, the content-hash memo
+// A grid of runs (pipeline/grid-dir.ts) is a directory of run directories, one per point, marked by
+//   <grid>/.revcor/grid.json              the grid's points and settings (and <grid>/.revcor/lock while it runs)
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
@@ -21,6 +23,7 @@ const MANIFEST = 'manifest.json';
 const RESOLVED = 'config.resolved.yaml';
 const MARKER = 'run.json';
 const DERIVED = 'derived.json';
+const GRID = 'grid.json';
 
 /** Format tag of the marker file. */
 export const RUN_FORMAT = 'revcor-run/1';
@@ -38,6 +41,11 @@ export function lockFile(outDir: string): string {
 /** The content-hash memo of a run directory. */
 export function hashMemoFile(outDir: string): string {
   return join(outDir, META, 'file-hashes.json');
+}
+
+/** The record of a grid of runs (its points and their settings). */
+export function gridRecordFile(gridDir: string): string {
+  return join(gridDir, META, GRID);
 }
 
 /** Folder of the per-shard records of every stage. */
@@ -95,7 +103,7 @@ export function derivedPath(outDir: string, relativePath: string): string {
 }
 
 /** What a directory is, as far as revcor is concerned. */
-export type RunDirKind = 'missing' | 'empty' | 'run' | 'foreign' | 'not-a-directory';
+export type RunDirKind = 'missing' | 'empty' | 'run' | 'grid' | 'foreign' | 'not-a-directory';
 
 /** A directory's kind and, for a foreign one, a few of its entries (for the error message). */
 export interface RunDirProbe {
@@ -113,6 +121,7 @@ export async function probeRunDir(outDir: string): Promise<RunDirProbe> {
   if (existsSync(join(outDir, META, MARKER)) || existsSync(recordsRoot(outDir)) || (entries.includes(RESOLVED) && entries.includes(MANIFEST))) {
     return { kind: 'run', entries };
   }
+  if (existsSync(gridRecordFile(outDir))) return { kind: 'grid', entries };
   return { kind: 'foreign', entries };
 }
 
@@ -124,6 +133,11 @@ export async function claimRunDir(outDir: string): Promise<void> {
     const shown = probe.entries.slice(0, 3).join(', ') + (probe.entries.length > 3 ? `, … (${probe.entries.length} entries)` : '');
     throw new OutputError(`${outDir}: expected a new or empty directory, or the output directory of a revcor run, got a directory that holds other files (${shown})`, {
       hint: 'revcor never writes into a directory it did not create: choose another --out (or run.out), or empty this one yourself.',
+    });
+  }
+  if (probe.kind === 'grid') {
+    throw new OutputError(`${outDir}: expected a new or empty directory, or the output directory of a revcor run, got the directory of a grid of runs`, {
+      hint: 'Run the grid file into it (revcor run GRID.yaml --out DIR), or choose another --out (each point of the grid is a run directory inside it).',
     });
   }
   if (probe.kind === 'not-a-directory') {
@@ -148,6 +162,11 @@ export async function claimRunDir(outDir: string): Promise<void> {
 export async function requireRunDir(outDir: string, hint = 'Give the directory a run wrote to (run.out of the YAML, or --out).'): Promise<void> {
   const probe = await probeRunDir(outDir);
   if (probe.kind === 'run') return;
+  if (probe.kind === 'grid') {
+    throw new OutputError(`${outDir}: Expected a revcor output directory, got the directory of a grid of runs`, {
+      hint: `Give one of its points (a folder inside it), or use revcor status / revcor compare on the grid.`,
+    });
+  }
   const got = probe.kind === 'missing' ? 'no such directory' : probe.kind === 'empty' ? 'an empty directory' : probe.kind === 'not-a-directory' ? 'a file' : 'a directory without .revcor/ or config.resolved.yaml';
   throw new OutputError(`${outDir}: Expected a revcor output directory, got ${got}`, { hint });
 }

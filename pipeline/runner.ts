@@ -4,6 +4,7 @@
 import type { WriteHook } from './atomic.ts';
 import { checkRunFits } from './budget.ts';
 import { FileHasher } from './cache-key.ts';
+import type { CheckpointCache } from './cache-store.ts';
 import type { Executor } from './executor.ts';
 import { finish, removeLeftovers, runFinalizers } from './finish.ts';
 import { localExecutor } from './local-executor.ts';
@@ -11,6 +12,7 @@ import { acquireLock } from './lock.ts';
 import type { Manifest } from './manifest.ts';
 import { planRun, type Plan, type PlannedShard, type PlanOptions } from './plan.ts';
 import type { ProgressEvent, Reporter } from './progress.ts';
+import { publishDone, restorePlanned } from './reuse.ts';
 import { claimRunDir, writeResolvedConfig } from './rundir.ts';
 import type { Finalizer, PlanContext, Stage } from './stage.ts';
 
@@ -45,6 +47,8 @@ export interface RunOptions<C = unknown> extends PlanOptions {
   resolvedYaml?: string;
   /** Test seam passed to every checkpoint write. */
   writeHook?: WriteHook;
+  /** The shared checkpoint cache (pipeline/cache-store.ts): shards it holds are restored, computed ones added. */
+  cache?: CheckpointCache;
 }
 
 /** What a run did. */
@@ -52,6 +56,8 @@ export interface RunResult {
   plan: Plan;
   /** Shards computed by this run, in completion order. */
   ran: PlannedShard[];
+  /** Shards restored from the cache before anything was computed. */
+  restored: PlannedShard[];
   upToDate: boolean;
   seconds: number;
   manifest?: Manifest;
@@ -71,7 +77,7 @@ export async function runPipeline<C>(opts: RunOptions<C>): Promise<RunResult> {
   if (opts.dryRun) {
     const plan = await planRun(opts.stages, opts.experiment, opts.outDir, { ...planOptions, force: opts.force });
     emit(planEvent(plan));
-    return { plan, ran: [], upToDate: plan.toRun === 0, seconds: seconds() };
+    return { plan, ran: [], restored: [], upToDate: plan.toRun === 0, seconds: seconds() };
   }
   const executor = opts.executor ?? localExecutor<C>({ workers: opts.workers, concurrency: opts.concurrency });
   await executor.check?.(); // before anything is written
@@ -87,12 +93,20 @@ export async function runPipeline<C>(opts: RunOptions<C>): Promise<RunResult> {
     if (await executor.mayRemoveLeftovers('start')) await removeLeftovers(opts.outDir, stageNames);
     const replan = (o: Pick<PlanOptions, 'force'> = {}) => planRun(opts.stages, opts.experiment, opts.outDir, { ...planOptions, hasher, ...o });
     let plan = await replan({ force: opts.force });
+    const cache = opts.cache;
+    let restored: PlannedShard[] = [];
+    if (cache) {
+      const { otherFileSystem } = await cache.registerRun(opts.outDir);
+      if (otherFileSystem) emit({ type: 'log', level: 'warn', message: `the cache ${cache.dir} is on another file system than ${opts.outDir}: checkpoints are copied between them (extra disk space), not hard-linked` });
+      restored = await restorePlanned(plan, cache, { outDir: opts.outDir, hasher, emit });
+      if (restored.length) emit({ type: 'log', level: 'info', message: `${restored.length} shard${restored.length === 1 ? '' : 's'} restored from the cache ${cache.dir} (verified by sha256)` });
+    }
     emit(planEvent(plan));
     await writeResolvedConfig(opts.outDir, opts.resolvedYaml ?? JSON.stringify(opts.experiment.config, null, 1));
     let ran: PlannedShard[] = [];
     if (plan.toRun > 0) {
       const resume = opts.resumeCommand ?? 'the same command';
-      const ctx = { stages: opts.stages, experiment: opts.experiment, outDir: opts.outDir, hasher, signal: opts.signal ?? new AbortController().signal, emit, resume, writeHook: opts.writeHook, replan };
+      const ctx = { stages: opts.stages, experiment: opts.experiment, outDir: opts.outDir, hasher, signal: opts.signal ?? new AbortController().signal, emit, resume, writeHook: opts.writeHook, replan, cache };
       try {
         ({ ran, plan } = await executor.execute(plan, ctx));
       } catch (e) {
@@ -100,16 +114,20 @@ export async function runPipeline<C>(opts: RunOptions<C>): Promise<RunResult> {
         throw e;
       }
     }
-    const manifest = await finish(plan, opts.outDir, ran.length > 0);
-    await runFinalizers(plan, opts.finalizers ?? [], { experiment: opts.experiment, outDir: opts.outDir, ran, emit });
+    if (cache) await publishDone(plan, cache, { outDir: opts.outDir, hasher });
+    const changed = [...restored, ...ran];
+    const manifest = await finish(plan, opts.outDir, changed.length > 0);
+    await runFinalizers(plan, opts.finalizers ?? [], { experiment: opts.experiment, outDir: opts.outDir, ran: changed, emit });
     if (ran.length > 0 && (await executor.mayRemoveLeftovers('end'))) await removeLeftovers(opts.outDir, stageNames);
-    const upToDate = ran.length === 0;
+    const upToDate = changed.length === 0;
     const stages = plan.stages.length;
+    const fromCache = restored.length + ran.filter((s) => s.record?.cached).length;
+    const computed = ran.length - ran.filter((s) => s.record?.cached).length;
     const message = upToDate
       ? `Nothing to do: all ${plan.total} shards of ${stages} stage${stages === 1 ? '' : 's'} in ${opts.outDir} are up to date.`
-      : `Done: ${ran.length} shards computed in ${seconds().toFixed(1)} s; outputs in ${opts.outDir}`;
+      : `Done: ${computed} shards computed${fromCache ? ` and ${fromCache} restored from the cache` : ''} in ${seconds().toFixed(1)} s; outputs in ${opts.outDir}`;
     emit({ type: 'run-done', ran: ran.length, upToDate, seconds: seconds(), message });
-    return { plan, ran, upToDate, seconds: seconds(), manifest };
+    return { plan, ran, restored, upToDate, seconds: seconds(), manifest };
   } finally {
     for (const stage of opts.stages) await stage.release?.().catch(() => undefined);
     await executor.close().catch(() => undefined);

@@ -4,10 +4,12 @@
 import { Table } from 'apache-arrow';
 import type { WriteHook } from './atomic.ts';
 import type { FileHasher, KeyBasis } from './cache-key.ts';
+import type { CacheEntry, CheckpointCache } from './cache-store.ts';
 import { RevcorError } from './errors.ts';
 import { clearWriting, deleteRecord, markWriting, writeRecord, type ShardRecord } from './manifest.ts';
+import { checkpointRelative } from './rundir.ts';
 import type { PlanContext, Shard, Stage, StageContext, UpstreamShardInfo, UpstreamView } from './stage.ts';
-import { readShardVerified, writeShard } from './store.ts';
+import { readShardVerified, shardPath, writeShard } from './store.ts';
 
 /** One shard to compute, with its cache key and what the key is made of. */
 export interface ShardTask<C = unknown> {
@@ -17,6 +19,8 @@ export interface ShardTask<C = unknown> {
   basis: KeyBasis;
   /** The shard's existing record (stale or forced): deleted before the new checkpoint is written. */
   previous?: ShardRecord;
+  /** Compute even when the cache holds the key (--force); the result then replaces a differing cache entry. */
+  fresh?: boolean;
 }
 
 /** Where and with what a shard runs. */
@@ -37,10 +41,18 @@ export interface ShardEnv<C = unknown> {
   log(message: string): void;
   /** Called after run() returned, before anything is written; throwing here discards the result. */
   beforeWrite?(): Promise<void>;
+  /** The shared checkpoint cache: a shard whose key it holds is restored from it, a computed one is added to it. */
+  cache?: CheckpointCache;
 }
 
 /** Runs `task.stage` on `task.shard`, writes its Arrow file atomically, then its manifest record; returns the record. */
 export async function executeShard<C>(task: ShardTask<C>, env: ShardEnv<C>): Promise<ShardRecord> {
+  if (env.cache && !task.fresh) {
+    // another run may have added the key since this run was planned
+    const entry = await env.cache.entry(task.key);
+    const restored = entry && (await restoreShard(task, env, env.cache, entry));
+    if (restored) return restored;
+  }
   const t = Date.now();
   const ctx: StageContext<C> = {
     config: env.experiment.config,
@@ -75,6 +87,55 @@ export async function executeShard<C>(task: ShardTask<C>, env: ShardEnv<C>): Pro
     params: task.basis.params,
     file: written.file,
     basis: task.basis,
+  };
+  await writeRecord(env.outDir, record);
+  await clearWriting(env.outDir, stage.name, shard.id);
+  if (env.cache) {
+    try {
+      await env.cache.publish(written.path, record);
+      await env.hasher?.remember(written.path, written.sha256); // a new hard link changes the file's ctime
+    } catch (e) {
+      env.log(`warning: could not add the checkpoint to the cache ${env.cache.dir} (${e instanceof Error ? e.message : String(e)}); the run goes on without it`);
+    }
+  }
+  return record;
+}
+
+/**
+ * Puts a cached checkpoint in place of computing it: verified against the entry's sha256, placed atomically (hard
+ * link, else copy), then recorded like a computed one (`cached: true`, `seconds` of the original computation).
+ * Returns undefined when the entry turned out corrupt or missing (the cache drops it; the caller computes).
+ */
+export async function restoreShard<C>(
+  task: ShardTask<C>,
+  env: Pick<ShardEnv<C>, 'outDir' | 'hasher' | 'log'>,
+  cache: CheckpointCache,
+  entry: CacheEntry,
+): Promise<ShardRecord | undefined> {
+  const { stage, shard } = task;
+  if (task.previous) await deleteRecord(env.outDir, stage.name, shard.id);
+  await markWriting(env.outDir, stage.name, shard.id);
+  const target = shardPath(env.outDir, stage.name, shard.id);
+  const placed = await cache.restore(entry, target);
+  if (!('placement' in placed)) {
+    await clearWriting(env.outDir, stage.name, shard.id);
+    env.log(`cache entry ${entry.key.slice(0, 12)}… is ${placed.problem}: removed from the cache, computing the shard`);
+    return undefined;
+  }
+  await env.hasher?.remember(target, entry.sha256);
+  const record: ShardRecord = {
+    stage: stage.name,
+    shard: shard.id,
+    key: task.key,
+    sha256: entry.sha256,
+    rows: entry.rows,
+    bytes: entry.bytes,
+    seconds: entry.seconds,
+    finishedAt: new Date().toISOString(),
+    params: task.basis.params,
+    file: checkpointRelative(stage.name, shard.id),
+    basis: task.basis,
+    cached: true,
   };
   await writeRecord(env.outDir, record);
   await clearWriting(env.outDir, stage.name, shard.id);

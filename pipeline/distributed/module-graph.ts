@@ -5,7 +5,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { build } from 'esbuild';
 
 /** `new URL('<literal>', import.meta.url)` in a source text: the literal paths. */
 export function urlAssets(source: string): string[] {
@@ -24,6 +23,7 @@ export function packageAssets(source: string): string[] {
 
 /** The files of the module graph (paths relative to `root`, '/'-separated, sorted) from the entry files. */
 export async function moduleGraphFiles(root: string, entries: readonly string[]): Promise<string[]> {
+  const { build } = await import('esbuild'); // loaded only when a code version is computed (not by `revcor status`)
   const files = new Set<string>();
   const done = new Set<string>();
   let todo = entries.map((e) => resolve(root, e));

@@ -151,6 +151,18 @@ describe('revcor status, validate, inspect, clean', () => {
     expect(bad.stderr).toMatch(/exp\.yaml:3:\d+: stimuli\.noise\.count: Expected .*, got -3/);
   });
 
+  it('validate: a grid file is checked point by point', async () => {
+    const g = join(dir, 'grid.yaml');
+    await writeFile(g, `extends: exp.yaml\ngrid:\n  awc.shuffles: [3, 7]\n`);
+    const ok = await cli(['validate', g]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(`${g} is a valid grid of 2 points (varies awc.shuffles):\n  shuffles=3\n  shuffles=7\n`);
+    await writeFile(g, `extends: exp.yaml\ngrid:\n  awc.shuffles: [3, -7]\n`);
+    const bad = await cli(['validate', g]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/grid\.yaml:3:21: awc\.shuffles: Expected .*, got -7\./);
+  });
+
   it('inspect: schema, metadata, manifest check and rows', async () => {
     await cli(['run', cfg]);
     const file = join(out, 'square', 'sq-0004-0008.arrow');
@@ -217,6 +229,24 @@ describe('revcor fork', () => {
     expect(Buffer.compare(await readFile(join(out, 'total', 'all.arrow')), totalBefore)).toBe(0);
     expect(Buffer.compare(await readFile(join(out2, 'total', 'all.arrow')), totalBefore)).not.toBe(0);
     expect(shardsRun((await cli(['run', cfg, '--json'])).stdout)).toEqual([]);
+  });
+
+  it('forks only checkpoints that match their records: a damaged one is left out and recomputed in the fork', async () => {
+    await cli(['run', cfg]);
+    const bad = join(out, 'square', 'sq-0004-0008.arrow');
+    const bytes = await readFile(bad);
+    bytes[bytes.length - 30] ^= 0xff;
+    await writeFile(join(dir, 'tmp.arrow'), bytes);
+    const { rename } = await import('node:fs/promises');
+    await rename(join(dir, 'tmp.arrow'), bad); // SRC's own file replaced (a fork must not link the damage)
+    const out2 = join(dir, 'out2');
+    const f = await cli(['fork', out, out2]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stdout).toMatch(/^Forked 4 files /);
+    expect(f.stdout).toMatch(/Not forked \(the run into .* recomputes them\): square\/sq-0004-0008: corrupt: expected sha256 [0-9a-f]{12}…, got [0-9a-f]{12}…/);
+    expect(existsSync(join(out2, 'square', 'sq-0004-0008.arrow'))).toBe(false);
+    const r = await cli(['run', cfg, '--out', out2, '--json']);
+    expect(shardsRun(r.stdout)).toEqual(['square']); // total's key names square's key, not its bytes
   });
 
   it('--stage keeps only the named stages; refuses a non-run source, a non-empty target and unknown stages', async () => {
