@@ -6,7 +6,7 @@ import { ExperimentSchema } from '../../config/schema.ts';
 import { awaLayer, awaNullSd, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../../science/awa.ts';
 import { JsMatMul } from '../../science/gemm.ts';
 import { arraySource } from '../../science/samples.ts';
-import { lcg, noiseMatrix } from '../fixtures/synthetic-units.ts';
+import { lcg, noiseMatrix, project } from '../fixtures/synthetic-units.ts';
 
 const N = 5000;
 const r = 12;
@@ -66,5 +66,33 @@ describe('AWA null calibration under H0 (stimulus-blind units)', () => {
     // 3 samples × 4 units: silent, constant 2, varies, varies only once
     const a = Float32Array.from([0, 2, 1, 5, 0, 2, 3, 5, 0, 2, 1, 5.5]);
     expect([...variesOverSamples(a, 3, 4)]).toEqual([0, 0, 1, 1]);
+  });
+});
+
+describe('AWA significance is two-sided: max |z|, SPEC §4', () => {
+  // A unit-norm Gaussian blob (SD 2 px) at the centre of the 12×12 crop: a "dark-only" unit responds only when the
+  // blob is darker than mid-grey, a = [−g·(s − 127.5)/σ]₊, so its whole AWA is negative (≈ −g); the "bright-only"
+  // unit [g·(s − 127.5)/σ]₊ is its mirror image.
+  const c = (r - 1) / 2;
+  const blob = Float64Array.from({ length: D }, (_, i) => Math.exp(-((i % r - c) ** 2 + (Math.floor(i / r) - c) ** 2) / 8));
+  const norm = Math.hypot(...blob);
+  const g = blob.map((v) => v / norm);
+  const proj = project(X, N, g, 48);
+  const units = Float32Array.from({ length: 2 * N }, (_, i) => Math.max(0, (i % 2 === 0 ? -1 : 1) * proj[i >> 1]!));
+
+  it('a dark-only unit (negative AWA) is as significant as its bright mirror image', async () => {
+    const res = await awaLayer(arraySource(X, N, D), units, 2, new JsMatMul(), { zThreshold: 5 });
+    const z = (u: number) => Array.from(res.z.subarray(u * D, (u + 1) * D));
+    // the dark unit's AWA is negative where the blob is: its most negative z is far beyond the threshold, its
+    // largest positive z is noise
+    expect(Math.min(...z(0))).toBeLessThan(-12);
+    expect(Math.max(...z(0))).toBeLessThan(5);
+    expect(res.zMax[0]).toBeCloseTo(-Math.min(...z(0)), 4);
+    expect(res.significant[0]).toBe(1);
+    // mirror image: same strength, opposite sign
+    expect(Math.max(...z(1))).toBeGreaterThan(12);
+    expect(res.zMax[0] / res.zMax[1]).toBeGreaterThan(0.8);
+    expect(res.zMax[0] / res.zMax[1]).toBeLessThan(1.25);
+    expect(res.significant[1]).toBe(1);
   });
 });
