@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { canonicalJson, FileHasher, pickConfig, sha256, shardKey, type KeyBasis } from '../../pipeline/cache-key.ts';
 import { InputError } from '../../pipeline/errors.ts';
@@ -64,6 +65,36 @@ describe('FileHasher', () => {
     expect(await (await FileHasher.open(dir)).hash(f)).toBe(sha256('hellp'));
   });
 
+  it('a file given other content with the same size and mtime (`touch -r`) is rehashed: ctime and inode decide', async () => {
+    const f = join(dir, 'weights.h5');
+    const ref = join(dir, 'ref');
+    await writeFile(f, 'AAAA');
+    const h = await FileHasher.open(dir);
+    expect(await h.hash(f)).toBe(sha256('AAAA'));
+    await h.save();
+    const before = await stat(f);
+    await writeFile(ref, '');
+    execFileSync('touch', ['-r', f, ref]); // ref keeps f's timestamps
+    await ticked(before.ctimeMs, dir);
+    // rewritten in place (same inode), then its mtime put back
+    await writeFile(f, 'BBBB');
+    execFileSync('touch', ['-r', ref, f]);
+    const inPlace = await stat(f);
+    expect([inPlace.size, inPlace.mtimeMs, inPlace.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
+    expect(inPlace.ctimeMs).not.toBe(before.ctimeMs);
+    expect(await (await FileHasher.open(dir)).hash(f)).toBe(sha256('BBBB'));
+    // replaced by another file (new inode) of the same size, its mtime set to the old one
+    const h2 = await FileHasher.open(dir);
+    expect(await h2.hash(f)).toBe(sha256('BBBB'));
+    await h2.save();
+    await writeFile(join(dir, 'new.h5'), 'CCCC');
+    execFileSync('touch', ['-r', ref, join(dir, 'new.h5')]);
+    await rename(join(dir, 'new.h5'), f);
+    const replaced = await stat(f);
+    expect([replaced.size, replaced.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    expect(await (await FileHasher.open(dir)).hash(f)).toBe(sha256('CCCC'));
+  });
+
   it('names a missing input file', async () => {
     const h = await FileHasher.open();
     const err = await h.hash(join(dir, 'nope.h5'), 'input file of stage activations:').catch((e) => e);
@@ -71,3 +102,14 @@ describe('FileHasher', () => {
     expect(err.message).toBe(`Expected input file of stage activations: ${join(dir, 'nope.h5')} to exist, got ENOENT`);
   });
 });
+
+/** Waits (polling a probe file, at most 10 s) until a file written now gets a ctime other than `ctimeMs`. */
+async function ticked(ctimeMs: number, dir: string): Promise<void> {
+  const probe = join(dir, '.tick');
+  for (const t0 = Date.now(); Date.now() - t0 < 10_000; ) {
+    await writeFile(probe, '');
+    if ((await stat(probe)).ctimeMs !== ctimeMs) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  throw new Error('the file system clock did not move in 10 s');
+}
