@@ -7,6 +7,7 @@ import { benchReport } from './report.ts';
 import { benchRevcor } from './revcor.ts';
 import { benchRevcorVgg19 } from './revcor-vgg19.ts';
 import { benchWindow } from './window.ts';
+import { benchRoofline } from './roofline.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   forward: () => benchForward(),
@@ -16,11 +17,13 @@ const benches: Record<string, () => Promise<unknown>> = {
   revcor: () => benchRevcor(),
   'revcor-vgg19': () => benchRevcorVgg19(),
   window: () => benchWindow(),
+  roofline: () => benchRoofline(process.argv),
 };
 
 const argv = process.argv.slice(2);
-// null-check takes positional arguments of its own: only bench names before it select benches
-const wanted = (argv.includes('null-check') ? argv.slice(0, argv.indexOf('null-check') + 1) : argv).filter((a) => !a.startsWith('-'));
+// null-check and roofline take positional arguments of their own: only bench names up to the first of them select benches
+const withArgs = argv.findIndex((a) => a === 'null-check' || a === 'roofline');
+const wanted = (withArgs >= 0 ? argv.slice(0, withArgs + 1) : argv).filter((a) => !a.startsWith('-'));
 for (const [name, run] of Object.entries(benches)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   console.log(`\n=== bench: ${name} ===`);

@@ -1,6 +1,6 @@
-// Real-network reverse correlation (issue 5, SPEC §5 table): VGG19 with the shared ImageNet weights, centre
+// Real-network reverse correlation (issue 5, docs/method.md §5 table): VGG19 with the shared ImageNet weights, centre
 // units of blocks 1–3 (default), white noise and the default gratings presented on the stride-aligned noise
-// canvas (exact for centre units, SPEC §6). Per layer: % responsive, % significant AWA, % with ≥ 1 significant
+// canvas (exact for centre units, docs/method.md §6). Per layer: % responsive, % significant AWA, % with ≥ 1 significant
 // AWC eigenvalue, θ/f matches (AWA: fft and model response; AWC: fft), θ agreement (mean cos 2Δθ) of θ_pred with θ_pref
 // and Spearman of log f — with the theoretical crop and with the effective crop. Not a CI test (minutes).
 //
@@ -36,7 +36,7 @@ export interface Vgg19RevcorOptions {
 
 const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(0) : '–');
 
-/** One layer's SPEC §5 row for one crop. */
+/** One layer's docs/method.md §5 row for one crop. */
 async function layerRow(
   g: LayerGeometry,
   crop: CropWindow,
@@ -100,7 +100,7 @@ async function layerRow(
   return { row, awa };
 }
 
-/** Runs VGG19 on noise and gratings and prints the SPEC §5 table for the theoretical and the effective crop. */
+/** Runs VGG19 on noise and gratings and prints the docs/method.md §5 table for the theoretical and the effective crop. */
 export async function benchRevcorVgg19(o: Vgg19RevcorOptions = {}): Promise<string> {
   const log = o.log ?? ((l: string) => console.log(l));
   if (!existsSync(weights)) {

@@ -1,4 +1,4 @@
-// `npm run bench -- window`: which window should the FFT predictor use (SPEC §5, config prediction.window)?
+// `npm run bench -- window`: which window should the FFT predictor use (docs/method.md §5, config prediction.window)?
 // Synthetic Gabor units (linear [g·s]₊ and energy-model complex cells) with r = 3…14 px RFs and random θ, f
 // across the grating set's range, through the real AWA / AWC estimators on the project's white noise
 // (test/fixtures/window-study.ts); every window's θ / f match rate against the units' measured grating tuning,

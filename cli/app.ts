@@ -1,4 +1,5 @@
 // The revcor command line: yargs commands, and the top-level error handler (user errors without stacks).
+// Tested in test/cli/model.test.ts.
 import yargs from 'yargs';
 import { RevcorError } from '../pipeline/errors.ts';
 import { ShardFailure } from '../pipeline/runner.ts';

@@ -1,4 +1,5 @@
 // `revcor atlas DIR`: a still PNG montage of the best-reconstructed units per layer, for papers and docs.
+// Tested in test/report/atlas-png.test.ts.
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { writeFileAtomic } from '../pipeline/atomic.ts';

@@ -1,5 +1,6 @@
 // `revcor clean DIR [--stage S]`: removes a run's checkpoints (all, or one stage's) and their records — only files
 // the run recorded as its own; anything else in the directory stays.
+// Tested in test/cli/cli.test.ts.
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';

@@ -1,4 +1,5 @@
 // What every command receives: the stage registry, output streams and test seams (so tests can run toy stages).
+// Tested in test/cli/weights.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import type { Finalizer, Stage } from '../pipeline/stage.ts';
 import type { RunOptions } from '../pipeline/runner.ts';

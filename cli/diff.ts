@@ -1,5 +1,7 @@
 // `revcor diff A B`: compares the data of two runs' checkpoints column by column (metadata ignored), e.g. before
-// and after an upgrade of revcor; exit 0 when every shard agrees within --tolerance, 1 when not.
+// and after an upgrade of revcor; exit 0 when every shard agrees within --tolerance (--allow-added: columns only the
+// second run has are listed, not counted), 1 when not.
+// Tested in test/cli/diff.test.ts.
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { RevcorError } from '../pipeline/errors.ts';
@@ -12,6 +14,7 @@ interface DiffArgs {
   stage: string[];
   tolerance: number;
   json: boolean;
+  'allow-added': boolean;
 }
 
 /** The runs differ beyond the tolerance (exit code 1, as diff(1)). */
@@ -20,10 +23,13 @@ export class RunsDiffer extends RevcorError {
 }
 
 /** Text lines for the shards that differ (every column that differs, with its largest differences). */
-export function formatDiff(diffs: readonly ShardDiff[], tolerance: number): string[] {
+export function formatDiff(diffs: readonly ShardDiff[], tolerance: number, allowAdded = false): string[] {
   const lines: string[] = [];
   for (const d of diffs) {
-    if (withinTolerance(d, tolerance)) continue;
+    if (withinTolerance(d, tolerance, allowAdded)) {
+      if (d.onlyInB.length) lines.push(`${d.stage}/${d.shard}: columns added in B (not compared): ${d.onlyInB.join(', ')}`);
+      continue;
+    }
     const where = `${d.stage}/${d.shard}`;
     if (d.presence !== 'both') {
       lines.push(`${where}: only in ${d.presence === 'missing-in-a' ? 'B' : 'A'}`);
@@ -53,15 +59,17 @@ export function diffCommand(deps: CliDeps): CommandModule<object, DiffArgs> {
         .option('stage', { type: 'string', array: true, default: [], describe: 'Only this stage (repeatable)' })
         .option('tolerance', { type: 'number', default: 0, describe: 'Largest relative difference of numbers that counts as equal' })
         .option('json', { type: 'boolean', default: false, describe: 'Every shard and column as JSON' })
+        .option('allow-added', { type: 'boolean', default: false, describe: 'Columns only B has (added by a newer version) are listed but do not count as a difference' })
         .example('$0 diff runs/before runs/after --tolerance 1e-5', 'Same data up to float reordering?') as unknown as Argv<DiffArgs>,
     handler: async (args) => {
       if (!(args.tolerance >= 0)) throw new RevcorError(`--tolerance: expected a number ≥ 0, got ${args.tolerance}`);
       const diffs = await diffRuns(resolve(args.a), resolve(args.b), args.stage);
-      const bad = diffs.filter((d) => !withinTolerance(d, args.tolerance));
-      if (args.json) println(deps.stdout, JSON.stringify(diffs.map((d) => ({ ...d, within: withinTolerance(d, args.tolerance) }))));
+      const added = args['allow-added'];
+      const bad = diffs.filter((d) => !withinTolerance(d, args.tolerance, added));
+      if (args.json) println(deps.stdout, JSON.stringify(diffs.map((d) => ({ ...d, within: withinTolerance(d, args.tolerance, added) }))));
       else {
         const maxRel = Math.max(0, ...diffs.flatMap((d) => d.columns.map((c) => c.maxRel)));
-        println(deps.stdout, ...formatDiff(diffs, args.tolerance), `${diffs.length} shards compared: ${diffs.length - bad.length} agree within ${args.tolerance}, ${bad.length} differ (largest relative difference ${maxRel.toPrecision(3)})`);
+        println(deps.stdout, ...formatDiff(diffs, args.tolerance, added), `${diffs.length} shards compared: ${diffs.length - bad.length} agree within ${args.tolerance}, ${bad.length} differ (largest relative difference ${maxRel.toPrecision(3)})`);
       }
       if (bad.length) throw new RunsDiffer(`${bad.length} of ${diffs.length} shards differ beyond a relative ${args.tolerance}`);
     },

@@ -1,5 +1,6 @@
 // `revcor fork SRC DST [--stage S]`: a new run directory that starts with SRC's finished checkpoints (hard
 // links, no extra space), so a changed downstream setting is computed beside the original instead of over it.
+// Tested in test/cli/cli.test.ts.
 import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

@@ -1,4 +1,5 @@
 // `revcor inspect FILE.arrow`: schema, metadata (revcor.* and the stage's own), manifest check and first rows.
+// Tested in test/cli/cli.test.ts.
 import { basename, dirname, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { Table } from 'apache-arrow';

@@ -1,4 +1,5 @@
 // Entry of the `revcor` command (loaded by bin/revcor.js): runs the CLI on process.argv and sets the exit code.
+// Tested in test/cli/cli.test.ts.
 import { main } from './app.ts';
 
 // A reader that stops early (`revcor status dir | head`) closes the pipe: end quietly, as Unix tools do.

@@ -1,4 +1,5 @@
 // `revcor report DIR`: rebuilds <DIR>/report.html (and summary/summary.csv) from the checkpoints, computing nothing.
+// Tested in test/stages/summary.test.ts.
 import type { Argv, CommandModule } from 'yargs';
 import { formatBytes, formatSeconds } from '../pipeline/progress.ts';
 import { writeReportFromDir } from '../report/write.ts';

@@ -1,4 +1,5 @@
 // `revcor run [CONFIG]`: plans and runs the experiment into its output directory (resumable; --dry-run explains).
+// Tested in test/cli/cli.test.ts.
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment, toResolvedYaml } from '../config/load.ts';

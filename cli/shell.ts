@@ -1,4 +1,5 @@
 // Shell helpers: quoting, and the exact command that resumes an interrupted run (from process.argv).
+// Tested in test/cli/cli.test.ts.
 import { basename, isAbsolute, relative } from 'node:path';
 
 /** Quotes one argument for a POSIX shell when it needs it. */

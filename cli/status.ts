@@ -1,4 +1,5 @@
 // `revcor status DIR`: per stage, shards done / stale / pending (and why), bytes and time taken.
+// Tested in test/cli/cli.test.ts.
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment } from '../config/load.ts';

@@ -1,4 +1,5 @@
-// `revcor summary DIR`: the per-layer summary table of a run (SPEC §5, tuning, category) in the terminal.
+// `revcor summary DIR`: the per-layer summary table of a run (docs/method.md §5, tuning, category) in the terminal.
+// Tested in test/stages/summary.test.ts.
 import type { Argv, CommandModule } from 'yargs';
 import { runSummary } from '../report/build.ts';
 import { summaryCsv } from '../report/csv.ts';

@@ -1,4 +1,5 @@
 // `revcor validate CONFIG`: loads and checks an experiment (schema, inputs, shard plans) without running it.
+// Tested in test/cli/cli.test.ts.
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment } from '../config/load.ts';
 import { checkRunFits, describeEstimate } from '../pipeline/budget.ts';

@@ -1,5 +1,6 @@
 // `revcor worker --redis URL`: takes shard jobs of distributed runs from Redis (BullMQ) and computes them into the
 // shared output directory each job names. Ctrl-C / SIGTERM: stop taking jobs, finish the running ones (again: quit).
+// Tested in test/cli/distributed.test.ts.
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadExperiment } from '../config/load.ts';

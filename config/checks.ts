@@ -1,4 +1,5 @@
 // Rules that involve more than one key (the zod schema checks keys one at a time).
+// Tested in test/config/load.test.ts.
 import type { Experiment } from './schema.ts';
 
 /** A cross-key problem: the key to blame (first of `paths` that a file set), and what was expected. */

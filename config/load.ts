@@ -232,7 +232,7 @@ function capMessages(lines: string[]): string {
   return unique.length <= MAX_MESSAGES ? unique.join('\n') : [...unique.slice(0, MAX_MESSAGES), `… and ${unique.length - MAX_MESSAGES} more problems`].join('\n');
 }
 
-/** The experiment as YAML with every default filled in (what a run records as config.resolved.yaml). */
+/** The experiment as YAML with every default filled in (what a run records as its resolved experiment, pipeline/rundir.ts). */
 export function toResolvedYaml(config: Experiment, sources: readonly string[] = []): string {
   const { extends: ext, ...rest } = config;
   const doc = new Document(rest);

@@ -1,5 +1,6 @@
 // Words for config errors, read off the zod schema: valid keys at a level, "what was expected" for a key,
 // "did you mean" suggestions (fastest-levenshtein), and a short rendering of the value found.
+// Tested in test/config/load.test.ts.
 import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { ExperimentSchema } from './schema.ts';

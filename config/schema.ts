@@ -1,10 +1,11 @@
-// The experiment schema: every key a YAML experiment may set, its type, range and default (SPEC.md).
+// The experiment schema: every key a YAML experiment may set, its type, range and default (docs/method.md).
 // Paths stay as written here; config/load.ts resolves them relative to the YAML file that set them.
+// Tested in test/config/load.test.ts.
 import { z } from 'zod';
 
 const positiveInt = () => z.number().int().min(1);
 
-/** Which network, which weights, which units (SPEC §1). */
+/** Which network, which weights, which units (docs/method.md §1). */
 export const ModelSchema = z
   .strictObject({
     /** vgg16 | vgg19 build the Keras architecture; onnx reads any feed-forward convolutional graph from `weights` (model/README.md). */
@@ -42,7 +43,7 @@ export const ModelSchema = z
   })
   .prefault({});
 
-/** Full-field sinusoidal gratings (SPEC §2). */
+/** Full-field sinusoidal gratings (docs/method.md §2). */
 export const GratingsSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
@@ -58,7 +59,7 @@ export const GratingsSchema = z
   })
   .prefault({});
 
-/** Natural images grouped by category, one sub-folder per category (SPEC §3). */
+/** Natural images grouped by category, one sub-folder per category (docs/method.md §3). */
 export const ImagesSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
@@ -77,14 +78,14 @@ export const ImagesSchema = z
   })
   .prefault({});
 
-/** White noise for reverse correlation (SPEC §4, §6). */
+/** White noise for reverse correlation (docs/method.md §4, §6). */
 export const NoiseSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     /** Number of noise samples N per unit (centre: one noise image each; interior: RF crops of fewer images). */
     count: positiveInt().default(20000),
     /**
-     * Where a unit's RF samples come from (SPEC §6): centre — the centre unit, one noise image per sample;
+     * Where a unit's RF samples come from (docs/method.md §6): centre — the centre unit, one noise image per sample;
      * interior — every channel's interior units (RF wholly inside the image, exact translated copies of the
      * centre unit) on larger noise images, thinned per layer, so far fewer images go through the network.
      */
@@ -121,10 +122,10 @@ export const TuningSchema = z
   .strictObject({
     /**
      * A unit is responsive when its response range over the (θ, f) grid exceeds this: max R − min R > epsilon
-     * (SPEC §2; a unit whose output never changes is not responsive and gets no θ_pref / f_pref).
+     * (docs/method.md §2; a unit whose output never changes is not responsive and gets no θ_pref / f_pref).
      */
     epsilon: z.number().min(0).default(1e-6),
-    /** Phase reduction the indices and curves use: mean over phases (SPEC §2) or max over phases. */
+    /** Phase reduction the indices and curves use: mean over phases (docs/method.md §2) or max over phases. */
     response: z.enum(['mean', 'max']).default('mean'),
     /** Half height for half-width and SF bandwidth: half the peak (zero) or half-way from the curve's minimum (baseline). */
     halfHeight: z.enum(['zero', 'baseline']).default('zero'),
@@ -147,7 +148,7 @@ export const CategorySchema = z
      */
     minCsi: z.number().min(0).max(1).default(0),
     /**
-     * Split-half reliability of the category profile (SPEC §3: a test a low layer can fail). Each category's
+     * Split-half reliability of the category profile (docs/method.md §3: a test a low layer can fail). Each category's
      * images are split into two disjoint halves (alternating in file order); a unit has a reliable category
      * preference when its preferred category is the same on both halves and the correlation of the two
      * half-profiles (category means) beats its permutation null (image labels permuted, halves re-split) at p ≤ alpha.
@@ -167,12 +168,12 @@ export const CategorySchema = z
 
 export const AwaSchema = z
   .strictObject({
-    /** Significant when max |z| ≥ this (SPEC §4). */
+    /** Significant when max |z| ≥ this (docs/method.md §4). */
     zThreshold: z.number().positive().default(5),
     /** theoretical: crop of the theoretical RF. */
     crop: z.enum(['theoretical']).default('theoretical'),
     /**
-     * Null SD of an AWA pixel (SPEC §4). finite-n (default): σ_e·√(Σw² − 1/N), w = a/Σa — the exact variance of
+     * Null SD of an AWA pixel (docs/method.md §4). finite-n (default): σ_e·√(Σw² − 1/N), w = a/Σa — the exact variance of
      * the AWA around the empirical mean s̄ it subtracts (per-pixel z has SD 1 under H0 for tonic and sparse units
      * alike). population: σ_e·√Σw² = σ·√Σa²/Σa, its N → ∞ form, which overstates the SD (understates z) for
      * units active on most samples. The awa output carries z_max and significance under both forms either way.
@@ -194,7 +195,7 @@ export const AwcSchema = z
      * layer's units (costs shuffles+1 times the eigen work).
      */
     nullModel: z.enum(['shuffle', 'marchenko-pastur']).default('marchenko-pastur'),
-    /** Number of shuffles when nullModel = shuffle (SPEC §4: ≥ 20). */
+    /** Number of shuffles when nullModel = shuffle (docs/method.md §4: ≥ 20). */
     shuffles: positiveInt().default(20),
     /** Two-sided coverage of the null range. */
     level: z.number().gt(0).lt(1).default(0.99),
@@ -213,7 +214,7 @@ export const AwcSchema = z
      * ~20 min on 2 cores (bench/revcor.ts); set it ≥ 38416 for per-pixel analysis everywhere (~60 min).
      */
     maxDim: positiveInt().default(4096),
-    /** Crop the AWC reads: the theoretical RF (SPEC §4), or the layer's effective RF measured from the awa stage's z-maps. */
+    /** Crop the AWC reads: the theoretical RF (docs/method.md §4), or the layer's effective RF measured from the awa stage's z-maps. */
     crop: z.enum(['theoretical', 'effective']).default('theoretical'),
     /** Share of the layer's AWA excess variance Σ_u(z_u² − 1) (significant units) the effective crop keeps. */
     effectiveCoverage: z.number().gt(0).max(1).default(0.95),
@@ -226,7 +227,7 @@ export const AwcSchema = z
 
 export const PredictionSchema = z
   .strictObject({
-    /** fft: peak of the windowed RF spectrum; model: tuning of the RF model to cropped gratings (SPEC §5). */
+    /** fft: peak of the windowed RF spectrum; model: tuning of the RF model to cropped gratings (docs/method.md §5). */
     method: z.enum(['fft', 'model']).default('fft'),
     /** Orientation match tolerance, degrees (circular, mod 180). */
     thetaTolerance: z.number().positive().max(90).default(15),
@@ -242,7 +243,7 @@ export const PredictionSchema = z
   })
   .prefault({});
 
-/** The per-layer summary's intervals (SPEC §5: 95 % Wilson for proportions, percentile bootstrap otherwise). */
+/** The per-layer summary's intervals (docs/method.md §5: 95 % Wilson for proportions, percentile bootstrap otherwise). */
 export const SummarySchema = z
   .strictObject({
     /** Bootstrap resamples for the intervals of medians, the θ agreement and correlations. */

@@ -1,4 +1,5 @@
 // Plain-data helpers for config trees: mapping test, get by key path, deep merge (lists replace, mappings merge).
+// Tested in test/config/load.test.ts.
 
 /** True for a plain mapping (not a list, not null). */
 export function isMapping(v: unknown): v is Record<string, unknown> {

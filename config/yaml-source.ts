@@ -1,4 +1,5 @@
 // Reads one YAML experiment file into plain data plus the source position of every key and value it sets.
+// Tested in test/config/load.test.ts.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';

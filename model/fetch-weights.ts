@@ -1,5 +1,6 @@
 // Downloads the official Keras VGG weight files into Keras' cache (or elsewhere), verifying their hash while
 // streaming and writing atomically (temp file in the target folder, fsync, rename, fsync of the folder).
+// Tested in test/cli/weights.test.ts.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';

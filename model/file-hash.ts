@@ -1,4 +1,5 @@
 // Content hash of a file (weights provenance), streamed so large files are not held twice in memory.
+// Tested in test/pipeline/cache-key.test.ts.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 

@@ -1,4 +1,4 @@
-// Receptive-field geometry computed from the architecture (SPEC §1, §6): cumulative stride, RF size (through
+// Receptive-field geometry computed from the architecture (docs/method.md §1, §6): cumulative stride, RF size (through
 // every path of a graph: the union of the paths' RFs), the centre unit's RF and its crop clipped to the image,
 // and the noise canvas shared by all layers.
 import { ModelError } from '../pipeline/errors.ts';
@@ -31,7 +31,7 @@ export interface LayerGeometry {
   clipped: boolean;
 }
 
-/** The stride-aligned crop holding every analysed centre unit's RF crop (SPEC §6). */
+/** The stride-aligned crop holding every analysed centre unit's RF crop (docs/method.md §6). */
 export interface NoiseCanvas {
   /** Top-left of the canvas in input-image pixels (multiples of `stride`). */
   x0: number;
@@ -85,7 +85,7 @@ export function opGeometries(net: Network): OpGeometry[] {
   return out;
 }
 
-/** Centre-unit geometry of each layer for a square input of side inputSize (SPEC §1). */
+/** Centre-unit geometry of each layer for a square input of side inputSize (docs/method.md §1). */
 export function layerGeometry(net: Network, layers: readonly AnalysedLayer[], inputSize: number): LayerGeometry[] {
   const ops = opGeometries(net);
   const shapes = tensorShapes(net, inputSize, ancestorsOf(net, layers.map((l) => l.outputIndex)));
@@ -121,7 +121,7 @@ export function layerGeometry(net: Network, layers: readonly AnalysedLayer[], in
 
 /**
  * The noise canvas: the smallest crop whose origin is a multiple of the deepest layer's cumulative stride
- * and which holds every layer's (clipped) RF crop, with each centre unit's index inside it (SPEC §6).
+ * and which holds every layer's (clipped) RF crop, with each centre unit's index inside it (docs/method.md §6).
  */
 export function noiseCanvas(layers: readonly LayerGeometry[]): NoiseCanvas {
   if (layers.length === 0) throw new ModelError('noise canvas: no analysed layers. Expected at least one layer.');

@@ -1,5 +1,6 @@
 // ONNX nodes and initializers for one op of a network (opset 17), as model/graph.ts emits them: explicit pads,
 // square windows, constants as initializers named after the op.
+// Tested in test/model/graph.test.ts.
 import { ModelError } from '../pipeline/errors.ts';
 import type { NetworkOp } from './network.ts';
 import { AttributeType, floatTensor, int64Tensor, type AttributeObject, type NodeObject, type TensorObject } from './onnx-proto.ts';

@@ -11,7 +11,7 @@ import type { NetworkWeights } from './weights.ts';
 
 /**
  * What each layer output holds: the centre unit (or a given position), a spatial reduction per channel, or a
- * g×g grid of positions (interior sampling, SPEC §6) laid out position-major: (row, column, channel).
+ * g×g grid of positions (interior sampling, docs/method.md §6) laid out position-major: (row, column, channel).
  */
 export type Readout = 'centre' | 'max' | 'mean' | 'grid';
 

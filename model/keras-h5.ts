@@ -1,4 +1,4 @@
-// Keras .h5 weight files read the way Keras reads them (SPEC §1): the root attribute `layer_names`, each layer
+// Keras .h5 weight files read the way Keras reads them (docs/method.md §1): the root attribute `layer_names`, each layer
 // group's `weight_names` (any naming style), kernels kH × kW × in × out. Also writes such files (test fixtures).
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import h5wasm from 'h5wasm/node';

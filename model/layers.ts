@@ -1,6 +1,7 @@
 // Which tensors of a network are analysed layers, and what they are called: conv layers of sequential networks
 // (VGG), any analysable output of an ONNX graph by tensor name, the `model.layers: all` rule, and the file-safe
 // layer names every output (columns, shard ids) uses.
+// Tested in test/model/onnx-file.test.ts.
 import { ModelError } from '../pipeline/errors.ts';
 import { consumers, inputOps, isActivation, tensorShapes, wiring } from './dag.ts';
 import type { AnalysedLayer, AnalysableOutput, Network } from './network.ts';

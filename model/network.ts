@@ -1,6 +1,7 @@
 // Network description: a feed-forward graph of operations on named tensors, in topological order. A sequential
 // network (VGG16/VGG19 built here with their Keras layer names, test fixtures) leaves the wiring out: op i reads
 // op i−1's output. ONNX files are translated into the same description with explicit wiring (model/onnx-file.ts).
+// Tested in test/model/geometry.test.ts.
 import { ModelError } from '../pipeline/errors.ts';
 import { chainAnalysable, dagSelect } from './layers.ts';
 import { ancestorsOf, inputOps, tensorShapes } from './dag.ts';
@@ -135,7 +136,7 @@ export interface Normalisation {
 /** How 0–255 RGB pixels are turned into the network's input: a named convention or explicit values. */
 export type Preprocessing = 'caffe' | 'torch' | 'none' | Normalisation;
 
-/** Keras "caffe" convention: RGB→BGR, then subtract this BGR mean (SPEC §1). */
+/** Keras "caffe" convention: RGB→BGR, then subtract this BGR mean (docs/method.md §1). */
 export const CAFFE_BGR_MEAN: readonly [number, number, number] = [103.939, 116.779, 123.68];
 
 /** torchvision convention: RGB/255, then ImageNet mean and std. */

@@ -1,6 +1,7 @@
 // One ONNX node → one revcor op (model/network.ts), or why its output cannot be analysed: a global op that ends
 // the feature maps (pooling, flatten, classifier: ignored after the analysed layers), or a refusal naming what is
 // not feed-forward convolution (recurrence, attention, data-dependent shapes, position-dependent constants).
+// Tested in test/model/dag.test.ts.
 import { ModelError } from '../pipeline/errors.ts';
 import type { TensorShape } from './dag.ts';
 import type { NetworkOp, WindowOp } from './network.ts';

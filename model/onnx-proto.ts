@@ -1,5 +1,6 @@
 // The subset of onnx.proto (ONNX IR, field numbers as in onnx/onnx.proto3) that revcor writes and reads,
 // defined through protobufjs reflection; unknown fields in files are skipped by the decoder.
+// Tested in test/model/onnx-file.test.ts.
 import protobuf from 'protobufjs';
 
 const descriptor = {

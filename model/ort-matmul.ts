@@ -1,6 +1,6 @@
 // ONNX Runtime implementation of science/gemm.ts's MatMul: tiny one-op graphs (Gemm, batched MatMul, weighted
 // Gram) with symbolic dimensions, one lazily created session per graph kind, calls serialised so that
-// concurrent callers in one process do not oversubscribe the cores (SPEC §6: ~230 GFLOP/s vs ~1 in JS loops).
+// concurrent callers in one process do not oversubscribe the cores (docs/method.md §6: ~230 GFLOP/s vs ~1 in JS loops).
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import type { GemmOptions, MatMul } from '../science/gemm.ts';

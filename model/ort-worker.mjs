@@ -1,6 +1,7 @@
 // Worker thread hosting one ONNX Runtime session (plain JS: no TypeScript loader needed). onnxruntime-node's
 // run() blocks its thread for the whole forward pass; here it blocks this worker, not the pipeline's event loop.
 // Messages: {id, type: 'create', bytes, options} | {id, type: 'run', input, pixels, dims, outputs} | {id, type: 'release'}.
+// Tested in test/model/session.test.ts.
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 

@@ -1,5 +1,6 @@
 // The analysable outputs of a graph network with their geometry, for `revcor model info`: what a user can copy
 // into `model.layers` (tensor names), with channels, feature size, stride, RF size and centre at the input size.
+// Tested in test/model/graph.test.ts.
 import { layerGeometry } from './geometry.ts';
 import { dagSelect } from './layers.ts';
 import { normalisation, type Network, type Preprocessing } from './network.ts';

@@ -1,4 +1,4 @@
-// Interior positions (SPEC §6, `stimuli.noise.positions: interior`): every unit of a channel whose RF lies wholly
+// Interior positions (docs/method.md §6, `stimuli.noise.positions: interior`): every unit of a channel whose RF lies wholly
 // inside the image is an exact translated copy of the centre unit (shared weights, same stride grid), so one
 // large noise image yields many RF samples. This plans, per layer, a square grid of such positions, thinned so
 // that the layer's N samples spread over all the noise images (fewer overlapping crops per image).

@@ -1,4 +1,5 @@
-// Deterministic seeded He-normal weights (SPEC §1): the same (seed, architecture) gives bit-identical weights.
+// Deterministic seeded He-normal weights (docs/method.md §1): the same (seed, architecture) gives bit-identical weights.
+// Tested in test/model/auto-weights.test.ts.
 import type { Network } from './network.ts';
 import type { NetworkWeights } from './weights.ts';
 

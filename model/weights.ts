@@ -1,4 +1,5 @@
 // Conv weights as the graph builder consumes them (ONNX layout: kernel out × in × kH × kW), and where they came from.
+// Tested in test/model/load.test.ts.
 import { ModelError } from '../pipeline/errors.ts';
 import type { Network } from './network.ts';
 

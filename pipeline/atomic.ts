@@ -1,4 +1,5 @@
 // Crash-safe file writes: temp file in the same directory, write, fsync, rename, fsync the directory.
+// Tested in test/pipeline/store.test.ts.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

@@ -1,4 +1,5 @@
 // Errors a user can cause: each carries the message a user sees (file, key, what was expected) and no stack.
+// Tested in test/cli/bad-input.test.ts.
 
 /** Base class of user-facing errors; the CLI prints `message` (and `hint`) without a stack trace. */
 export class RevcorError extends Error {

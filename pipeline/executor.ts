@@ -1,6 +1,7 @@
 // The executor contract: how the shards a plan marks `run` get computed. The run lifecycle (pipeline/runner.ts) is
 // one; executors are several — the local queue (pipeline/local-executor.ts) and BullMQ workers
 // (pipeline/distributed/coordinator.ts). An executor owns its compute resources (pool, threads, connections).
+// Tested in test/pipeline/runner.test.ts.
 import type { WriteHook } from './atomic.ts';
 import type { FileHasher } from './cache-key.ts';
 import type { Plan, PlannedShard, PlanOptions } from './plan.ts';

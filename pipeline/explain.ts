@@ -1,4 +1,5 @@
 // Why a shard is stale: diffs the recorded key basis against the current one in words a user reads.
+// Tested in test/pipeline/runner.test.ts.
 import { canonicalJson, type KeyBasis } from './cache-key.ts';
 
 const MAX_ITEMS = 6;

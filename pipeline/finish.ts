@@ -1,5 +1,6 @@
 // The end of a run: prune what the plan no longer has (only files the run recorded as its own), rewrite the
 // manifest, and call the finalizers that write derived files (report, CSV).
+// Tested in test/pipeline/runner.test.ts.
 import { rm } from 'node:fs/promises';
 import { removeTempFiles } from './atomic.ts';
 import { clearWriting, deleteRecord, readManifest, readStageRecords, recordDir, writeManifest, writingMarks, type Manifest, type ShardRecord } from './manifest.ts';

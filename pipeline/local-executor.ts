@@ -1,6 +1,7 @@
 // The local executor: shards through a p-queue in this process (each starts once the upstream shards it needs are
 // done, earlier stages first), CPU-heavy work in a piscina pool of worker threads. Interruption and failure leave
 // every finished checkpoint recorded.
+// Tested in test/pipeline/runner.test.ts.
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { InterruptedError, RevcorError } from './errors.ts';

@@ -1,6 +1,7 @@
 // The manifest: one small JSON record per finished shard (the source of truth, each written atomically after its
 // Arrow file), the marks of checkpoints being written, and the aggregated manifest of the current plan's records,
 // rewritten atomically at the end of every run. Where they live is pipeline/rundir.ts's business.
+// Tested in test/pipeline/rundir.test.ts.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
@@ -27,7 +28,7 @@ export interface ShardRecord {
   basis: KeyBasis;
 }
 
-/** Version tag of manifest.json. */
+/** Version tag of the aggregated manifest file. */
 export const MANIFEST_FORMAT = 'revcor-manifest/1';
 
 export { recordDir };
@@ -88,7 +89,7 @@ export async function writingMarks(outDir: string, stage: string): Promise<strin
   return (await readdir(writingDir(outDir, stage)).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
 }
 
-/** The aggregated manifest.json. */
+/** The aggregated manifest (its file: pipeline/rundir.ts manifestFile). */
 export interface Manifest {
   format: string;
   generatedAt: string;

@@ -1,5 +1,6 @@
 // Planning: every stage's shards with their cache keys and status (done | stale | pending) and why,
 // and which of them this run computes (--from / --only / --force). Reads the manifest, writes nothing.
+// Tested in test/pipeline/distributed.test.ts.
 import { canonicalJson, FileHasher, shardKey, type KeyBasis } from './cache-key.ts';
 import { downstreamClosure, orderStages } from './dag.ts';
 import { RevcorError } from './errors.ts';
@@ -58,7 +59,7 @@ export interface PlanOptions {
   only?: readonly string[];
   /** Recompute these stages and everything downstream of them even where checkpoints are current. */
   force?: readonly string[];
-  /** Content-hash memo (defaults to the one in <out>/.revcor). */
+  /** Content-hash memo (defaults to the run directory's own, pipeline/rundir.ts hashMemoFile). */
   hasher?: FileHasher;
 }
 

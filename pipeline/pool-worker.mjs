@@ -1,4 +1,5 @@
 // Generic piscina worker: registers tsx's ESM hooks, then runs PoolTask {module, fn, args} by dynamic import.
+// Tested in test/pipeline/pool.test.ts.
 import { register } from 'tsx/esm/api';
 import { pathToFileURL } from 'node:url';
 

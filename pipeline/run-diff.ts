@@ -179,9 +179,12 @@ export async function diffRuns(dirA: string, dirB: string, stages?: readonly str
   return out;
 }
 
-/** Whether a shard's data agree within `maxRel` (0 = identical), with the same shards, columns and rows. */
-export function withinTolerance(d: ShardDiff, maxRel = 0): boolean {
-  if (d.presence !== 'both' || d.rowsA !== d.rowsB || d.onlyInA.length || d.onlyInB.length) return false;
+/**
+ * Whether a shard's data agree within `maxRel` (0 = identical), with the same shards, columns and rows; with
+ * `allowAdded`, columns only B has (a newer version's additions) do not count as a difference.
+ */
+export function withinTolerance(d: ShardDiff, maxRel = 0, allowAdded = false): boolean {
+  if (d.presence !== 'both' || d.rowsA !== d.rowsB || d.onlyInA.length || (d.onlyInB.length && !allowAdded)) return false;
   return d.columns.every((c) => c.sameShape && (c.differing === 0 || (c.maxRel <= maxRel && Number.isFinite(c.maxRel) && !(c.typeA === 'Utf8' || c.typeA === 'Bool'))));
 }
 

@@ -1,5 +1,6 @@
 // Executes one shard: builds its StageContext, runs the stage, writes the checkpoint atomically and records it.
 // Shared by the local runner (pipeline/runner.ts) and the distributed worker (pipeline/distributed/worker.ts).
+// Tested in test/pipeline/runner.test.ts.
 import { Table } from 'apache-arrow';
 import type { WriteHook } from './atomic.ts';
 import type { FileHasher, KeyBasis } from './cache-key.ts';

@@ -1,6 +1,7 @@
 // The stage contract: a stage is data (name, upstream, config slice, version, shard plan) plus run(shard).
 // The engine plans, skips, schedules and records; stages never touch the file system, queue or pool directly.
 // The engine knows nothing of the experiment's schema: `C` is whatever configuration the stages share.
+// Tested in test/pipeline/runner.test.ts.
 import type { Table } from 'apache-arrow';
 import type { TransferListItem } from 'node:worker_threads';
 import type { ResourceEstimate } from './budget.ts';

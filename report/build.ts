@@ -1,13 +1,15 @@
 // Builds report.html from a finished run's checkpoints: the summary rows (the summary checkpoint, or computed
 // from the upstream checkpoints when the summary stage has not run), the plots, the RF atlas, run facts.
+// Tested in test/report/escape.test.ts.
 import { existsSync } from 'node:fs';
-import { rowsFromTable, summarise, SUMMARY_DOC, SUMMARY_SHARD } from '../stages/summary.ts';
+import { rowsFromTable, summarise, SUMMARY_DOC, SUMMARY_SHARD } from '../results/summary.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
 import { reportHtml, type ReportModel } from './html.ts';
 import { layerPlots } from './plots.ts';
 import type { RunSource } from './source.ts';
 import { buildAtlas } from './units.ts';
 import { softwareVersions } from './versions.ts';
+import { v1Section } from './v1.ts';
 
 /** Bump when the page changes for the same checkpoints (a run then rewrites it). */
 export const REPORT_VERSION = '1';
@@ -85,6 +87,7 @@ export async function buildReport(src: RunSource, opts: { onLayer?: (layer: stri
     notes.push(`${dropped.length} image${dropped.length === 1 ? ' was' : 's were'} excluded from the image set: ${shown}${dropped.length > 20 ? `; … ${dropped.length - 20} more (revcor inspect ${src.outDir}/stimuli/images.arrow lists all)` : ''}.`);
   }
   const weights = await recordedWeights(src);
+  const v1 = await v1Section(src, rows.map((r) => r.layer));
   const units = atlas.layers.reduce((n, L) => n + L.units.length, 0);
   const generatedAt = new Date().toISOString();
   const stamp = `${REPORT_VERSION}:${key ?? 'computed'}`;
@@ -111,6 +114,7 @@ export async function buildReport(src: RunSource, opts: { onLayer?: (layer: stri
     ],
     resolvedYaml: src.resolvedYaml,
     versions: softwareVersions(),
+    v1,
     manifest: src.manifest,
     settings: {
       thetaTolerance: cfg.prediction.thetaTolerance,

@@ -2,12 +2,11 @@
 // Layer grids and unit cards are built on demand from the embedded JSON; every piece of text is set with
 // textContent / setAttribute (never innerHTML), and only data:image URIs are used as image sources.
 //
-// Unit keys: c channel · r responsive, tp θ_pref, fp f_pref, cv, osi, hw half-width, bw SF bandwidth, f10 F1/F0,
-// mr max response, ori / sfc tuning curves · as AWA significant, z max|z|, na active samples, at / af AWA θ, f
-// predicted · ev / es top eigenvalues and significance, eb / bs bottom ones, nu / nl null bounds, ns / nb numbers
-// significant, ct / cf AWC θ, f predicted · amt, amf, cmt, cmf match flags, ra / rc reconstructed by AWA / AWC ·
-// pc preferred category, csi, sp sparseness, q, sel selective, mu category means, ti top images [index, response]
-// · im images {a AWA, t top eigenvectors[], b bottom eigenvectors[], e energy}.
+// Unit keys: the `key` of each declared column in results/tuning.ts, category.ts, awa.ts, awc.ts (e.g. tp = theta_pref,
+// ra = awa_reconstructed: verdicts are the stages' own columns, never recomputed here), plus im (map images {a AWA,
+// t top eigenvectors[], b bottom eigenvectors[], e energy}) and ti (top images [index, response]); test/report/
+// units.test.ts checks that every key used here is declared.
+// Tested in test/report/units.test.ts.
 (() => {
   'use strict';
   const SVGNS = 'http://www.w3.org/2000/svg';
@@ -393,6 +392,45 @@
       if (d) d.open = true;
     }
   }
+
+  // ---- V1 section: the chosen layer's property histograms over the V1 data ----
+  function v1Histograms() {
+    const node = document.getElementById('v1-data');
+    const data = node ? JSON.parse(node.textContent) : null;
+    const select = document.getElementById('v1-layer');
+    const box = document.getElementById('v1-hists');
+    if (!data || !select || !box || !data.properties.length) return;
+    for (const [i, L] of data.layers.entries()) select.append(el('option', { value: String(i), text: L.name }));
+    const frac = (counts) => {
+      const n = counts.reduce((a, b) => a + b, 0);
+      return counts.map((c) => (n > 0 ? c / n : NaN));
+    };
+    const label = (e) => (Math.abs(e) >= 10 ? String(Math.round(e)) : String(+e.toPrecision(2)));
+    const render = () => {
+      const L = data.layers[Number(select.value)];
+      box.textContent = '';
+      if (!L) return;
+      for (const p of data.properties) {
+        const ref = frac(p.reference);
+        const mine = frac(L.counts[p.name] || []);
+        const n = (L.counts[p.name] || []).reduce((a, b) => a + b, 0);
+        const [, hi] = extent([...ref, ...mine, 0]);
+        const bins = p.reference.length;
+        const step = Math.max(1, Math.ceil(bins / 7));
+        const c = chart({
+          title: `${p.name}${p.scored ? '' : ' (not scored)'}`, xDomain: [-0.5, bins - 0.5], yDomain: [0, hi || 1], yLabel: 'fraction',
+          xTicks: p.edges.slice(0, bins).map((e, i) => [i, label(e)]).filter((_, i) => i % step === 0),
+          bars: ref.map((y, i) => ({ x: i, y, cls: 'bar ref', label: `V1: ${p.reference[i]} of ${p.referenceN} in [${label(p.edges[i])}, ${label(p.edges[i + 1])})` })),
+          series: [{ xs: mine.map((_, i) => i), ys: mine, line: true, cls: () => 'pt model', label: (i) => `${L.name}: ${(L.counts[p.name] || [])[i]} of ${n} units` }],
+        });
+        c.setAttribute('data-property', p.name);
+        box.append(el('figure', { class: 'v1-hist', title: `${p.meaning} — layer n = ${n}, V1 n = ${p.referenceN}` }, c, el('figcaption', { text: `${L.name}: n = ${n} · V1: n = ${p.referenceN}` })));
+      }
+    };
+    select.addEventListener('change', render);
+    render();
+  }
+  v1Histograms();
 
   for (const d of document.querySelectorAll('details.layer')) {
     d.addEventListener('toggle', () => d.open && buildLayer(d));

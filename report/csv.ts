@@ -1,4 +1,5 @@
 // summary.csv: the per-layer summary as RFC 4180 CSV (header row, NaN as an empty cell, full-precision numbers).
+// Tested in test/report/escape.test.ts.
 import { SUMMARY_COLUMNS, type SummaryRow } from '../science/layer-summary.ts';
 
 /** One CSV field: quoted when it holds a comma, quote or line break (quotes doubled). */

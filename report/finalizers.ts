@@ -1,5 +1,6 @@
 // The finalizers of the revcor pipeline, registered beside its stages (cli/deps.ts): derived files written after a
 // successful run. The report's modules (vega, sharp) load only when a finalizer actually runs.
+// Tested in test/report/browser.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import type { Finalizer } from '../pipeline/stage.ts';
 

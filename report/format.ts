@@ -1,8 +1,9 @@
 // How summary values are shown (terminal, Markdown and report): column groups, headers, number formats, NaN as
 // '—'. A statistic's cell is "value [lo, hi]" (its 95 % interval), followed by "n=…" when its n differs from the
 // group's n column, or just "n=…" when n is below MIN_N (too few to show a number).
+// Tested in test/report/v1.test.ts.
 import { MIN_N } from '../science/intervals.ts';
-import { isStatistic, rowEstimate, type SummaryRow } from '../science/layer-summary.ts';
+import { isStatistic, rowEstimate, SUMMARY_STATISTICS, type SummaryRow } from '../science/layer-summary.ts';
 
 /** One shown column: header, the row field and how to format its value (and its interval, when a statistic). */
 export interface ShownColumn {
@@ -107,11 +108,8 @@ export const COLUMN_GROUPS: ColumnGroup[] = [
     note: 'Medians over the units responsive to gratings (n), [95% bootstrap interval]; half-width and bandwidth over units whose curves fall to half height (their own n).',
     columns: [
       { header: 'n', key: 'n_responsive', format: int },
-      indexOf('circ. var.', 'median_circular_variance', 'n_responsive'),
-      indexOf('OSI', 'median_osi', 'n_responsive'),
-      indexOf('half-width °', 'median_ori_half_width', 'n_responsive', fixed(1)),
-      indexOf('SF bw oct', 'median_sf_bandwidth', 'n_responsive'),
-      indexOf('F1/F0', 'median_f1f0', 'n_responsive'),
+      // every statistic declared as a median of a tuning column (science/layer-summary.ts SUMMARY_SPEC `of`)
+      ...SUMMARY_STATISTICS.filter((s) => s.of).map((s) => indexOf(s.header ?? s.name, s.name, 'n_responsive', fixed(s.digits ?? 2))),
     ],
   },
   {
@@ -129,11 +127,27 @@ export const COLUMN_GROUPS: ColumnGroup[] = [
   },
 ];
 
+/** The V1 comparison's columns: the score, then every property's ceiled similarity (SUMMARY_SPEC kind 'similarity'). */
+COLUMN_GROUPS.push({
+  id: 'v1',
+  title: 'V1 similarity',
+  note: 'Ceiled KS similarity of each property\'s distribution over the layer\'s V1-responsive units to recorded macaque V1 (1 = as similar as the V1 data to their own bootstrap), [bootstrap interval at v1.level]; V1 score = mean over the scored properties (docs/v1-comparison.md).',
+  columns: [
+    { header: 'V1 responsive', key: 'v1_score_n' as keyof SummaryRow, format: int },
+    ...SUMMARY_STATISTICS.filter((s) => s.kind === 'similarity').map((s): ShownColumn => ({ header: s.name === 'v1_score' ? 'V1 score' : s.name.slice(3), key: s.name, format: r2, nKey: 'v1_score_n' as keyof SummaryRow })),
+  ],
+});
+
+/** The column groups with something to show for these rows (the V1 group only when a layer has a V1 comparison). */
+export function shownGroups(rows: readonly SummaryRow[]): ColumnGroup[] {
+  return COLUMN_GROUPS.filter((g) => g.id !== 'v1' || rows.some((r) => Number.isFinite(r.v1_score_n)));
+}
+
 /** The summary as plain-text tables, one block per column group (for the terminal). */
 export function summaryText(rows: readonly SummaryRow[]): string[] {
   if (rows.length === 0) return ['(no layers: none of tuning, category, awa, awc has output)'];
   const lines: string[] = [];
-  for (const g of COLUMN_GROUPS) {
+  for (const g of shownGroups(rows)) {
     const header = ['layer', ...g.columns.map((c) => c.header)];
     const body = rows.map((r) => [r.layer, ...g.columns.map((c) => cellText(r, c))]);
     const widths = header.map((h, j) => Math.max([...h].length, ...body.map((b) => [...b[j]!].length)));
@@ -151,7 +165,7 @@ export function summaryMarkdown(rows: readonly SummaryRow[]): string[] {
   if (rows.length === 0) return ['_No layers: none of tuning, category, awa, awc has output._'];
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   const lines: string[] = [];
-  for (const g of COLUMN_GROUPS) {
+  for (const g of shownGroups(rows)) {
     lines.push(`**${g.title}.** ${g.note}`, '');
     lines.push(`| layer | ${g.columns.map((c) => cell(c.header)).join(' | ')} |`);
     lines.push(`|---|${g.columns.map(() => '---:').join('|')}|`);

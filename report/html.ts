@@ -1,12 +1,14 @@
 // report.html: one self-contained page (inline CSS, script, SVG plots, PNG/JPEG data URIs, JSON data), no
 // network. Every string from outside (layer, category and file names, config text, paths) is HTML-escaped here
 // or set with textContent by the page script; embedded JSON cannot close its <script> element.
+// Tested in test/report/escape.test.ts.
 import { readFileSync } from 'node:fs';
 import type { Manifest } from '../pipeline/manifest.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
-import { cellParts, COLUMN_GROUPS, type ShownColumn } from './format.ts';
+import { cellParts, shownGroups, type ShownColumn } from './format.ts';
 import type { Plot } from './plots.ts';
 import type { ImageJson, LayerJson } from './units.ts';
+import type { V1SectionJson } from './v1.ts';
 
 const CLIENT_JS = readFileSync(new URL('./client.js', import.meta.url), 'utf8');
 const STYLE_CSS = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
@@ -45,6 +47,20 @@ export interface ReportModel {
   manifest: Manifest | null;
   /** Settings the page script needs (tolerances, thresholds, image folder). */
   settings: Record<string, unknown>;
+  /** The V1 comparison (report/v1.ts), null without v1 checkpoints. */
+  v1?: V1SectionJson | null;
+}
+
+function v1Section(m: ReportModel): string {
+  if (!m.v1) return '';
+  const plot = m.plots.find((p) => p.id === 'plot-v1');
+  const sources = [...new Set(m.v1.properties.map((p) => p.source))].map((s) => `<li>${esc(s)}</li>`).join('');
+  return `<section id="v1"><h2>How V1-like is each layer?</h2>
+<p class="note">Per layer, Brain-Score's V1 grating properties of its responsive units against recorded macaque V1: the V1 score (mean ceiled KS similarity over the scored properties, with its bootstrap interval) and, for the layer chosen below, each property's histogram over the layer's units (points, line) on the V1 histogram (bars), both as fractions of their n. Method: docs/v1-comparison.md.</p>
+${m.v1.note ? `<p class="warn">${esc(m.v1.note)}</p>` : ''}
+${plot ? `<figure class="plot" id="${esc(plot.id)}"><figcaption><strong>${esc(plot.title)}</strong> ${esc(plot.caption)}</figcaption>${plot.svg}</figure>` : ''}
+${m.v1.properties.length ? `<p><label>Layer <select id="v1-layer" aria-label="layer of the V1 histograms"></select></label></p><div id="v1-hists" class="charts"></div><p class="note">V1 data:</p><ul class="v1-sources">${sources}</ul>` : ''}
+</section>`;
 }
 
 /** One summary cell: the value, then its interval and n in a quieter span. */
@@ -56,7 +72,7 @@ function summaryCell(r: SummaryRow, c: ShownColumn): string {
 
 function summaryTables(m: ReportModel): string {
   if (m.rows.length === 0) return '<p class="empty">No layer has results yet (none of tuning, category, awa, awc has finished).</p>';
-  return COLUMN_GROUPS.map((g) => {
+  return shownGroups(m.rows).map((g) => {
     const head = ['<th scope="col">layer</th>', ...g.columns.map((c) => `<th scope="col" title="${esc(m.columnDoc[c.key] ?? '')}">${esc(c.header)}</th>`)].join('');
     const body = m.rows
       .map((r, i) => `<tr><th scope="row"><a href="#layer-${i}">${esc(r.layer)}</a></th>${g.columns.map((c) => summaryCell(r, c)).join('')}</tr>`)
@@ -71,6 +87,7 @@ ${body}
 function plotsSection(m: ReportModel): string {
   if (m.plots.length === 0) return '<p class="empty">Nothing to plot yet.</p>';
   return `<div class="plots">${m.plots
+    .filter((p) => p.id !== 'plot-v1')
     .map((p) => `<figure class="plot" id="${esc(p.id)}"><figcaption><strong>${esc(p.title)}</strong> ${esc(p.caption)}</figcaption>${p.svg}</figure>`)
     .join('\n')}</div>`;
 }
@@ -103,7 +120,7 @@ function runSection(m: ReportModel): string {
   }
   return `<div class="run-grid"><div><h3>Run time per stage</h3>${stages}<p class="note">Shards run concurrently, so the sum over shards can exceed the wall-clock time.</p>
 <h3>Software</h3><table class="plain"><tbody>${versions}</tbody></table></div>
-<div><h3>Resolved configuration</h3><pre class="config">${esc(m.resolvedYaml || '(config.resolved.yaml not found)')}</pre></div></div>`;
+<div><h3>Resolved configuration</h3><pre class="config">${esc(m.resolvedYaml || '(the resolved experiment file was not found)')}</pre></div></div>`;
 }
 
 function formatSeconds(s: number): string {
@@ -140,7 +157,7 @@ export function reportHtml(m: ReportModel): string {
 <header class="top">
 <h1>${esc(m.title)}</h1>
 <p class="facts">${facts}</p>
-<nav><a href="#summary">Summary</a><a href="#plots">Plots</a><a href="#atlas">RF atlas</a><a href="#run">Run</a></nav>
+<nav><a href="#summary">Summary</a><a href="#plots">Plots</a>${m.v1 ? '<a href="#v1">V1</a>' : ''}<a href="#atlas">RF atlas</a><a href="#run">Run</a></nav>
 </header>
 ${m.banner ? `<div class="banner" role="alert">${esc(m.banner)}</div>` : ''}
 <main>
@@ -152,6 +169,7 @@ ${summaryTables(m)}
 <section id="plots"><h2>Plots by layer</h2>
 ${plotsSection(m)}
 </section>
+${v1Section(m)}
 <section id="atlas"><h2>RF atlas</h2>
 <div class="legend">
 <p>Each tile is one unit (channel at the centre of its feature map). Maps, left to right: <b>AWA</b> (activation-weighted average; grey = 0, white = brighter than mean; limits ±max(|AWA|, ${esc(m.settings['zThreshold'])}·null SD), so a map that is not significant looks faint), the two leading <b>AWC eigenvectors</b> e₁, e₂ (own symmetric limits; faded when not significant) and the <b>energy map</b> Σλₖeₖ² of the significant excitatory eigenvectors (black → red → yellow → white).</p>
@@ -167,6 +185,7 @@ ${runSection(m)}
 ${data}
 <script type="application/json" id="image-data">${scriptJson(m.images)}</script>
 <script type="application/json" id="report-settings">${scriptJson(m.settings)}</script>
+<script type="application/json" id="v1-data">${scriptJson(m.v1 ?? null)}</script>
 <script>
 ${CLIENT_JS}
 </script>

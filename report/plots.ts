@@ -166,6 +166,15 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
       svg: await renderSvg(lineSpec(c, order, tests.map((x) => x[1]), '% of units', [0, 100])),
     });
   }
+  const v1 = longForm(rows, [['v1_score', 'V1 score']]);
+  if (v1.length) {
+    plots.push({
+      id: 'plot-v1',
+      title: 'V1 score by layer',
+      caption: 'Mean ceiled KS similarity of the layer’s V1 property distributions to recorded macaque V1 (1 = as similar as the V1 data to their own bootstrap). Bars: bootstrap intervals (v1.level); hollow points rest on fewer than 10 responsive units.',
+      svg: await renderSvg(lineSpec(v1, order, ['V1 score'], 'V1 score', [0, 1])),
+    });
+  }
   const cats = rows.flatMap((r) => {
     if (!r.selective_preferred_counts) return [];
     const counts = JSON.parse(r.selective_preferred_counts) as Record<string, number>;

@@ -1,5 +1,6 @@
 // Where the report reads a run from: the finished checkpoints (verified against the manifest), the resolved
 // config and the manifest. Built either inside a run (Stage.finalize) or from an output directory (`revcor report`).
+// Tested in test/report/escape.test.ts.
 import { resolve } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { loadExperiment } from '../config/load.ts';
@@ -9,7 +10,7 @@ import { readManifest, type Manifest, type ShardRecord } from '../pipeline/manif
 import { readResolvedConfig, requireRecordedExperiment } from '../pipeline/rundir.ts';
 import type { FinalizeContext, UpstreamShardInfo } from '../pipeline/stage.ts';
 import { readShardVerified } from '../pipeline/store.ts';
-import type { UpstreamReader } from '../stages/summary.ts';
+import type { UpstreamReader } from '../results/reader.ts';
 
 /** A finished run, read-only. */
 export interface RunSource extends UpstreamReader {

@@ -1,4 +1,5 @@
 // Software versions recorded in the report: node, revcor and the libraries that computed or drew the results.
+// Tested in test/report/browser.test.ts.
 import { readFileSync } from 'node:fs';
 import { arch, cpus, platform, release } from 'node:os';
 import sharp from 'sharp';

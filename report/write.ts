@@ -1,6 +1,7 @@
 // Writes a run's derived outputs: <out>/summary/summary.csv and <out>/report.html — after every run in which
 // the summary stage is done (Stage.finalize), skipped when both are already current; and on demand from an
 // output directory (`revcor report DIR`), from the checkpoints alone.
+// Tested in test/stages/summary.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';

@@ -1,5 +1,5 @@
-// Activation-weighted average (AWA) of white-noise stimuli, SPEC §4: all units of a layer in one pass over the
-// samples, the units' weighted sums being one matrix product Aᵀ X per chunk of rows (SPEC §6).
+// Activation-weighted average (AWA) of white-noise stimuli, docs/method.md §4: all units of a layer in one pass over the
+// samples, the units' weighted sums being one matrix product Aᵀ X per chunk of rows (docs/method.md §6).
 import type { MatMul } from './gemm.ts';
 import { chunks, type SampleSource } from './samples.ts';
 
@@ -64,12 +64,12 @@ export function weightSums(A: Float32Array, N: number, U: number): WeightSums {
   return { sum, sumSq, active };
 }
 
-/** The AWA null forms of SPEC §4 (config awa.nullModel). */
+/** The AWA null forms of docs/method.md §4 (config awa.nullModel). */
 export type AwaNullModel = 'finite-n' | 'population';
 
 /**
  * Null SD of an AWA pixel. finite-n: with wₙ = aₙ/Σa and sₙ − s̄ having variance σ_e², Var(Σ wₙ(sₙ − s̄)) =
- * σ_e²(Σw² − 1/N) exactly (the −1/N is the empirical mean's share); population: σ_e·√Σw² = σ·√Σa²/Σa, SPEC §4's
+ * σ_e²(Σw² − 1/N) exactly (the −1/N is the empirical mean's share); population: σ_e·√Σw² = σ·√Σa²/Σa, docs/method.md §4's
  * N → ∞ form, the SD around the true mean, which overstates the SD of an AWA that subtracts s̄ (by up to
  * √(1 + 1/CV²) for a tonic unit whose activations vary by CV around their mean).
  */
@@ -79,9 +79,49 @@ export function awaNullSd(sigma: number, sum: number, sumSq: number, N: number, 
   return sigma * Math.sqrt(Math.max(w2, 0));
 }
 
+/** Floats per streamed chunk of samples (64 Mi = 256 MB): big enough that one product per chunk runs at GEMM speed. */
+export const CHUNK_FLOATS = 64 * 2 ** 20;
+
+/** Rows per chunk for samples of D values (at least 64, at most N). */
+export function chunkRows(N: number, D: number, floats = CHUNK_FLOATS): number {
+  return Math.max(1, Math.min(N, Math.max(64, Math.floor(floats / Math.max(1, D)))));
+}
+
+/** Σ v² over a float32 array in float64 (four accumulators: no dependency chain on one sum). */
+export function sumOfSquares(X: Float32Array): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n4 = X.length - (X.length % 4);
+  for (let i = 0; i < n4; i += 4) {
+    const a = X[i]!;
+    const b = X[i + 1]!;
+    const c = X[i + 2]!;
+    const d = X[i + 3]!;
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += d * d;
+  }
+  for (let i = n4; i < X.length; i++) s0 += X[i]! * X[i]!;
+  return s0 + s1 + s2 + s3;
+}
+
+/** Activations N×U with a column of ones appended (N×(U+1)): one product then gives every unit's Σ aₙxₙ and Σ xₙ. */
+export function withOnesColumn(A: Float32Array, N: number, U: number): Float32Array {
+  const out = new Float32Array(N * (U + 1));
+  for (let n = 0; n < N; n++) {
+    out.set(A.subarray(n * U, (n + 1) * U), n * (U + 1));
+    out[n * (U + 1) + U] = 1;
+  }
+  return out;
+}
+
 /**
  * AWA, z-maps and significance for all U units of a layer (A: N×U activations, row-major). Rows are read in
- * chunks; per chunk the weighted sums of every unit are one product Aᵀ(X − 127.5), accumulated in float64.
+ * large chunks; per chunk one product [A 1]ᵀ(X − 127.5) gives the weighted sums of every unit and the samples'
+ * column sums, accumulated across chunks in float64.
  */
 export async function awaLayer(
   src: SampleSource,
@@ -92,30 +132,25 @@ export async function awaLayer(
 ): Promise<AwaResult> {
   const { N, D } = src;
   if (A.length !== N * U) throw new Error(`awaLayer: activations have ${A.length} values, expected ${N}×${U}`);
-  const chunk = opts.chunk ?? Math.max(64, Math.min(4096, Math.floor(4_000_000 / Math.max(D, U))));
-  const num = new Float64Array(U * D);
-  const sx = new Float64Array(D);
-  const sxx = new Float64Array(D);
+  const chunk = opts.chunk ?? chunkRows(N, D);
+  const A1 = withOnesColumn(A, N, U);
+  const num = new Float64Array((U + 1) * D); // rows 0..U−1: Σ aₙ(xₙ − 127.5); row U: Σ (xₙ − 127.5)
+  let sq = 0;
+  const shift = SAMPLE_OFFSET - (src.offset ?? 0);
   for (const [n0, n1] of chunks(N, chunk)) {
-    const rows = n1 - n0;
-    const X = Float32Array.from(src.rows(n0, n1));
-    const shift = SAMPLE_OFFSET - (src.offset ?? 0);
-    for (let i = 0; i < X.length; i++) {
-      const v = X[i] - shift;
-      X[i] = v;
-      const d = i % D;
-      sx[d] += v;
-      sxx[d] += v * v;
-    }
-    const P = await mm.gemm(A.subarray(n0 * U, n1 * U), X, U, rows, D, { transA: true });
-    for (let i = 0; i < P.length; i++) num[i] += P[i];
+    let X = src.rows(n0, n1);
+    if (shift !== 0) X = X.map((v) => v - shift); // a copy: rows may be a view of stored samples
+    sq += sumOfSquares(X);
+    const P = await mm.gemm(A1.subarray(n0 * (U + 1), n1 * (U + 1)), X, U + 1, n1 - n0, D, { transA: true });
+    for (let i = 0; i < P.length; i++) num[i] += P[i]!;
   }
+  const sx = num.subarray(U * D);
   const mean = new Float64Array(D);
-  let ss = 0;
+  let ss = sq;
   for (let d = 0; d < D; d++) {
-    const m = sx[d] / N;
+    const m = sx[d]! / N;
     mean[d] = m + SAMPLE_OFFSET;
-    ss += sxx[d] - N * m * m;
+    ss -= N * m * m;
   }
   const sigma = Math.sqrt(ss / (N * D));
   const ws = weightSums(A, N, U);

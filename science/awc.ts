@@ -1,10 +1,11 @@
-// Activation-weighted covariance (AWC), SPEC §4 and §6: for every unit of a layer
+// Activation-weighted covariance (AWC), docs/method.md §4 and §6: for every unit of a layer
 //   AWC = Σ aₙ(sₙ − s̄ − AWA)(sₙ − s̄ − AWA)ᵀ / Σ aₙ − σ_e² I,
 // its top eigenpairs (excitatory) and bottom eigenpairs (suppressive), their significance against a null, and
 // the energy map Σ λₖ eₖ² over the significant excitatory eigenvectors.
 // Two solvers: 'full' forms each unit's D×D matrix as one weighted Gram product and decomposes it densely;
 // 'subspace' never forms it: block Lanczos on v ↦ Yᵀ(a ⊙ Yv)/Σa − m(mᵀv), batched across the units of the
 // layer, streaming Y = X − s̄ in row chunks (regenerated, or cached when small).
+// Tested in test/science/revcor-ground-truth.test.ts.
 import { awaLayer, type AwaResult } from './awa.ts';
 import { blockKrylovExtremes, extremeFromFull, symEig, type BatchOperator, type ExtremeEig } from './eigen.ts';
 import type { MatMul } from './gemm.ts';
@@ -81,7 +82,7 @@ function weightColumns(A: Float32Array, N: number, U: number, shuffles: number, 
  * is and `delta` = s̄ − offset (small) is corrected for algebraically: Yv = X'v − 1(δᵀv), Yᵀp = X'ᵀp − δ(1ᵀp).
  * Otherwise chunks are centred (Y = X − s̄, delta null), and cached when N·D·4 ≤ cacheBytes.
  */
-function centredChunks(src: SampleSource, mean: Float64Array, chunk: number, cacheBytes: number) {
+export function centredChunks(src: SampleSource, mean: Float64Array, chunk: number, cacheBytes: number) {
   const { N, D } = src;
   const ranges = chunks(N, chunk);
   if (src.offset) {
@@ -119,6 +120,123 @@ async function weightedMeans(
     for (let d = 0; d < D; d++) acc[c * D + d] = s > 0 ? acc[c * D + d] / s - (Y.delta ? Y.delta[d] : 0) : 0;
   }
   return acc;
+}
+
+/** Rows of cache-sized tiles in the relayouts between the Krylov basis ([L, D, b]) and the products' [D, L·b]. */
+const TILE = 64;
+
+/** [L, D, b] (each unit's D×b block, as the Krylov solver holds it) → D × (L·b): the units' blocks side by side. */
+export function toWide(V: Float32Array, L: number, D: number, b: number): Float32Array {
+  const wide = L * b;
+  const Vt = new Float32Array(D * wide);
+  for (let d0 = 0; d0 < D; d0 += TILE) {
+    const d1 = Math.min(D, d0 + TILE);
+    for (let l = 0; l < L; l++) {
+      for (let d = d0; d < d1; d++) {
+        const src = l * D * b + d * b;
+        const dst = d * wide + l * b;
+        for (let c = 0; c < b; c++) Vt[dst + c] = V[src + c];
+      }
+    }
+  }
+  return Vt;
+}
+
+/**
+ * Weights the rows of P = Y·V (rows × L·b) by each unit's activation, in place: P[r, l·b + c] ·= a[n0 + r, l]. With
+ * offset samples (delta = s̄ − offset) the product was X'·V: each entry is first corrected by −δᵀV (dV) and the
+ * weighted column sums are added to colSum (for the −δ(1ᵀp) term of Yᵀp).
+ */
+export function weightRows(P: Float32Array, rows: number, n0: number, W: Float32Array, cols: number, liveCols: readonly number[], b: number, delta: { dV: Float64Array; colSum: Float64Array } | null): void {
+  const L = liveCols.length;
+  const wide = L * b;
+  for (let r = 0; r < rows; r++) {
+    const wrow = (n0 + r) * cols;
+    for (let l = 0; l < L; l++) {
+      const a = W[wrow + liveCols[l]!]!;
+      const off = r * wide + l * b;
+      if (delta) {
+        for (let c = 0; c < b; c++) {
+          const v = (P[off + c]! - delta.dV[l * b + c]!) * a;
+          P[off + c] = v;
+          delta.colSum[l * b + c] += v;
+        }
+      } else for (let c = 0; c < b; c++) P[off + c] *= a;
+    }
+  }
+}
+
+/** D × (L·b) → [L, D, b], scaled by 1/Σa per unit, minus the rank-one mean term m_l (m_lᵀ V_l): M_l V_l. */
+export function fromWide(Z: Float32Array, V: Float32Array, L: number, D: number, b: number, sums: Float64Array, means: Float64Array): Float32Array {
+  const wide = L * b;
+  const out = new Float32Array(L * D * b);
+  const proj = new Float64Array(L * b); // m_lᵀ V_l
+  for (let l = 0; l < L; l++) {
+    for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) proj[l * b + c] += means[l * D + d]! * V[l * D * b + d * b + c]!;
+  }
+  for (let d0 = 0; d0 < D; d0 += TILE) {
+    const d1 = Math.min(D, d0 + TILE);
+    for (let l = 0; l < L; l++) {
+      const inv = 1 / sums[l]!;
+      for (let d = d0; d < d1; d++) {
+        const m = means[l * D + d]!;
+        const dst = l * D * b + d * b;
+        const src = d * wide + l * b;
+        for (let c = 0; c < b; c++) out[dst + c] = Z[src + c]! * inv - m * proj[l * b + c]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** What the batched AWC operator reads: the samples, the weight columns, and per live operator its Σa and mean. */
+export interface OperatorData {
+  Y: ReturnType<typeof centredChunks>;
+  /** Weight columns N × cols (row-major). */
+  W: Float32Array;
+  cols: number;
+  /** The weight columns that get an operator (Σa > 0), in operator order. */
+  liveCols: readonly number[];
+  /** Σa per live operator. */
+  sums: Float64Array;
+  /** Weighted mean m per live operator (L × D). */
+  means: Float64Array;
+  D: number;
+}
+
+/**
+ * The AWC operators of a layer's live weight columns as one batch: V_l ↦ M_l V_l = Yᵀ(a_l ⊙ Y V_l)/Σa_l − m_l(m_lᵀV_l),
+ * all units at once as two wide products per row chunk of the samples (Y·V_all, Yᵀ·P), nothing D×D formed.
+ */
+export function krylovOperator(o: OperatorData, mm: MatMul, onApply?: () => void): BatchOperator {
+  const { Y, W, cols, liveCols, sums, means, D } = o;
+  const L = liveCols.length;
+  return {
+    units: L,
+    dim: D,
+    async apply(V: Float32Array, b: number): Promise<Float32Array> {
+      const wide = L * b;
+      const Vt = toWide(V, L, D, b);
+      let Z: Float32Array | undefined; // D × (L·b), accumulated over row chunks inside the backend
+      // offset samples: Yv = X'v − 1(δᵀv) per row, and Yᵀp = X'ᵀp − δ(1ᵀp) once at the end
+      const delta = Y.delta;
+      const corr = delta ? { dV: new Float64Array(wide), colSum: new Float64Array(wide) } : null;
+      if (delta && corr) for (let d = 0; d < D; d++) if (delta[d] !== 0) for (let j = 0; j < wide; j++) corr.dV[j] += delta[d]! * Vt[d * wide + j]!;
+      for (let i = 0; i < Y.ranges.length; i++) {
+        const [n0, n1] = Y.ranges[i]!;
+        const rows = n1 - n0;
+        const Yc = Y.get(i);
+        const P = await mm.gemm(Yc, Vt, rows, D, wide);
+        weightRows(P, rows, n0, W, cols, liveCols, b, corr);
+        Z = await mm.gemm(Yc, P, D, rows, wide, { transA: true, addTo: Z });
+      }
+      if (!Z) throw new Error('awc: no samples');
+      if (delta && corr) for (let d = 0; d < D; d++) if (delta[d] !== 0) for (let j = 0; j < wide; j++) Z[d * wide + j] -= delta[d]! * corr.colSum[j]!;
+      const out = fromWide(Z, V, L, D, b, sums, means);
+      onApply?.();
+      return out;
+    },
+  };
 }
 
 /**
@@ -174,74 +292,10 @@ export async function awcLayer(
     const mc = new Float64Array(L * D);
     liveCols.forEach((c, l) => mc.set(m.subarray(c * D, (c + 1) * D), l * D));
     let applied = 0;
-    const op: BatchOperator = {
-      units: L,
-      dim: D,
-      async apply(V: Float32Array, b: number): Promise<Float32Array> {
-        const wide = L * b;
-        const Vt = new Float32Array(D * wide); // D × (L·b), transposed from [L, D, b] in cache-sized tiles of rows
-        const TILE = 64;
-        for (let d0 = 0; d0 < D; d0 += TILE) {
-          const d1 = Math.min(D, d0 + TILE);
-          for (let l = 0; l < L; l++) {
-            for (let d = d0; d < d1; d++) {
-              const src = l * D * b + d * b;
-              const dst = d * wide + l * b;
-              for (let c = 0; c < b; c++) Vt[dst + c] = V[src + c];
-            }
-          }
-        }
-        let Z: Float32Array | undefined; // D × (L·b), accumulated over row chunks inside the backend
-        // offset samples: Yv = X'v − 1(δᵀv) per row, and Yᵀp = X'ᵀp − δ(1ᵀp) once at the end
-        const delta = Y.delta;
-        const dV = new Float64Array(wide);
-        const colSum = new Float64Array(wide);
-        if (delta) for (let d = 0; d < D; d++) if (delta[d] !== 0) for (let j = 0; j < wide; j++) dV[j] += delta[d] * Vt[d * wide + j];
-        for (let i = 0; i < Y.ranges.length; i++) {
-          const [n0, n1] = Y.ranges[i];
-          const rows = n1 - n0;
-          const Yc = Y.get(i);
-          const P = await mm.gemm(Yc, Vt, rows, D, wide);
-          for (let r = 0; r < rows; r++) {
-            const wrow = (n0 + r) * cols;
-            for (let l = 0; l < L; l++) {
-              const a = W[wrow + liveCols[l]];
-              const off = r * wide + l * b;
-              if (delta) {
-                for (let c = 0; c < b; c++) {
-                  const v = (P[off + c] - dV[l * b + c]) * a;
-                  P[off + c] = v;
-                  colSum[l * b + c] += v;
-                }
-              } else for (let c = 0; c < b; c++) P[off + c] *= a;
-            }
-          }
-          Z = await mm.gemm(Yc, P, D, rows, wide, { transA: true, addTo: Z });
-        }
-        if (!Z) throw new Error('awc: no samples');
-        if (delta) for (let d = 0; d < D; d++) if (delta[d] !== 0) for (let j = 0; j < wide; j++) Z[d * wide + j] -= delta[d] * colSum[j];
-        const out = new Float32Array(L * D * b);
-        const proj = new Float64Array(L * b); // m_lᵀ V_l
-        for (let l = 0; l < L; l++) {
-          for (let d = 0; d < D; d++) for (let c = 0; c < b; c++) proj[l * b + c] += mc[l * D + d] * V[l * D * b + d * b + c];
-        }
-        for (let d0 = 0; d0 < D; d0 += TILE) {
-          const d1 = Math.min(D, d0 + TILE);
-          for (let l = 0; l < L; l++) {
-            const inv = 1 / sc[l];
-            for (let d = d0; d < d1; d++) {
-              const m = mc[l * D + d];
-              const dst = l * D * b + d * b;
-              const src = d * wide + l * b;
-              for (let c = 0; c < b; c++) out[dst + c] = Z[src + c] * inv - m * proj[l * b + c];
-            }
-          }
-        }
-        applied++;
-        opts.progress?.(0.05 + (0.9 * applied) / (opts.steps + 1));
-        return out;
-      },
-    };
+    const op = krylovOperator({ Y, W, cols, liveCols, sums: sc, means: mc, D }, mm, () => {
+      applied++;
+      opts.progress?.(0.05 + (0.9 * applied) / (opts.steps + 1));
+    });
     const res = L > 0
       ? await blockKrylovExtremes(op, mm, {
           block: Math.max(opts.block, opts.top + opts.bottom),

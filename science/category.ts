@@ -1,4 +1,4 @@
-// Category selectivity of units to natural images (SPEC §3), vectorised over units: category means,
+// Category selectivity of units to natural images (docs/method.md §3), vectorised over units: category means,
 // preferred category, CSI, sparseness, one-way ANOVA with Benjamini–Hochberg q-values, split-half reliability of
 // the category profile with a permutation null (a test a low-level layer can fail), top-N images.
 // Responses are row-major Float32Array matrices [stimulus × unit]; labels give each stimulus's category.
@@ -27,7 +27,7 @@ export interface CategorySelectivity {
   q: Float64Array;
 }
 
-/** CSI of one unit's category means (SPEC §3); 0 when all means are 0. */
+/** CSI of one unit's category means (docs/method.md §3); 0 when all means are 0. */
 export function categorySelectivityIndex(mu: ArrayLike<number>): number {
   const n = mu.length;
   let best = 0;
@@ -130,7 +130,7 @@ export function topStimuli(responses: Float32Array, nUnits: number, n: number): 
   return { index, value };
 }
 
-/** Split-half reliability of every unit's category profile (SPEC §3: a test a low-level layer can fail). */
+/** Split-half reliability of every unit's category profile (docs/method.md §3: a test a low-level layer can fail). */
 export interface SplitHalfReliability {
   /** Categories that took part (≥ 2 images, so both halves have one). */
   categories: number;

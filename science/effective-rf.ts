@@ -1,7 +1,7 @@
-// Effective receptive field (SPEC §5: "a smaller effective RF measured from the AWA/AWC variance maps"): the
+// Effective receptive field (docs/method.md §5: "a smaller effective RF measured from the AWA/AWC variance maps"): the
 // smallest square, centred on the RF centre, that holds a given share of a layer's AWA excess variance
 // Σ_u (z_u² − 1) over its units with significant AWA (z² − 1 has mean 0 under the null, so noise pixels add
-// nothing on average). One square per layer keeps the layer's units on one shared crop (SPEC §6).
+// nothing on average). One square per layer keeps the layer's units on one shared crop (docs/method.md §6).
 
 /** An effective crop inside a theoretical crop of side r: offset of its top-left pixel and its side. */
 export interface EffectiveCrop {

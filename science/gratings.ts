@@ -1,4 +1,4 @@
-// Full-field sinusoidal gratings (SPEC §2): the stimulus list in a fixed order, and pixels for any window.
+// Full-field sinusoidal gratings (docs/method.md §2): the stimulus list in a fixed order, and pixels for any window.
 //
 // L(x, y) = 127.5·(1 + C·cos(2π f (x cos θ + y sin θ) + φ)), R = G = B, x = column, y = row of the ABSOLUTE
 // input image (pixel (0, 0) is the top-left one). θ is the direction of the wave vector: luminance varies
@@ -67,7 +67,7 @@ export function gratingList(p: GratingSetParams): GratingDescriptor[] {
   return out;
 }
 
-/** Luminance of a grating at absolute image pixel (x = column, y = row), SPEC §2. */
+/** Luminance of a grating at absolute image pixel (x = column, y = row), docs/method.md §2. */
 export function gratingLuminance(d: Omit<GratingDescriptor, 'stimulus'>, x: number, y: number): number {
   const t = (d.thetaDeg * Math.PI) / 180;
   const phase = 2 * Math.PI * d.sfCpp * (x * Math.cos(t) + y * Math.sin(t)) + (d.phaseDeg * Math.PI) / 180;

@@ -1,4 +1,4 @@
-// Pure helpers for natural-image stimuli (SPEC §3): deterministic natural file order, short-side resize
+// Pure helpers for natural-image stimuli (docs/method.md §3): deterministic natural file order, short-side resize
 // geometry, centre crop to HWC RGB Float32 (0–255). Decoding lives in stages/images-io.ts (sharp).
 
 const isDigit = (code: number) => code >= 48 && code <= 57;

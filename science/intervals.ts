@@ -1,4 +1,4 @@
-// Confidence intervals for the per-layer statistics (SPEC §5: every percentage, median and correlation is
+// Confidence intervals for the per-layer statistics (docs/method.md §5: every percentage, median and correlation is
 // reported with its n and a 95 % interval): Wilson score intervals for proportions, and a seeded percentile
 // bootstrap for medians, means and correlations. The bootstrap draws resample *counts* (how often each
 // observation is drawn), so a median or a Spearman correlation of a resample costs O(n) after one sort of the
@@ -17,7 +17,7 @@ export interface Estimate {
 /** The estimate of a statistic whose inputs are missing (its stage did not run). */
 export const MISSING: Readonly<Estimate> = Object.freeze({ value: NaN, lo: NaN, hi: NaN, n: NaN });
 
-/** Below this many observations a statistic is shown as too few ("n=3"), not as a number (SPEC §5). */
+/** Below this many observations a statistic is shown as too few ("n=3"), not as a number (docs/method.md §5). */
 export const MIN_N = 10;
 
 /** Settings of the percentile bootstrap. */

@@ -1,4 +1,4 @@
-// Noise samples of one RF crop as a streamed SampleSource, regenerated from (seed, noise index) alone (SPEC §4),
+// Noise samples of one RF crop as a streamed SampleSource, regenerated from (seed, noise index) alone (docs/method.md §4),
 // in one of three feature layouts:
 // - pixels: one value per pixel (and colour channel);
 // - checks: with c×c noise checks every pixel of a check carries the same value, so the analysis runs on the
@@ -7,8 +7,8 @@
 //   (k = pixels in the bin). The pooling is orthonormal, so features are iid with the pixels' variance (prior
 //   σ²I, exactly), the AWC on bins is the pixel AWC compressed onto piecewise-constant maps, and a feature-space
 //   unit vector e maps to the unit pixel vector Q e. A coarser analysis basis for large RFs (awc.maxDim).
-import { noiseChannels, noiseCropInto, type NoiseParams } from './noise.ts';
-import { generatedSource, type SampleSource } from './samples.ts';
+import { NOISE_MEAN, noiseChannels, noiseCrop, noiseCropInto, type NoiseParams } from './noise.ts';
+import type { SampleSource } from './samples.ts';
 
 /** The crop (absolute image pixels) an analysis reads. */
 export interface CropWindow {
@@ -96,33 +96,192 @@ export function featureLayout(p: NoiseParams, crop: CropWindow, mode: 'pixels' |
 
 /**
  * The noise crop of every listed stimulus as a SampleSource in the given feature layout (nothing is kept).
- * Pixel and check features are raw grey levels; bin features are of s − 127.5 (the source's offset).
- * `offsets` (interior positions: dx, dy per sample) shifts sample n's crop from `crop`'s origin.
+ * Pixel and check features are raw grey levels, or s − 127.5 with `centred` (the source's offset); bin features
+ * are always of s − 127.5. `offsets` (interior positions: dx, dy per sample) shifts sample n's crop from `crop`'s
+ * origin; the samples of one image then come in a run, and where their crops overlap, the image region they
+ * cover is generated once and every crop gathered from it (a pixel's value depends only on (seed, image, x, y),
+ * so the samples are the same bits as crop-by-crop generation). With `images` (the side of the interior noise images
+ * and a cache the caller keeps) that region is the whole image, kept for the crops of every layer.
  */
-export function noiseSource(p: NoiseParams, noiseIndex: ArrayLike<number>, crop: CropWindow, layout: FeatureLayout, offsets: ArrayLike<number> | null = null): SampleSource {
+export function noiseSource(
+  p: NoiseParams,
+  noiseIndex: ArrayLike<number>,
+  crop: CropWindow,
+  layout: FeatureLayout,
+  offsets: ArrayLike<number> | null = null,
+  opts: { centred?: boolean; images?: { side: number; cache: NoiseImageCache } } = {},
+): SampleSource {
   if (offsets && offsets.length !== 2 * noiseIndex.length) throw new RangeError(`noise offsets: expected 2 per sample (${2 * noiseIndex.length}), got ${offsets.length}`);
   if (offsets && layout.kind === 'checks') throw new RangeError('noise offsets: shifted crops cut noise checks differently; expected pixel or bin features');
+  const centred = layout.kind === 'bins' || !!opts.centred;
+  const N = noiseIndex.length;
+  const size = crop.size;
+  const ch = layout.pixelD / (size * size);
   const buf = new Float32Array(layout.pixelD);
-  const x0 = (n: number) => crop.x0 + (offsets ? offsets[2 * n]! : 0);
-  const y0 = (n: number) => crop.y0 + (offsets ? offsets[2 * n + 1]! : 0);
-  if (layout.kind === 'bins') {
-    const acc = new Float64Array(layout.D);
-    const src = generatedSource(noiseIndex.length, layout.D, (n, out) => {
-      noiseCropInto(buf, 0, p, noiseIndex[n], x0(n), y0(n), crop.size, crop.size);
-      acc.fill(0);
-      for (let i = 0; i < layout.pixelD; i++) acc[layout.pixelToFeature[i]] += (buf[i] - 127.5) * layout.pixelWeight[i];
-      for (let f = 0; f < layout.D; f++) out[f] = acc[f];
-    });
-    return { ...src, offset: 127.5 };
-  }
-  return generatedSource(noiseIndex.length, layout.D, (n, out) => {
-    if (layout.kind === 'pixels') {
-      noiseCropInto(out, 0, p, noiseIndex[n], x0(n), y0(n), crop.size, crop.size);
-      return;
+  const toFeatures = featureWriter(layout, size, centred);
+  const dx = (n: number) => (offsets ? offsets[2 * n]! : 0);
+  const dy = (n: number) => (offsets ? offsets[2 * n + 1]! : 0);
+  const rows = (n0: number, n1: number): Float32Array => {
+    const out = new Float32Array((n1 - n0) * layout.D);
+    const runs = offsets ? imageRuns(noiseIndex, offsets, size, n0, n1) : [{ start: n0, end: n1, shared: false, dx0: 0, dy0: 0, width: 0, height: 0 }];
+    for (const run of runs) {
+      if (!run.shared) {
+        for (let n = run.start; n < run.end; n++) {
+          noiseCropInto(buf, 0, p, noiseIndex[n]!, crop.x0 + dx(n), crop.y0 + dy(n), size, size);
+          toFeatures(buf, 0, size, out, (n - n0) * layout.D);
+        }
+        continue;
+      }
+      const { dx0, dy0, width, height } = run;
+      const image = opts.images?.side;
+      if (opts.images && image) {
+        // the whole image, generated once per thread for every layer's crops (interior sampling)
+        if (crop.x0 + dx0 < 0 || crop.y0 + dy0 < 0 || crop.x0 + dx0 + width > image || crop.y0 + dy0 + height > image) {
+          throw new RangeError(`noise crops: samples ${run.start}–${run.end - 1} reach outside the ${image}-px noise image`);
+        }
+        const whole = opts.images.cache.get(p, noiseIndex[run.start]!, image);
+        for (let n = run.start; n < run.end; n++) toFeatures(whole, ((crop.y0 + dy(n)) * image + crop.x0 + dx(n)) * ch, image, out, (n - n0) * layout.D);
+        continue;
+      }
+      const region = noiseCrop(p, noiseIndex[run.start]!, crop.x0 + dx0, crop.y0 + dy0, width, height);
+      for (let n = run.start; n < run.end; n++) toFeatures(region, ((dy(n) - dy0) * width + (dx(n) - dx0)) * ch, width, out, (n - n0) * layout.D);
     }
-    noiseCropInto(buf, 0, p, noiseIndex[n], x0(n), y0(n), crop.size, crop.size);
-    for (let f = 0; f < layout.D; f++) out[f] = buf[layout.featureToPixel[f]];
-  });
+    return out;
+  };
+  return centred ? { N, D: layout.D, rows, offset: NOISE_MEAN } : { N, D: layout.D, rows };
+}
+
+/**
+ * Whole noise images kept for the crops of several layers (least recently used dropped first once over `maxBytes`;
+ * 139 images of 384² are 82 MB). The caller owns it (one per worker thread): this module keeps no state.
+ */
+export class NoiseImageCache {
+  private readonly images = new Map<string, Float32Array>();
+  private bytes = 0;
+  constructor(readonly maxBytes = 256 * 2 ** 20) {}
+
+  /** Noise image `index` (side × side, HWC), generated on first use. */
+  get(p: NoiseParams, index: number, side: number): Float32Array {
+    const key = `${p.seed}|${p.sigma}|${p.color}|${p.check}|${side}|${index}`;
+    let img = this.images.get(key);
+    if (img) {
+      this.images.delete(key); // most recently used last
+      this.images.set(key, img);
+      return img;
+    }
+    img = noiseCrop(p, index, 0, 0, side, side);
+    this.images.set(key, img);
+    this.bytes += img.byteLength;
+    for (const [k, v] of this.images) {
+      if (this.bytes <= this.maxBytes || v === img) break;
+      this.images.delete(k);
+      this.bytes -= v.byteLength;
+    }
+    return img;
+  }
+
+  /** Images currently kept. */
+  get size(): number {
+    return this.images.size;
+  }
+}
+
+/** A run of consecutive samples on one noise image, and the image region their crops cover (offsets from the crop origin). */
+interface ImageRun {
+  start: number;
+  end: number;
+  /** True when generating the covered region once costs fewer pixels than generating each crop. */
+  shared: boolean;
+  dx0: number;
+  dy0: number;
+  width: number;
+  height: number;
+}
+
+/** Splits samples [n0, n1) into runs of equal noise index, each with the bounding box of its crops. */
+export function imageRuns(noiseIndex: ArrayLike<number>, offsets: ArrayLike<number>, size: number, n0: number, n1: number): ImageRun[] {
+  const runs: ImageRun[] = [];
+  let n = n0;
+  while (n < n1) {
+    const image = noiseIndex[n];
+    let end = n;
+    let [xMin, yMin, xMax, yMax] = [Infinity, Infinity, -Infinity, -Infinity];
+    while (end < n1 && noiseIndex[end] === image) {
+      const dx = offsets[2 * end]!;
+      const dy = offsets[2 * end + 1]!;
+      xMin = Math.min(xMin, dx);
+      yMin = Math.min(yMin, dy);
+      xMax = Math.max(xMax, dx);
+      yMax = Math.max(yMax, dy);
+      end++;
+    }
+    const width = xMax - xMin + size;
+    const height = yMax - yMin + size;
+    runs.push({ start: n, end, shared: width * height < (end - n) * size * size, dx0: xMin, dy0: yMin, width, height });
+    n = end;
+  }
+  return runs;
+}
+
+/**
+ * Writes one crop's analysis values from a pixel array (HWC, `stride` pixels per row, the crop's top-left pixel at
+ * index `from`) into out at `dst`: pixels copy row by row, checks pick one pixel each (both minus 127.5 when
+ * `centred`), bins pool (orthonormal, of s − 127.5).
+ */
+function featureWriter(layout: FeatureLayout, size: number, centred: boolean): (pix: Float32Array, from: number, stride: number, out: Float32Array, dst: number) => void {
+  const ch = layout.pixelD / (size * size);
+  const row = size * ch;
+  const shift = centred ? NOISE_MEAN : 0;
+  if (layout.kind === 'pixels') {
+    return (pix, from, stride, out, dst) => {
+      for (let y = 0; y < size; y++) {
+        const src = from + y * stride * ch;
+        const o = dst + y * row;
+        if (shift === 0) out.set(pix.subarray(src, src + row), o);
+        else for (let j = 0; j < row; j++) out[o + j] = pix[src + j]! - shift;
+      }
+    };
+  }
+  if (layout.kind === 'checks') {
+    return (pix, from, stride, out, dst) => {
+      for (let f = 0; f < layout.D; f++) {
+        const i = layout.featureToPixel[f]!;
+        const y = Math.floor(i / row);
+        out[dst + f] = pix[from + y * stride * ch + (i - y * row)]! - shift;
+      }
+    };
+  }
+  const acc = new Float64Array(layout.D);
+  if (ch === 1 && layout.D > 1) {
+    // grey bins: each row adds its bin's run of pixels at once (b = the first pixel of feature 1)
+    const b = layout.featureToPixel[1]!;
+    const nb = Math.ceil(size / b);
+    const fw = Float64Array.from(layout.featureToPixel, (i) => layout.pixelWeight[i]!);
+    return (pix, from, stride, out, dst) => {
+      acc.fill(0);
+      for (let y = 0; y < size; y++) {
+        const src = from + y * stride;
+        const f0 = Math.floor(y / b) * nb;
+        for (let j = 0; j < nb; j++) {
+          const w = fw[f0 + j]!;
+          const x1 = Math.min(size, (j + 1) * b);
+          let s = 0;
+          for (let x = j * b; x < x1; x++) s += (pix[src + x]! - 127.5) * w;
+          acc[f0 + j] += s;
+        }
+      }
+      for (let f = 0; f < layout.D; f++) out[dst + f] = acc[f]!;
+    };
+  }
+  return (pix, from, stride, out, dst) => {
+    acc.fill(0);
+    for (let y = 0; y < size; y++) {
+      const src = from + y * stride * ch;
+      const i0 = y * row;
+      for (let j = 0; j < row; j++) acc[layout.pixelToFeature[i0 + j]!] += (pix[src + j]! - 127.5) * layout.pixelWeight[i0 + j]!;
+    }
+    for (let f = 0; f < layout.D; f++) out[dst + f] = acc[f]!;
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-// White-noise stimuli (SPEC §4, §6): counter-based Gaussian grey levels, regenerable per pixel from (seed, n, x, y).
+// White-noise stimuli (docs/method.md §4, §6): counter-based Gaussian grey levels, regenerable per pixel from (seed, n, x, y).
 //
 // Pixel value: clip(127.5 + σ·ξ, 0, 255). ξ comes from Philox4x32-10 with counter (X, Y, n, 0) and key
 // (seed mod 2^32, ⌊seed / 2^32⌋), where (X, Y) = (⌊x / check⌋, ⌊y / check⌋) are the check coordinates of the
@@ -158,7 +158,7 @@ export function clippedNormalMoments(mu: number, sigma: number, lo: number, hi: 
   return { mean, sd: Math.sqrt(Math.max(0, second - mean * mean)) };
 }
 
-/** Expected per-pixel mean and SD of the noise (clipped to [0, 255]); the SD is σ_e of SPEC §4, slightly under σ. */
+/** Expected per-pixel mean and SD of the noise (clipped to [0, 255]); the SD is σ_e of docs/method.md §4, slightly under σ. */
 export function noiseMoments(p: Pick<NoiseParams, 'sigma'>): { mean: number; sd: number } {
   return clippedNormalMoments(NOISE_MEAN, p.sigma, 0, 255);
 }

@@ -1,4 +1,4 @@
-// Nulls for AWC eigenvalue significance (SPEC §4). Two kinds:
+// Nulls for AWC eigenvalue significance (docs/method.md §4). Two kinds:
 // - shuffle: the extreme eigenvalues of the AWC with the activations permuted across stimuli (permutations are
 //   shared by all units of a layer, seeded, so a unit's null does not depend on how units are sharded);
 // - marchenko-pastur: analytic. Under the null the weighted covariance Σ wₙ yₙyₙᵀ (w = a/Σa, y iid with
@@ -63,7 +63,7 @@ export const TW1_SD = Math.sqrt(46.446) * 0.186054;
 
 /**
  * Null range from the shuffles' extreme eigenvalues. With enough shuffles (S·(1 − level) ≥ 2) it is the
- * empirical level-quantile of the maxima and (1 − level)-quantile of the minima. With fewer (SPEC's 20 cannot
+ * empirical level-quantile of the maxima and (1 − level)-quantile of the minima. With fewer (the study's 20 cannot
  * resolve a 99% quantile: the largest of 20 is exceeded 1 time in 21), the shuffles fix the location and scale
  * of the extreme-eigenvalue law and its shape is taken as Tracy–Widom (β = 1): upper = mean + sd·(q − μ_TW)/σ_TW,
  * and mirrored for the minima.

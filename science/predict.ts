@@ -1,4 +1,4 @@
-// Does the reconstructed RF predict the grating tuning? (SPEC §5) Predictions from the RF spectrum or from
+// Does the reconstructed RF predict the grating tuning? (docs/method.md §5) Predictions from the RF spectrum or from
 // the RF model's responses to cropped gratings, match flags against θ_pref / f_pref, and the per-layer
 // statistics (axial agreement of orientations, mean cos 2Δθ; Spearman correlation of log frequencies).
 import { DEFAULT_FFT_WINDOW, eigenSpectrum, mapSpectrum, padSize, spectralPeak, type FftWindow } from './spectrum.ts';
@@ -27,14 +27,14 @@ export interface GratingAxesLike {
   phasesDeg: readonly number[];
 }
 
-/** SPEC §5 FFT method for AWA: peak of |FFT2(w ⊙ AWA)|² (w: prediction.window, default none). */
+/** docs/method.md §5 FFT method for AWA: peak of |FFT2(w ⊙ AWA)|² (w: prediction.window, default none). */
 export function predictAwaFft(awa: ArrayLike<number>, rf: RfLayout, window: FftWindow = DEFAULT_FFT_WINDOW): Prediction {
   const nPad = padSize(rf.r);
   const p = spectralPeak(mapSpectrum(awa, rf.r, rf.channels, nPad, window), nPad);
   return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
 }
 
-/** SPEC §5 FFT method for AWC: peak of Σₖ λₖ|FFT2(w ⊙ eₖ)|² over the significant excitatory eigenpairs given. */
+/** docs/method.md §5 FFT method for AWC: peak of Σₖ λₖ|FFT2(w ⊙ eₖ)|² over the significant excitatory eigenpairs given. */
 export function predictAwcFft(vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, rf: RfLayout, window: FftWindow = DEFAULT_FFT_WINDOW): Prediction {
   if (vectors.length === 0) return { thetaDeg: NaN, fCpp: NaN };
   const nPad = padSize(rf.r);
@@ -56,7 +56,7 @@ function gratingPatch(thetaDeg: number, f: number, phaseDeg: number, rf: RfLayou
   return g;
 }
 
-/** θ_pred, f_pred from a response grid R(θ, f) (mean over phases), read like SPEC §2's tuning: f at the max, θ at that f. */
+/** θ_pred, f_pred from a response grid R(θ, f) (mean over phases), read like docs/method.md §2's tuning: f at the max, θ at that f. */
 function peakOfGrid(R: Float64Array, axes: GratingAxesLike): Prediction {
   const nT = axes.thetasDeg.length;
   const nF = axes.sfsCpp.length;
@@ -77,7 +77,7 @@ function peakOfGrid(R: Float64Array, axes: GratingAxesLike): Prediction {
 }
 
 /**
- * SPEC §5 model-response method: present the gratings cropped to the RF to the RF model — [AWA·g]₊ for AWA
+ * docs/method.md §5 model-response method: present the gratings cropped to the RF to the RF model — [AWA·g]₊ for AWA
  * (vectors = [awa], lambdas ignored) or Σₖ λₖ(eₖ·g)² for AWC — and read θ_pred, f_pred off the tuning surface.
  */
 export function predictByModel(
@@ -121,7 +121,7 @@ export function orientationDifference(a: number, b: number): number {
   return Math.min(d, 180 - d);
 }
 
-/** SPEC §5 match flags (false when either side is NaN). */
+/** docs/method.md §5 match flags (false when either side is NaN). */
 export function matchFlags(
   pred: Prediction,
   thetaPref: number,
@@ -146,7 +146,7 @@ export function axialCosines(thetaA: ArrayLike<number>, thetaB: ArrayLike<number
 }
 
 /**
- * SPEC §5 agreement of predicted and measured orientations: mean cos 2Δθ over the finite pairs (1 = identical,
+ * docs/method.md §5 agreement of predicted and measured orientations: mean cos 2Δθ over the finite pairs (1 = identical,
  * 0 = unrelated, −1 = all orthogonal). Unlike a circular correlation it subtracts no sample mean direction, so it
  * stays meaningful on near-uniform orientation distributions. NaN without pairs.
  */
@@ -192,4 +192,36 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
     db += (rb[i] - ma) ** 2;
   }
   return da > 0 && db > 0 ? num / Math.sqrt(da * db) : NaN;
+}
+
+/** Per-unit verdicts of one RF estimate against the grating tuning (1/0 per unit). */
+export interface PredictionVerdicts {
+  thetaMatch: Uint8Array;
+  fMatch: Uint8Array;
+  /** Significant RF, orientation and SF both match (docs/method.md §5: "reconstructed"). */
+  reconstructed: Uint8Array;
+}
+
+/**
+ * The verdicts of docs/method.md §5 for every unit: match flags of the predicted θ and f against θ_pref and f_pref
+ * (matchFlags), and reconstructed = significant ∧ θ match ∧ f match. Decided once, by the awc stage; everything else
+ * reads its columns.
+ */
+export function predictionVerdicts(
+  thetaPred: ArrayLike<number>,
+  fPred: ArrayLike<number>,
+  thetaPref: ArrayLike<number>,
+  fPref: ArrayLike<number>,
+  significant: (unit: number) => boolean,
+  tol: { thetaDeg: number; octaves: number },
+): PredictionVerdicts {
+  const U = thetaPred.length;
+  const out = { thetaMatch: new Uint8Array(U), fMatch: new Uint8Array(U), reconstructed: new Uint8Array(U) };
+  for (let u = 0; u < U; u++) {
+    const m = matchFlags({ thetaDeg: thetaPred[u]!, fCpp: fPred[u]! }, thetaPref[u]!, fPref[u]!, tol);
+    out.thetaMatch[u] = +m.theta;
+    out.fMatch[u] = +m.f;
+    out.reconstructed[u] = +(significant(u) && m.theta && m.f);
+  }
+  return out;
 }

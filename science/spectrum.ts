@@ -1,6 +1,6 @@
-// Spatial spectra of reconstructed receptive fields (SPEC §5): windowed, zero-padded 2-D FFT power of
+// Spatial spectra of reconstructed receptive fields (docs/method.md §5): windowed, zero-padded 2-D FFT power of
 // the AWA map and Σₖ λₖ|FFT2(w ⊙ eₖ)|² of AWC eigenvectors, and the spectral peak (θ_pred, f_pred).
-// Conventions as for the gratings (SPEC §2): x = column, y = row; a peak at wave vector (k_x, k_y) cycles per
+// Conventions as for the gratings (docs/method.md §2): x = column, y = row; a peak at wave vector (k_x, k_y) cycles per
 // N_pad pixels gives θ = atan2(k_y, k_x) mod 180° (the wave-vector direction) and f = |k|/N_pad cycles/px.
 import FFT from 'fft.js';
 

@@ -1,4 +1,4 @@
-// Statistics for category selectivity (SPEC §3): group means, one-way ANOVA and Benjamini–Hochberg FDR,
+// Statistics for category selectivity (docs/method.md §3): group means, one-way ANOVA and Benjamini–Hochberg FDR,
 // vectorised over units. Responses are row-major Float32Array matrices [stimulus × unit].
 import betainc from '@stdlib/math-base-special-betainc';
 

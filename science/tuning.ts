@@ -1,4 +1,4 @@
-// Orientation and spatial-frequency tuning of units to full-field gratings (SPEC §2), vectorised over units.
+// Orientation and spatial-frequency tuning of units to full-field gratings (docs/method.md §2), vectorised over units.
 // Responses are row-major Float32Array matrices [stimulus × unit]; the grating descriptors give each row's
 // (θ, f, φ). Nothing here allocates per unit: per-unit results are columns (typed arrays indexed by unit).
 
@@ -39,9 +39,9 @@ export interface PhaseReduced {
 }
 
 export interface TuningOptions {
-  /** Responsive when the response range over the (θ, f) grid exceeds epsilon: max R − min R > epsilon (SPEC §2). */
+  /** Responsive when the response range over the (θ, f) grid exceeds epsilon: max R − min R > epsilon (docs/method.md §2). */
   epsilon: number;
-  /** Which phase reduction the indices use: mean over phase (SPEC) or max over phase. */
+  /** Which phase reduction the indices use: mean over phase (docs/method.md §2) or max over phase. */
   response: 'mean' | 'max';
   /** Half height = half the peak (zero) or half-way between the curve's minimum and its peak (baseline). */
   halfHeight: 'zero' | 'baseline';
@@ -70,6 +70,8 @@ export interface TuningIndices {
   osi: Float64Array;
   /** Orientation half-width at half height, degrees (NaN when the curve never falls to half). */
   oriHalfWidth: Float64Array;
+  /** Orientation bandwidth: half-width at 1/√2 of the peak (the V1 literature's), degrees (NaN when it never falls that far). */
+  oriBandwidth: Float64Array;
   oriWidthOpen: Uint8Array;
   /** Half-height crossings of the SF curve at θ_pref, cycles/px (NaN when open on that side). */
   sfLow: Float64Array;
@@ -233,9 +235,9 @@ export function orientationSelectivity(curve: ArrayLike<number>, thetaDeg: Array
   return rp + ro === 0 ? NaN : (rp - ro) / (rp + ro);
 }
 
-// The half-height level of a curve peaking at `peak` with minimum `min`.
-function halfLevel(peak: number, min: number, mode: TuningOptions['halfHeight']): number {
-  return mode === 'zero' ? peak / 2 : (peak + min) / 2;
+// The half-height level of a curve peaking at `peak` with minimum `min` (at `fraction` of the peak: ½ by default).
+function halfLevel(peak: number, min: number, mode: TuningOptions['halfHeight'], fraction = 0.5): number {
+  return mode === 'zero' ? peak * fraction : min + (peak - min) * fraction;
 }
 
 // Distance (degrees) from the peak to the first half-height crossing walking in direction dir (±1)
@@ -270,11 +272,12 @@ export function orientationHalfWidth(
   thetaDeg: ArrayLike<number>,
   prefIndex: number,
   halfHeight: TuningOptions['halfHeight'] = 'zero',
+  fraction = 0.5,
 ): number {
   const peak = curve[prefIndex]!;
   let min = Infinity;
   for (let i = 0; i < curve.length; i++) min = Math.min(min, curve[i]!);
-  const level = halfLevel(peak, min, halfHeight);
+  const level = halfLevel(peak, min, halfHeight, fraction);
   if (!(peak > level)) return NaN;
   const right = orientationCrossing(curve, thetaDeg, prefIndex, level, 1);
   const left = orientationCrossing(curve, thetaDeg, prefIndex, level, -1);
@@ -319,7 +322,7 @@ export function sfBandwidth(
   return Math.log2(sfCrossing(curve, sfCpp, prefIndex, level, 1) / sfCrossing(curve, sfCpp, prefIndex, level, -1));
 }
 
-/** Computes every per-unit tuning index from phase-reduced responses (SPEC §2). */
+/** Computes every per-unit tuning index from phase-reduced responses (docs/method.md §2). */
 export function tuningIndices(
   reduced: PhaseReduced,
   grid: GratingGrid,
@@ -341,6 +344,7 @@ export function tuningIndices(
     circularVariance: nan(),
     osi: nan(),
     oriHalfWidth: nan(),
+    oriBandwidth: nan(),
     oriWidthOpen: new Uint8Array(U),
     sfLow: nan(),
     sfHigh: nan(),
@@ -388,7 +392,7 @@ export function tuningIndices(
       sf[f] = R[(tPref * nSf + f) * U + u]!;
       out.sfCurve[u * nSf + f] = sf[f]!;
     }
-    // SPEC §2: responsive = the response changes over the grid; a constant (even tonically active) unit has no
+    // docs/method.md §2: responsive = the response changes over the grid; a constant (even tonically active) unit has no
     // preferred θ or f (its argmax would be the first grid cell, θ 0° and the lowest f).
     if (!(best[u]! - worst[u]! > opts.epsilon)) continue;
     out.responsive[u] = 1;
@@ -401,6 +405,7 @@ export function tuningIndices(
     out.osi[u] = orientationSelectivity(ori, grid.thetaDeg, tPref);
     const hw = orientationHalfWidth(ori, grid.thetaDeg, tPref, opts.halfHeight);
     out.oriHalfWidth[u] = hw;
+    out.oriBandwidth[u] = orientationHalfWidth(ori, grid.thetaDeg, tPref, opts.halfHeight, Math.SQRT1_2);
     out.oriWidthOpen[u] = Number.isNaN(hw) ? 1 : 0;
     let min = Infinity;
     for (let f = 0; f < nSf; f++) min = Math.min(min, sf[f]!);

@@ -1,6 +1,7 @@
 // The one place that declares the V1 comparison's properties and per-layer columns: which per-unit property is
 // compared with which recorded V1 distribution (dataset and histogram of ../shared/datasets/v1-reference/
 // histograms.json), which ones count towards a layer's V1 score, and every per-layer column name with its meaning.
+// Tested in test/report/v1.test.ts.
 import type { V1UnitProperties } from './v1-properties.ts';
 
 /** The reference datasets (keys of histograms.json). */
@@ -25,7 +26,7 @@ export interface V1PropertySpec {
 }
 
 /** The compared properties, in column order. */
-export const V1_PROPERTIES: readonly V1PropertySpec[] = [
+export const V1_PROPERTIES = [
   { name: 'circular_variance', meaning: 'circular variance 1 − |Σ R e^{2iθ}|/Σ|R| of the orientation curve at the preferred SF', unit: 'circularVariance', dataset: 'Ringach2002', histogram: 'circular_variance', scored: true },
   { name: 'ori_bandwidth', meaning: 'orientation half-width at 0.707 of the peak, degrees, orientation-selective units only', unit: 'oriBandwidth', dataset: 'Ringach2002', histogram: 'bandwidth', scored: true },
   { name: 'orth_pref_ratio', meaning: 'orthogonal/preferred response ratio of the orientation curve', unit: 'orthPrefRatio', dataset: 'Ringach2002', histogram: 'orthogonal_preferred_ratio', scored: true },
@@ -35,7 +36,10 @@ export const V1_PROPERTIES: readonly V1PropertySpec[] = [
   { name: 'peak_sf', meaning: 'peak spatial frequency, cycles/degree (v1.pixelsPerDegree)', unit: 'peakSf', dataset: 'DeValois1982b', histogram: 'peak_spatial_frequency', scored: true },
   { name: 'sf_bandwidth', meaning: "Schiller's SF bandwidth 100·f_low/f_high at 0.707 of the peak, SF-selective units only", unit: 'sfBandwidth', dataset: 'Schiller1976c', histogram: 'spatial_frequency_bandwidth', scored: true },
   { name: 'sf_selective', meaning: 'SF selective (1) when the SF curve falls to 0.707 of its peak on both sides within the set, else 0', unit: 'sfSelective', dataset: 'Schiller1976c', histogram: 'spatial_frequency_selective', scored: true },
-];
+] as const satisfies readonly V1PropertySpec[];
+
+/** Names of the compared properties. */
+export type V1PropertyName = (typeof V1_PROPERTIES)[number]['name'];
 
 /** The per-unit columns of the v1 stage's table (after layer, channel, responsive), in order. */
 export const V1_UNIT_COLUMNS: readonly { name: string; unit: V1UnitKey; meaning: string }[] = [

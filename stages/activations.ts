@@ -1,54 +1,34 @@
-// The activations stage: every analysed unit's response to every stimulus (SPEC §1, §6). Shards are stimulus
-// ranges of one set (gratings | images | noise); pixels are regenerated from the stimuli stage's descriptors,
+// The activations stage: every analysed unit's response to every stimulus (docs/method.md §1, §6). Shards are stimulus
+// ranges of one set of the registry stages/sets/ (gratings, blank, images, noise: how the network sees each set and how
+// its rows become pixels is the set's own); pixels are regenerated from the stimuli stage's descriptors,
 // run through the ONNX graph in batches, and only the centre units (or spatial max/mean) leave the runtime.
-// Noise is generated on the stride-aligned canvas holding every analysed layer's RF and run once for all layers.
+// Centre units (noise, gratings, images read at the centre) run on the stride-aligned canvas holding every
+// analysed layer's RF, once for all layers; spatial max/mean readouts of images and interior noise see whole images.
 import { estimateActivations } from './estimate.ts';
 import { Field, FixedSizeList, Float32, makeData, makeVector, type Table, type Vector } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
-import { noiseCanvas, type LayerGeometry, type NoiseCanvas } from '../model/geometry.ts';
+import { noiseCanvas } from '../model/geometry.ts';
 import type { GridReadout, Readout } from '../model/graph.ts';
-import type { PositionPlan } from '../model/positions.ts';
 import { loadModel, loadNetwork, resolveWeights, type LoadedModel } from '../model/load.ts';
 import { convFlops } from '../model/network.ts';
 import { ModelSession } from '../model/session.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, PrepareContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { ensureAutoWeights } from '../model/auto-weights.ts';
-import { gratingList, gratingImageInto } from '../science/gratings.ts';
-import { noiseImageRGBInto, type NoiseParams } from '../science/noise.ts';
-import { countImages, imageRows } from './activations-images.ts';
-import { interiorImageSize, interiorPlan, noiseImageCount, noiseKeyParams } from './noise-plan.ts';
-import { blankEnabled } from './stimuli.ts';
-import { numberVector, tableWithMetadata } from './unit-columns.ts';
+import { noiseKeyParams } from './noise-plan.ts';
+import { buildTable, type BuildValues } from '../results/columns.ts';
+import { ACTIVATIONS_META, activationsSpec } from '../results/activations.ts';
+import { STIMULUS_SETS, stimulusSet } from './sets/index.ts';
+import { setRanges, setShardId } from './sets/shard-id.ts';
+import type { SetLayout, SetRows } from './sets/types.ts';
 
-/** The stimulus sets the stage shards over (blank: one uniform mid-grey image, with v1.enabled). */
-export type StimulusSet = 'gratings' | 'blank' | 'images' | 'noise';
+/** The stimulus sets the stage shards over: the names of the registry stages/sets/ (gratings, blank, images, noise). */
+export type StimulusSet = string;
 
-/** Schema-metadata keys of every activations shard. */
-export const ACTIVATIONS_META = {
-  set: 'revcor.activations.set',
-  /** JSON LayerGeometry[] for the full input image (model.inputSize). */
-  geometry: 'revcor.activations.geometry',
-  /** JSON NoiseCanvas (noise shards only): the crop the network saw, in input-image pixels. */
-  canvas: 'revcor.activations.canvas',
-  /** `<file> sha256:<hex>` or `seeded:<seed>`. */
-  weights: 'revcor.activations.weights',
-  /** centre | max | mean. */
-  readout: 'revcor.activations.readout',
-  /** Side of the network input in pixels (the canvas for noise). */
-  inputSize: 'revcor.activations.input_size',
-  /** JSON { arch, preprocessing, layers, channels }. */
-  model: 'revcor.activations.model',
-  /** JSON NoiseParams (noise shards only). */
-  noise: 'revcor.activations.noise',
-  /** JSON PositionPlan (noise shards with positions: interior): each layer column holds g² positions × channels. */
-  positions: 'revcor.activations.positions',
-} as const;
+export { ACTIVATIONS_META };
 
-/** Zero-padded shard id `<set>-<start>-<end>`. */
-export function activationsShardId(set: StimulusSet, start: number, end: number): string {
-  return `${set}-${String(start).padStart(6, '0')}-${String(end).padStart(6, '0')}`;
-}
+/** Zero-padded shard id `<set>-<start>-<end>` (stages/sets/shard-id.ts). */
+export const activationsShardId: (set: StimulusSet, start: number, end: number) => string = setShardId;
 
 /** What a shard computes: a stimulus range of one set. */
 interface ShardParams {
@@ -57,19 +37,15 @@ interface ShardParams {
   end: number;
 }
 
-/** Geometry and per-image cost of the configured model, without reading weights (an ONNX file is parsed). */
-async function planGeometry(config: Experiment): Promise<{ geometry: LayerGeometry[]; flopsFull: number; flopsCanvas: number; canvas: NoiseCanvas }> {
+/** Per-image network cost of each set relative to a full input image, without reading weights (an ONNX file is parsed). */
+async function relativeCosts(config: Experiment, sets: readonly string[]): Promise<Map<string, number>> {
   const model = await loadNetwork(config.model);
   const canvas = noiseCanvas(model.geometry);
   const last = Math.max(...model.layers.map((l) => l.outputIndex));
-  const noiseSide = config.stimuli.noise.positions === 'interior' ? interiorImageSize(config) : canvas.size;
-  return { geometry: model.geometry, canvas, flopsFull: convFlops(model.net, last, model.inputSize), flopsCanvas: convFlops(model.net, last, noiseSide) };
-}
-
-/** The noise parameters of the config (what science/noise.ts needs). */
-function noiseParams(config: Experiment): NoiseParams {
-  const { seed, sigma, color, check } = config.stimuli.noise;
-  return { seed, sigma, color, check };
+  const full = convFlops(model.net, last, model.inputSize);
+  const out = new Map<string, number>();
+  for (const name of sets) out.set(name, convFlops(model.net, last, await stimulusSet(name).networkSide(config, canvas.size)) / full);
+  return out;
 }
 
 // A process-local memo of loaded models and compiled sessions: shards of one run share them instead of
@@ -133,69 +109,24 @@ export async function releaseActivationSessions(): Promise<void> {
   for (const p of all) await p.then((s) => s.release()).catch(() => undefined);
 }
 
-/** How many stimuli each enabled set has (images: the candidate files listed now; null when skipped). */
+/** How many stimuli each enabled set has (images: the candidate files listed now; left out when skipped). */
 async function setSizes(ctx: PlanContext<Experiment>): Promise<[StimulusSet, number][]> {
-  const s = ctx.config.stimuli;
   const out: [StimulusSet, number][] = [];
-  if (s.gratings.enabled) out.push(['gratings', gratingList(s.gratings).length]);
-  if (blankEnabled(ctx.config)) out.push(['blank', 1]);
-  if (s.images.enabled) {
-    const n = await countImages(s.images);
-    if (n !== null) out.push(['images', n]);
+  for (const set of STIMULUS_SETS) {
+    if (!set.enabled(ctx.config)) continue;
+    const n = await set.count(ctx.config);
+    if (n !== null) out.push([set.name, n]);
   }
-  if (s.noise.enabled) out.push(['noise', await noiseImageCount(ctx.config)]);
   return out;
 }
 
-/** The stimulus descriptors and pixel generator for one shard. */
-interface ShardStimuli {
-  /** Descriptor columns (after `stimulus`), one value per row. */
-  columns: Record<string, Vector>;
-  stimulus: Int32Array;
-  /** Writes row r's pixels (HWC RGB 0–255, side × side) into out at offset. */
-  fill(out: Float32Array, offset: number, row: number): Promise<void> | void;
-}
-
-/** Reads the rows [start, end) of one set from the stimuli stage and prepares their pixels. */
-async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, side: number, x0: number, y0: number): Promise<ShardStimuli> {
+/** Reads the rows [start, end) of one set from the stimuli stage and prepares their pixels (stages/sets/). */
+async function shardStimuli(params: ShardParams, ctx: StageContext<Experiment>, layout: SetLayout): Promise<SetRows> {
+  const set = stimulusSet(params.set);
   const view = ctx.upstream('stimuli');
   const info = view.shards.find((s) => s.id === params.set);
-  if (!info) throw new InputError(`activations: the stimuli stage has no '${params.set}' shard. Expected stimuli.${params.set}.enabled: true to produce it.`);
-  const table = await view.read(info.id);
-  const stim = table.getChild('stimulus');
-  if (!stim) throw new InputError(`activations: stimuli shard '${params.set}' has no 'stimulus' column.`);
-  const all = Int32Array.from(stim.toArray() as ArrayLike<number>);
-  if (params.set === 'images') return imageRows(table, all, params, ctx.config.stimuli.images, ctx.config.model.inputSize);
-  const rows: number[] = [];
-  for (let r = 0; r < all.length; r++) if (all[r] >= params.start && all[r] < params.end) rows.push(r);
-  rows.sort((a, b) => all[a] - all[b]);
-  const stimulus = Int32Array.from(rows, (r) => all[r]);
-  if (stimulus.length !== params.end - params.start) {
-    throw new InputError(`activations: stimuli shard '${params.set}' holds ${stimulus.length} of the stimuli ${params.start}–${params.end - 1}. Expected all of them (is the stimuli stage from another config?).`);
-  }
-  const num = (name: string) => {
-    const col = table.getChild(name);
-    if (!col) throw new InputError(`activations: stimuli shard '${params.set}' has no '${name}' column.`);
-    return Float64Array.from(rows, (r) => Number(col.get(r)));
-  };
-  if (params.set === 'gratings' || params.set === 'blank') {
-    const theta = num('theta_deg');
-    const sf = num('sf_cpp');
-    const phase = num('phase_deg');
-    const contrast = params.set === 'blank' ? 0 : ctx.config.stimuli.gratings.contrast;
-    return {
-      stimulus,
-      columns: { theta_deg: numberVector(theta), sf_cpp: numberVector(sf), phase_deg: numberVector(phase) },
-      fill: (out, offset, r) => gratingImageInto(out, offset, { thetaDeg: theta[r], sfCpp: sf[r], phaseDeg: phase[r], contrast }, side, side, x0, y0),
-    };
-  }
-  const noiseIndex = Int32Array.from(num('noise_index'));
-  const p = noiseParams(ctx.config);
-  return {
-    stimulus,
-    columns: { noise_index: numberVector(noiseIndex) },
-    fill: (out, offset, r) => noiseImageRGBInto(out, offset, p, noiseIndex[r], x0, y0, side, side),
-  };
+  if (!info) throw new InputError(`activations: the stimuli stage has no '${params.set}' shard. Expected ${set.enabledKey}: true to produce it.`);
+  return set.rows(await view.read(info.id), params, ctx.config, layout);
 }
 
 /** `model.weights: auto` downloads the Keras file once (progress in the log) unless offline, and says what happened. */
@@ -240,17 +171,11 @@ export const activationsStage: Stage<Experiment> = {
   async plan(ctx: PlanContext<Experiment>): Promise<Shard[]> {
     const sizes = await setSizes(ctx);
     if (sizes.length === 0) return [];
-    const { flopsFull, flopsCanvas } = await planGeometry(ctx.config);
+    const costs = await relativeCosts(ctx.config, sizes.map(([set]) => set));
     const size = ctx.config.activations.shardSize;
-    const shards: Shard[] = [];
-    for (const [set, count] of sizes) {
-      const perImage = (set === 'noise' ? flopsCanvas : flopsFull) / flopsFull;
-      for (let start = 0; start < count; start += size) {
-        const end = Math.min(count, start + size);
-        shards.push({ id: activationsShardId(set, start, end), params: { set, start, end }, needs: { stimuli: [set] }, cost: (end - start) * perImage });
-      }
-    }
-    return shards;
+    return sizes.flatMap(([set, count]) =>
+      setRanges(set, count, size).map(({ id, start, end }) => ({ id, params: { set, start, end }, needs: { stimuli: [set] }, cost: (end - start) * costs.get(set)! })),
+    );
   },
 
   release: releaseActivationSessions,
@@ -265,29 +190,11 @@ export const activationsStage: Stage<Experiment> = {
       announced.add(model);
       ctx.log(model.notice);
     }
-    let side = model.inputSize;
-    let x0 = 0;
-    let y0 = 0;
-    let readout: Readout = 'centre';
-    let unitIndex: Record<string, number> | undefined;
-    let canvas: NoiseCanvas | undefined;
-    let positions: PositionPlan | null = null;
-    let grid: Record<string, GridReadout> | undefined;
-    if (params.set === 'noise') positions = await interiorPlan(config);
-    if (positions) {
-      // interior sampling: whole noise images, a grid of positions per layer (stages/noise-plan.ts)
-      side = positions.imageSize;
-      readout = 'grid';
-      grid = Object.fromEntries(positions.layers.map((l) => [l.name, { first: l.first, step: l.step, count: l.count }]));
-    } else if (params.set === 'noise') {
-      canvas = noiseCanvas(model.geometry);
-      ({ x0, y0, size: side } = canvas);
-      unitIndex = canvas.centreIndex;
-    } else if (params.set === 'images') {
-      readout = config.category.spatial;
-    }
-    const stimuli = await shardStimuli(params, ctx, side, x0, y0);
-    const session = await sessionFor(config, model, side, readout, unitIndex, grid);
+    // how the network sees this set (input side, crop, readout) comes from the set's registry entry (stages/sets/)
+    const layout = await stimulusSet(params.set).layout(config, model);
+    const { side, readout } = layout;
+    const stimuli = await shardStimuli(params, ctx, layout);
+    const session = await sessionFor(config, model, side, readout, layout.unitIndex, layout.grid);
     const n = stimuli.stimulus.length;
     const per = side * side * 3;
     const batch = session.batch;
@@ -314,8 +221,7 @@ export const activationsStage: Stage<Experiment> = {
       if (k + 1 < batches) inflight = session.run(buffers[(k + 1) % 2], countOf(k + 1), ctx.signal);
       ctx.progress(Math.min(n, (k + 1) * batch) / n);
     }
-    const columns: Record<string, Vector> = { stimulus: numberVector(stimuli.stimulus), ...stimuli.columns };
-    for (const o of outputs) columns[o.name] = layerListVector(values[o.name], o.width);
+    const layerColumns = Object.fromEntries(outputs.map((o) => [o.name, { values: values[o.name], width: o.width }]));
     const metadata: Record<string, string> = {
       [ACTIVATIONS_META.set]: params.set,
       // Geometry of the analysed layers, `channels` = channels kept (model.channels), as in the layer columns.
@@ -325,10 +231,8 @@ export const activationsStage: Stage<Experiment> = {
       [ACTIVATIONS_META.inputSize]: String(side),
       [ACTIVATIONS_META.model]: JSON.stringify({ arch: model.net.arch, preprocessing: model.net.preprocessing, layers: model.layers.map((l) => l.name), channels: config.model.channels }),
     };
-    if (canvas) metadata[ACTIVATIONS_META.canvas] = JSON.stringify(canvas);
-    if (positions) metadata[ACTIVATIONS_META.positions] = JSON.stringify(positions);
-    if (params.set === 'noise') metadata[ACTIVATIONS_META.noise] = JSON.stringify(noiseParams(config));
-    return tableWithMetadata(columns, metadata);
+    Object.assign(metadata, layout.metadata);
+    return buildTable(activationsSpec(params.set), { stimulus: stimuli.stimulus, ...stimuli.columns } as BuildValues<ReturnType<typeof activationsSpec>['columns']>, metadata, layerColumns);
   },
 };
 

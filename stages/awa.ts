@@ -1,15 +1,19 @@
-// The awa stage (SPEC §4, §5): activation-weighted average of the white noise for every unit, its z-map
+// The awa stage (docs/method.md §4, §5): activation-weighted average of the white noise for every unit, its z-map
 // maximum and significance, and the orientation / spatial frequency its RF predicts. One shard per layer; the
 // layer's AWAs are one streamed product Aᵀ X computed in the worker pool (noise regenerated from the seed).
+// Tested in test/stages/revcor.test.ts.
 import { estimateAwa } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
+import { loadNetwork } from '../model/load.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { awaNullSd, effectiveSampleSizes, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
-import { boolVector, concatTables, floatListVector, layerColumns, numberVector, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { buildTable } from '../results/columns.ts';
+import { AWA } from '../results/awa.ts';
+import { concatTables, layerColumns } from './unit-columns.ts';
 import { layerShards } from './unit-plan.ts';
 
 /** Schema-metadata keys of awa shards. */
@@ -45,24 +49,25 @@ export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo):
   const zPopulation = under('population');
   const sig = (z: Float64Array) => Uint8Array.from(z, (v) => (v >= info.zThreshold ? 1 : 0));
   const { responsive, ...meta } = info;
-  return tableWithMetadata(
+  return buildTable(
+    AWA,
     {
-      layer: stringVector(Array.from({ length: U }, () => layer)),
-      channel: numberVector(Int32Array.from({ length: U }, (_, i) => i)),
-      responsive: boolVector(responsive),
-      n_active: numberVector(res.active),
-      sum_a: numberVector(res.sum),
-      n_eff: numberVector(nEff),
-      null_sd: numberVector(res.nullSd),
-      z_max: numberVector(res.zMax),
-      significant: boolVector(res.significant),
-      z_max_finite_n: numberVector(zFinite),
-      z_max_population: numberVector(zPopulation),
-      significant_finite_n: boolVector(sig(zFinite)),
-      significant_population: boolVector(sig(zPopulation)),
-      awa: floatListVector(res.awa, res.D),
-      theta_pred: numberVector(res.thetaPred),
-      f_pred: numberVector(res.fPred),
+      layer: Array.from({ length: U }, () => layer),
+      channel: Int32Array.from({ length: U }, (_, i) => i),
+      responsive,
+      n_active: res.active,
+      sum_a: res.sum,
+      n_eff: nEff,
+      null_sd: res.nullSd,
+      z_max: res.zMax,
+      significant: res.significant,
+      z_max_finite_n: zFinite,
+      z_max_population: zPopulation,
+      significant_finite_n: sig(zFinite),
+      significant_population: sig(zPopulation),
+      awa: { values: res.awa, width: res.D },
+      theta_pred: res.thetaPred,
+      f_pred: res.fPred,
     },
     {
       [AWA_META.layer]: JSON.stringify({ layer, ...meta, channels: res.channels, sigmaE: res.sigma, mapSide: info.crop.size }),
@@ -83,6 +88,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
       noise: ln.noise,
       noiseIndex: ln.noiseIndex,
       offsets: ln.offsets,
+      imageSize: ln.imageSize,
       A: ln.A,
       U: ln.channels,
       crop: ln.crop,
@@ -116,7 +122,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
 export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awa',
-    description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (SPEC §4–5)',
+    description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (docs/method.md §4–5)',
     version: '2', // 2: responsive = activation varies; z_max and significance under both null forms; awa.nullModel; prediction.window
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({
@@ -128,7 +134,13 @@ export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
     async plan(ctx: PlanContext<Experiment>) {
       if (!noiseEnabled(ctx)) return [];
       const needs = { activations: await noiseShardIds(ctx.config) };
-      return layerShards(ctx.config).map((s) => ({ ...s, needs }));
+      // largest layers first (cost ∝ crop pixels × channels): the last awa shards to finish are short, and the
+      // awc shards of the costly layers can start early
+      const { geometry } = await loadNetwork(ctx.config.model);
+      const cost = new Map(geometry.map((g) => [g.name, g.cropSize * g.cropSize * g.channels]));
+      return layerShards(ctx.config)
+        .map((s) => ({ ...s, needs, cost: cost.get(s.id) ?? 1 }))
+        .sort((a, b) => b.cost - a.cost);
     },
     estimate: estimateAwa,
     run: (shard, ctx) => runAwa(shard, ctx, backend),

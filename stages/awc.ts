@@ -1,7 +1,8 @@
-// The awc stage (SPEC §4, §5): activation-weighted covariance of the white noise per unit — top/bottom
+// The awc stage (docs/method.md §4, §5): activation-weighted covariance of the white noise per unit — top/bottom
 // eigenpairs, their significance against the null, the energy map — and whether the reconstructed RF (AWA and
 // AWC) predicts the unit's grating tuning. Sharded by layer × unit range (awc.unitsPerShard); the heavy part
 // runs in the worker pool (stages/revcor-worker.ts) on ONNX Runtime products, noise regenerated from the seed.
+// Tested in test/stages/revcor.test.ts.
 import { estimateAwc } from './estimate.ts';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
@@ -11,10 +12,12 @@ import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.
 import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { variesOverSamples } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
-import { matchFlags } from '../science/predict.ts';
+import { predictionVerdicts } from '../science/predict.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
-import { boolVector, floatListVector, intListVector, numberVector, readNumbers, readStrings, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { buildTable, type BuildValues } from '../results/columns.ts';
+import { AWC } from '../results/awc.ts';
+import { readNumbers, readStrings } from './unit-columns.ts';
 import { ALL_LAYERS, configuredLayers } from './unit-plan.ts';
 
 /** Schema-metadata key of awc shards: JSON { layer, start, end, crop, D, pixelD, solver, null, level, sigmaE, ... }. */
@@ -119,6 +122,7 @@ async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Back
     noise: ln.noise,
     noiseIndex: ln.noiseIndex,
     offsets: ln.offsets,
+    imageSize: ln.imageSize,
     A: unitColumns(ln.A, N, ln.channels, start, end),
     U,
     unitOffset: start,
@@ -220,60 +224,46 @@ export function awcTable(
   const tol = { thetaDeg: o.config.prediction.thetaTolerance, octaves: o.config.prediction.sfTolerance };
   const nSigTop = new Int32Array(U);
   const nSigBottom = new Int32Array(U);
-  const flags = {
-    awaTheta: new Uint8Array(U),
-    awaF: new Uint8Array(U),
-    awaRec: new Uint8Array(U),
-    awcTheta: new Uint8Array(U),
-    awcF: new Uint8Array(U),
-    awcRec: new Uint8Array(U),
-  };
   for (let u = 0; u < U; u++) {
     for (let k = 0; k < kt; k++) nSigTop[u] += res.topSignificant[u * kt + k]!;
     for (let k = 0; k < kb; k++) nSigBottom[u] += res.bottomSignificant[u * kb + k]!;
-    const ma = matchFlags({ thetaDeg: o.awaTheta[u]!, fCpp: o.awaF[u]! }, o.thetaPref[u]!, o.fPref[u]!, tol);
-    const mc = matchFlags({ thetaDeg: res.thetaPred[u]!, fCpp: res.fPred[u]! }, o.thetaPref[u]!, o.fPref[u]!, tol);
-    flags.awaTheta[u] = +ma.theta;
-    flags.awaF[u] = +ma.f;
-    flags.awaRec[u] = +(o.awaSignificant[u] === 1 && ma.theta && ma.f);
-    flags.awcTheta[u] = +mc.theta;
-    flags.awcF[u] = +mc.f;
-    flags.awcRec[u] = +(nSigTop[u]! > 0 && mc.theta && mc.f);
   }
-  const columns: Record<string, ReturnType<typeof numberVector>> = {
-    layer: stringVector(Array.from({ length: U }, () => layer)),
-    channel: numberVector(Int32Array.from({ length: U }, (_, i) => start + i)),
-    responsive: boolVector(o.responsive ?? res.responsive),
-    eig_top: floatListVector(res.top, kt),
-    top_significant: intListVector(res.topSignificant, kt),
-    n_sig_top: numberVector(nSigTop),
-    null_upper: numberVector(res.upper),
-    null_lower: numberVector(res.lower),
-    eigvec_top: floatListVector(res.topVectors, kt * res.pixelD),
-    energy: floatListVector(res.energy, res.pixelD),
-    awc_theta_pred: numberVector(res.thetaPred),
-    awc_f_pred: numberVector(res.fPred),
-    awa_significant: boolVector(Uint8Array.from(o.awaSignificant, (v) => (v === 1 ? 1 : 0))),
-    awa_theta_pred: numberVector(o.awaTheta),
-    awa_f_pred: numberVector(o.awaF),
-    theta_pref: numberVector(o.thetaPref),
-    f_pref: numberVector(o.fPref),
-    tuning_responsive: boolVector(Uint8Array.from(o.tuningResponsive, (v) => (v === 1 ? 1 : 0))),
-    awa_theta_match: boolVector(flags.awaTheta),
-    awa_f_match: boolVector(flags.awaF),
-    awa_reconstructed: boolVector(flags.awaRec),
-    awc_theta_match: boolVector(flags.awcTheta),
-    awc_f_match: boolVector(flags.awcF),
-    awc_reconstructed: boolVector(flags.awcRec),
+  const awaV = predictionVerdicts(o.awaTheta, o.awaF, o.thetaPref, o.fPref, (u) => o.awaSignificant[u] === 1, tol);
+  const awcV = predictionVerdicts(res.thetaPred, res.fPred, o.thetaPref, o.fPref, (u) => nSigTop[u]! > 0, tol);
+  const flag = (v: Float64Array) => Uint8Array.from(v, (x) => (x === 1 ? 1 : 0));
+  const bottom = kb > 0;
+  const columns: BuildValues<typeof AWC.columns> = {
+    layer: Array.from({ length: U }, () => layer),
+    channel: Int32Array.from({ length: U }, (_, i) => start + i),
+    responsive: o.responsive ?? res.responsive,
+    eig_top: { values: res.top, width: kt },
+    top_significant: { values: res.topSignificant, width: kt },
+    n_sig_top: nSigTop,
+    null_upper: res.upper,
+    null_lower: res.lower,
+    eigvec_top: { values: res.topVectors, width: kt * res.pixelD },
+    energy: { values: res.energy, width: res.pixelD },
+    awc_theta_pred: res.thetaPred,
+    awc_f_pred: res.fPred,
+    awa_significant: flag(o.awaSignificant),
+    awa_theta_pred: o.awaTheta,
+    awa_f_pred: o.awaF,
+    theta_pref: o.thetaPref,
+    f_pref: o.fPref,
+    tuning_responsive: flag(o.tuningResponsive),
+    awa_theta_match: awaV.thetaMatch,
+    awa_f_match: awaV.fMatch,
+    awa_reconstructed: awaV.reconstructed,
+    awc_theta_match: awcV.thetaMatch,
+    awc_f_match: awcV.fMatch,
+    awc_reconstructed: awcV.reconstructed,
+    eig_bottom: bottom ? { values: res.bottom, width: kb } : undefined,
+    bottom_significant: bottom ? { values: res.bottomSignificant, width: kb } : undefined,
+    n_sig_bottom: bottom ? nSigBottom : undefined,
+    eigvec_bottom: bottom ? { values: res.bottomVectors, width: kb * res.pixelD } : undefined,
   };
-  if (kb > 0) {
-    columns['eig_bottom'] = floatListVector(res.bottom, kb);
-    columns['bottom_significant'] = intListVector(res.bottomSignificant, kb);
-    columns['n_sig_bottom'] = numberVector(nSigBottom);
-    columns['eigvec_bottom'] = floatListVector(res.bottomVectors, kb * res.pixelD);
-  }
   const a = o.config.awc;
-  return tableWithMetadata(columns, {
+  return buildTable(AWC, columns, {
     [AWC_META.shard]: JSON.stringify({
       layer,
       start,
@@ -306,7 +296,7 @@ export function awcTable(
 export function createAwcStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awc',
-    description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (SPEC §4–5)',
+    description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (docs/method.md §4–5)',
     version: '3', // 2: Krylov breakdown on low-rank (sparse-unit) AWCs handled; Ritz values from computed projections; 3: responsive = activation varies, prediction.window
     upstream: ['activations', 'awa', 'tuning'],
     configSlice: (config: Experiment) => {

@@ -1,4 +1,4 @@
-// The category stage (SPEC §3): category selectivity of every analysed unit from the activations stage's
+// The category stage (docs/method.md §3): category selectivity of every analysed unit from the activations stage's
 // image shards (centre unit, or the spatial max/mean the activations stage computed for category.spatial).
 // One output shard per layer, one row per unit (channel).
 import { estimateCategory } from './estimate.ts';
@@ -9,20 +9,9 @@ import { activationsStage } from './activations.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { categorySelectivity, reliablePreference, splitHalfReliability, topStimuli, type CategorySelectivity } from '../science/category.ts';
 import { benjaminiHochberg, oneWayAnova } from '../science/stats.ts';
-import {
-  boolVector,
-  concatTables,
-  floatListVector,
-  intListVector,
-  layerColumns,
-  numberVector,
-  readLayerMatrix,
-  readNumbers,
-  readStrings,
-  stringListVector,
-  stringVector,
-  tableWithMetadata,
-} from './unit-columns.ts';
+import { buildTable } from '../results/columns.ts';
+import { CATEGORY } from '../results/category.ts';
+import { concatTables, layerColumns, readLayerMatrix, readNumbers, readStrings } from './unit-columns.ts';
 import { layerShards, setNeeds, setShards, type ActivationsPlanner } from './unit-plan.ts';
 
 /** The images upstream: stimulus ids, categories, files, category names (sorted) and per-stimulus labels. */
@@ -97,27 +86,28 @@ export function categoryTable(
   const selective = new Uint8Array(channels);
   const minCsi = options.minCsi ?? 0;
   for (let u = 0; u < channels; u++) selective[u] = qv[u]! <= options.fdr && c.csi[u]! >= minCsi ? 1 : 0;
-  return tableWithMetadata(
+  return buildTable(
+    CATEGORY,
     {
-      layer: stringVector(Array.from({ length: channels }, () => layer)),
-      channel: numberVector(Int32Array.from({ length: channels }, (_, i) => i)),
-      preferred_category: stringVector(Array.from(c.preferred, (k) => (k >= 0 ? images.categories[k]! : ''))),
-      preferred_index: numberVector(c.preferred),
-      csi: numberVector(c.csi),
-      sparseness: numberVector(c.sparseness),
-      anova_f: numberVector(c.anovaF),
-      anova_p: numberVector(c.anovaP),
-      q_value: numberVector(qv),
-      selective: boolVector(selective),
-      split_half_same_preferred: boolVector(half.samePreferred),
-      split_half_r: numberVector(half.r),
-      split_half_rsb: numberVector(half.rSB),
-      split_half_p: numberVector(half.p),
-      reliable: boolVector(reliablePreference(half, sh.alpha)),
-      category_means: floatListVector(Float32Array.from(c.means), K),
-      top_stimuli: intListVector(topStim, N),
-      top_files: stringListVector(topFiles, N),
-      top_responses: floatListVector(top.value, N),
+      layer: Array.from({ length: channels }, () => layer),
+      channel: Int32Array.from({ length: channels }, (_, i) => i),
+      preferred_category: Array.from(c.preferred, (k) => (k >= 0 ? images.categories[k]! : '')),
+      preferred_index: c.preferred,
+      csi: c.csi,
+      sparseness: c.sparseness,
+      anova_f: c.anovaF,
+      anova_p: c.anovaP,
+      q_value: qv,
+      selective,
+      split_half_same_preferred: half.samePreferred,
+      split_half_r: half.r,
+      split_half_rsb: half.rSB,
+      split_half_p: half.p,
+      reliable: reliablePreference(half, sh.alpha),
+      category_means: { values: Float32Array.from(c.means), width: K },
+      top_stimuli: { values: topStim, width: N },
+      top_files: { values: topFiles, width: N },
+      top_responses: { values: top.value, width: N },
     },
     {
       'revcor.category.categories': JSON.stringify(images.categories),
@@ -188,7 +178,7 @@ export async function runCategory(shard: Shard, ctx: StageContext<Experiment>): 
 export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'category',
-    description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, split-half reliability with a permutation null, top-N (SPEC §3)',
+    description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, split-half reliability with a permutation null, top-N (docs/method.md §3)',
     version: '2', // 2: split-half reliability of the category profile (split_half_*, reliable)
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),

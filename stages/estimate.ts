@@ -1,6 +1,7 @@
 // What each stage of the revcor pipeline will need (pipeline/budget.ts), estimated from the config alone — counts
 // from formulas, never by enumerating stimuli or shards — so that an absurd setting (N = 10¹², a 100,000-px input)
 // is refused before anything is planned or computed.
+// Tested in test/cli/cli.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import { loadNetwork } from '../model/load.ts';
 import { forwardPeakBytes, parameterCountOf } from '../model/network.ts';

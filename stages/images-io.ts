@@ -1,4 +1,4 @@
-// Natural-image I/O (SPEC §3): lists a folder of category folders deterministically and decodes images with
+// Natural-image I/O (docs/method.md §3): lists a folder of category folders deterministically and decodes images with
 // sharp (EXIF orientation applied, alpha dropped, grey → 3 channels, short side resized, centre crop).
 // Every problem a user can cause is an InputError naming the path and the config key stimuli.images.dir.
 import { createHash } from 'node:crypto';

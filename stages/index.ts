@@ -1,6 +1,7 @@
 // The stage registry: every stage the CLI runs. Add a stage by importing it and listing it here (any order:
 // the engine orders stages by their `upstream` lists and rejects unknown upstreams, so list a stage only
 // together with the stages it reads).
+// Tested in test/stages/interior.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { activationsStage } from './activations.ts';

@@ -1,6 +1,7 @@
-// How the noise set is sampled (SPEC §4, §6), shared by the stimuli, activations, awa and awc stages: with
+// How the noise set is sampled (docs/method.md §4, §6), shared by the stimuli, activations, awa and awc stages: with
 // `positions: centre` one noise image per sample (N images on the stride-aligned canvas); with `interior` a
 // position plan (model/positions.ts) of fewer, larger images whose interior units all contribute samples.
+// Tested in test/stages/interior.test.ts.
 import type { Experiment, NoiseConfig } from '../config/schema.ts';
 import { layerGeometry } from '../model/geometry.ts';
 import { loadNetwork } from '../model/load.ts';

@@ -1,6 +1,7 @@
 // Inputs shared by the awa and awc stages: the noise shards of the activations stage (a layer's centre-unit
 // activations, the noise index of every row, the noise parameters and RF geometry from the schema metadata),
 // the worker module, and the grating axes the model-response predictions use.
+// Tested in test/stages/revcor.test.ts.
 import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
@@ -15,12 +16,14 @@ import type { PredictionArgs } from './revcor-worker.ts';
 import { readLayerMatrix, readNumbers } from './unit-columns.ts';
 import { noiseImageCount } from './noise-plan.ts';
 import { setShards } from './unit-plan.ts';
+import { setRanges } from './sets/shard-id.ts';
+import { ACTIVATIONS_META } from '../results/activations.ts';
 
 /** Absolute path of the pool-side module (stages/revcor-worker.ts). */
 export const REVCOR_WORKER = fileURLToPath(new URL('./revcor-worker.ts', import.meta.url));
 
-/** Schema-metadata keys the activations stage writes (kept in step with stages/activations.ts ACTIVATIONS_META). */
-const META = { geometry: 'revcor.activations.geometry', noise: 'revcor.activations.noise', canvas: 'revcor.activations.canvas', positions: 'revcor.activations.positions' };
+/** Schema-metadata keys the activations stage writes (declared once in results/activations.ts). */
+const META = ACTIVATIONS_META;
 
 /** The noise activations of one layer and everything needed to regenerate its stimuli. */
 export interface LayerNoise {
@@ -35,16 +38,13 @@ export interface LayerNoise {
   crop: CropWindow;
   /** Interior positions: per sample (dx, dy) of its crop from `crop`'s origin, 2 per sample; null for centre units. */
   offsets: Int32Array | null;
+  /** Interior positions: the side of the noise images (every crop lies inside); null for centre units. */
+  imageSize: number | null;
 }
 
-/** The activations stage's noise shard ids for a config (shared id contract `noise-<start>-<end>`). */
+/** The activations stage's noise shard ids for a config (the shard-id scheme of stages/sets/shard-id.ts). */
 export async function noiseShardIds(config: Experiment): Promise<string[]> {
-  const count = await noiseImageCount(config);
-  const size = config.activations.shardSize;
-  const pad = (n: number) => String(n).padStart(6, '0');
-  const ids: string[] = [];
-  for (let start = 0; start < count; start += size) ids.push(`noise-${pad(start)}-${pad(Math.min(count, start + size))}`);
-  return ids;
+  return setRanges('noise', await noiseImageCount(config), config.activations.shardSize).map((r) => r.id);
 }
 
 /** Reads every noise shard of the activations stage (in stimulus order). */
@@ -83,6 +83,7 @@ export function layerNoise(tables: readonly Table[], layer: string, stage: strin
     geometry,
     crop: { x0: geometry.cropX0, y0: geometry.cropY0, size: geometry.cropSize },
     offsets: null,
+    imageSize: null,
   };
 }
 
@@ -109,6 +110,7 @@ function interiorSamples(plan: PositionPlan, layer: string, matrix: Float32Array
     geometry,
     crop: { x0: p.x0, y0: p.x0, size: p.rfSize },
     offsets,
+    imageSize: plan.imageSize,
   };
 }
 
@@ -125,7 +127,7 @@ export function threadsPerTask(ctx: Pick<StageContext<Experiment>, 'threads' | '
   return ctx.config.model.threads > 0 ? ctx.config.model.threads : Math.max(1, ctx.threads);
 }
 
-/** The prediction settings the workers need (SPEC §5). */
+/** The prediction settings the workers need (docs/method.md §5). */
 export function predictionArgs(config: Experiment): PredictionArgs {
   const a = gratingAxes(config.stimuli.gratings);
   return { method: config.prediction.method, window: config.prediction.window, axes: { thetasDeg: a.thetasDeg, sfsCpp: a.sfsCpp, phasesDeg: a.phasesDeg } };

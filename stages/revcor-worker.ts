@@ -1,11 +1,12 @@
 // Pool-side work of the awa and awc stages: regenerates the noise crops of one layer from the seed, runs the
 // science on the worker's own ONNX Runtime matrix-product backend (created lazily, one per worker thread), and
 // returns typed arrays (structured-clonable) for the stage to turn into Arrow columns.
+// Tested in test/stages/revcor.test.ts.
 import { OrtMatMul } from '../model/ort-matmul.ts';
 import { awaLayer, SAMPLE_OFFSET, type AwaNullModel } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
 import { JsMatMul, type MatMul } from '../science/gemm.ts';
-import { featureLayout, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
+import { featureLayout, NoiseImageCache, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
 import { storedSource, type SampleSource } from '../science/samples.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import { predictAwaFft, predictAwcFft, predictByModel, type GratingAxesLike, type Prediction, type RfLayout } from '../science/predict.ts';
@@ -28,27 +29,31 @@ function backend(kind: Backend, threads: number): MatMul {
 
 let sampleCache: { key: string; src: SampleSource } | undefined;
 
+/** Whole interior noise images this worker thread keeps for the crops of every layer (science/noise-source.ts). */
+const wholeImages = new NoiseImageCache();
+
 /**
  * The noise samples of one layer's crop, generated once per worker and kept (float32 when N·D·4 bytes fit the
- * budget, else float16 when N·D·2 do): the awa task and every awc shard of the layer that lands on this worker
- * reuse them, and the Krylov passes read memory instead of regenerating noise (~170 ns/pixel). One entry.
+ * budget, else — when `half` allows — float16 when N·D·2 do): the awa task and every awc shard of the layer that
+ * lands on this worker reuse them, and the Krylov passes read memory instead of regenerating noise. One entry.
+ * Samples that are not kept are streamed from the generator (exact float32 values, as s − 127.5).
  */
-function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number, offsets: Int32Array | null): { src: SampleSource; stored: boolean } {
+function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number, offsets: Int32Array | null, imageSize: number | null, half = true): { src: SampleSource; stored: boolean } {
   let h = 2166136261;
   for (let i = 0; i < noiseIndex.length; i++) h = Math.imul(h ^ noiseIndex[i]!, 16777619) >>> 0;
   if (offsets) for (let i = 0; i < offsets.length; i++) h = Math.imul(h ^ offsets[i]!, 16777619) >>> 0;
   const key = JSON.stringify({ noise, crop, D: layout.D, kind: layout.kind, N: noiseIndex.length, h });
   if (sampleCache?.key === key) return { src: sampleCache.src, stored: true };
-  sampleCache = undefined; // release the previous layer before generating the next
-  const raw = noiseSource(noise, noiseIndex, crop, layout, offsets);
+  const raw = noiseSource(noise, noiseIndex, crop, layout, offsets, { centred: true, images: imageSize ? { side: imageSize, cache: wholeImages } : undefined });
   const bytes = noiseIndex.length * layout.D * 4;
-  const precision = bytes <= budgetBytes ? 'f32' : bytes / 2 <= budgetBytes ? 'f16' : null;
+  const precision = bytes <= budgetBytes ? 'f32' : half && bytes / 2 <= budgetBytes ? 'f16' : null;
   if (!precision) return { src: raw, stored: false };
+  sampleCache = undefined; // release the previous layer before generating the next
   sampleCache = { key, src: storedSource(raw, precision, 2048, SAMPLE_OFFSET) };
   return { src: sampleCache.src, stored: true };
 }
 
-/** How RF predictions are made (SPEC §5). */
+/** How RF predictions are made (docs/method.md §5). */
 export interface PredictionArgs {
   method: 'fft' | 'model';
   axes: GratingAxesLike;
@@ -67,6 +72,8 @@ export interface AwaTaskArgs {
   crop: CropWindow;
   /** Interior positions: (dx, dy) of every row's crop from `crop` (null: every row reads `crop`). */
   offsets?: Int32Array | null;
+  /** Interior positions: side of the noise images (kept whole per worker for every layer's crops). */
+  imageSize?: number | null;
   zThreshold: number;
   /** Null SD form of the z-maps (awa.nullModel; default finite-n). */
   nullModel?: AwaNullModel;
@@ -102,7 +109,8 @@ function rfLayout(noise: NoiseParams, crop: CropWindow): RfLayout {
 export async function awaTask(args: AwaTaskArgs): Promise<AwaTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
   const layout = featureLayout(args.noise, args.crop, 'pixels');
-  const { src } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.cacheBytes ?? 0, args.offsets ?? null);
+  // one pass over the samples: keep them only when they fit as float32 (awc shards of the layer may reuse them)
+  const { src } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null, false);
   const res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold, nullModel: args.nullModel });
   const rf = rfLayout(args.noise, args.crop);
   const thetaPred = new Float64Array(args.U).fill(NaN);
@@ -141,6 +149,8 @@ export interface AwcTaskArgs {
   crop: CropWindow;
   /** Interior positions: (dx, dy) of every row's crop from `crop` (null: every row reads `crop`). */
   offsets?: Int32Array | null;
+  /** Interior positions: side of the noise images (kept whole per worker for every layer's crops). */
+  imageSize?: number | null;
   /** Analyse pixel noise on b×b bins (1 = per pixel); ignored with noise checks (the checks are the features). */
   bin?: number;
   /** Solver choice before resolution ('auto' → full when D ≤ fullMaxDim). */
@@ -180,7 +190,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   // with c×c checks the noise prior is σ²I only over checks: AWC always runs on the checks meeting the crop;
   // pixel noise may be analysed on b×b bins (orthonormal pooling, science/noise-source.ts)
   const layout = featureLayout(args.noise, args.crop, 'checks', args.bin ?? 1);
-  const { src, stored } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0, args.offsets ?? null);
+  const { src, stored } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null);
   const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
   const { top: kt, bottom: kb } = args.options;
   // stored samples hold stimulus − 127.5: products read them in place (no centred copy), see science/awc.ts

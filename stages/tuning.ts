@@ -1,4 +1,4 @@
-// The tuning stage (SPEC §2): orientation and spatial-frequency tuning of every analysed unit from the
+// The tuning stage (docs/method.md §2): orientation and spatial-frequency tuning of every analysed unit from the
 // activations stage's grating shards. One output shard per layer, one row per unit (channel).
 import { estimateTuning } from './estimate.ts';
 import type { Table } from 'apache-arrow';
@@ -7,17 +7,9 @@ import { InputError } from '../pipeline/errors.ts';
 import { activationsStage } from './activations.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { gratingTuning, type GratingGrid, type TuningOptions } from '../science/tuning.ts';
-import {
-  boolVector,
-  concatTables,
-  floatListVector,
-  layerColumns,
-  numberVector,
-  readLayerMatrix,
-  readNumbers,
-  stringVector,
-  tableWithMetadata,
-} from './unit-columns.ts';
+import { buildTable, valuesFrom, type BuildValues } from '../results/columns.ts';
+import { TUNING } from '../results/tuning.ts';
+import { concatTables, layerColumns, readLayerMatrix, readNumbers } from './unit-columns.ts';
 import { ALL_LAYERS, layerShards, setNeeds, setShards, type ActivationsPlanner } from './unit-plan.ts';
 
 /** Tuning options from the experiment. */
@@ -52,31 +44,15 @@ export function tuningTable(
   const R = options.response === 'mean' ? reduced.mean : reduced.max;
   const gridRows = new Float32Array(channels * nT * nF);
   for (let c = 0; c < nT * nF; c++) for (let u = 0; u < channels; u++) gridRows[u * nT * nF + c] = R[c * channels + u]!;
-  return tableWithMetadata(
+  return buildTable(
+    TUNING,
     {
-      layer: stringVector(Array.from({ length: channels }, () => layer)),
-      channel: numberVector(Int32Array.from({ length: channels }, (_, i) => i)),
-      responsive: boolVector(ix.responsive),
-      max_response: numberVector(ix.maxResponse),
-      sf_pref: numberVector(ix.sfPref),
-      sf_pref_index: numberVector(ix.sfPrefIndex),
-      theta_pref: numberVector(ix.thetaPref),
-      theta_pref_index: numberVector(ix.thetaPrefIndex),
-      theta_vector: numberVector(ix.thetaVector),
-      circular_variance: numberVector(ix.circularVariance),
-      osi: numberVector(ix.osi),
-      ori_half_width: numberVector(ix.oriHalfWidth),
-      ori_width_open: boolVector(ix.oriWidthOpen),
-      sf_low: numberVector(ix.sfLow),
-      sf_high: numberVector(ix.sfHigh),
-      sf_bandwidth: numberVector(ix.sfBandwidth),
-      sf_low_open: boolVector(ix.sfLowOpen),
-      sf_high_open: boolVector(ix.sfHighOpen),
-      f1f0: numberVector(ix.f1f0Pref),
-      max_phase_response: numberVector(ix.maxPhasePref),
-      ori_curve: floatListVector(ix.oriCurve, nT),
-      sf_curve: floatListVector(ix.sfCurve, nF),
-      response_grid: floatListVector(gridRows, nT * nF),
+      layer: Array.from({ length: channels }, () => layer),
+      channel: Int32Array.from({ length: channels }, (_, i) => i),
+      ...(valuesFrom(TUNING, ix) as Omit<BuildValues<typeof TUNING.columns>, 'layer' | 'channel' | 'ori_curve' | 'sf_curve' | 'response_grid'>),
+      ori_curve: { values: ix.oriCurve, width: nT },
+      sf_curve: { values: ix.sfCurve, width: nF },
+      response_grid: { values: gridRows, width: nT * nF },
     },
     tuningMetadata(grid, options),
   );
@@ -129,8 +105,8 @@ export async function runTuning(shard: Shard, ctx: StageContext<Experiment>): Pr
 export function createTuningStage(activationsPlan?: ActivationsPlanner): Stage<Experiment> {
   return {
     name: 'tuning',
-    description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (SPEC §2)',
-    version: '2', // 2: responsive = max R − min R > epsilon (a constant unit is not responsive)
+    description: 'Orientation and spatial-frequency tuning of every unit to full-field gratings (docs/method.md §2)',
+    version: '3', // 2: responsive = max R − min R > epsilon (a constant unit is not responsive); 3: ori_bandwidth
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ tuning: config.tuning, layers: config.model.layers }),
     async plan(ctx: PlanContext<Experiment>) {

@@ -1,13 +1,15 @@
 // Shard planning shared by the per-unit analysis stages (tuning, category): one shard per analysed layer
 // when the layer list is known from the config alone, else one shard for every layer column upstream.
+// Tested in test/stages/tuning.test.ts.
 import type { Experiment } from '../config/schema.ts';
 import { layerName } from '../model/layers.ts';
 import { selectLayers, vggNetwork } from '../model/network.ts';
 import type { PlanContext, Shard, UpstreamShardInfo } from '../pipeline/stage.ts';
 import { gratingList } from '../science/gratings.ts';
+import { setRanges } from './sets/shard-id.ts';
+export { ALL_LAYERS } from '../results/reader.ts';
+import { ALL_LAYERS } from '../results/reader.ts';
 
-/** Shard id of the single shard used when the analysed layers are only known from the upstream tables. */
-export const ALL_LAYERS = 'all-layers';
 
 /**
  * Analysed layer names known from the config (VGG architectures, or an explicit list: ONNX tensor names become their
@@ -27,7 +29,7 @@ export function layerShards(config: Experiment, cost = 1): Shard[] {
 }
 
 /** The upstream activations shards of one stimulus set, in stimulus order. */
-export function setShards(shards: readonly UpstreamShardInfo[], set: 'gratings' | 'blank' | 'images' | 'noise'): UpstreamShardInfo[] {
+export function setShards(shards: readonly UpstreamShardInfo[], set: string): UpstreamShardInfo[] {
   return shards
     .filter((s) => s.params['set'] === set)
     .sort((a, b) => Number(a.params['start'] ?? 0) - Number(b.params['start'] ?? 0));
@@ -38,17 +40,12 @@ export type ActivationsPlanner = (ctx: PlanContext<Experiment>) => Shard[] | Pro
 
 /**
  * The `needs` of a shard reading one stimulus set: the activations shards whose params.set is `set`, from
- * the activations stage's own plan when a planner is given, else from the shared id contract
- * `<set>-<start>-<end>` (6-digit zero padding, activations.shardSize stimuli per shard) when the set size
- * is known from the config alone (gratings); undefined (= every activations shard) otherwise.
+ * the activations stage's own plan when a planner is given, else from the shard-id scheme of stages/sets/shard-id.ts
+ * when the set size is known from the config alone (gratings); undefined (= every activations shard) otherwise.
  */
 export async function setNeeds(ctx: PlanContext<Experiment>, set: 'gratings' | 'images', planner?: ActivationsPlanner): Promise<Record<string, string[]> | undefined> {
   if (planner) return { activations: (await planner(ctx)).filter((s) => s.params['set'] === set).map((s) => s.id) };
   if (set !== 'gratings') return undefined;
   const count = gratingList(ctx.config.stimuli.gratings).length;
-  const size = ctx.config.activations.shardSize;
-  const ids: string[] = [];
-  const pad = (n: number) => String(n).padStart(6, '0');
-  for (let start = 0; start < count; start += size) ids.push(`gratings-${pad(start)}-${pad(Math.min(count, start + size))}`);
-  return { activations: ids };
+  return { activations: setRanges(set, count, ctx.config.activations.shardSize).map((r) => r.id) };
 }

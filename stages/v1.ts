@@ -20,29 +20,13 @@ import type { V1Reference } from '../science/v1-reference.ts';
 import { activationsStage } from './activations.ts';
 import { gratingCount } from './estimate.ts';
 import { blankEnabled } from './stimuli.ts';
-import { boolVector, concatTables, layerColumns, numberVector, readLayerMatrix, readNumbers, stringVector, tableWithMetadata } from './unit-columns.ts';
+import { buildTable, withSchemaMetadata, type BuildValues } from '../results/columns.ts';
+import { readV1Layers, V1, V1_META } from '../results/v1.ts';
+import { concatTables, layerColumns, readLayerMatrix, readNumbers } from './unit-columns.ts';
 import { layerShards, setShards, type ActivationsPlanner } from './unit-plan.ts';
 import { missingReferenceError, readV1Reference, referenceFiles, V1_REFERENCE_KEY } from './v1-reference.ts';
 
-/** Schema-metadata keys of every v1 shard. */
-export const V1_META = {
-  /** JSON V1LayerRow[]: one row of V1_LAYER_COLUMNS per layer of the shard. */
-  layers: 'revcor.v1.layers',
-  /** JSON [{name, meaning}]: V1_LAYER_COLUMNS, so a reader needs no code to know what a number is. */
-  columns: 'revcor.v1.columns',
-  /** JSON {dir, skipped?, properties: {name: {dataset, histogram, n, ceiling, median?}}}. */
-  reference: 'revcor.v1.reference',
-  /** JSON {pixelsPerDegree, bootstrap, seed, level}. */
-  options: 'revcor.v1.options',
-} as const;
-
-/** Reads the per-layer rows (V1_LAYER_COLUMNS) of a v1 shard back from its metadata. */
-export function readV1Layers(table: Table): V1LayerRow[] {
-  const text = table.schema.metadata.get(V1_META.layers);
-  if (!text) throw new InputError(`v1: expected schema metadata '${V1_META.layers}' in a v1 checkpoint, got none (is this a v1 shard?)`);
-  // NaN is written as null (JSON): restore it.
-  return (JSON.parse(text) as Record<string, number | string | null>[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? NaN : v])) as V1LayerRow);
-}
+export { V1_META, readV1Layers };
 
 /** The activations tables of one stimulus set (InputError when there are none). */
 async function setTables(ctx: StageContext<Experiment>, set: 'gratings' | 'blank'): Promise<Table[]> {
@@ -78,13 +62,13 @@ async function loadComparison(ctx: StageContext<Experiment>): Promise<{ referenc
 
 /** The per-unit table of one layer. */
 function unitTable(layer: string, units: ReturnType<typeof v1UnitProperties>['units']): Table {
-  const cols: Record<string, ReturnType<typeof numberVector>> = {
-    layer: stringVector(Array.from({ length: units.nUnits }, () => layer)),
-    channel: numberVector(Int32Array.from({ length: units.nUnits }, (_, i) => i)),
-    responsive: boolVector(units.responsive),
+  const cols: Record<string, unknown> = {
+    layer: Array.from({ length: units.nUnits }, () => layer),
+    channel: Int32Array.from({ length: units.nUnits }, (_, i) => i),
+    responsive: units.responsive,
   };
-  for (const c of V1_UNIT_COLUMNS) cols[c.name] = numberVector(units[c.unit]);
-  return tableWithMetadata(cols, {});
+  for (const c of V1_UNIT_COLUMNS) cols[c.name] = units[c.unit];
+  return buildTable(V1, cols as BuildValues<typeof V1.columns>);
 }
 
 /** Runs one v1 shard: the properties of every layer of the shard, and the comparison with V1. */
@@ -112,7 +96,7 @@ export async function runV1(shard: Shard, ctx: StageContext<Experiment>): Promis
   ctx.signal.throwIfAborted();
   if (tables.length === 0) throw new InputError(`v1: no layer columns in the grating activations (shard ${shard.id})`);
   const all = concatTables(tables);
-  return tableWithMetadata(Object.fromEntries(all.schema.fields.map((f) => [f.name, all.getChild(f.name)!])), {
+  return withSchemaMetadata(all, {
     [V1_META.layers]: JSON.stringify(rows),
     [V1_META.columns]: JSON.stringify(V1_LAYER_COLUMNS),
     [V1_META.reference]: JSON.stringify(referenceSummary(comparison)),

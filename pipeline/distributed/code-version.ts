@@ -1,55 +1,40 @@
 // The code version a coordinator stamps on every job and a worker compares with its own: the package version,
-// every registered stage's name@version, and a digest of the package's source files and lockfile, so two
-// machines agree only when they would compute byte-identical checkpoints.
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+// every registered stage's name@version, and a digest of the files the code loads (the module graph from the CLI
+// entry: imports, literal dynamic imports and `new URL(…, import.meta.url)` assets; module-graph.ts) and the lockfile,
+// so two machines agree only when they would compute byte-identical checkpoints, whatever the folders are called.
+// Tested in test/pipeline/module-graph.test.ts.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '../cache-key.ts';
 import type { Stage } from '../stage.ts';
+import { moduleGraphFiles } from './module-graph.ts';
 
 /** The package root (two levels above this file). */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Top-level folders whose source files count (tests, benches, docs and outputs do not). */
-const SOURCE_DIRS = ['bin', 'cli', 'config', 'model', 'pipeline', 'report', 'science', 'stages'];
-const SOURCE_FILE = /\.(ts|mts|js|mjs|cjs)$/;
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const e of entries) {
-    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await sourceFiles(p)));
-    else if (e.isFile() && SOURCE_FILE.test(e.name)) out.push(p);
-  }
-  return out;
-}
+/** The entry files of the code: the CLI, which imports every stage and finalizer. */
+export const CODE_ENTRIES = ['bin/revcor.js'];
 
 const cache = new Map<string, Promise<string>>();
 
-/** "<package version>+<12 hex digits>" for these stages and this installation's sources (memoised per process). */
-export function codeVersion(stages: readonly Stage[], root = ROOT): Promise<string> {
+/** "<package version>+<12 hex digits>" for these stages and the files the code loads (memoised per process). */
+export function codeVersion(stages: readonly Stage[], root = ROOT, entries: readonly string[] = CODE_ENTRIES): Promise<string> {
   const stageList = stages.map((s) => `${s.name}@${s.version}`).sort();
-  const memo = `${root}\0${stageList.join(',')}`;
+  const memo = `${root}\0${entries.join(',')}\0${stageList.join(',')}`;
   let p = cache.get(memo);
   if (!p) {
     p = (async () => {
       const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version?: string };
       const parts: string[] = [`stages ${stageList.join(',')}`];
-      const files = (await Promise.all(SOURCE_DIRS.map((d) => sourceFiles(join(root, d))))).flat();
-      for (const f of [...files, join(root, 'package.json'), join(root, 'package-lock.json')]) {
-        const bytes = await readFile(f).catch(() => undefined);
-        if (bytes) parts.push(`${relative(root, f)} ${sha256(bytes)}`);
+      for (const f of [...(await moduleGraphFiles(root, entries)), 'package.json', 'package-lock.json']) {
+        const bytes = await readFile(join(root, f)).catch(() => undefined);
+        if (bytes) parts.push(`${f} ${sha256(bytes)}`);
       }
       parts.sort();
       return `${pkg.version ?? '0.0.0'}+${sha256(parts.join('\n')).slice(0, 12)}`;
     })();
+    p.catch(() => cache.delete(memo));
     cache.set(memo, p);
   }
   return p;

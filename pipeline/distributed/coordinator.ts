@@ -3,6 +3,7 @@
 // shard that needs a whole upstream stage waits for all of it, which is the stage barrier. Completions arrive as
 // QueueEvents and are checked against the records; a periodic reconciliation catches anything missed, and the plan is
 // verified again from the records (up to three rounds) before the lifecycle prunes, writes the manifest and finalizes.
+// Tested in test/pipeline/distributed.test.ts.
 import { hostname } from 'node:os';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';

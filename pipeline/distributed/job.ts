@@ -1,6 +1,7 @@
 // The job a coordinator puts on the queue for one shard, and the checks a worker makes before acting on one:
 // shape (zod), code version, known stage, safe shard id, and an output path that stays inside the run's
 // output directory (a revcor output directory this worker may write).
+// Tested in test/pipeline/distributed.test.ts.
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
@@ -23,7 +24,7 @@ const STAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 export const ShardJobSchema = z
   .object({
     format: z.literal(JOB_FORMAT),
-    /** Absolute path of the shared output directory (holds config.resolved.yaml, the checkpoints and records). */
+    /** Absolute path of the shared output directory (holds the resolved experiment, the checkpoints and records). */
     outDir: z.string().min(1).max(4096),
     stage: z.string().regex(STAGE_NAME),
     shard: z.string().min(1).max(200),
@@ -31,7 +32,7 @@ export const ShardJobSchema = z
     key: z.string().regex(/^[0-9a-f]{64}$/),
     /** The coordinator's code version (see code-version.ts). */
     codeVersion: z.string().min(1).max(200),
-    /** sha256 of the config.resolved.yaml the coordinator wrote (diagnostics: which experiment queued it). */
+    /** sha256 of the resolved experiment file the coordinator wrote (diagnostics: which experiment queued it). */
     configSha256: z.string().regex(/^[0-9a-f]{64}$/),
     coordinator: z.object({ host: z.string().max(255), pid: z.number().int().nonnegative() }).strict(),
     queuedAt: z.string().max(64),

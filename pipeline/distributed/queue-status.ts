@@ -1,5 +1,6 @@
 // What the queue says about one output directory: its queued / running / failed shard jobs, its coordinator,
 // and the live workers of the queue (from their heartbeats). Read-only.
+// Tested in test/cli/distributed.test.ts.
 import { Queue, type Job } from 'bullmq';
 import type { ShardJob } from './job.ts';
 import { redact } from './redact.ts';

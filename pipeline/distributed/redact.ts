@@ -1,5 +1,6 @@
 // Secrets never leave the process: every Redis password seen is registered here, and every text revcor prints or
 // writes on a distributed path (errors, logs, lock file, status, resume command) goes through redact().
+// Tested in test/pipeline/distributed.test.ts.
 
 const secrets = new Set<string>();
 

@@ -1,6 +1,7 @@
 // Redis connections for distributed runs: URL parsing (redis://, rediss:// with a CA file), redacted display,
 // and a connection check that turns every way of failing (refused, unknown host, timeout, password, TLS) into
 // one RevcorError naming the redacted URL and what was expected.
+// Tested in test/pipeline/distributed.test.ts.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';

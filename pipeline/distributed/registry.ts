@@ -1,5 +1,6 @@
 // Heartbeats in Redis: each worker (and each coordinator) refreshes a small JSON key with a TTL, so `revcor status`
 // can list the live ones; a process that dies simply stops refreshing and its key expires.
+// Tested in test/cli/distributed.test.ts.
 import type { Redis } from 'ioredis';
 import { sha256 } from '../cache-key.ts';
 

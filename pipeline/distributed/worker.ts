@@ -2,6 +2,7 @@
 // cache key from the output directory's resolved config, skips shards already recorded with that key, and
 // otherwise runs the shard exactly as a local run does (executeShard: same atomic write, same record).
 // CPU work runs in the piscina pool, so the event loop stays free to renew the job's lock (lockDuration).
+// Tested in test/pipeline/distributed.test.ts.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';

@@ -187,7 +187,7 @@ describe.skipIf(!HAS_REDIS)('distributed runs with real processes', () => {
     for (const w of others) w.proc.kill('SIGTERM');
     for (const w of others) expect(await exited(w)).toBe(0);
     expect(others.every((w) => w.events.at(-1)?.type === 'worker-stop')).toBe(true);
-  });
+  }, 240_000);
 
   it('a coordinator SIGKILLed while its jobs wait: the rerun resumes from the queue without duplicating jobs', async () => {
     const dist = join(dir, 'resume');
@@ -223,7 +223,7 @@ describe.skipIf(!HAS_REDIS)('distributed runs with real processes', () => {
       await queue.close();
       client.disconnect();
     }
-  });
+  }, 240_000);
 });
 
 describe.skipIf(!HAS_REDIS)('Redis password and TLS (toy stages): the password appears nowhere', () => {

@@ -290,6 +290,11 @@ describe('shipped experiments', () => {
     expect(eff.config.awc.crop).toBe('effective');
     const strip = (c: typeof v19.config) => ({ ...c, name: '', extends: undefined, run: { ...c.run, out: '' }, awc: { ...c.awc, crop: 'theoretical' } });
     expect(strip(eff.config)).toEqual(strip(v19.config));
+    // the model-response variant differs only in prediction.method (a fork reuses everything upstream of awa)
+    const model = await loadExperiment(join(CONFIG_DIR, 'vgg19-floc-model.yaml'));
+    expect(model.config.prediction.method).toBe('model');
+    const stripM = (c: typeof v19.config) => ({ ...c, name: '', extends: undefined, run: { ...c.run, out: '' }, prediction: { ...c.prediction, method: 'fft' } });
+    expect(stripM(model.config)).toEqual(stripM(v19.config));
   });
 
   it('vgg19-v1.yaml: VGG19 gratings only, the V1 grating set (quarter octaves, 0.37–14 c/deg at 28 px/deg), v1 on and strict', async () => {
@@ -307,6 +312,11 @@ describe('shipped experiments', () => {
     expect(cpd[0]).toBeCloseTo(0.368, 3); // Brain-Score's lowest: 0.385 c/deg
     expect(cpd[21]).toBe(14); // 0.5 c/px: the Nyquist limit of the input (Brain-Score's highest: 14.7 c/deg)
     for (let i = 1; i < cpd.length; i++) expect(Math.log2(cpd[i]! / cpd[i - 1]!)).toBeCloseTo(0.25, 12);
+    // the seeded VGG16 baseline differs only in the network and its weights
+    const v16 = await loadExperiment(join(CONFIG_DIR, 'vgg16-v1.yaml'));
+    expect(v16.config.model).toMatchObject({ arch: 'vgg16', weights: 'seeded', seed: 0, layers: 'all', channels: 'all' });
+    const stripV = (c: typeof v1.config) => ({ ...c, name: '', extends: undefined, run: { ...c.run, out: '' }, model: null });
+    expect(stripV(v16.config)).toEqual(stripV(v1.config));
     // the default experiment runs the comparison too, skipping it with a warning where ../shared is absent
     const d = await loadExperiment(undefined);
     expect(d.config.v1).toMatchObject({ enabled: true, ifMissing: 'skip', reference: resolve(CONFIG_DIR, '../../shared/datasets/v1-reference') });

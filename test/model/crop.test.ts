@@ -1,4 +1,4 @@
-// SPEC §6: a unit depends only on its RF; on a crop whose origin is a multiple of the layer's cumulative stride and
+// docs/method.md §6: a unit depends only on its RF; on a crop whose origin is a multiple of the layer's cumulative stride and
 // that holds the RF, its activation equals the full-image one. One pass on the noise canvas serves every layer.
 import { describe, expect, it } from 'vitest';
 import { layerGeometry, noiseCanvas } from '../../model/geometry.ts';

@@ -1,4 +1,4 @@
-// SPEC §7 ground truth through a DAG: the synthetic linear Gabor unit, the energy-model complex cell and a unit that
+// docs/method.md §7 ground truth through a DAG: the synthetic linear Gabor unit, the energy-model complex cell and a unit that
 // ignores its input, written as an ONNX graph behind a residual block (identity path + a 3×3 → ReLU → 1×1 branch
 // whose last conv is zero-initialised) and run through the whole pipeline. The branch adds nothing to the response
 // but widens the theoretical RF by one pixel on each side: the Gabor must be recovered inside the 12×12 crop.
@@ -62,7 +62,7 @@ activations: { shardSize: 5000 }
 run: { out: out }
 `;
 
-describe('SPEC §7 ground truth behind a residual block (ONNX graph, whole pipeline, N = 20,000)', () => {
+describe('docs/method.md §7 ground truth behind a residual block (ONNX graph, whole pipeline, N = 20,000)', () => {
   let dir: string;
   const tables: Record<string, Table> = {};
   beforeAll(async () => {

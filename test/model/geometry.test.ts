@@ -1,4 +1,4 @@
-// RF geometry computed from the architecture (SPEC §1): cumulative stride, RF size, centre, crop, clipping, canvas.
+// RF geometry computed from the architecture (docs/method.md §1): cumulative stride, RF size, centre, crop, clipping, canvas.
 import { describe, expect, it } from 'vitest';
 import { layerGeometry, noiseCanvas, opGeometries } from '../../model/geometry.ts';
 import { convLayers, featureSizeAt, selectLayers, vggNetwork, type Network } from '../../model/network.ts';

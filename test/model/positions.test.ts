@@ -1,4 +1,4 @@
-// Interior positions (SPEC §6): the position plan's geometry against hand-computed VGG16 values, and the
+// Interior positions (docs/method.md §6): the position plan's geometry against hand-computed VGG16 values, and the
 // exactness claim — a unit at an interior grid position of a large noise image responds exactly as the centre
 // unit does to the same RF pixels (seeded VGG16, grid readout in ORT vs centre readout on a pasted crop).
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// VGG19 with the shared ImageNet weights against the independent float64 reference (SPEC §7): every layer's
+// VGG19 with the shared ImageNet weights against the independent float64 reference (docs/method.md §7): every layer's
 // centre units within 1e-4 relative, where relative = max |ours − ref| / max |ref| over the layer's 10 × C values.
 import { requireOrSkip } from '../fixtures/require.ts';
 import { existsSync, readFileSync } from 'node:fs';

@@ -17,6 +17,17 @@ describe('comparing checkpoint data column by column', () => {
     expect(d.columns.map((c) => c.differing)).toEqual([0, 0, 0, 0]);
   });
 
+  it('with allowAdded, columns only B has do not count, columns only A has and changed values still do', () => {
+    const a = table([1, 2], [1, 2, 3, 4], ['p', 'q']);
+    const wider = (x: number[]) => tableWithMetadata({ x: numberVector(Float64Array.from(x)), map: floatListVector(Float32Array.of(1, 2, 3, 4), 2), grid: layerListVectorForTest(Float32Array.of(1, 2, 3, 4), 2), name: stringVector(['p', 'q']), added: numberVector(Float64Array.of(7, 8)) }, {});
+    const added = compareTables('s', 'a', a, wider([1, 2]));
+    expect(added.onlyInB).toEqual(['added']);
+    expect(withinTolerance(added, 0)).toBe(false);
+    expect(withinTolerance(added, 0, true)).toBe(true);
+    expect(withinTolerance(compareTables('s', 'a', wider([1, 2]), a), 0, true)).toBe(false); // a column B lost
+    expect(withinTolerance(compareTables('s', 'a', a, wider([1, 3])), 0, true)).toBe(false); // an old column changed
+  });
+
   it('finds a changed value inside a list column and inside a fixed-size list, with its relative size', () => {
     const d = compareTables('s', 'a', table([1, 2], [1, 2, 3, 4], ['p', 'q']), table([1, 2], [1, 2, 3.0003, 4], ['p', 'q']));
     const map = d.columns.find((c) => c.column === 'map')!;

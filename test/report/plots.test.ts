@@ -13,13 +13,12 @@ function layer(name: string, n: number): LayerUnits {
     layer: name,
     units: n,
     rfSize: 3,
-    tuning: { responsive: ones, thetaPref: theta, fPref: f, circularVariance: ones, osi: ones, oriHalfWidth: ones, sfBandwidth: ones, f1f0: ones },
+    tuning: { responsive: ones, thetaPref: theta, fPref: f, columns: { circular_variance: ones, osi: ones, ori_half_width: ones, sf_bandwidth: ones, f1f0: ones } },
     awa: { responsive: ones, significant: ones.map((_, i) => i % 2), thetaPred: theta, fPred: f },
   };
 }
 
-const tol = { thetaDeg: 15, octaves: 0.5 };
-const rows = [layerSummary(layer('big', 40), tol), layerSummary(layer('small', 6), tol)];
+const rows = [layerSummary(layer('big', 40)), layerSummary(layer('small', 6))];
 
 /** The <line> elements of the data rules (error bars) of an SVG, not the axis grid. */
 function errorBars(svg: string): number {
@@ -43,14 +42,15 @@ describe('layer plots', () => {
   it('the success plot draws one error bar per point; the 6-unit layer is a hollow point', async () => {
     const plots = await layerPlots(rows);
     const success = plots.find((p) => p.id === 'plot-success')!;
+    // no awc stage in these layers: no AWC shares, and no "reconstructed" (a verdict only the awc stage decides)
     const points = longForm(rows, [['pct_responsive', ''], ['pct_awa_significant', ''], ['pct_awa_reconstructed', '']]).length;
-    expect(points).toBe(6);
+    expect(points).toBe(4);
     expect(errorBars(success.svg)).toBe(points);
     // points: filled for the 40-unit layer, outline only for the 6-unit one
     const symbols = (layerName: string) =>
       [...success.svg.matchAll(new RegExp(`<path aria-label="layer: ${layerName};[^>]*aria-roledescription="point"[^>]*>`, 'g'))].map((m) => m[0]);
-    expect(symbols('big')).toHaveLength(3);
-    expect(symbols('small')).toHaveLength(3);
+    expect(symbols('big')).toHaveLength(2);
+    expect(symbols('small')).toHaveLength(2);
     for (const tag of symbols('big')) expect(tag).toMatch(/ fill="#/);
     for (const tag of symbols('small')) expect(tag).not.toMatch(/ fill="#/);
     expect(success.caption).toMatch(/95% Wilson intervals; hollow points rest on fewer than 10 units/);

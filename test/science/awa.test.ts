@@ -1,4 +1,4 @@
-// The AWA null (SPEC §4, science/awa.ts awaNullSd): calibration of the per-pixel z under H0 for simulated
+// The AWA null (docs/method.md §4, science/awa.ts awaNullSd): calibration of the per-pixel z under H0 for simulated
 // stimulus-blind units, tonic and sparse, driven by the project's own noise. The default null form (config
 // awa.nullModel) must give z with SD ≈ 1 for both kinds; the population form understates z for tonic units.
 import { describe, expect, it } from 'vitest';
@@ -55,7 +55,7 @@ describe('AWA null calibration under H0 (stimulus-blind units)', () => {
     const fin = awaNullSd(48, sum, sumSq, 1000, 'finite-n');
     const pop = awaNullSd(48, sum, sumSq, 1000, 'population');
     expect(pop ** 2 - fin ** 2).toBeCloseTo(48 ** 2 / 1000, 9);
-    expect(pop).toBeCloseTo((48 * Math.sqrt(sumSq)) / sum, 12); // SPEC §4: σ·√Σa²/Σa
+    expect(pop).toBeCloseTo((48 * Math.sqrt(sumSq)) / sum, 12); // docs/method.md §4: σ·√Σa²/Σa
     expect(awaNullSd(48, 1000 * 2, 1000 * 4, 1000, 'finite-n')).toBe(0); // a ≡ 2 on 1,000 samples
     expect(awaNullSd(48, 0, 0, 1000, 'population')).toBe(0);
     expect(zMaxUnderNull(6, fin, pop)).toBeCloseTo((6 * fin) / pop, 12);

@@ -1,4 +1,4 @@
-// Category selectivity (SPEC §3): CSI, sparseness, preferred category, top-N, on hand cases and synthetic units.
+// Category selectivity (docs/method.md §3): CSI, sparseness, preferred category, top-N, on hand cases and synthetic units.
 import { describe, expect, it } from 'vitest';
 import { categorySelectivity, categorySelectivityIndex, reliablePreference, sparseness, splitHalfReliability, splitHalves, topStimuli } from '../../science/category.ts';
 

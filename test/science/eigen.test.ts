@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockKrylovExtremes, gaussian, mulberry32, symEig, type BatchOperator } from '../../science/eigen.ts';
+import { blockKrylovExtremes, gaussian, mulberry32, symEig, transposeEach, type BatchOperator } from '../../science/eigen.ts';
 import { JsMatMul } from '../../science/gemm.ts';
 
 /** A random symmetric matrix with a known spectrum: Q diag(λ) Qᵀ, Q from Gram–Schmidt on Gaussians. */
@@ -159,4 +159,11 @@ describe('blockKrylovExtremes on low-rank operators (Krylov space exhausted befo
       for (const v of [...res.topVectors, ...res.bottomVectors]) expect(Math.hypot(...v)).toBeCloseTo(1, 4);
     });
   }
+});
+
+describe('transposeEach', () => {
+  it('transposes every r×c matrix of a stack', () => {
+    const M = Float32Array.from({ length: 2 * 2 * 3 }, (_, i) => i); // [[0 1 2] [3 4 5]], [[6 7 8] [9 10 11]]
+    expect(Array.from(transposeEach(M, 2, 2, 3))).toEqual([0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11]);
+  });
 });

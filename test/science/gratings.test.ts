@@ -1,4 +1,4 @@
-// Gratings (SPEC §2): list order, analytic pixel values, period, orientation convention (θ = wave vector, bars at θ+90°).
+// Gratings (docs/method.md §2): list order, analytic pixel values, period, orientation convention (θ = wave vector, bars at θ+90°).
 import { describe, expect, it } from 'vitest';
 import { gratingAxes, gratingImage, gratingImageInto, gratingIndex, gratingList, gratingLuminance } from '../../science/gratings.ts';
 

@@ -1,4 +1,4 @@
-// SPEC §6 interior positions at the science level: RF crops taken at many shifted positions of few large noise
+// docs/method.md §6 interior positions at the science level: RF crops taken at many shifted positions of few large noise
 // images (pixel-disjoint at each RF coordinate, overlapping across coordinates) give the same AWA / AWC quality
 // as independent crops, and the analytic nulls keep their false-positive rates on them.
 import { afterAll, describe, expect, it } from 'vitest';

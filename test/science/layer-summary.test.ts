@@ -1,13 +1,27 @@
 // Per-layer summary statistics against hand-computed small cases (science/layer-summary.ts).
 import { describe, expect, it } from 'vitest';
 import { wilsonInterval } from '../../science/intervals.ts';
-import { isStatistic, layerSummary, median, percent, SUMMARY_COLUMNS, SUMMARY_STATISTICS, type LayerUnits } from '../../science/layer-summary.ts';
+import { isStatistic, layerSummary, median, percent, SUMMARY_COLUMNS, SUMMARY_STATISTICS, type AwcUnits, type LayerUnits } from '../../science/layer-summary.ts';
+import { predictionVerdicts } from '../../science/predict.ts';
 
 const tol = { thetaDeg: 15, octaves: 0.5 };
 
+/** The units with the awc stage's verdicts (decided as the awc stage decides them, with tolerance `tol`). */
+type Undecided = Omit<LayerUnits, 'awc'> & { awc?: Omit<AwcUnits, 'awaVerdicts' | 'awcVerdicts'> };
+function decided(u: Undecided): LayerUnits {
+  if (!u.awc) return u as LayerUnits;
+  const t = u.tuning;
+  const pref = { theta: t?.thetaPref ?? new Array(u.units).fill(NaN), f: t?.fPref ?? new Array(u.units).fill(NaN) };
+  const nan = new Array(u.units).fill(NaN);
+  const awa = predictionVerdicts(u.awa?.thetaPred ?? nan, u.awa?.fPred ?? nan, pref.theta, pref.f, (i) => u.awa?.significant[i] === 1, tol);
+  const awc = predictionVerdicts(u.awc.thetaPred, u.awc.fPred, pref.theta, pref.f, (i) => u.awc!.nSigTop[i]! > 0, tol);
+  const v = (x: typeof awa) => ({ thetaMatch: x.thetaMatch, fMatch: x.fMatch, reconstructed: x.reconstructed });
+  return { ...u, awc: { ...u.awc, awaVerdicts: v(awa), awcVerdicts: v(awc) } };
+}
+
 /** Four units, every part present; the expected values are worked out in the comments. */
 function fourUnits(): LayerUnits {
-  return {
+  return decided({
     layer: 'L',
     units: 4,
     rfSize: 10,
@@ -15,16 +29,18 @@ function fourUnits(): LayerUnits {
       responsive: [1, 1, 1, 0],
       thetaPref: [0, 90, 45, NaN],
       fPref: [0.1, 0.2, 0.05, NaN],
-      circularVariance: [0.2, 0.4, 0.6, NaN],
-      osi: [0.5, 0.7, 0.9, NaN],
-      oriHalfWidth: [20, NaN, 40, NaN],
-      sfBandwidth: [1, 2, NaN, NaN],
-      f1f0: [0.1, 0.2, 0.3, NaN],
+      columns: {
+        circular_variance: [0.2, 0.4, 0.6, NaN],
+        osi: [0.5, 0.7, 0.9, NaN],
+        ori_half_width: [20, NaN, 40, NaN],
+        sf_bandwidth: [1, 2, NaN, NaN],
+        f1f0: [0.1, 0.2, 0.3, NaN],
+      },
     },
     awa: { responsive: [1, 1, 1, 1], significant: [1, 1, 0, 1], thetaPred: [10, 120, 45, 0], fPred: [0.1, 0.2 * 2 ** 0.6, 0.05, 0.1] },
     awc: { nSigTop: [0, 2, 1, 0], nSigBottom: [1, 0, 0, 0], thetaPred: [NaN, 90, 50, NaN], fPred: [NaN, 0.2, 0.05 * 2 ** 0.4, NaN] },
     category: { selective: [1, 0, 1, 0], preferred: ['faces', 'faces', 'cars', ''], csi: [0.5, 0.1, 0.3, 0], sparseness: [0.2, 0.4, 0.6, 0.8] },
-  };
+  });
 }
 
 describe('percent and median', () => {
@@ -41,11 +57,11 @@ describe('layerSummary', () => {
   it('median N_eff is over the noise-responsive units only, NaN when the awa checkpoint has no n_eff', () => {
     const u = fourUnits();
     u.awa = { ...u.awa!, responsive: [1, 1, 0, 1], nEff: [5, 100, 0, 7000] };
-    expect(layerSummary(u, tol).median_n_eff).toBe(100);
-    expect(layerSummary(fourUnits(), tol).median_n_eff).toBeNaN();
+    expect(layerSummary(u).median_n_eff).toBe(100);
+    expect(layerSummary(fourUnits()).median_n_eff).toBeNaN();
   });
   it('reproduces the hand-computed table of four units', () => {
-    const r = layerSummary(fourUnits(), tol);
+    const r = layerSummary(fourUnits());
     expect(r).toMatchObject({ layer: 'L', n_units: 4, rf_size: 10, pct_responsive: 75, pct_noise_responsive: 100 });
     // AWA significant: units 0, 1, 3 → 75 %; compared (significant and grating-responsive): units 0, 1.
     // unit 0: Δθ 10° ≤ 15, f equal → match; unit 1: Δθ 30°, 0.6 octave → neither. Reconstructed: 1 of 4 units.
@@ -87,15 +103,15 @@ describe('layerSummary', () => {
     const fs = [0.02, 0.04, 0.08, 0.16, 0.32, 0.5];
     const n = thetas.length;
     const ones = new Array(n).fill(1);
-    const base: LayerUnits = {
+    const base: Undecided = {
       layer: 'L',
       units: n,
       rfSize: NaN,
-      tuning: { responsive: ones, thetaPref: thetas, fPref: fs, circularVariance: ones, osi: ones, oriHalfWidth: ones, sfBandwidth: ones, f1f0: ones },
+      tuning: { responsive: ones, thetaPref: thetas, fPref: fs, columns: { circular_variance: ones, osi: ones, ori_half_width: ones, sf_bandwidth: ones, f1f0: ones } },
       awa: { responsive: ones, significant: ones, thetaPred: thetas, fPred: fs },
       awc: { nSigTop: ones, nSigBottom: null, thetaPred: thetas.map((t) => (t + 90) % 180), fPred: [...fs].reverse() },
     };
-    const r = layerSummary(base, tol);
+    const r = layerSummary(decided(base));
     expect(r.awa_theta_agreement).toBeCloseTo(1, 12);
     expect(r.awc_theta_agreement).toBeCloseTo(-1, 12); // every AWC prediction is orthogonal
     expect(r.awa_logf_spearman).toBeCloseTo(1, 12);
@@ -106,7 +122,7 @@ describe('layerSummary', () => {
   });
 
   it('every statistic carries its 95% interval and n: Wilson for shares, bootstrap for medians', () => {
-    const r = layerSummary(fourUnits(), tol);
+    const r = layerSummary(fourUnits());
     const w = wilsonInterval(3, 4);
     expect([r.pct_awa_significant_lo, r.pct_awa_significant_hi, r.pct_awa_significant_n]).toEqual([100 * w.lo, 100 * w.hi, 4]);
     const m = wilsonInterval(1, 2); // AWA θ match: 1 of the 2 compared units
@@ -129,9 +145,9 @@ describe('layerSummary', () => {
   });
 
   it('the same units give the same intervals (seeded); the Wilson ones do not depend on the seed', () => {
-    const a = layerSummary(fourUnits(), tol, { reps: 500, seed: 1, level: 0.95 });
-    expect(layerSummary(fourUnits(), tol, { reps: 500, seed: 1, level: 0.95 })).toEqual(a);
-    const b = layerSummary(fourUnits(), tol, { reps: 500, seed: 2, level: 0.95 });
+    const a = layerSummary(fourUnits(), { reps: 500, seed: 1, level: 0.95 });
+    expect(layerSummary(fourUnits(), { reps: 500, seed: 1, level: 0.95 })).toEqual(a);
+    const b = layerSummary(fourUnits(), { reps: 500, seed: 2, level: 0.95 });
     expect(b.pct_awa_significant_lo).toBe(a.pct_awa_significant_lo);
   });
 
@@ -139,11 +155,11 @@ describe('layerSummary', () => {
     const u = fourUnits();
     u.awa = { ...u.awa!, significantFiniteN: [1, 1, 0, 1], significantPopulation: [1, 0, 0, 0] };
     u.category = { ...u.category!, reliable: [0, 0, 1, 0] };
-    const r = layerSummary(u, tol);
+    const r = layerSummary(u);
     expect(r.pct_awa_significant_finite_n).toBe(75);
     expect(r.pct_awa_significant_population).toBe(25);
     expect(r.pct_category_reliable).toBe(25);
-    const old = layerSummary(fourUnits(), tol); // checkpoints that predate the columns
+    const old = layerSummary(fourUnits()); // checkpoints that predate the columns
     expect(old.pct_awa_significant_population).toBeNaN();
     expect(old.pct_category_reliable).toBeNaN();
     expect(old.pct_category_reliable_n).toBeNaN();
@@ -151,14 +167,14 @@ describe('layerSummary', () => {
 
   it('missing upstream stages give NaN and empty columns, not errors', () => {
     const { awa: _a, awc: _c, category: _k, ...onlyTuning } = fourUnits();
-    const r = layerSummary(onlyTuning, tol);
+    const r = layerSummary(onlyTuning);
     expect(r.pct_responsive).toBe(75);
     for (const k of ['pct_noise_responsive', 'pct_awa_significant', 'pct_awc_significant', 'n_awa_compared', 'pct_awa_theta_match', 'pct_awc_reconstructed', 'pct_category_selective', 'median_csi'] as const) {
       expect(r[k], k).toBeNaN();
     }
     expect(r.preferred_counts).toBe('');
     const { tuning: _t, ...noTuning } = fourUnits();
-    const s = layerSummary(noTuning, tol);
+    const s = layerSummary(noTuning);
     expect(s.pct_awa_significant).toBe(75);
     expect(s.n_awa_compared).toBeNaN();
     expect(s.pct_awa_reconstructed).toBeNaN();

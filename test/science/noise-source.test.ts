@@ -1,7 +1,7 @@
 // Noise crops as analysis samples: the check-space layout reproduces every pixel, and AWC on checks recovers
 // an energy unit's quadrature pair (expanded back to pixels).
 import { describe, expect, it } from 'vitest';
-import { featureLayout, noiseSource, toPixels } from '../../science/noise-source.ts';
+import { featureLayout, NoiseImageCache, imageRuns, noiseSource, toPixels } from '../../science/noise-source.ts';
 import { noiseCrop } from '../../science/noise.ts';
 import { awcTask } from '../../stages/revcor-worker.ts';
 import { gabor, maxPrincipalAngle } from '../fixtures/synthetic-units.ts';
@@ -152,5 +152,46 @@ describe('noise sources', () => {
     let energy = 0;
     for (let i = 0; i < P; i++) energy += res.energy[i]!;
     expect(energy).toBeCloseTo(res.top[0]! + res.top[1]!, 0);
+  });
+
+  it('interior offsets: crops gathered from each image region generated once are the bits of crop-by-crop generation', () => {
+    // 3 images; image 0 holds overlapping crops on a 2-px grid (one region is cheaper), image 1 two far-apart crops
+    // (crop by crop is cheaper), image 2 a single crop; chunk boundaries split image 0's run
+    const size = 6;
+    const offsets: number[] = [];
+    const index: number[] = [];
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) (index.push(4), offsets.push(2 * x, 2 * y));
+    index.push(9, 9, 2);
+    offsets.push(0, 0, 30, 21, 5, 3);
+    const runs = imageRuns(index, offsets, size, 0, index.length);
+    expect(runs.map((r) => [r.start, r.end, r.shared])).toEqual([[0, 12, true], [12, 14, false], [14, 15, false]]);
+    expect(runs[0]).toMatchObject({ dx0: 0, dy0: 0, width: 12, height: 10 });
+    for (const color of ['grey', 'rgb'] as const) {
+      const p = { seed: 3, sigma: 48, color, check: 1 };
+      const crop = { x0: 7, y0: 5, size };
+      for (const layout of [featureLayout(p, crop, 'pixels'), featureLayout(p, crop, 'checks', 4)]) {
+        const src = noiseSource(p, index, crop, layout, offsets);
+        const want = new Float32Array(index.length * layout.D);
+        index.forEach((img, n) => {
+          const one = noiseSource(p, [img], { x0: crop.x0 + offsets[2 * n]!, y0: crop.y0 + offsets[2 * n + 1]!, size }, layout);
+          want.set(one.rows(0, 1), n * layout.D);
+        });
+        for (const [n0, n1] of [[0, 15], [0, 5], [5, 13], [13, 15]] as const) {
+          expect(Array.from(src.rows(n0, n1)), `${color} ${layout.kind} rows ${n0}–${n1}`).toEqual(Array.from(want.subarray(n0 * layout.D, n1 * layout.D)));
+        }
+        // the whole image kept for every layer's crops (interior sampling): the same bits
+        const cache = new NoiseImageCache(3 * 48 * 48 * 4 * (color === 'rgb' ? 3 : 1)); // room for 3 images
+        const whole = noiseSource(p, index, crop, layout, offsets, { images: { side: 48, cache } });
+        expect(Array.from(whole.rows(2, 15))).toEqual(Array.from(want.subarray(2 * layout.D, 15 * layout.D)));
+        expect(Array.from(whole.rows(0, 15))).toEqual(Array.from(want));
+        expect(cache.size).toBeLessThanOrEqual(3); // least recently used images dropped beyond the budget
+        expect(() => noiseSource(p, index, crop, layout, offsets, { images: { side: 16, cache } }).rows(0, 12)).toThrow(/outside the 16-px noise image/);
+        // centred: pixels minus 127.5 (bins always are), announced as the source's offset
+        const centred = noiseSource(p, index, crop, layout, offsets, { centred: true });
+        expect(centred.offset).toBe(127.5);
+        const shift = layout.kind === 'pixels' ? 127.5 : 0;
+        expect(Array.from(centred.rows(3, 14))).toEqual(Array.from(want.subarray(3 * layout.D, 14 * layout.D), (v) => Math.fround(v - shift)));
+      }
+    }
   });
 });

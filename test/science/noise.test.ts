@@ -1,4 +1,4 @@
-// Noise contract (SPEC §4, §6): regenerable windows, check anchoring, channel layout, moments vs the analytic clipped normal.
+// Noise contract (docs/method.md §4, §6): regenerable windows, check anchoring, channel layout, moments vs the analytic clipped normal.
 import { describe, expect, it } from 'vitest';
 import {
   clippedNormalMoments,

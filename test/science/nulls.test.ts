@@ -1,5 +1,5 @@
 // AWC nulls: the analytic (generalised Marchenko–Pastur + Tracy–Widom) null against real shuffles, and the
-// false-positive rate of both nulls on units that ignore their input (SPEC §7).
+// false-positive rate of both nulls on units that ignore their input (docs/method.md §7).
 import { afterAll, describe, expect, it } from 'vitest';
 import { OrtMatMul } from '../../model/ort-matmul.ts';
 import { awaLayer } from '../../science/awa.ts';
@@ -145,7 +145,7 @@ describe('AWC nulls', () => {
     const mp = await awcLayer(src, A, U, mm, { ...base, nullKind: 'marchenko-pastur' }, awa);
     const seMp = Math.sqrt((nominal * (1 - nominal)) / U);
     expect(anySig(mp)).toBeLessThanOrEqual(nominal + 2 * seMp);
-    // the shuffle null with SPEC's 20 shuffles (Tracy–Widom-shaped tail), on a subset of units
+    // the shuffle null with the study's 20 shuffles (Tracy–Widom-shaped tail), on a subset of units
     const Us = 80;
     const As = new Float32Array(N * Us);
     for (let n = 0; n < N; n++) for (let u = 0; u < Us; u++) As[n * Us + u] = A[n * U + u];

@@ -1,4 +1,4 @@
-// Agreement of predicted and measured orientations (science/predict.ts thetaAgreement, SPEC §5): mean cos 2Δθ
+// Agreement of predicted and measured orientations (science/predict.ts thetaAgreement, docs/method.md §5): mean cos 2Δθ
 // with its seeded bootstrap interval — identical angles, independent uniform angles, issue 13's reproduction.
 import { describe, expect, it } from 'vitest';
 import { meanEstimate } from '../../science/intervals.ts';

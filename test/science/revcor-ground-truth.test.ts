@@ -1,4 +1,4 @@
-// SPEC §7 ground truth: a linear Gabor unit, an energy-model complex cell and a unit that ignores its input.
+// docs/method.md §7 ground truth: a linear Gabor unit, an energy-model complex cell and a unit that ignores its input.
 import { afterAll, describe, expect, it } from 'vitest';
 import { OrtMatMul } from '../../model/ort-matmul.ts';
 import { awaLayer } from '../../science/awa.ts';
@@ -32,7 +32,7 @@ const axes = {
 };
 const base: AwcOptions = { top: 4, bottom: 2, nullKind: 'marchenko-pastur', shuffles: 20, level: 0.99, solver: 'full', block: 8, steps: 10, seed: 3 };
 
-describe('SPEC §7 ground truth', () => {
+describe('docs/method.md §7 ground truth', () => {
   const mm = new OrtMatMul({ threads: 1 });
   afterAll(() => mm.dispose());
 

@@ -1,4 +1,4 @@
-// The FFT predictor's windows (science/spectrum.ts, SPEC §5) and the default window chosen from ground truth:
+// The FFT predictor's windows (science/spectrum.ts, docs/method.md §5) and the default window chosen from ground truth:
 // on a small seeded set of synthetic Gabor units (test/fixtures/window-study.ts; `npm run bench -- window` runs
 // the full comparison) the default prediction.window matches the units' measured tuning more often than the
 // edge-vanishing Hann window it replaced.

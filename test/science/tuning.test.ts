@@ -1,4 +1,4 @@
-// Tuning indices (SPEC §2) against analytic answers, and synthetic units on the default grating set.
+// Tuning indices (docs/method.md §2) against analytic answers, and synthetic units on the default grating set.
 import { describe, expect, it } from 'vitest';
 import {
   circularVariance,
@@ -194,7 +194,7 @@ describe('tuningIndices on phase-separable synthetic units', () => {
     expect(ix.oriWidthOpen[2]).toBe(1);
     expect(tuningIndices(gratingTuning(resp, 3, set).reduced, grid, { halfHeight: 'baseline' }).oriHalfWidth[2]).toBeCloseTo(45, 0);
   });
-  it('a constant unit (tonically active or silent) is not responsive and gets no θ_pref / f_pref (SPEC §2: max R − min R > ε)', () => {
+  it('a constant unit (tonically active or silent) is not responsive and gets no θ_pref / f_pref (docs/method.md §2: max R − min R > ε)', () => {
     // [stimulus × unit]: constant 5 (tonic), constant 0, and 5 plus a tiny grating dependence above ε
     const r2 = new Float32Array(n * 3);
     for (let i = 0; i < n; i++) {
@@ -258,5 +258,31 @@ describe('synthetic units on the default grating set (1,344 gratings)', () => {
   it('a Gaussian-blob unit is untuned for orientation: CV near 1', () => {
     expect(ix.responsive[3]).toBe(1);
     expect(ix.circularVariance[3]).toBeGreaterThan(0.95);
+  });
+});
+
+describe('orientation bandwidth at 1/√2 of the peak', () => {
+  it('is the analytic half-width of a cos² and of a von Mises curve, wider than at half height, NaN for a flat unit', () => {
+    // R(θ, f, φ) = A(θ)·(1 + cos φ) on 180 orientations (1°), one f: unit 0 cos²(θ − 40°), unit 1 von Mises κ = 2 at 100°
+    const thetas = fine(180);
+    const phases = [0, 90, 180, 270];
+    const set = { thetaDeg: [] as number[], sfCpp: [] as number[], phaseDeg: [] as number[] };
+    for (const t of thetas) for (const p of phases) set.thetaDeg.push(t), set.sfCpp.push(0.1), set.phaseDeg.push(p);
+    const n = set.thetaDeg.length;
+    const resp = new Float32Array(n * 3);
+    const kappa = 2;
+    for (let i = 0; i < n; i++) {
+      const t = set.thetaDeg[i]!;
+      const ph = 1 + Math.cos(set.phaseDeg[i]! * DEG);
+      resp[i * 3] = Math.cos((t - 40) * DEG) ** 2 * ph;
+      resp[i * 3 + 1] = Math.exp(kappa * (Math.cos(2 * (t - 100) * DEG) - 1)) * ph;
+      resp[i * 3 + 2] = 3;
+    }
+    const { indices: ix } = gratingTuning(resp, 3, set);
+    expect(ix.oriBandwidth[0]).toBeCloseTo((Math.acos(Math.sqrt(Math.SQRT1_2)) / DEG), 1); // 32.77°
+    // von Mises: exp(κ(cos 2d − 1)) = 1/√2 ⇒ d = ½ acos(1 − ln√2 / κ)
+    expect(ix.oriBandwidth[1]).toBeCloseTo(Math.acos(1 - Math.log(Math.SQRT2) / kappa) / 2 / DEG, 1);
+    expect(ix.oriBandwidth[1]).toBeLessThan(ix.oriHalfWidth[1]!);
+    expect(ix.oriBandwidth[2]).toBeNaN();
   });
 });

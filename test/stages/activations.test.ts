@@ -95,8 +95,9 @@ describe('activations stage', () => {
     ]);
     expect(shards[1]).toMatchObject({ params: { set: 'gratings', start: 3, end: 6 }, needs: { stimuli: ['gratings'] } });
     expect(shards[3].needs).toEqual({ stimuli: ['noise'] });
-    // Noise runs on the canvas (smaller than 224²), so a noise stimulus costs less than a grating.
-    expect(shards[3].cost! / 3).toBeLessThan(shards[0].cost! / 3);
+    // Centre units (noise and gratings) run on the canvas (smaller than 224²): a stimulus costs less than a full image.
+    expect(shards[3].cost! / 3).toBeLessThan(0.5);
+    expect(shards[0].cost! / 3).toBe(shards[3].cost! / 3);
     expect(activationsStage.inputFiles!(context(cfg))).toEqual([]);
     // Threads/batch and stimulus counts do not change the key; the model and stimulus parameters do.
     const slice = (c: Partial<Record<string, unknown>>) => JSON.stringify(activationsStage.configSlice(ExperimentSchema.parse(c)));
@@ -122,6 +123,9 @@ describe('activations stage', () => {
     expect(n0.schema.fields.map((f) => f.name).slice(0, 2)).toEqual(['stimulus', 'noise_index']);
     expect(JSON.parse(n0.schema.metadata.get(ACTIVATIONS_META.canvas)!)).toMatchObject({ x0: 100, y0: 100, size: 26 });
     expect(n0.schema.metadata.get(ACTIVATIONS_META.inputSize)).toBe('26');
+    // gratings are centre units too: the same canvas (the full-image comparison below checks their values)
+    expect(JSON.parse(meta.get(ACTIVATIONS_META.canvas)!)).toMatchObject({ x0: 100, y0: 100, size: 26 });
+    expect(meta.get(ACTIVATIONS_META.inputSize)).toBe('26');
 
     // Independent route: full 224-px images through a fresh session with the same seeded weights.
     const net = vggNetwork('vgg16');
@@ -141,7 +145,7 @@ describe('activations stage', () => {
       const got = readLayerMatrix(grat, l).matrix;
       const gotN = readLayerMatrix(noise, l).matrix;
       for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(refG[l][i], 3);
-      // Noise ran on the canvas only; SPEC §6 says the centre units equal the full-image ones.
+      // Noise ran on the canvas only; docs/method.md §6 says the centre units equal the full-image ones.
       let worst = 0;
       for (let i = 0; i < gotN.length; i++) worst = Math.max(worst, Math.abs(gotN[i] - refN[l][i]) / Math.max(1, Math.abs(refN[l][i])));
       expect(worst, l).toBeLessThan(1e-5);
@@ -221,6 +225,25 @@ describe('activations stage on natural images', () => {
       const got = readLayerMatrix([t0, t1], l).matrix;
       expect(got.length).toBe(ref[l].length);
       for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(ref[l][i], 3);
+    }
+
+    // read at the centre, images run on the canvas holding the layers' RFs and give the full image's centre units
+    const centreCfg = ExperimentSchema.parse({ ...cfg, category: { ...cfg.category, spatial: 'centre' } });
+    const centreCtx: StageContext<Experiment> = { ...ctx, config: centreCfg };
+    const c0 = await activationsStage.run(shards[0], centreCtx);
+    const c1 = await activationsStage.run(shards[1], centreCtx);
+    const canvas = noiseCanvas(layerGeometry(net, layers, 64));
+    expect(canvas.size).toBeLessThan(64);
+    expect(JSON.parse(c0.schema.metadata.get(ACTIVATIONS_META.canvas)!)).toEqual(JSON.parse(JSON.stringify(canvas)));
+    const full = await ModelSession.create({ net, weights: seededWeights(net, 3), layers, inputSize: 64 }, {});
+    const refCentre = await full.run(px, files.length);
+    await full.release();
+    for (const l of ['block1_conv1', 'block2_conv1']) {
+      const got = readLayerMatrix([c0, c1], l).matrix;
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - refCentre[l]![i]!) / Math.max(1, Math.abs(refCentre[l]![i]!)));
+      expect(worst, l).toBeLessThan(1e-5);
+      expect(Math.max(...got), `${l} has live units`).toBeGreaterThan(0);
     }
   });
 });

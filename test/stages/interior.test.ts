@@ -10,7 +10,7 @@ import { ExperimentSchema } from '../../config/schema.ts';
 import { activationsStage } from '../../stages/activations.ts';
 import { allStages } from '../../stages/index.ts';
 import { interiorPlan } from '../../stages/noise-plan.ts';
-import { noiseParams } from '../../stages/stimuli.ts';
+import { noiseShardParams as noiseParams } from '../../stages/stimuli.ts';
 import { cli, REPO } from '../cli/helpers.ts';
 import { pearson } from '../fixtures/synthetic-units.ts';
 

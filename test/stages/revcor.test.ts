@@ -129,12 +129,19 @@ async function runStage(stage: ReturnType<typeof createAwcStage>, config: Experi
 }
 
 describe('awa and awc stages', () => {
+  it('awa plans the largest layers first (crop pixels × channels), so the awc of the costly layers can start early', async () => {
+    const shards = await createAwaStage('js').plan({ config: ExperimentSchema.parse({ model: { arch: 'vgg16', layers: 'all' } }), configDir: '/tmp' });
+    expect(shards.map((s) => s.id).slice(0, 3)).toEqual(['block5_conv3', 'block5_conv2', 'block5_conv1']);
+    expect(shards.at(-1)!.id).toBe('block1_conv1');
+    expect(shards.length).toBe(13);
+  });
+
   it('awa: one shard per layer, per-unit maps; the Gabor units are significant and predicted, the others not', async () => {
     const { config, up, r } = await setup();
     const { plan, tables } = await runStage(createAwaStage('js'), config, up);
-    expect(plan.map((s) => s.id)).toEqual(['block1_conv1', LAYER]);
+    expect(plan.map((s) => s.id)).toEqual([LAYER, 'block1_conv1']); // largest first
     expect(plan[0]!.needs!['activations']).toEqual(['noise-000000-001000', 'noise-001000-002000', 'noise-002000-003000', 'noise-003000-004000']);
-    const t = tables[1]!;
+    const t = tables[0]!;
     expect(t.numRows).toBe(CH);
     const sig = t.getChild('significant')!.toArray() as boolean[];
     expect(Array.from(sig, Boolean)).toEqual([true, false, false, false, true, false]);
@@ -260,5 +267,96 @@ describe('awa and awc stages', () => {
     expect((t.getChild('eigvec_top')!.get(1) as { length: number }).length).toBe(4 * r * r);
     expect(t.getChild('n_sig_top')!.get(1)).toBe(2);
     expect(t.getChild('n_sig_top')!.get(2)).toBe(0);
+  });
+});
+
+describe('awa and awc tables checked by value (known units: Gabor-like, complex-like, constant, dark-only)', () => {
+  // Four units as the workers would report them: 0 a significant linear RF predicted at its tuning, 1 a complex cell
+  // (AWA flat, two significant AWC eigenvalues, predicted 90° off), 2 a constant unit, 3 a unit dark on every sample.
+  const U = 4;
+  const kt = 2;
+  const kb = 1;
+  const P = 9;
+  const cfg = ExperimentSchema.parse({ name: 't', model: { arch: 'vgg16', weights: 'seeded', layers: [LAYER] }, awc: { top: kt, bottom: kb } });
+  const awcRes = {
+    D: P, pixelD: P, features: 'pixels' as const, solver: 'full' as const, sigma: 47.5,
+    responsive: Uint8Array.of(1, 1, 0, 0),
+    top: Float32Array.of(900, 40, 700, 650, NaN, NaN, NaN, NaN),
+    bottom: Float32Array.of(-300, -10, NaN, NaN),
+    topVectors: Float32Array.from({ length: U * kt * P }, (_, i) => Math.sin(i)),
+    bottomVectors: Float32Array.from({ length: U * kb * P }, (_, i) => Math.cos(i)),
+    upper: Float64Array.of(500, 500, NaN, NaN),
+    lower: Float64Array.of(-200, -200, NaN, NaN),
+    topSignificant: Int32Array.of(1, 0, 1, 1, 0, 0, 0, 0),
+    bottomSignificant: Int32Array.of(1, 0, 0, 0),
+    energy: Float32Array.from({ length: U * P }, (_, i) => i),
+    thetaPred: Float64Array.of(60, 30, NaN, NaN),
+    fPred: Float64Array.of(0.2, 0.1, NaN, NaN),
+  };
+  const o = {
+    awaSignificant: Float64Array.of(1, 0, 0, 0),
+    awaTheta: Float64Array.of(62, 115, NaN, NaN), // unit 1: the AWA orientation matches, the AWC one does not
+    awaF: Float64Array.of(0.21, 0.1, NaN, NaN),
+    thetaPref: Float64Array.of(60, 120, NaN, NaN),
+    fPref: Float64Array.of(0.2, 0.1, NaN, NaN),
+    tuningResponsive: Float64Array.of(1, 1, 0, 0),
+    config: cfg,
+    crop: { x0: 0, y0: 0, size: 3 },
+    clipped: false,
+    samples: 1000,
+    end: U,
+  };
+
+  it('awc: every declared column equals the worker result or the verdict science/predict.ts decides', async () => {
+    const { awcTable } = await import('../../stages/awc.ts');
+    const { AWC, readAwc } = await import('../../results/awc.ts');
+    const { matchFlags } = await import('../../science/predict.ts');
+    const cols = readAwc(awcTable(LAYER, 0, awcRes, o)) as unknown as Record<string, ArrayLike<number> | { get(r: number): ArrayLike<number> } | (string | null)[]>;
+    const tol = { thetaDeg: cfg.prediction.thetaTolerance, octaves: cfg.prediction.sfTolerance };
+    const m = (u: number, t: Float64Array, f: Float64Array) => matchFlags({ thetaDeg: t[u]!, fCpp: f[u]! }, o.thetaPref[u]!, o.fPref[u]!, tol);
+    const nSig = (u: number) => awcRes.topSignificant[u * kt]! + awcRes.topSignificant[u * kt + 1]!;
+    const slice = (a: ArrayLike<number>, u: number, w: number) => Array.from(a).slice(u * w, (u + 1) * w);
+    const expected: Record<string, (u: number) => unknown> = {
+      layer: () => LAYER,
+      channel: (u) => u,
+      responsive: (u) => awcRes.responsive[u],
+      eig_top: (u) => slice(awcRes.top, u, kt),
+      top_significant: (u) => slice(awcRes.topSignificant, u, kt),
+      n_sig_top: nSig,
+      null_upper: (u) => awcRes.upper[u],
+      null_lower: (u) => awcRes.lower[u],
+      eigvec_top: (u) => slice(awcRes.topVectors, u, kt * P),
+      energy: (u) => slice(awcRes.energy, u, P),
+      awc_theta_pred: (u) => awcRes.thetaPred[u],
+      awc_f_pred: (u) => awcRes.fPred[u],
+      awa_significant: (u) => o.awaSignificant[u],
+      awa_theta_pred: (u) => o.awaTheta[u],
+      awa_f_pred: (u) => o.awaF[u],
+      theta_pref: (u) => o.thetaPref[u],
+      f_pref: (u) => o.fPref[u],
+      tuning_responsive: (u) => o.tuningResponsive[u],
+      awa_theta_match: (u) => +m(u, o.awaTheta, o.awaF).theta,
+      awa_f_match: (u) => +m(u, o.awaTheta, o.awaF).f,
+      awa_reconstructed: (u) => +(o.awaSignificant[u] === 1 && m(u, o.awaTheta, o.awaF).theta && m(u, o.awaTheta, o.awaF).f),
+      awc_theta_match: (u) => +m(u, awcRes.thetaPred, awcRes.fPred).theta,
+      awc_f_match: (u) => +m(u, awcRes.thetaPred, awcRes.fPred).f,
+      awc_reconstructed: (u) => +(nSig(u) > 0 && m(u, awcRes.thetaPred, awcRes.fPred).theta && m(u, awcRes.thetaPred, awcRes.fPred).f),
+      eig_bottom: (u) => slice(awcRes.bottom, u, kb),
+      bottom_significant: (u) => slice(awcRes.bottomSignificant, u, kb),
+      n_sig_bottom: (u) => awcRes.bottomSignificant[u],
+      eigvec_bottom: (u) => slice(awcRes.bottomVectors, u, kb * P),
+    };
+    expect(Object.keys(expected).sort()).toEqual(AWC.columns.map((c) => c.name).sort());
+    for (const c of AWC.columns) {
+      for (let u = 0; u < U; u++) {
+        const col = cols[c.name]!;
+        const v = 'get' in col && typeof col.get === 'function' ? Array.from(col.get(u)) : (col as ArrayLike<unknown>)[u];
+        const want = expected[c.name]!(u);
+        expect(v, `${c.name}[${u}]`).toEqual(Array.isArray(want) ? want.map((x) => (typeof x === 'number' && !Number.isInteger(x) ? Math.fround(x) : x)) : want);
+      }
+    }
+    // the known units: the linear unit is reconstructed by AWA and AWC, the complex one by neither (90° off), the rest not
+    expect([...(cols['awa_reconstructed'] as Uint8Array)]).toEqual([1, 0, 0, 0]);
+    expect([...(cols['awc_reconstructed'] as Uint8Array)]).toEqual([1, 0, 0, 0]);
   });
 });

@@ -8,7 +8,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { runPipeline } from '../../pipeline/runner.ts';
-import { readLayerUnits, rowsFromTable, summarise, summaryStage, summaryTable, type UpstreamReader } from '../../stages/summary.ts';
+import { summaryStage } from '../../stages/summary.ts';
+import { readLayerUnits } from '../../results/layer-units.ts';
+import type { UpstreamReader } from '../../results/reader.ts';
+import { rowsFromTable, summarise, summaryTable } from '../../results/summary.ts';
 import { SUMMARY_COLUMNS } from '../../science/layer-summary.ts';
 import { fakeAnalysisStages, fakeExperiment, fakeLayerTables } from '../fixtures/fake-analysis.ts';
 import { cli } from '../cli/helpers.ts';
@@ -119,6 +122,16 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).toMatch(/<meta name="revcor-report-stamp" content="1:[0-9a-f]{64}">/);
     expect(html).toContain('block2_conv1');
+    // the orientation bandwidth at 1/√2: a tuning column, a summary statistic with its interval, in the CSV and the report
+    const header = lines[0]!.split(',');
+    const at = header.indexOf('median_ori_bandwidth');
+    expect(header.slice(at, at + 4)).toEqual(['median_ori_bandwidth', 'median_ori_bandwidth_lo', 'median_ori_bandwidth_hi', 'median_ori_bandwidth_n']);
+    const cells = lines[1]!.split(',');
+    // the fake units' ori_bandwidth 15 + 30r lies below their ori_half_width 20 + 40r (r = rand ∈ [−½, ½))
+    expect(Number(cells[at])).toBeGreaterThan(0);
+    expect(Number(cells[at])).toBeLessThan(Number(cells[header.indexOf('median_ori_half_width')]));
+    expect(Number(cells[at + 1])).toBeLessThanOrEqual(Number(cells[at]));
+    expect(html).toContain('bw 1/√2 °');
     const m1 = (await stat(join(out, 'report.html'))).mtimeMs;
     const again = await run();
     expect(again.upToDate).toBe(true);

@@ -104,3 +104,95 @@ describe('tuningStage.run', () => {
     await expect(tuningStage.run({ id: 'block1_conv1', params: { layer: 'block1_conv1' } }, fakeContext([]))).rejects.toThrow(/no grating shards/);
   });
 });
+
+describe('tuning table checked by value (known units: Gabor, complex, constant, dark-only)', () => {
+  it('every declared column equals the science function computed unit by unit', async () => {
+    const { gaborUnit, gratingRenderer, linearResponses } = await import('../fixtures/grating-units.ts');
+    const science = await import('../../science/tuning.ts');
+    const { TUNING } = await import('../../results/tuning.ts');
+    const { readTuning } = await import('../../results/tuning.ts');
+    const { tuningTable } = await import('../../stages/tuning.ts');
+    const set = defaultGratingSet();
+    const n = set.thetaDeg.length;
+    const render = gratingRenderer(set);
+    // unit 0: rectified Gabor (θ 60°, f 1/8); unit 1: energy of a quadrature pair (θ 120°, f 1/16); 2: constant; 3: dark
+    const g = gaborUnit(8, 8, 17, 3, 60, 1 / 8);
+    const q0 = gaborUnit(8, 8, 17, 4, 120, 1 / 16, 0);
+    const q1 = gaborUnit(8, 8, 17, 4, 120, 1 / 16, Math.PI / 2);
+    const lin = linearResponses([g], n, render);
+    const resp = new Float32Array(n * 4);
+    for (let i = 0; i < n; i++) {
+      const px = render(i, 0, 0, 17);
+      const dot = (w: ArrayLike<number>) => Array.from(w).reduce((s, v, k) => s + v * (px[k]! - 127.5), 0);
+      resp[i * 4] = lin[i]!;
+      resp[i * 4 + 1] = (dot(q0.weights) ** 2 + dot(q1.weights) ** 2) / 1e4;
+      resp[i * 4 + 2] = 3;
+      resp[i * 4 + 3] = 0;
+    }
+    const options = { epsilon: 1e-6, response: 'mean' as const, halfHeight: 'zero' as const };
+    const cols = readTuning(tuningTable('L', resp, 4, set, options));
+    // the expected value of every column, from the science functions on each unit's own curves
+    const grid = science.gratingGrid(set);
+    const R = science.reducePhase(resp, 4, grid);
+    const nT = grid.thetaDeg.length;
+    const nF = grid.sfCpp.length;
+    const at = (u: number, t: number, f: number) => R.mean[(t * nF + f) * 4 + u]!;
+    const expected: Record<string, (u: number) => unknown> = {};
+    const unit = (u: number) => {
+      let best = -Infinity;
+      let worst = Infinity;
+      for (let t = 0; t < nT; t++) for (let f = 0; f < nF; f++) (best = Math.max(best, at(u, t, f))), (worst = Math.min(worst, at(u, t, f)));
+      let fp = 0;
+      outer: for (let f = 0; f < nF; f++) for (let t = 0; t < nT; t++) if (at(u, t, f) === best) { fp = f; break outer; }
+      const ori = Array.from({ length: nT }, (_, t) => at(u, t, fp));
+      const tp = ori.indexOf(Math.max(...ori));
+      const sf = Array.from({ length: nF }, (_, f) => at(u, tp, f));
+      const responsive = best - worst > options.epsilon;
+      const half = sf[fp]! / 2;
+      return { best, responsive, fp, tp, ori, sf, half, k: (tp * nF + fp) * 4 + u };
+    };
+    const U = [0, 1, 2, 3].map(unit);
+    const when = (u: number, v: () => number) => (U[u]!.responsive ? v() : NaN);
+    Object.assign(expected, {
+      layer: () => 'L',
+      channel: (u: number) => u,
+      responsive: (u: number) => +U[u]!.responsive,
+      max_response: (u: number) => Math.fround(U[u]!.best),
+      sf_pref: (u: number) => when(u, () => grid.sfCpp[U[u]!.fp]!),
+      sf_pref_index: (u: number) => (U[u]!.responsive ? U[u]!.fp : -1),
+      theta_pref: (u: number) => when(u, () => grid.thetaDeg[U[u]!.tp]!),
+      theta_pref_index: (u: number) => (U[u]!.responsive ? U[u]!.tp : -1),
+      theta_vector: (u: number) => when(u, () => science.vectorAverageOrientation(U[u]!.ori, grid.thetaDeg)),
+      circular_variance: (u: number) => when(u, () => science.circularVariance(U[u]!.ori, grid.thetaDeg)),
+      osi: (u: number) => when(u, () => science.orientationSelectivity(U[u]!.ori, grid.thetaDeg, U[u]!.tp)),
+      ori_half_width: (u: number) => when(u, () => science.orientationHalfWidth(U[u]!.ori, grid.thetaDeg, U[u]!.tp)),
+      ori_bandwidth: (u: number) => when(u, () => science.orientationHalfWidth(U[u]!.ori, grid.thetaDeg, U[u]!.tp, 'zero', Math.SQRT1_2)),
+      ori_width_open: (u: number) => +(U[u]!.responsive && Number.isNaN(science.orientationHalfWidth(U[u]!.ori, grid.thetaDeg, U[u]!.tp))),
+      sf_low: (u: number) => when(u, () => science.sfCrossing(U[u]!.sf, grid.sfCpp, U[u]!.fp, U[u]!.half, -1)),
+      sf_high: (u: number) => when(u, () => science.sfCrossing(U[u]!.sf, grid.sfCpp, U[u]!.fp, U[u]!.half, 1)),
+      sf_bandwidth: (u: number) => when(u, () => science.sfBandwidth(U[u]!.sf, grid.sfCpp, U[u]!.fp)),
+      sf_low_open: (u: number) => +(U[u]!.responsive && Number.isNaN(science.sfCrossing(U[u]!.sf, grid.sfCpp, U[u]!.fp, U[u]!.half, -1))),
+      sf_high_open: (u: number) => +(U[u]!.responsive && Number.isNaN(science.sfCrossing(U[u]!.sf, grid.sfCpp, U[u]!.fp, U[u]!.half, 1))),
+      f1f0: (u: number) => when(u, () => R.f1f0[U[u]!.k]!),
+      max_phase_response: (u: number) => when(u, () => R.max[U[u]!.k]!),
+      ori_curve: (u: number) => U[u]!.ori.map(Math.fround),
+      sf_curve: (u: number) => U[u]!.sf.map(Math.fround),
+      response_grid: (u: number) => Array.from({ length: nT * nF }, (_, c) => Math.fround(R.mean[c * 4 + u]!)),
+    });
+    // every declared column is checked, so a new column needs its expectation here
+    expect(Object.keys(expected).sort()).toEqual(TUNING.columns.map((c) => c.name).sort());
+    const got = cols as unknown as Record<string, ArrayLike<unknown> | { get(r: number): ArrayLike<number> }>;
+    for (const c of TUNING.columns) {
+      for (let u = 0; u < 4; u++) {
+        const col = got[c.name]!;
+        const v = 'get' in col && typeof col.get === 'function' ? Array.from((col as { get(r: number): ArrayLike<number> }).get(u)) : (col as ArrayLike<unknown>)[u];
+        expect(v, `${c.name}[${u}]`).toEqual(expected[c.name]!(u));
+      }
+    }
+    // the known units: the Gabor and the complex cell are tuned where they were built, the constant and dark ones are not
+    expect([cols.theta_pref[0], cols.theta_pref[1]]).toEqual([60, 120]);
+    expect([...cols.responsive]).toEqual([1, 1, 0, 0]);
+    expect(cols.f1f0[0]).toBeGreaterThan(1); // simple
+    expect(cols.f1f0[1]).toBeLessThan(0.3); // complex
+  });
+});

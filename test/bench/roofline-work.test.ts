@@ -1,0 +1,59 @@
+// The roofline bench's work model: FLOPs counted from what shards computed (their metadata), by hand for small
+// cases, and the stage times (Σ seconds, wall span) from the records.
+import { describe, expect, it } from 'vitest';
+import { activationsWork, awaWork, awcWork, stageRoofline, weightBytes, type ShardFacts } from '../../bench/roofline-work.ts';
+import { convFlops, selectLayers, vggNetwork } from '../../model/network.ts';
+
+const facts = (stage: string, rows: number, meta: Record<string, unknown>, seconds = 1, finishedAt = '2026-01-01T00:00:10.000Z'): ShardFacts => ({
+  stage,
+  shard: `${stage}-x`,
+  rows,
+  seconds,
+  finishedAt,
+  meta: Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+});
+
+describe('roofline work model', () => {
+  it('activations: rows × the conv FLOPs at the side the shard ran; pixels, readouts and weights per batch', () => {
+    const net = vggNetwork('vgg16');
+    const [l1, l2] = selectLayers(net, ['block1_conv1', 'block1_conv2']);
+    const f = facts('activations', 10, { 'revcor.activations.input_size': '8', 'revcor.activations.geometry': [{ name: 'block1_conv1', channels: 64 }, { name: 'block1_conv2', channels: 2 }] });
+    const w = activationsWork(net, l2!.outputIndex, f, 4);
+    // block1: two 3×3 convs (3→64, 64→64), 'same', on 8×8
+    expect(w.flops).toBe(10 * 2 * 64 * (3 * 9 + 64 * 9) * 64);
+    expect(w.flops).toBe(10 * convFlops(net, l2!.outputIndex, 8));
+    expect(weightBytes(net, l2!.outputIndex)).toBe(4 * (64 * 28 + 64 * 577));
+    expect(w.bytes).toBe(10 * 8 * 8 * 3 * 4 + 10 * 66 * 4 + 3 * weightBytes(net, l2!.outputIndex));
+    expect(l1!.outputIndex).toBeLessThan(l2!.outputIndex);
+    expect(() => activationsWork(net, 0, facts('activations', 1, {}), 1)).toThrow(/input size/);
+  });
+
+  it('awa: 2·N·D·(U + 1) for the product with the ones column; samples read once', () => {
+    const w = awaWork(facts('awa', 4, { 'revcor.awa.layer': { crop: { size: 5 }, samples: 100, channels: 1 } }));
+    expect(w.flops).toBe(2 * 100 * 25 * 5);
+    expect(w.bytes).toBe(4 * (100 * 25 + 100 * 4 + 4 * 25));
+  });
+
+  it('awc: Krylov blocks capped at ⌊D/b⌋, projections, CholQR2 and Ritz vectors; dense Gram for the full solver', () => {
+    const sub = awcWork(facts('awc', 2, { 'revcor.awc.shard': { D: 100, samples: 200, solver: 'subspace', block: 8, steps: 12 } }));
+    const [N, D, b, m] = [200, 100, 8, 12]; // 13 steps asked, 100/8 = 12 blocks fit
+    const s = b * m;
+    expect(sub.flops).toBe(2 * (2 * N * D + m * 4 * N * D * b + m * 8 * D * s * b + (m - 1) * 8 * D * b * b + 2 * D * s * 6));
+    expect(sub.gemmFlops).toBe(sub.flops);
+    expect(sub.bytes).toBe(4 * N * D * (1 + 2 * m));
+    const shuffled = awcWork(facts('awc', 2, { 'revcor.awc.shard': { D: 100, samples: 200, solver: 'subspace', block: 8, steps: 12, shuffles: 3 } }));
+    expect(shuffled.flops).toBe(4 * sub.flops); // every unit and its 3 shuffles is an operator
+    const full = awcWork(facts('awc', 3, { 'revcor.awc.shard': { D: 10, samples: 50, solver: 'full', block: 8, steps: 12 } }));
+    expect(full.gemmFlops).toBe(3 * (2 * 50 * 10 + 2 * 50 * 100));
+    expect(full.flops).toBe(full.gemmFlops + 3 * 9 * 1000);
+  });
+
+  it('a stage row sums the work and times; the span runs from the first start to the last end', () => {
+    const awa = { 'revcor.awa.layer': { crop: { size: 2 }, samples: 10, channels: 1 } };
+    const row = stageRoofline('awa', [facts('awa', 1, awa, 4, '2026-01-01T00:00:10.000Z'), facts('awa', 1, awa, 3, '2026-01-01T00:00:12.000Z')], awaWork);
+    expect(row.flops).toBe(2 * (2 * 10 * 4 * 2));
+    expect(row.computeSeconds).toBe(7);
+    expect(row.spanSeconds).toBe(6); // 00:06 → 00:12
+    expect(row.rate).toBe(row.flops / 6);
+  });
+});
