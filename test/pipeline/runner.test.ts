@@ -10,6 +10,7 @@ import { planRun } from '../../pipeline/plan.ts';
 import { CheckpointError, InterruptedError, RevcorError } from '../../pipeline/errors.ts';
 import { MANIFEST_FORMAT, type Manifest } from '../../pipeline/manifest.ts';
 import type { Stage } from '../../pipeline/stage.ts';
+import type { ProgressEvent } from '../../pipeline/progress.ts';
 import { runCounts, toyStages } from '../fixtures/toy-stages.ts';
 import { cleanup, tempDir, toyExperiment } from './helpers.ts';
 
@@ -278,9 +279,10 @@ describe('runPipeline: selection, dry run, failure, interruption', () => {
   it('aborting stops cleanly with InterruptedError (exit 130); the rerun completes the rest', async () => {
     process.env.TOY_SLEEP_MS = '150';
     try {
+      // abort as soon as the first shard is done (an event, not a clock): the second is then mid-sleep
       const ac = new AbortController();
-      setTimeout(() => ac.abort(), 220);
-      const err = await run({ signal: ac.signal, concurrency: 1 }).catch((e) => e);
+      const reporter = { event: (e: ProgressEvent) => void (e.type === 'shard-done' && ac.abort()), close: () => undefined };
+      const err = await run({ signal: ac.signal, concurrency: 1, reporter }).catch((e) => e);
       expect(err).toBeInstanceOf(InterruptedError);
       expect(err.exitCode).toBe(130);
       expect(err.hint).toBe('Resume with: revcor run x.yaml');
