@@ -74,8 +74,10 @@ async function traced(args: string[], straceArgs: (pid: number) => string[]): Pr
   child.stderr!.on('data', (d) => (stderr += d));
   const exit = new Promise<number | string>((res) => child.on('exit', (code, sig) => res(code ?? sig ?? -1)));
   const pidFile = join(sync, 'pid');
-  await until(() => existsSync(pidFile), 'the writer started', exit);
-  const pid = Number(await readFile(pidFile, 'utf8'));
+  // the file exists a moment before its content: wait for the number itself
+  const readPid = async () => Number(await readFile(pidFile, 'utf8').catch(() => ''));
+  await until(async () => (await readPid()) > 0, 'the writer started', exit);
+  const pid = await readPid();
   const log = join(sync, 'strace.log');
   const tracer = spawn('strace', ['-f', '-qq', '-y', '-p', String(pid), '-o', log, ...straceArgs(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let tracerErr = '';
