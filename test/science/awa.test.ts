@@ -3,7 +3,7 @@
 // awa.nullModel) must give z with SD ≈ 1 for both kinds; the population form understates z for tonic units.
 import { describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
-import { awaLayer, awaNullSd, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../../science/awa.ts';
+import { awaLayer, awaNullSd, chunkRows, effectiveSampleSizes, variesOverSamples, weightSums, zMaxUnderNull, type AwaNullModel } from '../../science/awa.ts';
 import { JsMatMul } from '../../science/gemm.ts';
 import { arraySource } from '../../science/samples.ts';
 import { lcg, noiseMatrix, project } from '../fixtures/synthetic-units.ts';
@@ -94,5 +94,50 @@ describe('AWA significance is two-sided: max |z|, SPEC §4', () => {
     expect(res.zMax[0] / res.zMax[1]).toBeGreaterThan(0.8);
     expect(res.zMax[0] / res.zMax[1]).toBeLessThan(1.25);
     expect(res.significant[1]).toBe(1);
+  });
+});
+
+// Killed Stryker survivors of science/awa.ts (docs/testing.md): the weight sums, the effective sample size, the
+// shape check, a constant unit's z, the threshold's boundary and the chunk size.
+describe('awaLayer edges and its weight sums', () => {
+  it('weightSums: Σa, Σa² and the count of samples with a ≠ 0 (zeros and negatives included as they are)', () => {
+    // 4 samples × 3 units: silent, sparse with a negative value, tonic
+    const a = Float32Array.from([0, 0, 2, 0, 3, 2, 0, -1, 2, 0, 0, 2]);
+    const w = weightSums(a, 4, 3);
+    expect([...w.sum]).toEqual([0, 2, 8]);
+    expect([...w.sumSq]).toEqual([0, 10, 16]);
+    expect([...w.active]).toEqual([0, 2, 4]);
+  });
+
+  it('effectiveSampleSizes: (Σa)²/Σa² — n for n equal weights, 0 for a silent unit', () => {
+    expect([...effectiveSampleSizes({ sum: Float64Array.from([8, 0, 4]), sumSq: Float64Array.from([16, 0, 10]) })]).toEqual([4, 0, 1.6]);
+  });
+
+  it('rejects activations that are not N×U, naming both', async () => {
+    await expect(awaLayer(src, new Float32Array(N * U - 1), U, new JsMatMul(), { zThreshold: 5 })).rejects.toThrow(
+      `awaLayer: activations have ${N * U - 1} values, expected ${N}×${U}`,
+    );
+  });
+
+  it('a constant unit (finite-n null SD 0) has z 0 everywhere and is not significant', async () => {
+    const constant = new Float32Array(N).fill(3);
+    const res = await awaLayer(src, constant, 1, new JsMatMul(), { zThreshold: 5 });
+    expect(res.nullSd[0]).toBe(0);
+    expect(res.z.every((v) => v === 0)).toBe(true);
+    expect(res.zMax[0]).toBe(0);
+    expect(res.significant[0]).toBe(0);
+  });
+
+  it('max |z| equal to the threshold is significant (≥, docs/method.md §4)', async () => {
+    const first = await awaLayer(src, A, U, new JsMatMul(), { zThreshold: 5 });
+    const at = await awaLayer(src, A, U, new JsMatMul(), { zThreshold: first.zMax[3]! });
+    expect(at.zMax[3]).toBe(first.zMax[3]);
+    expect(at.significant[3]).toBe(1);
+  });
+
+  it('chunkRows: 64 Mi floats (256 MB of float32) per chunk, at least 64 rows, at most N', () => {
+    expect(chunkRows(10 ** 6, 1024)).toBe(65_536);
+    expect(chunkRows(10 ** 6, 10 ** 7)).toBe(64);
+    expect(chunkRows(100, 1024)).toBe(100);
   });
 });
