@@ -12,6 +12,7 @@ import { ExperimentSchema } from '../config/schema.ts';
 import { noiseCanvas, type LayerGeometry } from '../model/geometry.ts';
 import { loadModel } from '../model/load.ts';
 import { OrtMatMul } from '../model/ort-matmul.ts';
+import { selectLayers, vggNetwork } from '../model/network.ts';
 import { ModelSession } from '../model/session.ts';
 import { awaLayer, type AwaResult } from '../science/awa.ts';
 import { awcLayer } from '../science/awc.ts';
@@ -108,7 +109,8 @@ export async function benchRevcorVgg19(o: Vgg19RevcorOptions = {}): Promise<stri
     return '';
   }
   const N = o.N ?? 10000;
-  const layers = o.layers ?? ['block1_conv1', 'block1_conv2', 'block2_conv1', 'block2_conv2', 'block3_conv1', 'block3_conv2', 'block3_conv3', 'block3_conv4'];
+  // default: the layers of pooling stages 1–3 (VGG19's blocks 1–3), from the architecture
+  const layers = o.layers ?? selectLayers(vggNetwork('vgg19'), 'all').filter((l) => l.poolStage <= 3).map((l) => l.name);
   const config = ExperimentSchema.parse({ model: { arch: 'vgg19', weights, layers } });
   const model = await loadModel(config.model);
   const canvas = noiseCanvas(model.geometry);

@@ -204,10 +204,10 @@ export async function benchRevcor(opts: RevcorBenchOptions = {}) {
     seen.set(D, m);
     return m;
   };
-  const scenario = async (label: string, checkFor: (block: string) => number, maxDim = Infinity) => {
+  const scenario = async (label: string, checkFor: (poolStage: number) => number, maxDim = Infinity) => {
     const rows: LayerBench[] = [];
     for (const g of geometry) {
-      const c = checkFor(g.block);
+      const c = checkFor(g.poolStage);
       const bin = c === 1 && Number.isFinite(maxDim) ? analysisBin(g.cropSize, 1, 1, maxDim) : 1;
       // checks meeting the crop (worst alignment), or bins of pixel noise
       const side = c === 1 ? binnedSide(g.cropSize, bin) : Math.ceil((g.cropSize - 1) / c) + 1;
@@ -231,7 +231,8 @@ export async function benchRevcor(opts: RevcorBenchOptions = {}) {
     return { rows, minutes };
   };
   const pixels = await scenario('pixel noise, per-pixel AWC everywhere (awc.maxDim ≥ 38416), theoretical crops', () => 1);
-  const checks = await scenario('2×2 noise checks for blocks 4–5 (the AWC runs on checks), pixels for blocks 1–3', (b) => (b === 'block4' || b === 'block5' ? 2 : 1));
+  // pooling stages 4–5 are VGG16's blocks 4–5 (the layers whose RFs are too large for a per-pixel AWC)
+  const checks = await scenario('2×2 noise checks for pooling stages 4–5 (VGG blocks 4–5; the AWC runs on checks), pixels for stages 1–3', (s) => (s >= 4 ? 2 : 1));
   const binned = await scenario(`pixel noise, defaults: AWC on b×b bins where r² > awc.maxDim = ${defaultMaxDim}`, () => 1, defaultMaxDim);
   await ort.dispose();
   return { peak, covFigures, nsPerPixel, nsPerPixelCheck2, pixels, checks, binned };

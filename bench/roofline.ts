@@ -7,7 +7,7 @@
 // its records and the peaks saved by that timed run (roofline.json), or measures them now.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
@@ -18,6 +18,7 @@ import { seededWeights } from '../model/seeded.ts';
 import { ModelSession } from '../model/session.ts';
 import { convFlops } from '../model/network.ts';
 import { readStageRecords } from '../pipeline/manifest.ts';
+import { recordedStages, resolvedConfigFile } from '../pipeline/rundir.ts';
 import { batchFor } from '../stages/activations.ts';
 import { matmulPeak } from './forward.ts';
 import { activationsWork, awaWork, awcWork, stageRoofline, type ShardFacts, type StageRoofline } from './roofline-work.ts';
@@ -71,7 +72,7 @@ async function measurePeaks(config: Experiment, sides: readonly number[], runs: 
 /** The finished shards of a run directory (its records: also of a run still going or stopped) with their checkpoints' schema metadata. */
 export async function runFacts(outDir: string): Promise<ShardFacts[]> {
   const facts: ShardFacts[] = [];
-  const stages = await readdir(join(outDir, '.revcor', 'records')).catch(() => [] as string[]);
+  const stages = await recordedStages(outDir);
   for (const stage of stages.sort()) {
     for (const r of (await readStageRecords(outDir, stage)).values()) {
       let meta: Record<string, string> = {};
@@ -173,9 +174,9 @@ export async function benchRoofline(argv: readonly string[]): Promise<string> {
   let outDir: string;
   let peaks: Peaks = { threads, matmul: [], forward: {}, load: [] };
   let config: Experiment;
-  if (existsSync(join(target, 'config.resolved.yaml'))) {
+  if (existsSync(resolvedConfigFile(target))) {
     outDir = resolve(target);
-    config = (await loadExperiment(join(outDir, 'config.resolved.yaml'))).config;
+    config = (await loadExperiment(resolvedConfigFile(outDir))).config;
     const saved = join(outDir, 'roofline.json');
     if (existsSync(saved)) peaks = JSON.parse(readFileSync(saved, 'utf8')) as Peaks;
     else await measurePeaks(config, activationSides(await runFacts(outDir)), runs, peaks, log);
@@ -183,7 +184,7 @@ export async function benchRoofline(argv: readonly string[]): Promise<string> {
     const loaded = await loadExperiment(resolve(target));
     config = loaded.config;
     outDir = resolve(opt('out') ?? config.run.out);
-    if (existsSync(join(outDir, 'config.resolved.yaml'))) throw new Error(`roofline: ${outDir} already holds a run; expected an empty directory for a timed run (or pass the directory to report it)`);
+    if (existsSync(resolvedConfigFile(outDir))) throw new Error(`roofline: ${outDir} already holds a run; expected an empty directory for a timed run (or pass the directory to report it)`);
     const sides = await plannedSides(config);
     await measurePeaks(config, sides, runs, peaks, log);
     mkdirSync(outDir, { recursive: true });

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { ExperimentSchema } from '../config/schema.ts';
 import { loadModel } from '../model/load.ts';
+import { selectLayers, vggNetwork } from '../model/network.ts';
 import { ModelSession } from '../model/session.ts';
 import { gratingImageInto, gratingList } from '../science/gratings.ts';
 import { categoryTable } from '../stages/category.ts';
@@ -203,6 +204,8 @@ async function main(): Promise<void> {
   const tTune = performance.now();
   let tuneMs = 0;
   let catMs = 0;
+  // VGG's blocks are its pooling stages (from the architecture, not parsed from the layer names)
+  const stageOf = new Map(selectLayers(vggNetwork('vgg19'), 'all').map((l) => [l.name, l.poolStage]));
   const blockFaces: Record<string, number> = {};
   for (const [layer, g] of Object.entries(gActs)) {
     let t = performance.now();
@@ -229,7 +232,7 @@ async function main(): Promise<void> {
     const imageResponsive = [...Array(n).keys()].filter((u) => Math.max(...(means.get(u)!.toArray() as Float32Array)) > 0);
     const selIdx = [...Array(n).keys()].filter((u) => sel[u]);
     const nFace = selIdx.filter((u) => faces.has(pref[u]!)).length;
-    const block = layer.split('_')[0]!;
+    const block = `block${stageOf.get(layer) ?? '?'}`;
     blockFaces[block] = (blockFaces[block] ?? 0) + nFace;
     const prefCounts: Record<string, number> = {};
     for (const u of selIdx) prefCounts[pref[u]!] = (prefCounts[pref[u]!] ?? 0) + 1;

@@ -8,7 +8,8 @@ import { formatBytes } from '../pipeline/progress.ts';
 import { ATLAS_MAPS, DEFAULT_LAYOUT, renderAtlas, type AtlasMap } from '../report/atlas-png.ts';
 import { openRunDir } from '../report/source.ts';
 import { buildAtlas } from '../report/units.ts';
-import { ALL_LAYERS } from '../stages/unit-plan.ts';
+import { layerName } from '../model/layers.ts';
+import { graphOrder, inGraphOrder } from '../results/layer-order.ts';
 import { println, type CliDeps } from './deps.ts';
 
 interface AtlasArgs {
@@ -28,13 +29,16 @@ function commaList(s: string): string[] {
     .filter(Boolean);
 }
 
-/** The layers of --layers, each checked to have AWA or AWC output. */
-function chooseLayers(wanted: string, available: readonly string[], dir: string): string[] {
-  const list = commaList(wanted);
-  for (const l of list) {
-    if (!available.includes(l)) throw new InputError(`${dir}: --layers: expected layers with white-noise results (${available.join(', ') || 'none'}), got '${l}'`);
-  }
-  return list;
+/**
+ * The layers of --layers in the order given, each a layer name or an ONNX tensor name (mapped to its layer name as
+ * model.layers does), each checked to have AWA or AWC output.
+ */
+export function chooseLayers(wanted: string, available: readonly string[], dir: string): string[] {
+  return commaList(wanted).map((l) => {
+    const name = available.includes(l) ? l : layerName(l);
+    if (!available.includes(name)) throw new InputError(`${dir}: --layers: expected layers (or their tensor names) with white-noise results (${available.join(', ') || 'none'}), got '${l}'`);
+    return name;
+  });
 }
 
 /** The `atlas` command. */
@@ -46,7 +50,7 @@ export function atlasCommand(deps: CliDeps): CommandModule<object, AtlasArgs> {
       y
         .positional('dir', { type: 'string', demandOption: true, describe: 'Output directory of a run' })
         .option('out', { alias: 'o', type: 'string', describe: 'PNG to write (default <dir>/atlas.png)' })
-        .option('layers', { type: 'string', describe: 'Comma-separated layers, one row each (default: every layer with AWC results)' })
+        .option('layers', { type: 'string', describe: 'Comma-separated layers or ONNX tensor names, one row each in the order given (default: every layer with AWC results, in graph order)' })
         .option('per-layer', { type: 'number', default: 6, describe: 'Units per row: significant AWC first by λ₁/null edge, then significant AWA by |z|' })
         .option('maps', { type: 'string', default: 'awa,e1,e2', describe: `Maps per unit, left to right (${ATLAS_MAPS.join(', ')})` })
         .option('cell', { type: 'number', default: DEFAULT_LAYOUT.cell, describe: 'Side of one map in pixels' })
@@ -58,9 +62,11 @@ export function atlasCommand(deps: CliDeps): CommandModule<object, AtlasArgs> {
       if (!Number.isInteger(args['per-layer']) || args['per-layer'] < 1) throw new InputError(`--per-layer: expected a positive integer, got ${args['per-layer']}`);
       if (!Number.isInteger(args.cell) || args.cell < 8 || args.cell > 512) throw new InputError(`--cell: expected an integer from 8 to 512, got ${args.cell}`);
       const src = await openRunDir(args.dir);
-      // layers with AWC results (the default rows, in stage order), then any with AWA results only
-      const awcLayers = [...new Set(src.shardInfo('awc').map((s) => String(s.params['layer'])))];
-      const noiseLayers = [...new Set([...awcLayers, ...src.shardInfo('awa').map((s) => s.id)])].filter((l) => l !== ALL_LAYERS);
+      // layers with AWC results (the default rows, in graph order), else those with AWA results
+      const order = await graphOrder(src.config);
+      const awcLayers = inGraphOrder([...new Set(src.shardInfo('awc').map((s) => String(s.params['layer'])))], order);
+      const awaLayers = src.shardInfo('awa').map((s) => s.params['layer']).filter((l): l is string => typeof l === 'string'); // the all-layers shard names none
+      const noiseLayers = inGraphOrder([...new Set([...awcLayers, ...awaLayers])], order);
       const atlas = await buildAtlas(src, args.layers ? chooseLayers(args.layers, noiseLayers, src.outDir) : awcLayers.length ? awcLayers : noiseLayers);
       const { png, rows, width, height } = await renderAtlas(atlas.layers, args['per-layer'], maps as AtlasMap[], { ...DEFAULT_LAYOUT, cell: args.cell });
       const out = resolve(args.out ?? join(src.outDir, 'atlas.png'));

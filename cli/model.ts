@@ -55,7 +55,7 @@ export function modelCommand(deps: Pick<CliDeps, 'stdout'>): CommandModule<objec
         '',
         geometryTable(m.geometry),
         '',
-        'j = cumulative stride, r = theoretical RF size, size = feature map side, i = centre index ⌊size/2⌋,',
+        'stage = pooling stage (1 + pooling ops before the layer; the block number of VGG), j = cumulative stride, r = theoretical RF size, size = feature map side, i = centre index ⌊size/2⌋,',
         'centre = RF centre in input pixels, crop = RF clipped to the image (clipped: the unit also sees zero padding).',
       );
       if (graph) {

@@ -8,7 +8,8 @@ import type { AnalysedLayer, Network } from './network.ts';
 /** Geometry of one analysed layer's centre unit for a square input (all coordinates in input pixels). */
 export interface LayerGeometry {
   name: string;
-  block: string;
+  /** Pooling stage (1 + pools before the layer; VGG's block number). */
+  poolStage: number;
   channels: number;
   /** Cumulative stride j: input pixels per feature-map step. */
   stride: number;
@@ -102,7 +103,7 @@ export function layerGeometry(net: Network, layers: readonly AnalysedLayer[], in
     const cropEnd = Math.min(inputSize, end);
     return {
       name: layer.name,
-      block: layer.block,
+      poolStage: layer.poolStage,
       channels: layer.channels,
       stride: g.stride,
       rfSize: g.rfSize,
@@ -139,14 +140,14 @@ export function noiseCanvas(layers: readonly LayerGeometry[]): NoiseCanvas {
   return { x0, y0: x0, size: hi - x0, stride, centreIndex };
 }
 
-/** Format the geometry as a fixed-width table (for `revcor model info`). */
+/** Format the geometry as a fixed-width table (for `revcor model info`; 'stage' = pooling stage, VGG's block number). */
 export function geometryTable(layers: readonly LayerGeometry[]): string {
-  const head = ['layer', 'block', 'ch', 'j', 'r', 'size', 'i', 'centre', 'rf x0', 'crop x0', 'crop', 'clipped'];
+  const head = ['layer', 'stage', 'ch', 'j', 'r', 'size', 'i', 'centre', 'rf x0', 'crop x0', 'crop', 'clipped'];
   const rows = layers.map((l) => [
-    l.name, l.block, String(l.channels), String(l.stride), String(l.rfSize), String(l.featureSize), String(l.centreIndex),
+    l.name, String(l.poolStage), String(l.channels), String(l.stride), String(l.rfSize), String(l.featureSize), String(l.centreIndex),
     String(l.rfCentre), String(l.rfX0), String(l.cropX0), String(l.cropSize), l.clipped ? 'yes' : '',
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const fmt = (r: string[]) => r.map((v, c) => (c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ').trimEnd();
+  const fmt = (r: string[]) => r.map((v, c) => (c < 1 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ').trimEnd();
   return [fmt(head), ...rows.map(fmt)].join('\n');
 }

@@ -36,13 +36,13 @@ function poolDepths(net: Network): number[] {
  */
 export function chainAnalysable(net: Network): AnalysedLayer[] {
   const next = consumers(net);
-  const blocks = poolDepths(net);
+  const stages = poolDepths(net);
   const out: AnalysedLayer[] = [];
   net.ops.forEach((op, i) => {
     if (op.op !== 'conv') return;
     const after = next[i]!;
     const relu = after.length === 1 && net.ops[after[0]!]!.op === 'relu';
-    out.push({ name: op.name, source: op.name, block: `block${blocks[i]}`, outputIndex: relu ? after[0]! : i, channels: op.outChannels, relu });
+    out.push({ name: op.name, source: op.name, poolStage: stages[i]!, outputIndex: relu ? after[0]! : i, channels: op.outChannels, relu });
   });
   return out;
 }
@@ -92,9 +92,9 @@ function someNames(names: readonly string[], max = 12): string {
 export function dagSelect(net: Network, layers: 'all' | readonly string[], source: string): AnalysedLayer[] {
   const graph = net.graph!;
   const channels = tensorShapes(net, null);
-  const blocks = poolDepths(net);
+  const stages = poolDepths(net);
   const layer = (opIndex: number, name: string, from: string): AnalysedLayer => ({
-    name, source: from, block: `block${blocks[opIndex]}`, outputIndex: opIndex, channels: channels[opIndex]!.channels, relu: isActivation(net.ops[opIndex]!),
+    name, source: from, poolStage: stages[opIndex]!, outputIndex: opIndex, channels: channels[opIndex]!.channels, relu: isActivation(net.ops[opIndex]!),
   });
   let chosen: AnalysedLayer[];
   if (layers === 'all') {

@@ -206,8 +206,11 @@ export interface AnalysedLayer {
   name: string;
   /** Where the name comes from: the graph tensor (ONNX) or the conv op (sequential networks). */
   source: string;
-  /** 'block3' etc.: 1 + the number of pooling ops on the longest path before the output. */
-  block: string;
+  /**
+   * Pooling stage: 1 + the number of pooling ops on the longest path before the output (any graph; for VGG it is the
+   * block number, block3_conv1 → 3). Nothing parses it from names.
+   */
+  poolStage: number;
   /** Position of the op whose output is the layer's output in `Network.ops`. */
   outputIndex: number;
   channels: number;
@@ -238,7 +241,7 @@ export function vggNetwork(variant: 'vgg16' | 'vgg19'): Network {
 }
 
 /**
- * Every conv layer of the network, in order, with its block and output op (the nonlinearity that is the conv
+ * Every conv layer of the network, in order, with its pooling stage and output op (the nonlinearity that is the conv
  * output's only consumer, else the conv itself). For VGG these are the analysed layers.
  */
 export function convLayers(net: Network): AnalysedLayer[] {

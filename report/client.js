@@ -400,7 +400,10 @@
     const select = document.getElementById('v1-layer');
     const box = document.getElementById('v1-hists');
     if (!data || !select || !box || !data.properties.length) return;
-    for (const [i, L] of data.layers.entries()) select.append(el('option', { value: String(i), text: L.name }));
+    const labelsNode = document.getElementById('layer-labels');
+    const labels = labelsNode ? JSON.parse(labelsNode.textContent) : {};
+    // long layer names shortened in the list; the full name on hover and in the figure captions
+    for (const [i, L] of data.layers.entries()) select.append(el('option', { value: String(i), text: labels[L.name] || L.name, title: L.name }));
     const frac = (counts) => {
       const n = counts.reduce((a, b) => a + b, 0);
       return counts.map((c) => (n > 0 ? c / n : NaN));

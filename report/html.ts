@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Manifest } from '../pipeline/manifest.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
 import { cellParts, shownGroups, type ShownColumn } from './format.ts';
+import { layerLabels } from './layer-label.ts';
 import type { Plot } from './plots.ts';
 import type { ImageJson, LayerJson } from './units.ts';
 import type { V1SectionJson } from './v1.ts';
@@ -51,6 +52,17 @@ export interface ReportModel {
   v1?: V1SectionJson | null;
 }
 
+/** The page's labels of its layers (long names shortened, unique). */
+function pageLabels(m: ReportModel): Map<string, string> {
+  return layerLabels([...new Set([...m.rows.map((r) => r.layer), ...m.layers.map((L) => L.name), ...(m.v1?.layers ?? []).map((L) => L.name)])]);
+}
+
+/** A layer's name as shown: its label, with the full name on hover when the label is shortened. */
+function layerText(name: string, labels: Map<string, string>): string {
+  const label = labels.get(name) ?? name;
+  return label === name ? esc(name) : `<span class="lshort" title="${esc(name)}">${esc(label)}</span>`;
+}
+
 function v1Section(m: ReportModel): string {
   if (!m.v1) return '';
   const plot = m.plots.find((p) => p.id === 'plot-v1');
@@ -72,10 +84,11 @@ function summaryCell(r: SummaryRow, c: ShownColumn): string {
 
 function summaryTables(m: ReportModel): string {
   if (m.rows.length === 0) return '<p class="empty">No layer has results yet (none of tuning, category, awa, awc has finished).</p>';
+  const labels = pageLabels(m);
   return shownGroups(m.rows).map((g) => {
     const head = ['<th scope="col">layer</th>', ...g.columns.map((c) => `<th scope="col" title="${esc(m.columnDoc[c.key] ?? '')}">${esc(c.header)}</th>`)].join('');
     const body = m.rows
-      .map((r, i) => `<tr><th scope="row"><a href="#layer-${i}">${esc(r.layer)}</a></th>${g.columns.map((c) => summaryCell(r, c)).join('')}</tr>`)
+      .map((r, i) => `<tr><th scope="row"><a href="#layer-${i}">${layerText(r.layer, labels)}</a></th>${g.columns.map((c) => summaryCell(r, c)).join('')}</tr>`)
       .join('\n');
     return `<div class="table-block" id="table-${g.id}"><h3>${esc(g.title)}</h3><p class="note">${esc(g.note)}</p>
 <div class="scroll"><table class="summary"><thead><tr>${head}</tr></thead><tbody>
@@ -94,6 +107,7 @@ function plotsSection(m: ReportModel): string {
 
 function layerSections(m: ReportModel): string {
   if (m.layers.length === 0) return '<p class="empty">No per-unit results.</p>';
+  const labels = pageLabels(m);
   return m.layers
     .map((L, i) => {
       const r = m.rows.find((x) => x.layer === L.name);
@@ -101,7 +115,7 @@ function layerSections(m: ReportModel): string {
       if (L.awaSide) bits.push(`RF ${L.awaSide}×${L.awaSide} px`);
       if (r && Number.isFinite(r.pct_awa_significant)) bits.push(`AWA significant ${r.pct_awa_significant.toFixed(0)}%`);
       if (r && Number.isFinite(r.pct_awc_significant)) bits.push(`AWC significant ${r.pct_awc_significant.toFixed(0)}%`);
-      return `<details class="layer" id="layer-${i}" data-layer="${i}"><summary><span class="lname">${esc(L.name)}</span> <span class="lfacts">${esc(bits.join(' · '))}</span></summary><div class="layer-body"><p class="loading">Building…</p></div></details>`;
+      return `<details class="layer" id="layer-${i}" data-layer="${i}"><summary><span class="lname">${layerText(L.name, labels)}</span> <span class="lfacts">${esc(bits.join(' · '))}</span></summary><div class="layer-body"><p class="loading">Building…</p></div></details>`;
     })
     .join('\n');
 }
@@ -186,6 +200,7 @@ ${data}
 <script type="application/json" id="image-data">${scriptJson(m.images)}</script>
 <script type="application/json" id="report-settings">${scriptJson(m.settings)}</script>
 <script type="application/json" id="v1-data">${scriptJson(m.v1 ?? null)}</script>
+<script type="application/json" id="layer-labels">${scriptJson(Object.fromEntries(pageLabels(m)))}</script>
 <script>
 ${CLIENT_JS}
 </script>

@@ -5,6 +5,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { MIN_N } from '../science/intervals.ts';
 import { rowEstimate, type StatisticName, type SummaryRow } from '../science/layer-summary.ts';
+import { layerLabels } from './layer-label.ts';
 
 /** One titled SVG plot. */
 export interface Plot {
@@ -40,9 +41,16 @@ export function longForm(rows: readonly SummaryRow[], measures: readonly Measure
   );
 }
 
+/** The layer axis: layers in table order, long names shown by their labels (layer-label.ts). */
+function layerAxis(order: string[], labels: Map<string, string>) {
+  const short = Object.fromEntries([...labels].filter(([k, v]) => k !== v));
+  const labelExpr = Object.keys(short).length ? `(${JSON.stringify(short)})[datum.value] || datum.value` : undefined;
+  return { field: 'layer', type: 'ordinal', sort: order, title: 'layer', axis: { labelAngle: -40, ...(labelExpr ? { labelExpr, labelLimit: 200 } : {}) } };
+}
+
 /** A lines-and-points chart of measures by layer (layers in table order), each point with its interval as an error bar. */
-function lineSpec(values: PlotPoint[], order: string[], measures: string[], yTitle: string, domain: [number, number]): vl.TopLevelSpec {
-  const x = { field: 'layer', type: 'ordinal', sort: order, title: 'layer', axis: { labelAngle: -40 } };
+function lineSpec(values: PlotPoint[], order: string[], measures: string[], yTitle: string, domain: [number, number], labels: Map<string, string>): vl.TopLevelSpec {
+  const x = layerAxis(order, labels);
   const color = { field: 'measure', type: 'nominal', sort: measures, title: null, legend: { orient: 'right', labelLimit: 240 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -72,7 +80,7 @@ function lineSpec(values: PlotPoint[], order: string[], measures: string[], yTit
 }
 
 /** A stacked bar chart of selective units by preferred category, per layer. */
-function categorySpec(values: object[], order: string[]): vl.TopLevelSpec {
+function categorySpec(values: object[], order: string[], labels: Map<string, string>): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: Math.max(260, 46 * order.length),
@@ -81,7 +89,7 @@ function categorySpec(values: object[], order: string[]): vl.TopLevelSpec {
     data: { values },
     mark: { type: 'bar' },
     encoding: {
-      x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer', axis: { labelAngle: -40 } },
+      x: layerAxis(order, labels),
       y: { field: 'value', type: 'quantitative', title: '% of units (selective)', stack: 'zero' },
       color: { field: 'measure', type: 'nominal', title: 'preferred category', scale: { scheme: 'tableau20' }, legend: { orient: 'right', labelLimit: 240 } },
       tooltip: [{ field: 'layer' }, { field: 'measure' }, { field: 'value', format: '.1f' }],
@@ -91,7 +99,7 @@ function categorySpec(values: object[], order: string[]): vl.TopLevelSpec {
 }
 
 /** Renders a Vega-Lite spec to an SVG string (headless). */
-export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+export async function renderSpec(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -100,9 +108,26 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
+/** Escapes text as vega writes it into SVG. */
+function xmlText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Gives every shortened layer label drawn in an SVG a <title> with the full name (the browser shows it on hover). */
+export function titleShortLabels(svg: string, labels: Map<string, string>): string {
+  let out = svg;
+  for (const [name, label] of labels) {
+    if (label === name) continue;
+    out = out.split(`>${xmlText(label)}</text>`).join(`><title>${xmlText(name)}</title>${xmlText(label)}</text>`);
+  }
+  return out;
+}
+
 /** The report's plots (only those with data to show). */
 export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
   const order = rows.map((r) => r.layer);
+  const labels = layerLabels(order);
+  const renderSvg = async (spec: vl.TopLevelSpec) => titleShortLabels(await renderSpec(spec), labels);
   const plots: Plot[] = [];
   const success: Measure[] = [
     ['pct_responsive', 'responsive to gratings'],
@@ -118,7 +143,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
       id: 'plot-success',
       title: 'RF reconstruction by layer',
       caption: `Percent of all units of each layer: responsive, with a significant AWA or AWC, and reconstructed (significant RF whose predicted θ and f both match the grating tuning). Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} units.`,
-      svg: await renderSvg(lineSpec(s, order, success.map((m) => m[1]), '% of units', [0, 100])),
+      svg: await renderSvg(lineSpec(s, order, success.map((m) => m[1]), '% of units', [0, 100], labels)),
     });
   }
   const match: Measure[] = [
@@ -133,7 +158,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
       id: 'plot-match',
       title: 'Predicted vs measured tuning',
       caption: `Of the units with a significant RF and a grating response: percent whose RF-predicted orientation / spatial frequency matches the measured preference. Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} compared units.`,
-      svg: await renderSvg(lineSpec(m, order, match.map((x) => x[1]), '% of compared units', [0, 100])),
+      svg: await renderSvg(lineSpec(m, order, match.map((x) => x[1]), '% of compared units', [0, 100], labels)),
     });
   }
   const sel: Measure[] = [
@@ -150,7 +175,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
       id: 'plot-selectivity',
       title: 'Selectivity by layer',
       caption: `Medians of the orientation and category selectivity indices over each layer’s units, and the agreement of predicted with preferred orientation (mean cos 2Δθ: 1 identical, 0 unrelated). Bars: 95% bootstrap intervals; hollow points rest on fewer than ${MIN_N} units.`,
-      svg: await renderSvg(lineSpec(q, order, sel.map((x) => x[1]), 'index', [Math.min(0, ...q.map((v) => v.lo)), 1])),
+      svg: await renderSvg(lineSpec(q, order, sel.map((x) => x[1]), 'index', [Math.min(0, ...q.map((v) => v.lo)), 1], labels)),
     });
   }
   const tests: Measure[] = [
@@ -163,7 +188,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
       id: 'plot-category-tests',
       title: 'Category selectivity: two tests',
       caption: `Percent of each layer’s units called category-selective by the one-way ANOVA (FDR) and with a reliable category preference (same preferred category on disjoint halves of the images, split-half profile correlation beyond its permutation null). Bars: 95% Wilson intervals; hollow points rest on fewer than ${MIN_N} units.`,
-      svg: await renderSvg(lineSpec(c, order, tests.map((x) => x[1]), '% of units', [0, 100])),
+      svg: await renderSvg(lineSpec(c, order, tests.map((x) => x[1]), '% of units', [0, 100], labels)),
     });
   }
   const v1 = longForm(rows, [['v1_score', 'V1 score']]);
@@ -172,7 +197,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
       id: 'plot-v1',
       title: 'V1 score by layer',
       caption: 'Mean ceiled KS similarity of the layer’s V1 property distributions to recorded macaque V1 (1 = as similar as the V1 data to their own bootstrap). Bars: bootstrap intervals (v1.level); hollow points rest on fewer than 10 responsive units.',
-      svg: await renderSvg(lineSpec(v1, order, ['V1 score'], 'V1 score', [0, 1])),
+      svg: await renderSvg(lineSpec(v1, order, ['V1 score'], 'V1 score', [0, 1], labels)),
     });
   }
   const cats = rows.flatMap((r) => {
@@ -185,7 +210,7 @@ export async function layerPlots(rows: readonly SummaryRow[]): Promise<Plot[]> {
       id: 'plot-category',
       title: 'Category-selective units by layer',
       caption: 'Percent of each layer’s units that are category-selective, split by their preferred category.',
-      svg: await renderSvg(categorySpec(cats, order)),
+      svg: await renderSvg(categorySpec(cats, order, labels)),
     });
   }
   return plots;

@@ -3,9 +3,11 @@
 // shard that needs a whole upstream stage waits for all of it, which is the stage barrier. Completions arrive as
 // QueueEvents and are checked against the records; a periodic reconciliation catches anything missed, and the plan is
 // verified again from the records (up to three rounds) before the lifecycle prunes, writes the manifest and finalizes.
-// Tested in test/pipeline/distributed.test.ts.
+// A round is named parts: its bookkeeping (shard-book.ts), what it hears from the queue (completion-inbox.ts), the
+// loop (runRound), and the queue actions enqueueEntry, checkEntry, withdrawQueued and withdrawStaleJobs.
+// Tested in test/pipeline/distributed.test.ts (with Redis) and test/pipeline/distributed/coordinator.test.ts.
 import { hostname } from 'node:os';
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sha256 } from '../cache-key.ts';
 import { InterruptedError, RevcorError } from '../errors.ts';
@@ -16,10 +18,11 @@ import type { ProgressEvent } from '../progress.ts';
 import { readResolvedConfig } from '../rundir.ts';
 import { runPipeline, type RunOptions, type RunResult } from '../runner.ts';
 import { DEFAULT_QUEUE, JOB_FORMAT, type ShardJob } from './job.ts';
+import { CompletionInbox } from './completion-inbox.ts';
 import { redact } from './redact.ts';
 import { checkRedis, newClient, type RedisTarget } from './redis.ts';
 import { coordinatorKey, listWorkers, startHeartbeat, type Heartbeat } from './registry.ts';
-import type { JobResult } from './worker.ts';
+import { ShardBook, type Entry } from './shard-book.ts';
 
 /** How the coordinator reaches the workers. */
 export interface RedisExecutorOptions {
@@ -40,17 +43,8 @@ export interface DistributedRunOptions<C = unknown> extends RunOptions<C>, Redis
 /** A stage's shard failed on a worker, or was rejected by one. */
 export class RemoteShardError extends RevcorError {}
 
-const QUEUED_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
-
-type EntryState = 'blocked' | 'queued' | 'conflict' | 'done' | 'failed' | 'cancelled';
-
-interface Entry {
-  ps: PlannedShard;
-  stageIndex: number;
-  state: EntryState;
-  /** Times it was put back because its job finished without a record. */
-  requeues: number;
-}
+/** Job states in which a job is still waiting for a worker or running on one. */
+export const QUEUED_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 /** Plans and runs the pipeline into `outDir` with the shards computed by workers listening on the queue. */
 export async function runDistributed<C>(o: DistributedRunOptions<C>): Promise<RunResult> {
@@ -153,248 +147,33 @@ interface Coordination {
   ran: PlannedShard[];
 }
 
+/** One round: its bookkeeping, what the queue told it, and where it writes. */
+interface Round {
+  c: Coordination;
+  book: ShardBook;
+  inbox: CompletionInbox;
+  outDir: string;
+  emit: (e: ProgressEvent) => void;
+}
+
 /** Enqueues the plan's shards as their upstream completes and waits for all of them (or a failure, or an abort). */
 async function coordinate(plan: Plan, c: Coordination): Promise<void> {
-  const { o, queue, events } = c;
   const { emit, outDir } = c.ctx;
-  const entries = new Map<string, Entry>();
-  const doneKeys = new Map<string, string>(); // "stage/shard" → key of its current record
-  const stageLeft = new Map<string, { left: number; start?: number }>();
-  plan.stages.forEach((sp, stageIndex) => {
-    for (const ps of sp.shards) {
-      if (ps.status === 'done' && !ps.run) doneKeys.set(`${ps.stage}/${ps.shard.id}`, ps.key);
-      if (!ps.run) continue;
-      if (entries.has(ps.key)) throw new Error(`Stage ${ps.stage} shards ${entries.get(ps.key)!.ps.shard.id} and ${ps.shard.id} have the same cache key: expected distinct parameters per shard`);
-      entries.set(ps.key, { ps, stageIndex, state: 'blocked', requeues: 0 });
-    }
-    stageLeft.set(sp.stage.name, { left: sp.shards.filter((s) => s.run).length });
-  });
-  await withdrawStaleJobs(queue, outDir, entries, emit);
-
-  let failure: { entry: Entry; reason: string } | undefined;
-  let wakeUp: (() => void) | undefined;
-  const dirty = new Set<string>();
-  const completed = new Map<string, Partial<JobResult>>();
-  const failed = new Map<string, string>();
-  const wake = (): void => wakeUp?.();
-  const label = (e: Entry): string => `${e.ps.stage}/${e.ps.shard.id}`;
-
-  const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }): void => {
-    if (!entries.has(jobId)) return;
-    let rv = returnvalue as Partial<JobResult> | string | undefined;
-    if (typeof rv === 'string') {
-      try {
-        rv = JSON.parse(rv) as Partial<JobResult>;
-      } catch {
-        rv = undefined;
-      }
-    }
-    completed.set(jobId, rv ?? {});
-    dirty.add(jobId);
-    wake();
-  };
-  const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }): void => {
-    if (!entries.has(jobId)) return;
-    failed.set(jobId, failedReason);
-    dirty.add(jobId);
-    wake();
-  };
-  const onStalled = ({ jobId }: { jobId: string }): void => {
-    const e = entries.get(jobId);
-    if (e?.state === 'queued') emit({ type: 'log', level: 'warn', message: `${label(e)}: its worker stopped renewing the job lock (killed or lost): back in the queue for another worker`, stage: e.ps.stage, shard: e.ps.shard.id });
-  };
-  const onActive = ({ jobId }: { jobId: string }): void => {
-    const e = entries.get(jobId);
-    if (e?.state === 'queued') emit({ type: 'shard-start', stage: e.ps.stage, shard: e.ps.shard.id });
-  };
-  const onProgress = ({ jobId, data }: { jobId: string; data: unknown }): void => {
-    const e = entries.get(jobId);
-    if (e?.state === 'queued' && typeof data === 'number') emit({ type: 'shard-progress', stage: e.ps.stage, shard: e.ps.shard.id, fraction: data });
-  };
-  events.on('completed', onCompleted);
-  events.on('failed', onFailed);
-  events.on('stalled', onStalled);
-  events.on('active', onActive);
-  events.on('progress', onProgress);
-  const onAbort = (): void => wake();
-  c.ctx.signal.addEventListener('abort', onAbort);
-
-  const markDone = (e: Entry, info: { seconds: number; rows: number; bytes: number }): void => {
-    e.state = 'done';
-    e.ps.status = 'done';
-    doneKeys.set(label(e), e.ps.key);
-    c.ran.push(e.ps);
-    c.counters.done++;
-    emit({ type: 'shard-done', stage: e.ps.stage, shard: e.ps.shard.id, seconds: info.seconds, rows: info.rows, bytes: info.bytes });
-    const st = stageLeft.get(e.ps.stage)!;
-    if (--st.left === 0) emit({ type: 'stage-done', stage: e.ps.stage, seconds: (Date.now() - (st.start ?? Date.now())) / 1000 });
-  };
-  const markFailed = (e: Entry, reason: string): void => {
-    e.state = 'failed';
-    if (failure) return;
-    failure = { entry: e, reason: redact(reason) };
-    emit({ type: 'shard-failed', stage: e.ps.stage, shard: e.ps.shard.id, error: failure.reason });
-  };
-  const ready = (e: Entry): boolean =>
-    Object.entries(e.ps.basis.upstream).every(([u, keys]) => Object.entries(keys).every(([id, k]) => doneKeys.get(`${u}/${id}`) === k));
-
-  const enqueue = async (e: Entry): Promise<void> => {
-    const { ps } = e;
-    const st = stageLeft.get(ps.stage)!;
-    if (st.start === undefined) {
-      st.start = Date.now();
-      emit({ type: 'stage-start', stage: ps.stage, shards: st.left, cost: st.left });
-    }
-    if (ps.forced && ps.record) {
-      await deleteRecord(outDir, ps.stage, ps.shard.id); // --force: a worker would otherwise skip it as recorded
-    } else if (ps.status === 'pending' || ps.status === 'stale') {
-      const rec = await readRecord(outDir, ps.stage, ps.shard.id);
-      if (rec && rec.key === ps.key) return markDone(e, rec); // finished meanwhile by a job of an earlier coordinator
-    }
-    const existing = await queue.getJob(ps.key);
-    if (existing) {
-      const state = await existing.getState();
-      const data = existing.data as Partial<ShardJob> | undefined;
-      if (QUEUED_STATES.has(state)) {
-        if (data?.outDir !== outDir) {
-          if (e.state !== 'conflict') emit({ type: 'log', level: 'warn', message: `${ps.stage}/${ps.shard.id}: a job with the same cache key is queued for ${data?.outDir}; waiting for it to finish` });
-          e.state = 'conflict';
-          return;
-        }
-        if (data.codeVersion === c.o.codeVersion || state === 'active') {
-          e.state = 'queued'; // queued by an earlier coordinator of this directory: not duplicated
-          return;
-        }
-      }
-      await existing.remove().catch(() => undefined); // finished, failed, or queued by other code: replaced
-    }
-    const job: ShardJob = {
-      format: JOB_FORMAT,
-      outDir,
-      stage: ps.stage,
-      shard: ps.shard.id,
-      key: ps.key,
-      codeVersion: c.o.codeVersion,
-      configSha256: c.configSha256,
-      coordinator: { host: hostname(), pid: process.pid },
-      queuedAt: new Date().toISOString(),
-    };
-    await queue.add(`${ps.stage}/${ps.shard.id}`, job, {
-      jobId: ps.key,
-      priority: e.stageIndex + 1,
-      attempts: c.o.attempts ?? 3,
-      backoff: { type: 'exponential', delay: 2000 },
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
-    e.state = 'queued';
-  };
-
-  /** Brings one queued entry up to date from its completion/failure event, or (on a full check) from the queue and records. */
-  const check = async (e: Entry, full: boolean): Promise<void> => {
-    const key = e.ps.key;
-    const reason = failed.get(key);
-    const result = completed.get(key);
-    failed.delete(key);
-    completed.delete(key);
-    if (e.state === 'conflict') {
-      // the other directory's job is gone once it completed or failed: queue ours
-      if (result || reason !== undefined || !(await queue.getJob(key))) await enqueue(e);
-      return;
-    }
-    if (e.state !== 'queued') return;
-    if (result?.outDir === outDir) return markDone(e, { seconds: result.seconds ?? 0, rows: result.rows ?? 0, bytes: result.bytes ?? 0 });
-    if (reason !== undefined) return markFailed(e, reason);
-    if (!full && !result) return;
-    const job = await queue.getJob(key);
-    const state = job ? await job.getState() : 'missing';
-    if (state === 'failed') return markFailed(e, job?.failedReason ?? 'failed');
-    if (QUEUED_STATES.has(state)) return;
-    // finished or gone without us seeing how: the record decides
-    const rec = await readRecord(outDir, e.ps.stage, e.ps.shard.id);
-    if (rec && rec.key === key) return markDone(e, rec);
-    if (++e.requeues > 3) {
-      return markFailed(e, `its job finished ${e.requeues} times but no record with its cache key appeared in ${outDir} (do the workers write to the same shared directory?)`);
-    }
-    e.state = 'blocked';
-    await enqueue(e);
-  };
-
-  /** Withdraws this run's jobs no worker has started (after a failure or interruption); running ones finish. */
-  const withdraw = async (): Promise<number> => {
-    let n = 0;
-    for (const e of entries.values()) {
-      if (e.state === 'blocked' || e.state === 'conflict') {
-        e.state = 'cancelled';
-        continue;
-      }
-      if (e.state !== 'queued') continue;
-      const job = await queue.getJob(e.ps.key);
-      const state = job ? await job.getState() : 'missing';
-      if (state === 'active') continue;
-      if (job && state !== 'completed') {
-        try {
-          await job.remove();
-          n++;
-        } catch {
-          continue; // became active meanwhile: let it finish
-        }
-      }
-      if (state !== 'completed') e.state = 'cancelled';
-    }
-    return n;
-  };
-
-  const pollMs = o.pollMs ?? 2000;
-  let lastFull = Date.now();
-  let withdrawn = 0;
-  let stillRunning = 0;
+  const book = new ShardBook(plan, emit, c.ran, c.counters);
+  await withdrawStaleJobs(c.queue, outDir, book.entries, emit);
+  const inbox = new CompletionInbox(book, emit);
+  const detach = inbox.attach(c.events, c.ctx.signal);
+  const r: Round = { c, book, inbox, outDir, emit };
+  let stopped: { withdrawn: number; stillRunning: number } = { withdrawn: 0, stillRunning: 0 };
   try {
-    for (;;) {
-      if (failure || c.ctx.signal.aborted) {
-        // queued jobs are withdrawn; running ones finish on their workers and are recorded (a rerun sees them)
-        withdrawn = await Promise.race([withdraw(), new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
-        if (withdrawn < 0) emit({ type: 'log', level: 'warn', message: `could not withdraw the queued jobs within 10 s (is Redis reachable?): workers may still run them` });
-        stillRunning = [...entries.values()].filter((e) => e.state === 'queued').length;
-        break;
-      }
-      for (const e of entries.values()) if (e.state === 'blocked' && ready(e)) await enqueue(e);
-      const open = [...entries.values()].filter((e) => e.state === 'queued' || e.state === 'conflict' || e.state === 'blocked');
-      if (!open.length) break;
-      if (!dirty.size) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.max(50, pollMs - (Date.now() - lastFull)));
-          wakeUp = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        wakeUp = undefined;
-      }
-      const full = Date.now() - lastFull >= pollMs;
-      const todo = full ? open.map((e) => e.ps.key) : [...dirty];
-      dirty.clear();
-      if (full) lastFull = Date.now();
-      for (const key of todo) {
-        const e = entries.get(key);
-        if (e) await check(e, full);
-      }
-    }
+    stopped = await runRound(r);
   } finally {
-    events.off('completed', onCompleted);
-    events.off('failed', onFailed);
-    events.off('stalled', onStalled);
-    events.off('active', onActive);
-    events.off('progress', onProgress);
-    c.ctx.signal.removeEventListener('abort', onAbort);
+    detach();
   }
   const resume = c.ctx.resume;
-  const parts = [`${c.ran.length} of ${c.counters.toRun} shards finished this run and are kept`];
-  if (withdrawn > 0) parts.push(withdrawn === 1 ? '1 queued job was withdrawn' : `${withdrawn} queued jobs were withdrawn`);
-  if (stillRunning) parts.push(`${stillRunning === 1 ? '1 shard' : `${stillRunning} shards`} still running on workers ${stillRunning === 1 ? 'is' : 'are'} recorded when finished`);
-  const kept = parts.join('; ') + '.';
-  if (failure) {
-    throw new RemoteShardError(`Stage ${failure.entry.ps.stage} shard ${failure.entry.ps.shard.id} failed on a worker: ${failure.reason}`, {
+  const kept = book.kept(stopped.withdrawn, stopped.stillRunning);
+  if (book.failure) {
+    throw new RemoteShardError(`Stage ${book.failure.entry.ps.stage} shard ${book.failure.entry.ps.shard.id} failed on a worker: ${book.failure.reason}`, {
       hint: `${kept} Resume with: ${resume}`,
     });
   }
@@ -404,8 +183,149 @@ async function coordinate(plan: Plan, c: Coordination): Promise<void> {
   }
 }
 
+/** The loop of a round: queue what is ready, wait for events (or the poll interval), check what changed. */
+async function runRound(r: Round): Promise<{ withdrawn: number; stillRunning: number }> {
+  const { c, book, inbox } = r;
+  const pollMs = c.o.pollMs ?? 2000;
+  let lastFull = Date.now();
+  for (;;) {
+    if (book.failure || c.ctx.signal.aborted) {
+      // queued jobs are withdrawn; running ones finish on their workers and are recorded (a rerun sees them)
+      const withdrawn = await Promise.race([withdrawQueued(book, c.queue), new Promise<number>((res) => setTimeout(() => res(-1), 10_000))]);
+      if (withdrawn < 0) r.emit({ type: 'log', level: 'warn', message: `could not withdraw the queued jobs within 10 s (is Redis reachable?): workers may still run them` });
+      return { withdrawn, stillRunning: book.queued() };
+    }
+    for (const e of book.readyToQueue()) await enqueueEntry(r, e);
+    const open = book.open();
+    if (!open.length) return { withdrawn: 0, stillRunning: 0 };
+    if (!inbox.pending) await inbox.wait(Math.max(50, pollMs - (Date.now() - lastFull)));
+    const full = Date.now() - lastFull >= pollMs;
+    const todo = full ? open.map((e) => e.ps.key) : inbox.drainKeys();
+    if (full) {
+      inbox.drainKeys();
+      lastFull = Date.now();
+    }
+    for (const key of todo) {
+      const e = book.entries.get(key);
+      if (e) await checkEntry(r, e, full);
+    }
+  }
+}
+
+/** The job payload of a shard (what a worker validates before acting). */
+export function shardJob(ps: PlannedShard, outDir: string, codeVersion: string, configSha256: string): ShardJob {
+  return {
+    format: JOB_FORMAT,
+    outDir,
+    stage: ps.stage,
+    shard: ps.shard.id,
+    key: ps.key,
+    codeVersion,
+    configSha256,
+    coordinator: { host: hostname(), pid: process.pid },
+    queuedAt: new Date().toISOString(),
+  };
+}
+
+/** BullMQ options of a shard's job: id = cache key, earlier stages first, retried with backoff, failures kept a week. */
+export function shardJobOptions(key: string, stageIndex: number, attempts = 3): JobsOptions {
+  return {
+    jobId: key,
+    priority: stageIndex + 1,
+    attempts,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+/** Puts a ready entry on the queue, unless its record appeared meanwhile or a job for it is already queued. */
+async function enqueueEntry(r: Round, e: Entry): Promise<void> {
+  const { ps } = e;
+  const { outDir, c } = r;
+  r.book.startStage(e);
+  if (ps.forced && ps.record) {
+    await deleteRecord(outDir, ps.stage, ps.shard.id); // --force: a worker would otherwise skip it as recorded
+  } else if (ps.status === 'pending' || ps.status === 'stale') {
+    const rec = await readRecord(outDir, ps.stage, ps.shard.id);
+    if (rec && rec.key === ps.key) return r.book.markDone(e, rec); // finished meanwhile by a job of an earlier coordinator
+  }
+  const existing = await c.queue.getJob(ps.key);
+  if (existing) {
+    const state = await existing.getState();
+    const data = existing.data as Partial<ShardJob> | undefined;
+    if (QUEUED_STATES.has(state)) {
+      if (data?.outDir !== outDir) {
+        if (e.state !== 'conflict') r.emit({ type: 'log', level: 'warn', message: `${ps.stage}/${ps.shard.id}: a job with the same cache key is queued for ${data?.outDir}; waiting for it to finish` });
+        e.state = 'conflict';
+        return;
+      }
+      if (data.codeVersion === c.o.codeVersion || state === 'active') {
+        e.state = 'queued'; // queued by an earlier coordinator of this directory: not duplicated
+        return;
+      }
+    }
+    await existing.remove().catch(() => undefined); // finished, failed, or queued by other code: replaced
+  }
+  await c.queue.add(`${ps.stage}/${ps.shard.id}`, shardJob(ps, outDir, c.o.codeVersion, c.configSha256), shardJobOptions(ps.key, e.stageIndex, c.o.attempts));
+  e.state = 'queued';
+}
+
+/** Brings one entry up to date from its completion/failure event, or (on a full check) from the queue and records. */
+async function checkEntry(r: Round, e: Entry, full: boolean): Promise<void> {
+  const { outDir, c, book } = r;
+  const key = e.ps.key;
+  const { result, reason } = r.inbox.take(key);
+  if (e.state === 'conflict') {
+    // the other directory's job is gone once it completed or failed: queue ours
+    if (result || reason !== undefined || !(await c.queue.getJob(key))) await enqueueEntry(r, e);
+    return;
+  }
+  if (e.state !== 'queued') return;
+  if (result?.outDir === outDir) return book.markDone(e, { seconds: result.seconds ?? 0, rows: result.rows ?? 0, bytes: result.bytes ?? 0 });
+  if (reason !== undefined) return book.markFailed(e, reason);
+  if (!full && !result) return;
+  const job = await c.queue.getJob(key);
+  const state = job ? await job.getState() : 'missing';
+  if (state === 'failed') return book.markFailed(e, job?.failedReason ?? 'failed');
+  if (QUEUED_STATES.has(state)) return;
+  // finished or gone without us seeing how: the record decides
+  const rec = await readRecord(outDir, e.ps.stage, e.ps.shard.id);
+  if (rec && rec.key === key) return book.markDone(e, rec);
+  if (++e.requeues > 3) {
+    return book.markFailed(e, `its job finished ${e.requeues} times but no record with its cache key appeared in ${outDir} (do the workers write to the same shared directory?)`);
+  }
+  e.state = 'blocked';
+  await enqueueEntry(r, e);
+}
+
+/** Withdraws this round's jobs no worker has started (after a failure or interruption); running ones finish. */
+export async function withdrawQueued(book: ShardBook, queue: Queue): Promise<number> {
+  let n = 0;
+  for (const e of book.entries.values()) {
+    if (e.state === 'blocked' || e.state === 'conflict') {
+      e.state = 'cancelled';
+      continue;
+    }
+    if (e.state !== 'queued') continue;
+    const job = await queue.getJob(e.ps.key);
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'active') continue;
+    if (job && state !== 'completed') {
+      try {
+        await job.remove();
+        n++;
+      } catch {
+        continue; // became active meanwhile: let it finish
+      }
+    }
+    if (state !== 'completed') e.state = 'cancelled';
+  }
+  return n;
+}
+
 /** Removes queued, not yet started jobs of this output directory whose cache keys this plan no longer has. */
-async function withdrawStaleJobs(queue: Queue, outDir: string, entries: Map<string, Entry>, emit: (e: ProgressEvent) => void): Promise<void> {
+export async function withdrawStaleJobs(queue: Queue, outDir: string, entries: Map<string, Entry>, emit: (e: ProgressEvent) => void): Promise<void> {
   const jobs = (await queue.getJobs(['waiting', 'prioritized', 'delayed'])) as Job[];
   let n = 0;
   for (const j of jobs) {

@@ -2,7 +2,7 @@
 // root is needed) stops with one line naming the file and ENOSPC, keeps every finished checkpoint, fails again on
 // report.html when only the shards fit, and completes once there is space — with the data of an ordinary run.
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffRuns, withinTolerance } from '../../pipeline/run-diff.ts';
@@ -24,16 +24,26 @@ describe.skipIf(!CAN_MOUNT)('a full disk never costs a finished checkpoint', () 
     const logs = join(dir, 'logs');
     await mkdir(mnt);
     await mkdir(logs);
+    // the sizes come from an ordinary run of the experiment: half of what its files need (a shard fails), then room for
+    // every file but report.html (plus the largest file's temporary copy), then plenty
+    const plain = spawnSync(process.execPath, ['bin/revcor.js', 'run', 'config/smoke.yaml', '--out', join(dir, 'plain'), '--quiet'], { cwd: REPO, encoding: 'utf8' });
+    expect(plain.status, plain.stderr).toBe(0);
+    const files = await allFiles(join(dir, 'plain'));
+    const pages = (bytes: number) => Math.ceil(bytes / 4096) * 4;
+    const report = files.find((f) => f.path.endsWith('report.html'))!.size;
+    const rest = files.filter((f) => !f.path.endsWith('report.html'));
+    const needK = rest.reduce((a, f) => a + pages(f.size), 0) + Math.max(...rest.map((f) => pages(f.size))) + 16;
+    expect(pages(report), 'report.html must not fit in the margin').toBeGreaterThan(Math.max(...rest.map((f) => pages(f.size))) + 32);
     const cmd = `node bin/revcor.js run config/smoke.yaml --out ${mnt}/run --quiet`;
     const script = [
       'set -u',
-      `mount -t tmpfs -o size=200k tmpfs ${mnt}`,
+      `mount -t tmpfs -o size=${Math.floor(needK / 2)}k tmpfs ${mnt}`,
       `cd ${REPO}`,
       `${cmd} > /dev/null 2> ${logs}/err1; echo $? > ${logs}/rc1`,
       `node bin/revcor.js status ${mnt}/run --json > ${logs}/status1 2>&1`,
-      `mount -o remount,size=280k ${mnt}`,
+      `mount -o remount,size=${needK}k ${mnt}`,
       `${cmd} > /dev/null 2> ${logs}/err2; echo $? > ${logs}/rc2`,
-      `mount -o remount,size=4m ${mnt}`,
+      `mount -o remount,size=${needK + pages(report) * 4}k ${mnt}`,
       `${cmd} > /dev/null 2> ${logs}/err3; echo $? > ${logs}/rc3`,
       `cp -a ${mnt}/run ${dir}/after`,
     ].join('\n');
@@ -56,10 +66,20 @@ describe.skipIf(!CAN_MOUNT)('a full disk never costs a finished checkpoint', () 
     userError(await read('err2'), /report\.html/);
     expect(await read('rc3')).toEqual(['0']);
     // the same data as an ordinary run of the experiment
-    const plain = spawnSync(process.execPath, ['bin/revcor.js', 'run', 'config/smoke.yaml', '--out', join(dir, 'plain'), '--quiet'], { cwd: REPO, encoding: 'utf8' });
-    expect(plain.status, plain.stderr).toBe(0);
     const diffs = await diffRuns(join(dir, 'plain'), join(dir, 'after'));
     expect(diffs.filter((d) => !withinTolerance(d, 0)).map((d) => `${d.stage}/${d.shard}`)).toEqual([]);
     expect(diffs.length).toBeGreaterThan(10);
   }, 400_000);
 });
+
+/** Every file under a directory with its size. */
+async function allFiles(root: string): Promise<{ path: string; size: number }[]> {
+  const out: { path: string; size: number }[] = [];
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) {
+      const path = join(e.parentPath, e.name);
+      out.push({ path, size: (await stat(path)).size });
+    }
+  }
+  return out;
+}

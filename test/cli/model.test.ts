@@ -32,7 +32,7 @@ describe('revcor model info', () => {
     expect(out).toMatch(/seeded He-normal weights \(model.seed = 7\)/);
     expect(out).toContain('noise canvas:  202×202 px at (16, 16)');
     const row = out.split('\n').find((l) => l.startsWith('block5_conv3'))!;
-    expect(row.split(/\s+/)).toEqual(['block5_conv3', 'block5', '512', '16', '196', '14', '7', '119.5', '22', '22', '196']);
+    expect(row.split(/\s+/)).toEqual(['block5_conv3', '5', '512', '16', '196', '14', '7', '119.5', '22', '22', '196']);
   });
 
   it('--json for VGG19: clipped block5_conv3/4', async () => {

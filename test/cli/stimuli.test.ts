@@ -76,5 +76,5 @@ describe('engine × real stimuli stage', () => {
     for (const f of ['gratings.arrow', 'images.arrow', 'noise.arrow']) {
       expect((await readFile(join(out, 'stimuli', f))).equals(await readFile(join(ref, 'stimuli', f))), f).toBe(true);
     }
-  });
+  }, 180_000); // three CLI processes, each starting tsx: minutes on a loaded machine (a guard, not a speed assertion)
 });

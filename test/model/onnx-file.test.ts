@@ -8,7 +8,8 @@ import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { layerGeometry } from '../../model/geometry.ts';
 import { layerName } from '../../model/layers.ts';
-import { convLayers, selectLayers, type Network } from '../../model/network.ts';
+import { convLayers, selectLayers, vggNetwork, type Network } from '../../model/network.ts';
+import { alexnetFeatures, inceptionModule } from '../fixtures/dag-fixtures.ts';
 import { loadOnnxFile, sequentialOnnxBytes } from '../../model/onnx-file.ts';
 import { decodeModel, encodeModel } from '../../model/onnx-proto.ts';
 import { seededWeights } from '../../model/seeded.ts';
@@ -166,6 +167,29 @@ describe('graphs that are not feed-forward convolution: one-line refusals naming
     expect(selectLayers(net, ['stem.relu.Relu', '/stem/relu/Relu_output_0']).map((l) => l.name)).toEqual(['stem.relu.Relu']);
     expect(selectLayers(net, ['/stem/conv/Conv_output_0'])[0]).toMatchObject({ name: 'stem.conv.Conv', relu: false, channels: 4 });
     expect(refusal(net, ['relu3'])).toMatch(/^model\.layers: unknown layer 'relu3' for .*head\.onnx\. Expected an output tensor name \(or its layer name\) such as \/stem\/relu\/Relu_output_0\.$/);
+  });
+});
+
+describe('pooling stage of a layer (from the graph, never from its name)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'revcor-stage-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is 1 + the pooling ops on the longest path into the layer; for VGG it is the block number', async () => {
+    const stages = async (fx: ReturnType<typeof inceptionModule>) => {
+      const file = path.join(dir, `${fx.name}.onnx`);
+      writeFileSync(file, onnxBytes(fx.model));
+      const { net } = await loadOnnxFile(file, 'caffe', fx.inputSize);
+      return Object.fromEntries(selectLayers(net, 'all').map((l) => [l.name, l.poolStage]));
+    };
+    expect(await stages(alexnetFeatures())).toEqual({ 'features.features.1.Relu': 1, 'features.features.5.Relu': 2, 'features.features.9.Relu': 3 });
+    // the avg-pool branch of the Inception module is one pool deeper; the Concat takes the longest path
+    const inception = await stages(inceptionModule());
+    expect(inception['conv1.Relu']).toBe(1);
+    expect(inception['inception3a.branch1.Relu']).toBe(2);
+    expect(inception['inception3a.branch4.branch4.1.Relu']).toBe(3);
+    expect(inception['inception3a.Concat']).toBe(3);
+    const vgg = convLayers(vggNetwork('vgg19'));
+    expect(vgg.map((l) => l.poolStage)).toEqual(vgg.map((l) => Number(/^block(\d)_/.exec(l.name)![1])));
   });
 });
 

@@ -10,6 +10,17 @@ import { mapPng, pngDataUri } from '../../report/images.ts';
 import type { LayerJson } from '../../report/units.ts';
 import { allStages } from '../../stages/index.ts';
 import { cli, REPO } from '../cli/helpers.ts';
+import { chooseLayers } from '../../cli/atlas.ts';
+import { InputError } from '../../pipeline/errors.ts';
+
+describe('atlas --layers', () => {
+  it('takes layer names or ONNX tensor names (mapped as model.layers maps them), in the order given', () => {
+    const available = ['features.features.3.Relu', 'layer1.layer1.0.relu.Relu', 'block1_conv1'];
+    expect(chooseLayers('/layer1/layer1.0/relu/Relu_output_0, block1_conv1,features.features.3.Relu', available, '/r')).toEqual(['layer1.layer1.0.relu.Relu', 'block1_conv1', 'features.features.3.Relu']);
+    expect(() => chooseLayers('/features/features.5/Relu_output_0', available, '/r')).toThrow(InputError);
+    expect(() => chooseLayers('/features/features.5/Relu_output_0', available, '/r')).toThrow(/^\/r: --layers: expected layers \(or their tensor names\) with white-noise results \(features.features.3.Relu, .*\), got '\/features\/features.5\/Relu_output_0'$/);
+  });
+});
 
 describe('pickUnits', () => {
   it('ranks significant AWC by λ₁/edge, then significant AWA by |z|, then by channel', () => {
@@ -97,7 +108,7 @@ describe('revcor atlas (smoke run)', () => {
   it('refuses an unknown layer or map with a one-line error', async () => {
     const bad = await cli(['atlas', out, '--layers', 'block9_conv9'], allStages);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--layers: expected layers with white-noise results .* got 'block9_conv9'/);
+    expect(bad.stderr).toMatch(/--layers: expected layers \(or their tensor names\) with white-noise results .* got 'block9_conv9'/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     const badMap = await cli(['atlas', out, '--maps', 'awa,e9'], allStages);
     expect(badMap.code).toBe(2);

@@ -5,6 +5,7 @@ import type { Table } from 'apache-arrow';
 import { buildReport } from '../../report/build.ts';
 import { csvField } from '../../report/csv.ts';
 import { esc, scriptJson } from '../../report/html.ts';
+import { layerLabels } from '../../report/layer-label.ts';
 import type { RunSource } from '../../report/source.ts';
 import { fakeExperiment, fakeLayerTables } from '../fixtures/fake-analysis.ts';
 
@@ -31,6 +32,19 @@ function hostileRun(): RunSource {
     read: async (s, id) => stages[s]![id]!,
   };
 }
+
+describe('long layer names', () => {
+  it('are shown by their short label, the full name (escaped) on hover in the table, the atlas and the plots', async () => {
+    const { html } = await buildReport(hostileRun());
+    const label = layerLabels([LAYER]).get(LAYER)!;
+    expect(label).not.toBe(LAYER);
+    const shown = `<span class="lshort" title="${esc(LAYER)}">${esc(label)}</span>`;
+    expect(html).toContain(`<th scope="row"><a href="#layer-0">${shown}</a></th>`);
+    expect(html).toContain(`<summary><span class="lname">${shown}</span>`);
+    expect(html).toContain(`<title>${LAYER.replace(/</g, '&lt;').replace(/>/g, '&gt;')}</title>${label.replace(/</g, '&lt;').replace(/>/g, '&gt;')}</text>`);
+    expect(JSON.parse(/<script type="application\/json" id="layer-labels">(.*?)<\/script>/.exec(html)![1]!)).toEqual({ [LAYER]: label });
+  });
+});
 
 describe('escaping', () => {
   it('esc, scriptJson and csvField', () => {

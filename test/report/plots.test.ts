@@ -57,4 +57,13 @@ describe('layer plots', () => {
     const selectivity = plots.find((p) => p.id === 'plot-selectivity')!;
     expect(errorBars(selectivity.svg)).toBe(longForm(rows, [['median_osi', ''], ['median_circular_variance', ''], ['awa_theta_agreement', '']]).length);
   });
+
+  it('shows long (ONNX tensor) layer names by their short labels on the axis, the full name on hover', async () => {
+    const long = ['layer1.layer1.0.relu.Relu', 'layer4.layer4.1.relu_2.Relu'];
+    const plots = await layerPlots([layerSummary(layer(long[0]!, 20)), layerSummary(layer(long[1]!, 20))]);
+    const svg = plots.find((p) => p.id === 'plot-success')!.svg;
+    expect(svg).toContain('><title>layer1.layer1.0.relu.Relu</title>…layer1.0.relu.Relu</text>');
+    expect(svg).toContain('><title>layer4.layer4.1.relu_2.Relu</title>…layer4.1.relu_2.Relu</text>');
+    expect(svg).not.toMatch(/>layer1\.layer1\.0\.relu\.Relu<\/text>/); // the long name is not drawn
+  });
 });

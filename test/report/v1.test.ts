@@ -95,6 +95,7 @@ describe.skipIf(!ready)('V1 comparison in the summary and the report (smoke run,
     expect(await page.locator('#v1 h2').textContent()).toContain('V1');
     expect(await page.locator('#plot-v1 svg').count()).toBe(1);
     expect(await page.locator('#v1-layer option').allTextContents()).toEqual(['block1_conv1', 'block2_conv1']);
+    expect(await page.locator('#v1-layer option').evaluateAll((os) => os.map((o) => o.getAttribute('title')))).toEqual(['block1_conv1', 'block2_conv1']); // full names on hover
     const figures = page.locator('#v1-hists figure.v1-hist');
     expect(await figures.count()).toBe(V1_PROPERTIES.length);
     const sources = (await page.locator('#v1 .v1-sources li').allTextContents()).join('\n');

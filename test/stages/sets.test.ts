@@ -49,13 +49,23 @@ describe('the registry', () => {
     expect((await stimuliStage.plan(off)).map((s) => s.id)).toEqual(['gratings', 'noise']);
   });
 
-  it('each set says how the network sees it: full images for gratings, the noise canvas for noise', async () => {
+  it('each set says how the network sees it: centre units on the stride-aligned canvas, spatial max/mean on whole images', async () => {
     const c = ctx();
     const { loadModel } = await import('../../model/load.ts');
     const model = await loadModel(c.config.model);
-    expect(await stimulusSet('gratings').layout(c.config, model)).toMatchObject({ side: 64, x0: 0, y0: 0, readout: 'centre' });
     const noise = await stimulusSet('noise').layout(c.config, model);
     expect(noise.side).toBeLessThan(64); // the stride-aligned canvas of block1_conv1's 3-px RF
     expect(Object.keys(noise.metadata)).toEqual(['revcor.activations.canvas', 'revcor.activations.noise']);
+    const canvas = { side: noise.side, x0: noise.x0, y0: noise.y0, readout: 'centre', unitIndex: noise.unitIndex };
+    // gratings and the blank are read at the centre: the same canvas as the noise (the same units, fewer FLOPs)
+    for (const set of ['gratings', 'blank']) {
+      const l = await stimulusSet(set).layout(c.config, model);
+      expect(l, set).toMatchObject(canvas);
+      expect(Object.keys(l.metadata), set).toEqual(['revcor.activations.canvas']);
+    }
+    const centre = ctx({ category: { spatial: 'centre' } });
+    expect(await stimulusSet('images').layout(centre.config, model)).toMatchObject(canvas);
+    const max = ctx({ category: { spatial: 'max' } });
+    expect(await stimulusSet('images').layout(max.config, model)).toMatchObject({ side: 64, x0: 0, y0: 0, readout: 'max', metadata: {} });
   });
 });
