@@ -6,6 +6,7 @@ import { benchNullCheck } from './null-check.ts';
 import { benchReport } from './report.ts';
 import { benchRevcor } from './revcor.ts';
 import { benchRevcorVgg19 } from './revcor-vgg19.ts';
+import { benchStartup } from './startup.ts';
 import { benchWindow } from './window.ts';
 import { benchRoofline } from './roofline.ts';
 
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   report: () => benchReport(),
   revcor: () => benchRevcor(),
   'revcor-vgg19': () => benchRevcorVgg19(),
+  startup: () => benchStartup(),
   window: () => benchWindow(),
   roofline: () => benchRoofline(process.argv),
 };
@@ -23,7 +25,7 @@ const benches: Record<string, () => Promise<unknown>> = {
 const argv = process.argv.slice(2);
 // null-check and roofline take positional arguments of their own: only bench names up to the first of them select benches
 const withArgs = argv.findIndex((a) => a === 'null-check' || a === 'roofline');
-const wanted = (withArgs >= 0 ? argv.slice(0, withArgs + 1) : argv).filter((a) => !a.startsWith('-'));
+const wanted = (withArgs >= 0 ? argv.slice(0, withArgs + 1) : argv).filter((a, i) => !a.startsWith('-') && argv[i - 1] !== '--runs');
 for (const [name, run] of Object.entries(benches)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   console.log(`\n=== bench: ${name} ===`);

@@ -1,22 +1,11 @@
-// The revcor command line: yargs commands, and the top-level error handler (user errors without stacks).
+// The revcor command line: yargs commands (only the invoked command's module is loaded: cli/commands.ts), and the
+// top-level error handler (user errors without stacks).
 // Tested in test/cli/model.test.ts.
 import yargs from 'yargs';
 import { RevcorError } from '../pipeline/errors.ts';
-import { ShardFailure } from '../pipeline/runner.ts';
-import { atlasCommand } from './atlas.ts';
-import { cleanCommand } from './clean.ts';
-import { diffCommand } from './diff.ts';
-import { forkCommand } from './fork.ts';
+import { ShardFailure } from '../pipeline/executor.ts';
+import { COMMANDS, invokedCommand, listedOnly } from './commands.ts';
 import { defaultDeps, println, type CliDeps } from './deps.ts';
-import { inspectCommand } from './inspect.ts';
-import { modelCommand } from './model.ts';
-import { reportCommand } from './report.ts';
-import { runCommand } from './run.ts';
-import { statusCommand } from './status.ts';
-import { summaryCommand } from './summary.ts';
-import { validateCommand } from './validate.ts';
-import { weightsCommand } from './weights.ts';
-import { workerCommand } from './worker.ts';
 import { redact } from '../pipeline/distributed/redact.ts';
 
 /** A command-line usage mistake (unknown option, missing argument). */
@@ -43,23 +32,19 @@ const VERSION = '0.1.0';
 
 /** Parses `argv` (without node and script), runs the command, and returns the process exit code. */
 export async function main(argv: readonly string[], deps?: CliDeps): Promise<number> {
-  const d = deps ?? (await defaultDeps());
+  const invoked = invokedCommand(argv);
+  const d = deps ?? (await defaultDeps(invoked?.stages ?? false));
+  let command;
+  try {
+    command = await invoked?.load(d, argv);
+  } catch (e) {
+    return report(e, d, argv.includes('--json'));
+  }
   const parser = yargs([...argv])
     .scriptName('revcor')
-    .usage('$0 <command> [options]\n\nSystems-neuroscience physiology on CNNs as a resumable, checkpointed pipeline.')
-    .command(runCommand(d, argv))
-    .command(statusCommand(d))
-    .command(summaryCommand(d))
-    .command(reportCommand(d))
-    .command(atlasCommand(d))
-    .command(validateCommand(d))
-    .command(inspectCommand(d))
-    .command(cleanCommand(d))
-    .command(forkCommand(d))
-    .command(diffCommand(d))
-    .command(modelCommand(d))
-    .command(weightsCommand(d))
-    .command(workerCommand(d))
+    .usage('$0 <command> [options]\n\nSystems-neuroscience physiology on CNNs as a resumable, checkpointed pipeline.');
+  for (const c of COMMANDS) parser.command(c === invoked && command ? command : listedOnly(c));
+  parser
     .middleware((parsed) => checkValuedOptions(argv, parsed as Record<string, unknown>), true)
     .demandCommand(1, 'Expected a command (run, status, validate, inspect, clean), got none')
     .example('$0 run', 'Run the default experiment (config/default.yaml) into artifacts/default')

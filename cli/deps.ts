@@ -6,6 +6,9 @@ import type { RunOptions } from '../pipeline/runner.ts';
 import { OutputError } from '../pipeline/errors.ts';
 import { invocation } from './shell.ts';
 
+/** Environment variable holding the Redis URL when --redis is not given (keeps a password out of `ps`). */
+export const REDIS_ENV = 'REVCOR_REDIS';
+
 /** Injected into the commands by cli/app.ts. */
 export interface CliDeps {
   /** The stage registry. */
@@ -22,11 +25,18 @@ export interface CliDeps {
   handleSignals?: boolean;
 }
 
-/** Defaults for the real command line. */
-export async function defaultDeps(): Promise<CliDeps> {
+/** Defaults for the real command line; the stage registry (all stage code) loads only for commands that use it. */
+export async function defaultDeps(withStages = true): Promise<CliDeps> {
+  const io = { invocation: invocation(), stdout: process.stdout, stderr: process.stderr, handleSignals: true };
+  if (!withStages) {
+    const missing = (): never => {
+      throw new Error('the stage registry was not loaded: mark the command with `stages: true` in cli/commands.ts');
+    };
+    return { ...io, stages: missing, finalizers: missing };
+  }
   const { allStages } = await import('../stages/index.ts');
   const { allFinalizers } = await import('../report/finalizers.ts');
-  return { stages: allStages, finalizers: allFinalizers, invocation: invocation(), stdout: process.stdout, stderr: process.stderr, handleSignals: true };
+  return { ...io, stages: allStages, finalizers: allFinalizers };
 }
 
 /** Writes lines to a stream. */

@@ -7,10 +7,8 @@ import { ConfigError } from '../pipeline/errors.ts';
 import { createReporter, reporterMode } from '../pipeline/progress.ts';
 import { runPipeline } from '../pipeline/runner.ts';
 import { codeVersion } from '../pipeline/distributed/code-version.ts';
-import { runDistributed } from '../pipeline/distributed/coordinator.ts';
 import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
 import { redact } from '../pipeline/distributed/redact.ts';
-import { parseRedisUrl } from '../pipeline/distributed/redis.ts';
 import { println, type CliDeps } from './deps.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
 import { resumeCommand } from './shell.ts';
@@ -80,7 +78,8 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
         process.on('SIGTERM', onSignal);
       }
       try {
-        const redis = args.redis !== undefined ? parseRedisUrl(args.redis, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)) : undefined;
+        // ioredis and BullMQ load only for a distributed run
+        const redis = args.redis !== undefined ? (await import('../pipeline/distributed/redis.ts')).parseRedisUrl(args.redis, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)) : undefined;
         const shown = redis ? rawArgs.map(redact) : rawArgs;
         const options = {
           stages: deps.stages(),
@@ -102,7 +101,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
           ...deps.runOptions,
         };
         const result = redis
-          ? await runDistributed({ ...options, redis, queue: args.queue, codeVersion: await codeVersion(options.stages) })
+          ? await (await import('../pipeline/distributed/coordinator.ts')).runDistributed({ ...options, redis, queue: args.queue, codeVersion: await codeVersion(options.stages) })
           : await runPipeline(options);
         if (args['dry-run']) {
           const { plan } = result;

@@ -9,10 +9,8 @@ import { planRun } from '../pipeline/plan.ts';
 import { formatBytes, formatSeconds } from '../pipeline/progress.ts';
 import { codeVersion } from '../pipeline/distributed/code-version.ts';
 import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
-import { queueStatus, type QueueStatus } from '../pipeline/distributed/queue-status.ts';
-import { parseRedisUrl } from '../pipeline/distributed/redis.ts';
-import { println, type CliDeps } from './deps.ts';
-import { REDIS_ENV } from './worker.ts';
+import type { QueueStatus } from '../pipeline/distributed/queue-status.ts';
+import { println, REDIS_ENV, type CliDeps } from './deps.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
 
 interface StatusArgs {
@@ -52,8 +50,14 @@ export function statusCommand(deps: CliDeps): CommandModule<object, StatusArgs> 
       const { outDir, plan, running, resolvedFile } = await outputStatus(deps, args.dir);
       const stages = plan.stages.map(summariseStage);
       const url = args.redis === '' ? process.env[REDIS_ENV] : args.redis;
+      // ioredis and BullMQ load only for a distributed run's queue
       const queue = url
-        ? await queueStatus(parseRedisUrl(url, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)), args.queue, outDir, await codeVersion(deps.stages()))
+        ? await (await import('../pipeline/distributed/queue-status.ts')).queueStatus(
+            (await import('../pipeline/distributed/redis.ts')).parseRedisUrl(url, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)),
+            args.queue,
+            outDir,
+            await codeVersion(deps.stages()),
+          )
         : undefined;
       if (args.json) {
         println(deps.stdout, JSON.stringify({ outDir, running: running ?? null, total: plan.total, toRun: plan.toRun, stages, ...(queue ? { queue } : {}) }));

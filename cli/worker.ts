@@ -11,10 +11,7 @@ import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
 import { redact } from '../pipeline/distributed/redact.ts';
 import { parseRedisUrl } from '../pipeline/distributed/redis.ts';
 import { runWorker, WORKER_DEFAULTS, type WorkerEvent } from '../pipeline/distributed/worker.ts';
-import { println, type CliDeps } from './deps.ts';
-
-/** Environment variable holding the Redis URL when --redis is not given (keeps a password out of `ps`). */
-export const REDIS_ENV = 'REVCOR_REDIS';
+import { println, REDIS_ENV, type CliDeps } from './deps.ts';
 
 interface WorkerArgs {
   redis?: string;

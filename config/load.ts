@@ -2,10 +2,10 @@
 // that set them, validated by the zod schema with file:line:column, key path and "Expected X, got Y" messages.
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Document, parse as parseYamlValue } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../pipeline/errors.ts';
+import { packageFile } from '../pipeline/package-files.ts';
 import { crossChecks } from './checks.ts';
 import { describeSchema, keysAt, renderValue, schemaAt, suggestKey } from './schema-help.ts';
 import { ExperimentSchema, PATH_KEYS, type Experiment } from './schema.ts';
@@ -13,7 +13,7 @@ import { deepMerge, getPath, isMapping, treePaths } from './tree.ts';
 import { displayPath, formatOrigin, readYamlSource, type Origin, type YamlSource } from './yaml-source.ts';
 
 /** The folder holding the shipped experiments; schema defaults for paths are relative to it. */
-export const CONFIG_DIR = dirname(fileURLToPath(import.meta.url));
+export const CONFIG_DIR = packageFile('config');
 
 /** The experiment used when no file is given: <package root>/config/default.yaml. */
 export const DEFAULT_CONFIG = resolve(CONFIG_DIR, 'default.yaml');

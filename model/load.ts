@@ -6,9 +6,7 @@ import { basename, join } from 'node:path';
 import type { ModelConfig } from '../config/schema.ts';
 import { ConfigError, InputError, ModelError } from '../pipeline/errors.ts';
 import { layerGeometry, type LayerGeometry } from './geometry.ts';
-import { isHdf5, loadKerasH5 } from './keras-h5.ts';
 import { selectLayers, vggNetwork, type AnalysedLayer, type Network, type Preprocessing } from './network.ts';
-import { loadOnnxFile } from './onnx-file.ts';
 import { seededWeights } from './seeded.ts';
 import { checkFiniteWeights, weightsLabel, type NetworkWeights } from './weights.ts';
 
@@ -81,6 +79,7 @@ export async function loadNetwork(cfg: ModelConfig, env: NodeJS.ProcessEnv = pro
   if (cfg.arch === 'onnx') {
     const choice = resolveWeights(cfg, env);
     if (choice.kind !== 'file') throw new ConfigError(`model.weights: arch 'onnx' needs an ONNX file.`);
+    const { loadOnnxFile } = await import('./onnx-file.ts'); // protobufjs: only for ONNX models
     net = (await loadOnnxFile(choice.path, preprocessing, cfg.inputSize)).net;
   } else net = { ...vggNetwork(cfg.arch), preprocessing };
   const layers = selectLayers(net, cfg.layers);
@@ -95,14 +94,19 @@ export async function loadModel(cfg: ModelConfig, env: NodeJS.ProcessEnv = proce
   let weights: NetworkWeights;
   if (cfg.arch === 'onnx') {
     if (choice.kind !== 'file') throw new ConfigError(`model.weights: arch 'onnx' needs an ONNX file.`);
+    const { loadOnnxFile } = await import('./onnx-file.ts');
     ({ net, weights } = await loadOnnxFile(choice.path, preprocessing, cfg.inputSize));
   } else {
     net = { ...vggNetwork(cfg.arch), preprocessing };
     if (choice.kind === 'seeded') weights = seededWeights(net, choice.seed);
-    else if (isHdf5(choice.path)) weights = await loadKerasH5(choice.path, net);
-    else if (choice.path.endsWith('.onnx')) {
-      throw new ConfigError(`model.weights: ${choice.path} is an ONNX file but model.arch is '${cfg.arch}'. Expected model.arch: onnx for ONNX files, or a Keras .h5 file.`);
-    } else weights = await loadKerasH5(choice.path, net); // raises the non-HDF5 ModelError naming the file
+    else {
+      // h5wasm compiles its WebAssembly when imported (~1 s): loaded only when weights are read from a file
+      const { isHdf5, loadKerasH5 } = await import('./keras-h5.ts');
+      if (!isHdf5(choice.path) && choice.path.endsWith('.onnx')) {
+        throw new ConfigError(`model.weights: ${choice.path} is an ONNX file but model.arch is '${cfg.arch}'. Expected model.arch: onnx for ONNX files, or a Keras .h5 file.`);
+      }
+      weights = await loadKerasH5(choice.path, net); // raises the non-HDF5 ModelError naming the file
+    }
   }
   checkFiniteWeights(weights, choice.kind === 'file' ? choice.path : `seeded weights (model.seed = ${cfg.seed})`);
   if (net.inputChannels !== 3) {

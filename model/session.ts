@@ -2,9 +2,11 @@
 // passes over HWC RGB 0–255 pixel arrays, results per layer as Float32Array [count × channels].
 // By default the session lives in a worker thread (model/ort-worker.mjs): onnxruntime-node's run() blocks its
 // thread for the whole pass, and the pipeline's event loop (progress, Ctrl-C, other shards) must keep going.
+// onnxruntime-node loads only in the thread that runs the session (the worker, or this one for worker: false).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
+import { packageFile } from '../pipeline/package-files.ts';
 import { buildGraph, type BuiltGraph, type GraphOutput, type GraphSpec } from './graph.ts';
 
 /** Runtime options: threads (0 = cores), images per forward pass, and where the session runs. */
@@ -24,7 +26,8 @@ export interface BatchRunner {
   release(): Promise<void>;
 }
 
-const ORT_WORKER = new URL('./ort-worker.mjs', import.meta.url);
+/** The worker script (plain JavaScript, the same file for the sources and the compiled bundle). */
+const ORT_WORKER = packageFile('model/ort-worker.mjs');
 
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
@@ -32,6 +35,7 @@ function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
 
 /** ORT on the calling thread. */
 async function inlineRunner(graph: BuiltGraph, threads: number): Promise<BatchRunner> {
+  const { default: ort } = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(graph.bytes, sessionOptions(threads));
   return {
     async run(pixels, dims) {

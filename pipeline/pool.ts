@@ -1,10 +1,13 @@
-// The CPU pool stages hand heavy work to: piscina worker threads running exported functions of TS modules.
+// The CPU pool stages hand heavy work to: piscina worker threads running exported functions of TS modules (or of
+// their compiled twins). piscina itself loads with the first task, so commands that never compute do not load it.
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { TransferListItem } from 'node:worker_threads';
+import { packageFile } from './package-files.ts';
 import type { PoolTask, WorkerPool } from './stage.ts';
 
-const WORKER = new URL('./pool-worker.mjs', import.meta.url).href;
+/** The worker script (plain JavaScript, the same file for the sources and the compiled bundle). */
+const WORKER = packageFile('pipeline/pool-worker.mjs');
 
 /** A WorkerPool whose threads start on first use; `close()` ends them. */
 export interface ClosablePool extends WorkerPool {
@@ -24,18 +27,19 @@ export function threadsPerShard(workers: number, concurrency: number): number {
 /** Creates a lazily started piscina pool of `size` threads; tasks are cancelled when `signal` aborts. */
 export function createPool(size = defaultWorkers(), signal?: AbortSignal): ClosablePool {
   if (!Number.isInteger(size) || size < 1) throw new Error(`Expected a pool size ≥ 1, got ${size}`);
-  let piscina: Piscina | undefined;
+  // A promise, so that tasks arriving together while piscina loads share one pool.
+  let piscina: Promise<Piscina> | undefined;
   return {
     size,
     async run<T>(task: PoolTask, transfer?: TransferListItem[]): Promise<T> {
       signal?.throwIfAborted();
-      piscina ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: size, idleTimeout: 30_000, execArgv: [] });
-      return (await piscina.run(task, { transferList: transfer, signal })) as T;
+      piscina ??= import('piscina').then(({ Piscina }) => new Piscina({ filename: WORKER, minThreads: 0, maxThreads: size, idleTimeout: 30_000, execArgv: [] }));
+      return (await (await piscina).run(task, { transferList: transfer, signal })) as T;
     },
     async close() {
       const p = piscina;
       piscina = undefined;
-      await p?.destroy();
+      await (await p)?.destroy();
     },
   };
 }

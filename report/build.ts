@@ -5,11 +5,7 @@ import { existsSync } from 'node:fs';
 import { rowsFromTable, summarise, SUMMARY_DOC, SUMMARY_SHARD } from '../results/summary.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
 import { reportHtml, type ReportModel } from './html.ts';
-import { layerPlots } from './plots.ts';
 import type { RunSource } from './source.ts';
-import { buildAtlas } from './units.ts';
-import { softwareVersions } from './versions.ts';
-import { v1Section } from './v1.ts';
 
 /** Bump when the page changes for the same checkpoints (a run then rewrites it). */
 export const REPORT_VERSION = '1';
@@ -65,6 +61,8 @@ export async function excludedImages(src: RunSource): Promise<{ file: string; re
 
 /** Builds the page (nothing is written). */
 export async function buildReport(src: RunSource, opts: { onLayer?: (layer: string, units: number) => void } = {}): Promise<BuiltReport> {
+  // vega and sharp load with the page, not with `revcor summary` (runSummary above)
+  const [{ layerPlots }, { buildAtlas }, { softwareVersions }, { v1Section }] = await Promise.all([import('./plots.ts'), import('./units.ts'), import('./versions.ts'), import('./v1.ts')]);
   const cfg = src.config;
   const { rows, key } = await runSummary(src);
   const notes: string[] = [];

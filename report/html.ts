@@ -4,6 +4,7 @@
 // Tested in test/report/escape.test.ts.
 import { readFileSync } from 'node:fs';
 import type { Manifest } from '../pipeline/manifest.ts';
+import { packageFile } from '../pipeline/package-files.ts';
 import type { SummaryRow } from '../science/layer-summary.ts';
 import { cellParts, shownGroups, type ShownColumn } from './format.ts';
 import { layerLabels } from './layer-label.ts';
@@ -11,8 +12,8 @@ import type { Plot } from './plots.ts';
 import type { ImageJson, LayerJson } from './units.ts';
 import type { V1SectionJson } from './v1.ts';
 
-const CLIENT_JS = readFileSync(new URL('./client.js', import.meta.url), 'utf8');
-const STYLE_CSS = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
+const CLIENT_JS = readFileSync(packageFile('report/client.js'), 'utf8');
+const STYLE_CSS = readFileSync(packageFile('report/style.css'), 'utf8');
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function esc(s: unknown): string {

@@ -2,9 +2,11 @@
 // Tested in test/report/browser.test.ts.
 import { readFileSync } from 'node:fs';
 import { arch, cpus, platform, release } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
+import { PACKAGE_ROOT } from '../pipeline/package-files.ts';
 
-const ROOT = new URL('../', import.meta.url);
+const ROOT = pathToFileURL(PACKAGE_ROOT + '/');
 
 /** A package's version from its package.json under the repository's node_modules ('' when not found). */
 function packageVersion(name: string): string {

@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import type { ImagesConfig } from '../config/schema.ts';
 import { InputError } from '../pipeline/errors.ts';
 import { centreCropRGB, naturalCompare, shortSideSize } from '../science/images.ts';
@@ -110,6 +109,7 @@ async function statOrReason(path: string): Promise<{ stats?: Awaited<ReturnType<
 /** Decodes encoded image bytes to network input: HWC RGB Float32 0–255, size×size. Throws sharp's error if unreadable. */
 export async function decodeCategoryImage(bytes: Uint8Array, opts: DecodeOptions): Promise<Float32Array> {
   if (opts.resize < opts.size) throw new RangeError(`resize ${opts.resize} is smaller than the crop ${opts.size}`);
+  const { default: sharp } = await import('sharp'); // loaded with the first image, not by commands that decode none
   const meta = await sharp(bytes).metadata();
   const w = meta.autoOrient?.width ?? meta.width;
   const h = meta.autoOrient?.height ?? meta.height;

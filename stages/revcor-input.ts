@@ -2,12 +2,12 @@
 // activations, the noise index of every row, the noise parameters and RF geometry from the schema metadata),
 // the worker module, and the grating axes the model-response predictions use.
 // Tested in test/stages/revcor.test.ts.
-import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import type { LayerGeometry } from '../model/geometry.ts';
 import { sampleIndex, type PositionPlan } from '../model/positions.ts';
 import { InputError } from '../pipeline/errors.ts';
+import { packageModule } from '../pipeline/package-files.ts';
 import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts';
 import { gratingAxes } from '../science/gratings.ts';
 import type { CropWindow } from '../science/noise-source.ts';
@@ -19,8 +19,8 @@ import { setShards } from './unit-plan.ts';
 import { setRanges } from './sets/shard-id.ts';
 import { ACTIVATIONS_META } from '../results/activations.ts';
 
-/** Absolute path of the pool-side module (stages/revcor-worker.ts). */
-export const REVCOR_WORKER = fileURLToPath(new URL('./revcor-worker.ts', import.meta.url));
+/** Absolute path of the pool-side module (stages/revcor-worker.ts, or its compiled twin in dist/). */
+export const REVCOR_WORKER = packageModule('stages/revcor-worker');
 
 /** Schema-metadata keys the activations stage writes (declared once in results/activations.ts). */
 const META = ACTIVATIONS_META;

@@ -1,20 +1,24 @@
 // The code version a coordinator stamps on every job and a worker compares with its own: the package version,
 // every registered stage's name@version, and a digest of the files the code loads (the module graph from the CLI
-// entry: imports, literal dynamic imports and `new URL(…, import.meta.url)` assets; module-graph.ts) and the lockfile,
+// entry: imports, literal dynamic imports, `new URL(…, import.meta.url)` and packageFile/packageModule assets;
+// module-graph.ts) and the lockfile,
 // so two machines agree only when they would compute byte-identical checkpoints, whatever the folders are called.
 // Tested in test/pipeline/module-graph.test.ts.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sha256 } from '../cache-key.ts';
+import { PACKAGE_ROOT } from '../package-files.ts';
 import type { Stage } from '../stage.ts';
 import { moduleGraphFiles } from './module-graph.ts';
 
-/** The package root (two levels above this file). */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The package root (the sources' root also when this code runs compiled from dist/). */
+const ROOT = PACKAGE_ROOT;
 
-/** The entry files of the code: the CLI, which imports every stage and finalizer. */
-export const CODE_ENTRIES = ['bin/revcor.js'];
+/**
+ * The entry files of the code: the command line's sources (bin/revcor.js runs them, or their compiled twin in dist/),
+ * whose command table and stage registry import every command, stage and finalizer by literal dynamic imports.
+ */
+export const CODE_ENTRIES = ['cli/main.ts'];
 
 const cache = new Map<string, Promise<string>>();
 

@@ -1,7 +1,7 @@
 // The files the code loads, found from the code itself: every module reachable from the entry files by static
-// imports, dynamic imports of literal paths and `new URL('<literal>', import.meta.url)` references (worker modules,
-// page assets), transitively; packages (node_modules) are left to the lockfile. esbuild resolves the imports (it
-// reads TypeScript and follows the same rules as the loader). Tested in test/pipeline/module-graph.test.ts.
+// imports, dynamic imports of literal paths, `new URL('<literal>', import.meta.url)` references and the package's
+// packageFile/packageModule('<literal>') (worker modules, page assets), transitively; packages (node_modules) are
+// left to the lockfile. esbuild resolves the imports (it reads TypeScript and follows the same rules as the loader). Tested in test/pipeline/module-graph.test.ts.
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -10,6 +10,16 @@ import { build } from 'esbuild';
 /** `new URL('<literal>', import.meta.url)` in a source text: the literal paths. */
 export function urlAssets(source: string): string[] {
   return [...source.matchAll(/new URL\(\s*(['"`])([^'"`$]+)\1\s*,\s*import\.meta\.url\s*\)/g)].map((m) => m[2]!);
+}
+
+/**
+ * Package-relative references in a source text (pipeline/package-files.ts): packageFile('<literal>') as written and
+ * packageModule('<literal>') as its TypeScript source.
+ */
+export function packageAssets(source: string): string[] {
+  const files = [...source.matchAll(/packageFile\(\s*(['"`])([^'"`$]+)\1\s*\)/g)].map((m) => m[2]!);
+  const modules = [...source.matchAll(/packageModule\(\s*(['"`])([^'"`$]+)\1/g)].map((m) => `${m[2]!}.ts`);
+  return [...files, ...modules];
 }
 
 /** The files of the module graph (paths relative to `root`, '/'-separated, sorted) from the entry files. */
@@ -29,8 +39,9 @@ export async function moduleGraphFiles(root: string, entries: readonly string[])
       if (!isInside(root, abs) || abs.split(sep).includes('node_modules')) continue;
       files.add(abs);
       done.add(abs);
-      for (const asset of urlAssets(await readFile(abs, 'utf8'))) {
-        const target = resolve(dirname(abs), asset);
+      const text = await readFile(abs, 'utf8');
+      const targets = [...urlAssets(text).map((a) => resolve(dirname(abs), a)), ...packageAssets(text).map((a) => resolve(root, a))];
+      for (const target of targets) {
         if (!isInside(root, target) || !existsSync(target) || !statSync(target).isFile() || files.has(target)) continue;
         files.add(target);
         todo.push(target);

@@ -6,18 +6,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeVersion, CODE_ENTRIES } from '../../pipeline/distributed/code-version.ts';
-import { moduleGraphFiles, urlAssets } from '../../pipeline/distributed/module-graph.ts';
+import { moduleGraphFiles, packageAssets, urlAssets } from '../../pipeline/distributed/module-graph.ts';
 import { allStages } from '../../stages/index.ts';
 
-/** A small package: bin → cli (dynamic import) → stages → a new top-level folder, a worker module and an asset. */
+/** A small package: cli → stages → a new top-level folder, worker modules and assets (by URL and by package path). */
 const TREE: Record<string, string> = {
   'package.json': '{"name":"toy","version":"1.2.3","type":"module"}',
   'package-lock.json': '{}',
-  'bin/revcor.js': "await import('../cli/main.ts');\n",
-  'cli/main.ts': "import { stages } from '../stages/index.ts';\nexport const n: number = stages.length;\n",
-  'stages/index.ts': "import type { Unused } from '../types/only.ts';\nimport { gain } from '../newfolder/gain.ts';\nexport const WORKER = new URL('./worker.mjs', import.meta.url);\nexport const PAGE = new URL('../assets/page.css', import.meta.url);\nexport const stages: number[] = [gain(2)];\nexport type X = Unused;\n",
+  'cli/main.ts': "const { stages } = await import('../stages/index.ts');\nexport const n: number = stages.length;\n",
+  'stages/index.ts': "import type { Unused } from '../types/only.ts';\nimport { gain } from '../newfolder/gain.ts';\nexport const WORKER = new URL('./worker.mjs', import.meta.url);\nexport const PAGE = new URL('../assets/page.css', import.meta.url);\nconst packageFile = (p: string) => p;\nconst packageModule = (p: string) => p;\nexport const TASK = packageModule('stages/task');\nexport const DATA = packageFile('assets/data.json');\nexport const stages: number[] = [gain(2)];\nexport type X = Unused;\n",
   'stages/worker.mjs': "import { helper } from './helper.mjs';\nexport const run = () => helper();\n",
   'stages/helper.mjs': 'export const helper = () => 1;\n',
+  'stages/task.ts': "import { helper } from './helper.mjs';\nexport const task = (): number => helper() + 1;\n",
+  'assets/data.json': '{"a":1}\n',
   'newfolder/gain.ts': 'export const gain = (x: number): number => 2 * x;\n',
   'newfolder/unused.ts': 'export const never = 1;\n',
   'types/only.ts': 'export interface Unused { a: number }\n',
@@ -44,14 +45,19 @@ describe('code version from the module graph', () => {
     expect(urlAssets("const W = new URL('./w.mjs', import.meta.url); new URL(`../a.css`, import.meta.url); new URL(x, import.meta.url)")).toEqual(['./w.mjs', '../a.css']);
   });
 
+  it('finds packageFile(literal) and packageModule(literal) references (the module as its TypeScript source)', () => {
+    expect(packageAssets("packageFile('report/client.js'); packageModule('stages/revcor-worker'); packageFile(x); packageModule(`a/b`, true)")).toEqual(['report/client.js', 'stages/revcor-worker.ts', 'a/b.ts']);
+  });
+
   it('lists every file the entry loads, in any folder, and nothing else', async () => {
     expect(await moduleGraphFiles(join(dir, 'a'), CODE_ENTRIES)).toEqual([
+      'assets/data.json',
       'assets/page.css',
-      'bin/revcor.js',
       'cli/main.ts',
       'newfolder/gain.ts',
       'stages/helper.mjs',
       'stages/index.ts',
+      'stages/task.ts',
       'stages/worker.mjs',
     ]);
   });
@@ -69,6 +75,8 @@ describe('code version from the module graph', () => {
     expect(await variant('gain', 'newfolder/gain.ts', 'export const gain = (x: number): number => 3 * x;\n')).not.toBe(base);
     expect(await variant('helper', 'stages/helper.mjs', 'export const helper = () => 2;\n')).not.toBe(base);
     expect(await variant('css', 'assets/page.css', 'body { color: blue; }\n')).not.toBe(base);
+    expect(await variant('task', 'stages/task.ts', 'export const task = (): number => 3;\n')).not.toBe(base);
+    expect(await variant('data', 'assets/data.json', '{"a":2}\n')).not.toBe(base);
     expect(await variant('unused', 'newfolder/unused.ts', 'export const never = 2;\n')).toBe(base);
     expect(await variant('test', 'test/x.test.ts', '// changed\n')).toBe(base);
   });

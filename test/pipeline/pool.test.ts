@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { createPool } from '../../pipeline/pool.ts';
 
 const TASK = fileURLToPath(new URL('../fixtures/pool-task.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../fixtures/pool-probe.mjs', import.meta.url));
+const TOY_TASK = fileURLToPath(new URL('../fixtures/toy-task.ts', import.meta.url));
 
 describe('worker pool', () => {
   it('runs exported functions of TypeScript modules in worker threads', async () => {
@@ -21,6 +23,16 @@ describe('worker pool', () => {
       expect(results.every((r) => !r.isMainThread)).toBe(true);
       expect(new Set(results.map((r) => r.threadId)).size).toBe(2);
       expect(pool.size).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('loads tsx in a thread only for its first TypeScript task: compiled (JavaScript) tasks run without it', async () => {
+    const pool = createPool(1);
+    try {
+      expect(await pool.run<boolean>({ module: PROBE, fn: 'importsTypeScript', args: [TOY_TASK] })).toBe(false);
+      expect((await pool.run<{ sum: number }>({ module: TASK, fn: 'sumSquares', args: [Float64Array.from([3]), 0] })).sum).toBe(9);
     } finally {
       await pool.close();
     }
