@@ -207,13 +207,20 @@ describe.skipIf(!HAS_REDIS)('distributed runs with real processes', () => {
       expect(await queued()).toBe(3); // the three stimuli shards; nothing taken yet
       first.proc.kill('SIGKILL');
       await first.exit;
+      // every job added from here on is in the queue's event stream (read after the run, so no waiting on a clock)
+      const since = (await client.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1))[0]![0];
       const second = revcor(args);
       await second.waitFor((e) => e.type === 'stage-start' && e.stage === 'stimuli');
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(await queued()).toBe(3); // job id = cache key: the rerun adopted them
       expect(second.events.some((e) => e.type === 'log' && /took over the lock left by process/.test(e.message))).toBe(true);
       await queue.resume();
       expect(await exited(second)).toBe(0);
+      const added = (await client.xrange(queue.keys.events, `(${since}`, '+'))
+        .map(([, fields]) => Object.fromEntries(fields.flatMap((f, i) => (i % 2 ? [] : [[f, fields[i + 1]]]))))
+        .filter((f) => f.event === 'added')
+        .map((f) => f.name);
+      // job id = cache key: the rerun adopted the three stimuli jobs and added only the later stages' jobs
+      expect(added.filter((n) => n.startsWith('stimuli/'))).toEqual([]);
+      expect(added.some((n) => n.startsWith('activations/'))).toBe(true);
       w.proc.kill('SIGTERM');
       expect(await exited(w)).toBe(0);
       const done = w.events.filter((e) => e.type === 'shard-done').map((e) => `${e.stage}/${e.shard}`);

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { main } from '../../cli/app.ts';
 import type { CliDeps } from '../../cli/deps.ts';
 import type { Finalizer, Stage } from '../../pipeline/stage.ts';
+import { mutantEnv } from '../fixtures/mutant-env.ts';
 import { toyStages } from '../fixtures/toy-stages.ts';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -49,7 +50,7 @@ export interface ToyChild {
 export function spawnToy(args: string[], env: Record<string, string> = {}): ToyChild {
   const proc = spawn(process.execPath, ['bin/run-ts.js', 'test/fixtures/toy-cli.ts', ...args], {
     cwd: REPO,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...mutantEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const events: Record<string, any>[] = [];

@@ -177,7 +177,6 @@ describe('Ctrl-C', () => {
   it('SIGTERM does the same', async () => {
     const out = join(dir, 'sigterm');
     const child = spawnToy(['run', cfg, '--out', out], { TOY_SLEEP_MS: '400' });
-    await new Promise((r) => setTimeout(r, 100));
     while (!child.stderr().includes('Running')) await new Promise((r) => setTimeout(r, 50));
     child.proc.kill('SIGTERM');
     expect(await child.exit).toBe(130);

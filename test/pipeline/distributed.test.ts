@@ -115,7 +115,8 @@ describe.skipIf(!HAS_REDIS)('workers and coordinator on a real redis-server (toy
     await cleanup(dir);
   });
 
-  /** An in-process worker; `stop()` ends it and returns its events. */
+  /** An in-process worker; `stop()` ends it and returns its events. Each test has its own queue (jobs a test leaves,
+   * such as failed ones kept by their cache-key id, must not reach another test that runs after it in any order). */
   function worker(over: Partial<Parameters<typeof runWorker>[0]> = {}) {
     const events: WorkerEvent[] = [];
     const ac = new AbortController();
@@ -151,11 +152,11 @@ describe.skipIf(!HAS_REDIS)('workers and coordinator on a real redis-server (toy
     const plan = await planRun(stages, experiment, out);
     const src = plan.stages[0].shards[0];
     const before = await snapshot(dir);
-    const w = worker({ allow: [dir] });
+    const w = worker({ allow: [dir], queue: 'reject' });
     await w.started;
     const client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: null });
-    const queue = new Queue('q', { connection: client });
-    const qe = new QueueEvents('q', { connection: new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: null }) });
+    const queue = new Queue('reject', { connection: client });
+    const qe = new QueueEvents('reject', { connection: new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: null }) });
     await qe.waitUntilReady();
     const good = job({ outDir: out, stage: 'source', shard: src.shard.id, key: src.key });
     const cases: [string, string, unknown, RegExp][] = [
@@ -190,13 +191,13 @@ describe.skipIf(!HAS_REDIS)('workers and coordinator on a real redis-server (toy
     const local = join(dir, 'local');
     const dist = join(dir, 'dist');
     await runPipeline({ stages, experiment, outDir: local, workers: 1, resolvedYaml });
-    const w1 = worker();
-    const w2 = worker();
+    const w1 = worker({ queue: 'dist' });
+    const w2 = worker({ queue: 'dist' });
     await Promise.all([w1.started, w2.started]);
-    const r = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'q', codeVersion: 'v1', resolvedYaml, pollMs: 300 });
+    const r = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'dist', codeVersion: 'v1', resolvedYaml, pollMs: 300 });
     expect(r.ran).toHaveLength(7);
     // --force: the recorded shard is recomputed by a worker (not skipped as recorded)
-    const forced = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'q', codeVersion: 'v1', resolvedYaml, pollMs: 300, force: ['total'] });
+    const forced = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'dist', codeVersion: 'v1', resolvedYaml, pollMs: 300, force: ['total'] });
     expect(forced.ran.map((s) => `${s.stage}/${s.shard.id}`)).toEqual(['total/all']);
     const ev = [...(await w1.stop()), ...(await w2.stop())];
     expect(ev.filter((e) => e.type === 'shard-skipped')).toEqual([]);
@@ -211,13 +212,13 @@ describe.skipIf(!HAS_REDIS)('workers and coordinator on a real redis-server (toy
     const m = JSON.parse(b.get('manifest.json')!);
     expect(Object.values(m.stages).flat()).toHaveLength(7);
     // an unchanged rerun needs no worker
-    const again = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'q', codeVersion: 'v1', resolvedYaml });
+    const again = await runDistributed({ stages, experiment, outDir: dist, redis: parseRedisUrl(redis.url), queue: 'dist', codeVersion: 'v1', resolvedYaml });
     expect(again.upToDate).toBe(true);
   });
 
   it('a worker of another code version rejects the jobs: the coordinator fails with a clear error and writes no checkpoint', async () => {
     const out = join(dir, 'mismatch');
-    const w = worker({ codeVersion: 'v2-other' });
+    const w = worker({ codeVersion: 'v2-other', queue: 'mismatch' });
     await w.started;
     const logs: string[] = [];
     const err = await runDistributed({
@@ -225,7 +226,7 @@ describe.skipIf(!HAS_REDIS)('workers and coordinator on a real redis-server (toy
       experiment,
       outDir: out,
       redis: parseRedisUrl(redis.url),
-      queue: 'q',
+      queue: 'mismatch',
       codeVersion: 'v1',
       resolvedYaml,
       pollMs: 300,
@@ -241,7 +242,7 @@ describe.skipIf(!HAS_REDIS)('workers and coordinator on a real redis-server (toy
     expect(files.filter((f) => f.endsWith('.arrow') || f.includes('records'))).toEqual([]);
     // the withdrawn jobs are gone from the queue
     const client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: null });
-    const queue = new Queue('q', { connection: client });
+    const queue = new Queue('mismatch', { connection: client });
     expect(await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active')).toEqual({ waiting: 0, prioritized: 0, delayed: 0, active: 0 });
     await queue.close();
     client.disconnect();

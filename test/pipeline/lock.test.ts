@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, lockPath } from '../../pipeline/lock.ts';
@@ -64,29 +64,53 @@ describe('output directory lock', () => {
     expect(existsSync(lockPath(dir))).toBe(true);
   });
 
-  it('of 24 processes taking over the same dead lock at the same moment, exactly one wins', async () => {
-    const pid = deadPid();
-    await writeLock({ pid, hostname: hostname(), startedAt: 'then', command: 'revcor run dead.yaml' });
+  // A race is caught only when two contenders interleave between a check and a write; 8 rounds of 24 processes
+  // released at once by one FIFO each make a check-then-copy lock fail here nearly always (a round catches it
+  // about half the time on 2 cores), for little more than the cost of starting the processes once.
+  it.each([
+    ['taking over the same dead lock', true],
+    ['locking the same unlocked directory', false],
+  ])('of 24 processes %s at the same moment, exactly one wins (8 rounds)', async (_what, dead) => {
+    const n = 24;
+    const rounds = 8;
+    const dirs = Array.from({ length: rounds }, (_, k) => join(dir, `run-${k}`));
+    for (const d of dirs) {
+      await mkdir(join(d, '.revcor'), { recursive: true });
+      if (dead) await writeFile(lockPath(d), JSON.stringify({ pid: deadPid(), hostname: hostname(), startedAt: 'then', command: 'revcor run dead.yaml' }));
+    }
     const sync = join(dir, 'sync');
     await mkdir(sync);
-    const n = 24;
+    // each round's FIFO, held open for writing by the test (read-write: opening does not wait for a reader)
+    const gates = dirs.map((_, k) => {
+      execFileSync('mkfifo', [join(sync, `go-${k}`)]);
+      return openSync(join(sync, `go-${k}`), 'r+');
+    });
     const children = Array.from({ length: n }, (_, i) =>
-      spawn(process.execPath, ['bin/run-ts.js', 'test/fixtures/lock-contender.ts', dir, String(i), sync], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] }),
+      spawn(process.execPath, ['bin/run-ts.js', 'test/fixtures/lock-contender.ts', sync, String(i), ...dirs], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] }),
     );
     const exits = children.map((c) => new Promise<number | null>((res) => c.on('exit', (code) => res(code))));
     const count = async (prefix: string) => (await readdir(sync)).filter((f) => f.startsWith(prefix)).length;
-    await until(async () => (await count('ready-')) === n, 'every contender ready');
-    await writeFile(join(sync, 'go'), '');
-    await until(async () => (await count('result-')) === n, 'every contender tried');
-    const results = await Promise.all(Array.from({ length: n }, (_, i) => readFile(join(sync, `result-${i}`), 'utf8')));
-    await writeFile(join(sync, 'done'), '');
+    try {
+      for (const [k, d] of dirs.entries()) {
+        await until(async () => (await count(`ready-${k}-`)) === n, `every contender ready for round ${k}`);
+        closeSync(gates.shift()!); // every contender blocked reading this round's FIFO reads its end now
+        await until(async () => (await count(`result-${k}-`)) === n, `every contender tried in round ${k}`);
+        const results = await Promise.all(Array.from({ length: n }, (_, i) => readFile(join(sync, `result-${k}-${i}`), 'utf8')));
+        const winners = results.flatMap((r, i) => (r === 'won' ? [i] : []));
+        expect(winners, `round ${k}:\n${results.join('\n')}`).toHaveLength(1);
+        for (const r of results.filter((x) => x !== 'won')) expect(r).toMatch(/^lost: Output directory is locked by process \d+ .*contender \d+\): expected no other run writing/);
+        expect(JSON.parse(await readFile(lockPath(d), 'utf8')).command).toBe(`contender ${winners[0]}`);
+        expect((await readdir(join(d, '.revcor'))).filter((f) => f.includes('takeover')).length).toBeLessThanOrEqual(n);
+      }
+    } catch (e) {
+      for (const c of children) c.kill('SIGKILL');
+      throw e;
+    } finally {
+      await writeFile(join(sync, 'done'), '');
+      for (const g of gates.splice(0)) closeSync(g); // the rounds not reached (after a failure)
+    }
     expect(await Promise.all(exits)).toEqual(Array(n).fill(0));
-    const winners = results.flatMap((r, i) => (r === 'won' ? [i] : []));
-    expect(winners, results.join('\n')).toHaveLength(1);
-    for (const r of results.filter((x) => x !== 'won')) expect(r).toMatch(/^lost: Output directory is locked by process \d+ .*contender \d+\): expected no other run writing/);
-    expect(JSON.parse(await readFile(lockPath(dir), 'utf8')).command).toBe(`contender ${winners[0]}`);
-    expect((await readdir(join(dir, '.revcor'))).filter((f) => f.includes('takeover')).length).toBeLessThanOrEqual(n);
-  }, 120_000);
+  }, 180_000);
 });
 
 /** Polls `check` (every 20 ms, up to 90 s) until it is true. */

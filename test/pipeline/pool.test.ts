@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPool } from '../../pipeline/pool.ts';
 
 const TASK = fileURLToPath(new URL('../fixtures/pool-task.ts', import.meta.url));
@@ -47,15 +51,23 @@ describe('worker pool', () => {
   it('cancels queued tasks when the signal aborts', async () => {
     const ac = new AbortController();
     const pool = createPool(1, ac.signal);
+    const dir = await mkdtemp(join(tmpdir(), 'revcor-pool-'));
     try {
-      const slow = pool.run({ module: TASK, fn: 'sumSquares', args: [new Float64Array(1), 2000] });
+      // one thread: the first task runs (it says so with a file), the second waits in the queue; then abort
+      const started = join(dir, 'started');
+      const slow = pool.run({ module: TASK, fn: 'markThenWait', args: [started, 600_000] });
       const queued = pool.run({ module: TASK, fn: 'sumSquares', args: [new Float64Array(1), 0] });
-      setTimeout(() => ac.abort(), 100);
+      for (let i = 0; !existsSync(started); i++) {
+        expect(i, 'the first task starts within 60 s').toBeLessThan(6000);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      ac.abort();
       await expect(queued).rejects.toThrow();
       await expect(slow).rejects.toThrow();
       await expect(pool.run({ module: TASK, fn: 'sumSquares', args: [new Float64Array(1)] })).rejects.toThrow();
     } finally {
       await pool.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

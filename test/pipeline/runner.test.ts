@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Experiment } from '../../config/schema.ts';
 import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { runPipeline, ShardFailure, type RunOptions } from '../../pipeline/runner.ts';
@@ -9,6 +10,7 @@ import { planRun } from '../../pipeline/plan.ts';
 import { CheckpointError, InterruptedError, RevcorError } from '../../pipeline/errors.ts';
 import { MANIFEST_FORMAT, type Manifest } from '../../pipeline/manifest.ts';
 import type { Stage } from '../../pipeline/stage.ts';
+import type { ProgressEvent } from '../../pipeline/progress.ts';
 import { runCounts, toyStages } from '../fixtures/toy-stages.ts';
 import { cleanup, tempDir, toyExperiment } from './helpers.ts';
 
@@ -83,6 +85,29 @@ describe('runPipeline: cache keys decide what runs', () => {
     expect((await run({ experiment: exp })).ran).toHaveLength(7);
     const memo = JSON.parse(await readFile(join(out, '.revcor', 'file-hashes.json'), 'utf8'));
     expect(Object.keys(memo)).toContain(weights);
+  });
+
+  it('an input file given new content with its old size and mtime (`touch -r`) still reruns what depends on it', async () => {
+    const weights = join(base, 'weights.bin');
+    const ref = join(base, 'ref');
+    await writeFile(weights, 'AAAA');
+    const exp = toyExperiment((c) => (c.model.weights = weights));
+    await run({ experiment: exp });
+    const before = await stat(weights);
+    await writeFile(ref, '');
+    execFileSync('touch', ['-r', weights, ref]);
+    // a file written now must get another ctime than the recorded one (the memo's evidence of a change)
+    for (let i = 0; (await stat(ref)).ctimeMs === before.ctimeMs; i++) {
+      expect(i, 'the file system clock moves').toBeLessThan(10_000);
+      await new Promise((r) => setTimeout(r, 1));
+      execFileSync('touch', ['-r', weights, ref]);
+    }
+    await writeFile(weights, 'BBBB');
+    execFileSync('touch', ['-r', ref, weights]);
+    const after = await stat(weights);
+    expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    expect(await reasonsOf(exp, 'source')).toEqual(Array(3).fill(`input file ${weights} changed`));
+    expect((await run({ experiment: exp })).ran).toHaveLength(7);
   });
 
   it('a shard-level input file reruns only that shard and what reads it', async () => {
@@ -254,9 +279,10 @@ describe('runPipeline: selection, dry run, failure, interruption', () => {
   it('aborting stops cleanly with InterruptedError (exit 130); the rerun completes the rest', async () => {
     process.env.TOY_SLEEP_MS = '150';
     try {
+      // abort as soon as the first shard is done (an event, not a clock): the second is then mid-sleep
       const ac = new AbortController();
-      setTimeout(() => ac.abort(), 220);
-      const err = await run({ signal: ac.signal, concurrency: 1 }).catch((e) => e);
+      const reporter = { event: (e: ProgressEvent) => void (e.type === 'shard-done' && ac.abort()), close: () => undefined };
+      const err = await run({ signal: ac.signal, concurrency: 1, reporter }).catch((e) => e);
       expect(err).toBeInstanceOf(InterruptedError);
       expect(err.exitCode).toBe(130);
       expect(err.hint).toBe('Resume with: revcor run x.yaml');

@@ -3,10 +3,10 @@
 // awa.nullModel) must give z with SD ≈ 1 for both kinds; the population form understates z for tonic units.
 import { describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
-import { awaLayer, awaNullSd, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../../science/awa.ts';
+import { awaLayer, awaNullSd, chunkRows, effectiveSampleSizes, variesOverSamples, weightSums, zMaxUnderNull, type AwaNullModel } from '../../science/awa.ts';
 import { JsMatMul } from '../../science/gemm.ts';
 import { arraySource } from '../../science/samples.ts';
-import { lcg, noiseMatrix } from '../fixtures/synthetic-units.ts';
+import { lcg, noiseMatrix, project } from '../fixtures/synthetic-units.ts';
 
 const N = 5000;
 const r = 12;
@@ -66,5 +66,78 @@ describe('AWA null calibration under H0 (stimulus-blind units)', () => {
     // 3 samples × 4 units: silent, constant 2, varies, varies only once
     const a = Float32Array.from([0, 2, 1, 5, 0, 2, 3, 5, 0, 2, 1, 5.5]);
     expect([...variesOverSamples(a, 3, 4)]).toEqual([0, 0, 1, 1]);
+  });
+});
+
+describe('AWA significance is two-sided: max |z|, SPEC §4', () => {
+  // A unit-norm Gaussian blob (SD 2 px) at the centre of the 12×12 crop: a "dark-only" unit responds only when the
+  // blob is darker than mid-grey, a = [−g·(s − 127.5)/σ]₊, so its whole AWA is negative (≈ −g); the "bright-only"
+  // unit [g·(s − 127.5)/σ]₊ is its mirror image.
+  const c = (r - 1) / 2;
+  const blob = Float64Array.from({ length: D }, (_, i) => Math.exp(-((i % r - c) ** 2 + (Math.floor(i / r) - c) ** 2) / 8));
+  const norm = Math.hypot(...blob);
+  const g = blob.map((v) => v / norm);
+  const proj = project(X, N, g, 48);
+  const units = Float32Array.from({ length: 2 * N }, (_, i) => Math.max(0, (i % 2 === 0 ? -1 : 1) * proj[i >> 1]!));
+
+  it('a dark-only unit (negative AWA) is as significant as its bright mirror image', async () => {
+    const res = await awaLayer(arraySource(X, N, D), units, 2, new JsMatMul(), { zThreshold: 5 });
+    const z = (u: number) => Array.from(res.z.subarray(u * D, (u + 1) * D));
+    // the dark unit's AWA is negative where the blob is: its most negative z is far beyond the threshold, its
+    // largest positive z is noise
+    expect(Math.min(...z(0))).toBeLessThan(-12);
+    expect(Math.max(...z(0))).toBeLessThan(5);
+    expect(res.zMax[0]).toBeCloseTo(-Math.min(...z(0)), 4);
+    expect(res.significant[0]).toBe(1);
+    // mirror image: same strength, opposite sign
+    expect(Math.max(...z(1))).toBeGreaterThan(12);
+    expect(res.zMax[0] / res.zMax[1]).toBeGreaterThan(0.8);
+    expect(res.zMax[0] / res.zMax[1]).toBeLessThan(1.25);
+    expect(res.significant[1]).toBe(1);
+  });
+});
+
+// Killed Stryker survivors of science/awa.ts (docs/testing.md): the weight sums, the effective sample size, the
+// shape check, a constant unit's z, the threshold's boundary and the chunk size.
+describe('awaLayer edges and its weight sums', () => {
+  it('weightSums: Σa, Σa² and the count of samples with a ≠ 0 (zeros and negatives included as they are)', () => {
+    // 4 samples × 3 units: silent, sparse with a negative value, tonic
+    const a = Float32Array.from([0, 0, 2, 0, 3, 2, 0, -1, 2, 0, 0, 2]);
+    const w = weightSums(a, 4, 3);
+    expect([...w.sum]).toEqual([0, 2, 8]);
+    expect([...w.sumSq]).toEqual([0, 10, 16]);
+    expect([...w.active]).toEqual([0, 2, 4]);
+  });
+
+  it('effectiveSampleSizes: (Σa)²/Σa² — n for n equal weights, 0 for a silent unit', () => {
+    expect([...effectiveSampleSizes({ sum: Float64Array.from([8, 0, 4]), sumSq: Float64Array.from([16, 0, 10]) })]).toEqual([4, 0, 1.6]);
+  });
+
+  it('rejects activations that are not N×U, naming both', async () => {
+    await expect(awaLayer(src, new Float32Array(N * U - 1), U, new JsMatMul(), { zThreshold: 5 })).rejects.toThrow(
+      `awaLayer: activations have ${N * U - 1} values, expected ${N}×${U}`,
+    );
+  });
+
+  it('a constant unit (finite-n null SD 0) has z 0 everywhere and is not significant', async () => {
+    const constant = new Float32Array(N).fill(3);
+    const res = await awaLayer(src, constant, 1, new JsMatMul(), { zThreshold: 5 });
+    expect(res.nullSd[0]).toBe(0);
+    expect(res.z.every((v) => v === 0)).toBe(true);
+    expect(res.zMax[0]).toBe(0);
+    expect(res.significant[0]).toBe(0);
+  });
+
+  it('max |z| equal to the threshold is significant (≥, docs/method.md §4)', async () => {
+    const first = await awaLayer(src, A, U, new JsMatMul(), { zThreshold: 5 });
+    const at = await awaLayer(src, A, U, new JsMatMul(), { zThreshold: first.zMax[3]! });
+    expect(at.zMax[3]).toBe(first.zMax[3]);
+    expect(at.significant[3]).toBe(1);
+  });
+
+  it('chunkRows: 64 Mi floats (256 MB of float32) per chunk, at least 64 rows, at most N', () => {
+    expect(chunkRows(10 ** 6, 1024)).toBe(65_536);
+    expect(chunkRows(10 ** 6, 10 ** 7)).toBe(64);
+    expect(chunkRows(100, 1024)).toBe(100);
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OrtMatMul } from '../../model/ort-matmul.ts';
 import { awaLayer } from '../../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../../science/awc.ts';
-import { effectiveN, marchenkoPasturBounds, normalQuantile, quantile, tracyWidom1Quantile, weightedMpEdges } from '../../science/nulls.ts';
+import { effectiveN, marchenkoPasturBounds, normalQuantile, quantile, shuffleBounds, tracyWidom1Quantile, TW1_MEAN, TW1_SD, weightedMpEdges } from '../../science/nulls.ts';
 import { arraySource } from '../../science/samples.ts';
 import { lcg, noiseMatrix } from '../fixtures/synthetic-units.ts';
 
@@ -38,6 +38,53 @@ describe('analytic pieces', () => {
     // Johnstone's TW scale for the largest eigenvalue of a white Wishart: σ²(√N + √D)(1/√N + 1/√D)^{1/3}/N
     expect(e.upper.scale).toBeCloseTo((2 * (Math.sqrt(N) + Math.sqrt(D)) * Math.cbrt(1 / Math.sqrt(N) + 1 / Math.sqrt(D))) / N, 9);
     expect(effectiveN(new Float64Array(N).fill(3))).toBeCloseTo(N, 9);
+  });
+
+  it('the analytic bounds lie the Tracy–Widom quantile beyond each edge, in units of the edge scale', () => {
+    // equal weights: edges σ²(1 ± √(D/N))², Johnstone's scale; the 99 % bound is TW₁(0.99) ≈ 2.02 scales outside the
+    // edge (a bound at the edge itself would flag about 80 % of null units: the TW₁ law has mean −1.21)
+    const N = 4000;
+    const D = 400;
+    const s2 = 2;
+    const a = new Float64Array(N).fill(0.7);
+    const e = weightedMpEdges(new Float64Array(N).fill(1 / N), s2, D);
+    const q = tracyWidom1Quantile(0.99);
+    expect(q).toBeGreaterThan(2);
+    for (const level of [0.9, 0.99]) {
+      const b = marchenkoPasturBounds(a, s2, D, level);
+      expect((b.upper + s2 - e.upper.mu) / e.upper.scale).toBeCloseTo(tracyWidom1Quantile(level), 9);
+      expect((e.lower!.mu - (b.lower + s2)) / e.lower!.scale).toBeCloseTo(tracyWidom1Quantile(level), 9);
+    }
+    const b = marchenkoPasturBounds(a, s2, D, 0.99);
+    expect(b.upper).toBeCloseTo(s2 * (1 + Math.sqrt(D / N)) ** 2 - s2 + q * e.upper.scale, 9);
+    expect(b.lower).toBeCloseTo(s2 * (1 - Math.sqrt(D / N)) ** 2 - s2 - q * e.lower!.scale, 9);
+    // samples with a = 0 carry no weight: the same unit with 1,000 silent samples added has the same bounds
+    const padded = new Float64Array(N + 1000);
+    padded.set(a, 1000);
+    expect(marchenkoPasturBounds(padded, s2, D, 0.99).upper).toBeCloseTo(b.upper, 9);
+    expect(marchenkoPasturBounds(new Float64Array(N), s2, D, 0.99)).toEqual({ upper: Infinity, lower: -Infinity });
+  });
+
+  it('shuffle bounds: empirical quantiles with enough shuffles, else mean + sd·(TW quantile − TW mean)/TW sd', () => {
+    // 20 shuffles cannot resolve a 99 % quantile: location and scale from them, Tracy–Widom shape
+    const maxima = Array.from({ length: 20 }, (_, i) => 10 + (i % 5)); // mean 12, sample SD √(40/19)
+    const minima = maxima.map((x) => -x);
+    const sd = Math.sqrt((4 * (4 + 1 + 0 + 1 + 4)) / 19);
+    const z = (tracyWidom1Quantile(0.99) - TW1_MEAN) / TW1_SD;
+    expect(z).toBeGreaterThan(2.5);
+    const few = shuffleBounds(maxima, minima, 0.99);
+    expect(few.upper).toBeCloseTo(12 + z * sd, 9);
+    expect(few.lower).toBeCloseTo(-12 - z * sd, 9);
+    expect(shuffleBounds(maxima, [], 0.99).lower).toBe(-Infinity);
+    // 300 shuffles at 99 %: S·(1 − level) = 3 ≥ 2, the empirical quantiles
+    const many = Array.from({ length: 300 }, (_, i) => (i * 7919) % 300);
+    const enough = shuffleBounds(many, many.map((x) => -x), 0.99);
+    expect(enough.upper).toBeCloseTo(quantile(many, 0.99), 12);
+    expect(enough.upper).toBeCloseTo(296.01, 9);
+    expect(enough.lower).toBeCloseTo(-296.01, 9);
+    // exactly at the boundary S·(1 − level) = 2: still empirical
+    const two = Array.from({ length: 200 }, (_, i) => i);
+    expect(shuffleBounds(two, two, 0.99).upper).toBeCloseTo(quantile(two, 0.99), 12);
   });
 
   it('a rank-deficient unit (fewer active samples than D) cannot have significant suppressive eigenvalues', () => {
