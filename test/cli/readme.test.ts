@@ -63,12 +63,14 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => cleanup(dir));
 
-// README command → where it is run: here, or (needing a Redis server or a web server) in the named test file
+// README command → where it is run: here, or (needing a Redis server, a web server or a grid) in the named test file
 const HERE = ['run', 'run --dry-run', 'status', 'validate', 'inspect', 'clean', 'fork', 'diff', 'summary', 'report', 'atlas', 'model info'];
 const ELSEWHERE: Record<string, { file: string; needle: string }> = {
   'weights fetch': { file: 'test/cli/weights.test.ts', needle: "'weights', 'fetch'" },
   'run --redis': { file: 'test/cli/distributed.test.ts', needle: "'--redis'" },
   worker: { file: 'test/cli/distributed.test.ts', needle: "'worker'" },
+  compare: { file: 'test/cli/grid.test.ts', needle: "'compare'" },
+  cache: { file: 'test/cli/grid.test.ts', needle: "'cache', 'gc'" },
 };
 
 describe('the README command table', () => {
