@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE_DIRS = ['bin', 'cli', 'config', 'model', 'pipeline', 'report', 'results', 'science', 'stages', 'bench'];
 
-/** Source files of the package (relative, '/'-separated). */
-function sourceFiles(): string[] {
+/** Source files of the package (relative, '/'-separated), or of the given folders. */
+function sourceFiles(dirs: readonly string[] = SOURCE_DIRS): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(join(ROOT, d))) {
@@ -21,7 +21,7 @@ function sourceFiles(): string[] {
       else if (/\.(ts|js|mjs)$/.test(e)) out.push(p);
     }
   };
-  SOURCE_DIRS.filter((d) => existsSync(join(ROOT, d))).forEach(walk);
+  dirs.filter((d) => existsSync(join(ROOT, d))).forEach(walk);
   return out.sort();
 }
 
@@ -110,5 +110,15 @@ describe('architecture', () => {
     }
     expect(missing).toEqual([]);
     expect(relative(ROOT, ROOT)).toBe('');
+  });
+
+  it('cites docs/method.md sections, not those of the external science spec a reader of the repository cannot open', () => {
+    const spec = new RegExp('SPEC' + ' §');
+    const yaml = readdirSync(join(ROOT, 'config')).filter((f) => f.endsWith('.yaml')).map((f) => `config/${f}`);
+    const bad = [...sourceFiles(), ...sourceFiles(['test']), ...yaml]
+      .flatMap((f) => readFileSync(join(ROOT, f), 'utf8').split('\n').map((line, i) => [f, i + 1, line] as const))
+      .filter(([, , line]) => spec.test(line))
+      .map(([f, n]) => `${f}:${n}`);
+    expect(bad).toEqual([]);
   });
 });

@@ -69,7 +69,7 @@ describe('AWA null calibration under H0 (stimulus-blind units)', () => {
   });
 });
 
-describe('AWA significance is two-sided: max |z|, SPEC §4', () => {
+describe('AWA significance is two-sided: max |z|, docs/method.md §4', () => {
   // A unit-norm Gaussian blob (SD 2 px) at the centre of the 12×12 crop: a "dark-only" unit responds only when the
   // blob is darker than mid-grey, a = [−g·(s − 127.5)/σ]₊, so its whole AWA is negative (≈ −g); the "bright-only"
   // unit [g·(s − 127.5)/σ]₊ is its mirror image.
