@@ -17,6 +17,7 @@ import { createGridReporter } from '../pipeline/grid-progress.ts';
 import { dryRunGrid, runGrid, type GridRunPoint } from '../pipeline/grid-run.ts';
 import { reporterMode } from '../pipeline/progress.ts';
 import { println, type CliDeps } from './deps.ts';
+import { interruptOnSignals } from './interrupt.ts';
 
 /** The arguments of `revcor run` a grid uses. */
 export interface GridRunArgs {
@@ -64,17 +65,7 @@ export async function runGridCommand(deps: CliDeps, args: GridRunArgs, o: { redi
   const cache = cacheDir ? await CheckpointCache.open(cacheDir) : undefined;
   const mode = reporterMode(args, process.stderr);
   const reporter = createGridReporter(mode, mode === 'json' ? deps.stdout : deps.stderr);
-  const ac = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (++signals > 1) process.exit(130);
-    if (mode !== 'quiet') println(deps.stderr, `\n${sig}: stopping after the shards in flight finish (again to quit at once)…`);
-    ac.abort(new Error(sig));
-  };
-  if (deps.handleSignals !== false) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const interrupt = interruptOnSignals(deps, mode === 'quiet');
   try {
     const version = o.redis ? await codeVersion(stages) : '';
     // ioredis and BullMQ load only for a distributed grid
@@ -95,7 +86,7 @@ export async function runGridCommand(deps: CliDeps, args: GridRunArgs, o: { redi
       concurrency: points[0]!.experiment.config.run.concurrency,
       executor: coordinator ? () => coordinator.redisExecutor<Experiment>({ redis: o.redis!, queue: args.queue, codeVersion: version }) : undefined,
       reporter,
-      signal: ac.signal,
+      signal: interrupt.signal,
       resumeCommand: o.resumeCommand,
       command: o.command,
       writeHook: deps.runOptions?.writeHook,
@@ -105,8 +96,7 @@ export async function runGridCommand(deps: CliDeps, args: GridRunArgs, o: { redi
     }
   } finally {
     reporter.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
   }
 }
 

@@ -12,6 +12,7 @@ import { codeVersion } from '../pipeline/distributed/code-version.ts';
 import { DEFAULT_QUEUE } from '../pipeline/distributed/job.ts';
 import { redact } from '../pipeline/distributed/redact.ts';
 import { println, type CliDeps } from './deps.ts';
+import { interruptOnSignals } from './interrupt.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
 import { cacheSetting, runGridCommand } from './grid-run.ts';
 import { resumeCommand } from './shell.ts';
@@ -79,17 +80,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
       if (args.cache !== undefined) loaded.config.run.cache = cacheDir ?? false;
       const mode = reporterMode(args, process.stderr);
       const reporter = createReporter(mode, mode === 'json' ? deps.stdout : deps.stderr);
-      const ac = new AbortController();
-      let signals = 0;
-      const onSignal = (sig: NodeJS.Signals): void => {
-        if (++signals > 1) process.exit(130);
-        if (mode !== 'quiet') println(deps.stderr, `\n${sig}: stopping after the shards in flight finish (again to quit at once)…`);
-        ac.abort(new Error(sig));
-      };
-      if (deps.handleSignals !== false) {
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      }
+      const interrupt = interruptOnSignals(deps, mode === 'quiet');
       try {
         // ioredis and BullMQ load only for a distributed run
         const redis = args.redis !== undefined ? (await import('../pipeline/distributed/redis.ts')).parseRedisUrl(args.redis, args['redis-ca'] ?? (process.env.REVCOR_REDIS_CA || undefined)) : undefined;
@@ -107,7 +98,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
           concurrency: loaded.config.run.concurrency,
           dryRun: args['dry-run'],
           reporter: args['dry-run'] ? undefined : reporter,
-          signal: ac.signal,
+          signal: interrupt.signal,
           resumeCommand: resumeCommand(shown, deps.invocation),
           command: [deps.invocation, ...shown].join(' '),
           resolvedYaml: toResolvedYaml(loaded.config, loaded.sources),
@@ -128,8 +119,7 @@ export function runCommand(deps: CliDeps, rawArgs: readonly string[]): CommandMo
         }
       } finally {
         reporter.close();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.dispose();
       }
     },
   };
