@@ -65,17 +65,12 @@ export async function writeParquet(target: string, schema: Schema, tables: Async
     let rows = 0;
     const iter = tables[Symbol.asyncIterator]();
     const pending: import('parquet-wasm').RecordBatch[] = [];
-    let sawAny = false;
     /** Converts source tables into parquet-wasm batches until one is pending (or the source is done). */
     const fill = async (): Promise<void> => {
       while (!pending.length) {
         const next = await iter.next();
-        if (next.done) {
-          if (!sawAny) pending.push(...pw.Table.fromIPCStream(tableToIPC(emptyTable(schema), 'stream')).recordBatches());
-          return;
-        }
+        if (next.done) return;
         rows += next.value.numRows;
-        sawAny = true;
         if (next.value.numRows > 0) pending.push(...pw.Table.fromIPCStream(tableToIPC(next.value, 'stream')).recordBatches());
       }
     };
@@ -103,8 +98,18 @@ export async function writeParquet(target: string, schema: Schema, tables: Async
       .setKeyValueMetadata(new Map(Object.entries(metadata)))
       .setCreatedBy('revcor export (parquet-wasm)')
       .build();
+    await fill();
+    if (!pending.length) {
+      // no rows at all: parquet-wasm's stream never ends without a batch, so the empty table is written whole
+      await write(pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(emptyTable(schema), 'stream')), props));
+      return rows;
+    }
     const output = await pw.transformParquetStream(input, props);
-    for await (const chunk of output as unknown as AsyncIterable<Uint8Array>) await write(chunk);
+    try {
+      for await (const chunk of output as unknown as AsyncIterable<Uint8Array>) await write(chunk);
+    } catch (e) {
+      throw failure ?? e;
+    }
     if (failure !== undefined) throw failure;
     return rows;
   });
