@@ -91,6 +91,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async (d) => (await import('./diff.ts')).diffCommand(d),
   },
   {
+    command: 'export <dir>',
+    describe: 'Write the checkpoints of a run as Parquet (or CSV) files with column meanings, for DuckDB, polars, pandas, R and Spark',
+    stages: false,
+    load: async (d) => (await import('./export.ts')).exportCommand(d),
+  },
+  {
     command: 'model <action> [config]',
     describe: 'Show the network of an experiment: weights source, per-layer RF geometry, noise canvas, analysable outputs of an ONNX graph',
     stages: false,

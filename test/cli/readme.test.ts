@@ -71,6 +71,7 @@ const ELSEWHERE: Record<string, { file: string; needle: string }> = {
   worker: { file: 'test/cli/distributed.test.ts', needle: "'worker'" },
   compare: { file: 'test/cli/grid.test.ts', needle: "'compare'" },
   cache: { file: 'test/cli/grid.test.ts', needle: "'cache', 'gc'" },
+  export: { file: 'test/cli/export.test.ts', needle: "'export'" },
 };
 
 describe('the README command table', () => {
