@@ -35,10 +35,13 @@ async function arrows(out: string): Promise<Map<string, Buffer>> {
   return new Map([...(await tree(out))].filter(([k]) => k.endsWith('.arrow')));
 }
 
-/** Shards that have a manifest record, with their cache keys. */
+/**
+ * Shards that have a manifest record, with their cache keys. Only the records themselves: a kill -9 can leave a
+ * record's temporary file (`.<shard>.json.<pid>.<random>.revcor-tmp`, possibly empty), which is not a record.
+ */
 async function recordKeys(out: string): Promise<Map<string, string>> {
-  const recs = await tree(join(out, '.revcor', 'records'));
-  return new Map([...recs].map(([k, v]) => [k.replace(/\.json$/, ''), JSON.parse(v.toString()).key as string]));
+  const recs = [...(await tree(join(out, '.revcor', 'records')))].filter(([k]) => k.endsWith('.json'));
+  return new Map(recs.map(([k, v]) => [k.replace(/\.json$/, ''), JSON.parse(v.toString()).key as string]));
 }
 
 /** Shards that have a manifest record. */
