@@ -1,7 +1,7 @@
 // One shard on its own (pipeline/shard-exec.ts): what the stage is given, the order of the writes (record deleted,
 // mark, checkpoint, record, mark cleared), the shared cache (restore, publish, a failing publish), and the
 // upstream view a shard reads through. Whole runs: test/pipeline/runner.test.ts, reuse.test.ts.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +22,10 @@ beforeEach(async () => {
   dir = await tempDir();
   out = join(dir, 'out');
 });
-afterEach(() => cleanup(dir));
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await cleanup(dir);
+});
 
 const KEY = 'c3'.repeat(32);
 const basis = (upstream: KeyBasis['upstream'] = {}): KeyBasis => ({ stage: 'st', version: '2', slice: null, params: { n: 3 }, inputs: {}, upstream });
@@ -104,6 +107,13 @@ describe('executeShard', () => {
     expect(await readRecord(out, 'st', 's-0')).toMatchObject({ key: KEY }); // nothing written, nothing deleted
   });
 
+  it('seconds: the wall-clock time from the start of the shard to its record', async () => {
+    let clock = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => clock);
+    const rec = await executeShard(task(async () => ((clock += 2500), table())), env());
+    expect(rec.seconds).toBe(2.5);
+  });
+
   it('a result that is not an Arrow Table is named by its type', async () => {
     const cases: [unknown, string][] = [[null, 'null'], [undefined, 'undefined'], [3, 'number'], [[], 'Array'], [Object.create(null), 'object'], [{ a: 1 }, 'Object']];
     for (const [value, name] of cases) {
@@ -119,8 +129,10 @@ describe('executeShard with the shared cache', () => {
     const cache = await CheckpointCache.open(join(dir, 'cache'));
     let runs = 0;
     const t = () => task(async () => (runs++, table()));
-    const first = await executeShard(t(), env({ cache }));
+    const published = env({ cache });
+    const first = await executeShard(t(), published);
     expect(runs).toBe(1);
+    expect(published.logs).toEqual([]);
     const entry = await cache.entry(KEY);
     expect(entry).toMatchObject({ key: KEY, sha256: first.sha256, bytes: first.bytes, rows: 3 });
     const other = join(dir, 'other');
@@ -150,9 +162,16 @@ describe('executeShard with the shared cache', () => {
     const bytes = await readFile(cache.objectPath(KEY));
     bytes[bytes.length >> 1] ^= 0xff;
     await writeFile(cache.objectPath(KEY), bytes);
+    // without a previous record to replace, the record there stays
     const e = env({ outDir: other });
-    expect(await restoreShard(task(async () => table(), { previous: first }), e, cache, entry)).toBeUndefined();
-    expect(e.logs).toEqual([expect.stringMatching(new RegExp(`^cache entry ${KEY.slice(0, 12)}… is .+: removed from the cache, computing the shard$`))]);
+    expect(await restoreShard(task(async () => table()), e, cache, entry)).toBeUndefined();
+    expect(e.logs).toEqual([expect.stringMatching(new RegExp(`^cache entry ${KEY.slice(0, 12)}… is corrupt.*: removed from the cache, computing the shard$`))]);
+    expect(await readRecord(other, 'st', 's-0')).toEqual(first);
+    expect(await cache.entry(KEY)).toBeUndefined();
+    // the entry gone now: with a previous record, that record is deleted all the same
+    const e2 = env({ outDir: other });
+    expect(await restoreShard(task(async () => table(), { previous: first }), e2, cache, entry)).toBeUndefined();
+    expect(e2.logs).toEqual([`cache entry ${KEY.slice(0, 12)}… is file missing: removed from the cache, computing the shard`]);
     expect(await readRecord(other, 'st', 's-0')).toBeUndefined();
     expect(await writingMarks(other, 'st')).toEqual([]);
   });
