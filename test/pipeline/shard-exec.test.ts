@@ -213,7 +213,8 @@ describe('makeUpstreamView', () => {
     expect(view.shards).toEqual([{ id: 'u-0', params: { a: 0 }, rows: 5 }, { id: 'u-1', params: { a: 1 }, rows: 0 }]);
     await expect(view.read('u-2')).rejects.toThrow('Stage st shard s-0 read up shard u-2: expected one of the shards it needs (u-0, u-1)');
     await expect(view.read('u-1')).rejects.toThrow('Stage st shard s-0 read up shard u-1 before it was done');
-    expect(() => makeUpstreamView({ ...src, stage: 'down' })).toThrow('Stage st asked for upstream down: expected one of up');
+    const two = { ...src.consumer, basis: basis({ up: { 'u-0': 'k0' }, side: {} }) };
+    expect(() => makeUpstreamView({ ...src, stage: 'down', consumer: two })).toThrow('Stage st asked for upstream down: expected one of up, side');
     expect(() => makeUpstreamView({ ...src, stage: 'down', consumer: { ...src.consumer, basis: basis() } })).toThrow(
       'Stage st asked for upstream down: expected one of (none)',
     );
