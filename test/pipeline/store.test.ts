@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { fsyncDir, removeTempFiles, TEMP_SUFFIX, writeFileAtomic } from '../../pipeline/atomic.ts';
 import { CheckpointError, OutputError } from '../../pipeline/errors.ts';
-import { readShardVerified, shardPath, writeShard } from '../../pipeline/store.ts';
+import { checkShard, readArrowFile, readShardVerified, shardPath, writeShard } from '../../pipeline/store.ts';
+import { FileHasher, sha256 } from '../../pipeline/cache-key.ts';
 import type { ShardRecord } from '../../pipeline/manifest.ts';
 import { cleanup, tempDir } from './helpers.ts';
 
@@ -148,5 +149,82 @@ describe('checkpoint store', () => {
     const err = await readShardVerified(dir, record(w)).catch((e) => e);
     expect(err).toBeInstanceOf(CheckpointError);
     expect(err.message).toContain(`is corrupt: expected ${w.bytes} bytes with sha256 ${w.sha256}, got ${w.bytes - 8} bytes`);
+  });
+});
+
+describe('checkpoint verification', () => {
+  const t = () => tableFromArrays({ x: Float64Array.from([1, 2, 3, 4]), y: Int32Array.from([5, 6, 7, 8]) });
+  /** `bytes` with one byte in the middle changed: same size, other content. */
+  const flipped = (bytes: Buffer) => {
+    const b = Buffer.from(bytes);
+    b[b.length >> 1] ^= 0xff;
+    return b;
+  };
+
+  it('a checkpoint is an Arrow IPC file (ARROW1 magic at both ends), readable by readArrowFile with its bytes', async () => {
+    const w = await writeShard(dir, stamp, t());
+    const bytes = await readFile(w.path);
+    expect(bytes.subarray(0, 6).toString('latin1')).toBe('ARROW1');
+    expect(bytes.subarray(bytes.length - 6).toString('latin1')).toBe('ARROW1');
+    expect(w).toMatchObject({ bytes: bytes.length, rows: 4, sha256: sha256(bytes) });
+    const read = await readArrowFile(w.path);
+    expect(read.bytes).toEqual(bytes);
+    expect(read.table.getChild('y')!.toArray()).toEqual(Int32Array.from([5, 6, 7, 8]));
+    expect(read.table.schema.metadata.get('revcor.shard')).toBe('a-0');
+  });
+
+  it('readShardVerified: other content of the same size, a record lying about the size, a missing file: CheckpointError with the hint', async () => {
+    const w = await writeShard(dir, stamp, t());
+    const bytes = await readFile(w.path);
+    const hint = 'Run the same command again: the shard will be recomputed.';
+    // the record's size is right, only the digest differs
+    await writeFile(w.path, flipped(bytes));
+    const same = await readShardVerified(dir, record(w)).catch((e) => e);
+    expect(same).toBeInstanceOf(CheckpointError);
+    expect(same.message).toBe(
+      `Checkpoint ${w.path} is corrupt: expected ${w.bytes} bytes with sha256 ${w.sha256}, got ${w.bytes} bytes with sha256 ${sha256(flipped(bytes))}`,
+    );
+    expect(same.hint).toBe(hint);
+    // the digest is right, only the recorded size differs
+    await writeFile(w.path, bytes);
+    const lying = await readShardVerified(dir, record({ ...w, bytes: w.bytes + 1 })).catch((e) => e);
+    expect(lying).toBeInstanceOf(CheckpointError);
+    expect(lying.message).toBe(
+      `Checkpoint ${w.path} is corrupt: expected ${w.bytes + 1} bytes with sha256 ${w.sha256}, got ${w.bytes} bytes with sha256 ${w.sha256}`,
+    );
+    await rm(w.path);
+    const missing = await readShardVerified(dir, record(w)).catch((e) => e);
+    expect(missing).toBeInstanceOf(CheckpointError);
+    expect(missing.message).toBe(`Checkpoint ${w.path} is missing: expected the file recorded in the manifest, got ENOENT`);
+    expect(missing.hint).toBe(hint);
+  });
+
+  it('checkShard: undefined for a matching file; missing, other size, other content each named', async () => {
+    const w = await writeShard(dir, stamp, t());
+    const bytes = await readFile(w.path);
+    const hasher = new FileHasher();
+    expect(await checkShard(dir, record(w), hasher)).toBeUndefined();
+    await writeFile(w.path, bytes.subarray(0, bytes.length - 8));
+    expect(await checkShard(dir, record(w), hasher)).toBe(`checkpoint corrupt: expected ${w.bytes} bytes, got ${w.bytes - 8}`);
+    await writeFile(w.path, flipped(bytes));
+    expect(await checkShard(dir, record(w), hasher)).toBe(
+      `checkpoint corrupt: expected sha256 ${w.sha256.slice(0, 12)}…, got ${sha256(flipped(bytes)).slice(0, 12)}…`,
+    );
+    await writeFile(w.path, bytes);
+    expect(await checkShard(dir, record(w), hasher)).toBeUndefined();
+    await rm(w.path);
+    expect(await checkShard(dir, record(w), hasher)).toBe('checkpoint file missing');
+  });
+
+  it('checkShard: the size decides before any hashing, and the hasher names the file a checkpoint', async () => {
+    const w = await writeShard(dir, stamp, t());
+    // a folder where the checkpoint should be: other size → no hash asked; same size → the hasher refuses it
+    await rm(w.path);
+    await mkdir(w.path);
+    const size = (await stat(w.path)).size;
+    expect(await checkShard(dir, record(w), new FileHasher())).toBe(`checkpoint corrupt: expected ${w.bytes} bytes, got ${size}`);
+    await expect(checkShard(dir, record({ ...w, bytes: size }), new FileHasher())).rejects.toThrow(
+      `Expected checkpoint ${w.path} to be a file, got a directory or special file`,
+    );
   });
 });
