@@ -79,6 +79,11 @@ describe('budget messages and the whole check', () => {
     expect(hint(est(10, 2e9, 1))).toBe('Free space, choose another --out, or lower the stimulus counts.');
     const plain: RunEstimate = { byStage: { a: { shards: 1, diskBytes: 1, memoryBytes: 1 }, b: { shards: 1, diskBytes: 1, memoryBytes: 9e9 } }, shards: 2, diskBytes: 2, memoryBytes: 9e9 };
     expect(() => checkBudget(plain, budget)).toThrow(/for one shard of b: expected/);
+    // the worst stage by that measure, wherever it stands in the run
+    const lateShards = { ...plain, byStage: { ...plain.byStage, b: { shards: 2000, diskBytes: 1, memoryBytes: 1 } }, shards: 2001, memoryBytes: 1 };
+    expect(() => checkBudget(lateShards, budget)).toThrow(/shards, mostly b: expected/);
+    const lateDisk = { ...plain, byStage: { ...plain.byStage, b: { shards: 1, diskBytes: 2e9, memoryBytes: 1 } }, diskBytes: 2e9 + 1, memoryBytes: 1 };
+    expect(() => checkBudget(lateDisk, budget)).toThrow(/of checkpoints, mostly b: expected/);
     expect(() => checkBudget(est(2.5e15, 1, 1), budget)).toThrow(/plans 2\.50e\+15 shards, mostly a: expected at most 1,000$/);
     expect(() => checkBudget(est(1e15, 1, 1), budget)).toThrow(/plans 1\.00e\+15 shards/);
     expect(() => checkBudget(est(1e15 - 1, 1, 1), budget)).toThrow(/plans 999,999,999,999,999 shards/);
