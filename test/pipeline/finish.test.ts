@@ -3,7 +3,7 @@
 // finalize.test.ts, rundir.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { dueFinalizers, finish, removeLeftovers, runFinalizers } from '../../pipeline/finish.ts';
@@ -58,7 +58,8 @@ describe('finish: pruning and the manifest', () => {
     await markWriting(out, 'st', 'a-0');
     await writeFile(shardPath(out, 'st', 'a-0'), 'partial');
     const p = (status: PlannedShard['status'], selected = true) => plan([stagePlan('st', [planned('st', 'a-0', status)], selected)]);
-    for (const [pl, prune] of [[p('pending'), true], [p('done', false), true], [p('done'), false]] as const) {
+    const mixed = plan([stagePlan('st', [planned('st', 'a-0', 'done'), planned('st', 'a-1', 'pending')])]);
+    for (const [pl, prune] of [[p('pending'), true], [p('done', false), true], [p('done'), false], [mixed, true]] as const) {
       await finish(pl, out, true, prune);
       expect(existsSync(shardPath(out, 'st', 'old'))).toBe(true);
       expect(await writingMarks(out, 'st')).toEqual(['a-0']);
@@ -68,6 +69,17 @@ describe('finish: pruning and the manifest', () => {
     expect(existsSync(shardPath(out, 'st', 'old'))).toBe(false);
     expect(await writingMarks(out, 'st')).toEqual([]);
     expect(m.stages).toEqual({ st: [] }); // a done shard without a record is not listed
+  });
+
+  it('a record whose file is gone, a mark whose file never appeared: pruned without error; stale shards not listed', async () => {
+    await done('st', 'old');
+    await rm(shardPath(out, 'st', 'old'));
+    await markWriting(out, 'st', 'never'); // killed before its temp file was renamed into place
+    const stale = await done('up', 'u');
+    const m = await finish(plan([stagePlan('st', [planned('st', 'a-0', 'done'), planned('st', 'a-1', 'done')]), stagePlan('up', [planned('up', 'u', 'stale', stale)], false)]), out, true);
+    expect([...(await readStageRecords(out, 'st')).keys()]).toEqual([]);
+    expect(await writingMarks(out, 'st')).toEqual([]);
+    expect(m.stages).toEqual({ st: [], up: [] });
   });
 
   it('the manifest is kept when nothing ran and nothing was pruned, rewritten otherwise or when missing', async () => {
@@ -96,7 +108,7 @@ describe('finalizers', () => {
 
   it('get the records, verified reads, changed, writeFile inside the directory and a log; nothing when none is due', async () => {
     const a0 = await done('x', 'a-0');
-    const pl = plan([stagePlan('x', [planned('x', 'a-0', 'done', a0), planned('x', 'a-1', 'done')]), stagePlan('y', [planned('y', 'b', 'done')])]);
+    const pl = plan([stagePlan('x', [planned('x', 'a-0', 'done', a0), planned('x', 'a-1', 'done')]), stagePlan('y', [planned('y', 'b', 'done')]), stagePlan('z', [planned('z', 's', 'stale', a0)], false)]);
     const events: ProgressEvent[] = [];
     const seen: Record<string, unknown>[] = [];
     const probe = fin('probe', ['x'], async (ctx: FinalizeContext) => {
@@ -111,7 +123,7 @@ describe('finalizers', () => {
     });
     const env = (ran: string[]) => ({ experiment: { config: { c: 1 }, configDir: '/c' }, outDir: out, ran: ran.map((s) => planned(s, 'z', 'done')), emit: (e: ProgressEvent) => void events.push(e) });
     await runFinalizers(pl, [probe], env(['y']));
-    expect(seen).toEqual([{ config: { c: 1 }, configDir: '/c', outDir: out, changed: false, records: { x: [{ id: 'a-0', params: { id: 'a-0' }, rows: 2 }], y: [] } }]);
+    expect(seen).toEqual([{ config: { c: 1 }, configDir: '/c', outDir: out, changed: false, records: { x: [{ id: 'a-0', params: { id: 'a-0' }, rows: 2 }], y: [], z: [] } }]);
     expect(existsSync(join(out, 'd', 'f.txt'))).toBe(true);
     expect(events).toEqual([{ type: 'log', level: 'info', message: 'hi', stage: 'probe' }]);
     await runFinalizers(pl, [probe], env(['y', 'x']));
