@@ -14,25 +14,14 @@ import { redact } from '../pipeline/distributed/redact.ts';
 import { println, type CliDeps } from './deps.ts';
 import { interruptOnSignals } from './interrupt.ts';
 import { formatPlan, summariseStage } from './format-plan.ts';
-import { cacheSetting, runGridCommand } from './grid-run.ts';
+import { cacheSetting, runGridCommand, type GridRunArgs } from './grid-run.ts';
 import { resumeCommand } from './shell.ts';
 
-interface RunArgs {
+/** The arguments of `revcor run`: a grid's, with an optional config and a Redis queue to distribute to. */
+interface RunArgs extends Omit<GridRunArgs, 'config'> {
   config?: string;
-  out?: string;
-  set: string[];
-  from: string[];
-  only: string[];
-  force: string[];
-  workers?: number;
-  'dry-run': boolean;
-  quiet: boolean;
-  json: boolean;
   redis?: string;
   'redis-ca'?: string;
-  queue: string;
-  offline: boolean;
-  cache?: string | false;
 }
 
 /** The `run` command. */

@@ -2,7 +2,7 @@
 // stage bars of the point running; plain lines naming the point otherwise; JSON lines whose point events carry the
 // point's name; or quiet (warnings only).
 import cliProgress from 'cli-progress';
-import { createReporter, type ProgressEvent, type Reporter, type ReporterMode } from './progress.ts';
+import { createReporter, failedLine, logLine, type ProgressEvent, type Reporter, type ReporterMode } from './progress.ts';
 
 /** What a grid run reports besides its points' own events. */
 export type GridEvent =
@@ -122,10 +122,10 @@ class GridBars implements GridReporter {
             break;
           }
           case 'shard-failed':
-            this.log(`[${e.stage}] ${e.shard} FAILED: ${e.error}`);
+            this.log(failedLine(e));
             break;
           case 'log':
-            this.log(`${e.level === 'warn' ? 'warning: ' : ''}${e.stage ? `[${e.stage}] ` : ''}${e.message}`);
+            this.log(logLine(e));
             break;
           case 'run-done':
             for (const b of this.pointBars.splice(0)) this.multi.remove(b);

@@ -15,6 +15,16 @@ export type ProgressEvent =
   | { type: 'run-done'; ran: number; upToDate: boolean; seconds: number; message: string }
   | { type: 'interrupted'; resume: string };
 
+/** The line a failed shard prints. */
+export function failedLine(e: Extract<ProgressEvent, { type: 'shard-failed' }>): string {
+  return `[${e.stage}] ${e.shard} FAILED: ${e.error}`;
+}
+
+/** The line a stage's log message prints (with its shard when `withShard`). */
+export function logLine(e: Extract<ProgressEvent, { type: 'log' }>, withShard = false): string {
+  return `${e.level === 'warn' ? 'warning: ' : ''}${e.stage ? `[${e.stage}${withShard && e.shard ? ` ${e.shard}` : ''}] ` : ''}${e.message}`;
+}
+
 /** Receives events; `close()` restores the terminal. */
 export interface Reporter {
   event(e: ProgressEvent): void;
@@ -93,13 +103,13 @@ class LineReporter implements Reporter {
         break;
       }
       case 'shard-failed':
-        this.line(`[${e.stage}] ${e.shard} FAILED: ${e.error}`);
+        this.line(failedLine(e));
         break;
       case 'stage-done':
         this.line(`[${e.stage}] done in ${formatSeconds(e.seconds)}`);
         break;
       case 'log':
-        this.line(`${e.level === 'warn' ? 'warning: ' : ''}${e.stage ? `[${e.stage}${e.shard ? ` ${e.shard}` : ''}] ` : ''}${e.message}`);
+        this.line(logLine(e, true));
         break;
       case 'run-done':
         this.line(e.message);
@@ -165,10 +175,10 @@ class BarReporter implements Reporter {
         break;
       }
       case 'shard-failed':
-        this.log(`[${e.stage}] ${e.shard} FAILED: ${e.error}`);
+        this.log(failedLine(e));
         break;
       case 'log':
-        this.log(`${e.level === 'warn' ? 'warning: ' : ''}${e.stage ? `[${e.stage}] ` : ''}${e.message}`);
+        this.log(logLine(e));
         break;
       case 'run-done':
         this.close();

@@ -17,9 +17,11 @@ export const WORKER_DEFAULTS = {
   concurrency: 1,
 };
 
-/** The options a worker's settings come from (a subset of WorkerOptions). */
+/** The options a worker's settings come from (WorkerOptions extends them). */
 export interface WorkerSettingsInput {
+  /** Shards this process runs at once (default 1). */
   concurrency?: number;
+  /** Threads of the piscina pool (default: cores). */
   threads?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;

@@ -18,7 +18,7 @@ import { redact } from './redact.ts';
 import { checkRedis, newClient, type RedisTarget } from './redis.ts';
 import { startHeartbeat, workerKey, type WorkerBeat } from './registry.ts';
 import { RunViews } from './run-views.ts';
-import { abandonLostLocks, lagWarning, newWorkerId, RepeatFilter, workerSettings, type ActiveShard, type WorkerSettings } from './worker-watch.ts';
+import { abandonLostLocks, lagWarning, newWorkerId, RepeatFilter, workerSettings, type ActiveShard, type WorkerSettings, type WorkerSettingsInput } from './worker-watch.ts';
 
 /** What a worker reports (one JSON line each with --json). */
 export type WorkerEvent =
@@ -47,19 +47,11 @@ export type WorkerEvent =
 export { WORKER_DEFAULTS } from './worker-watch.ts';
 
 /** How a worker runs. */
-export interface WorkerOptions {
+export interface WorkerOptions extends WorkerSettingsInput {
   redis: RedisTarget;
   queue?: string;
   stages: readonly Stage[];
   codeVersion: string;
-  /** Shards this process runs at once (default 1). */
-  concurrency?: number;
-  /** Threads of the piscina pool (default: cores). */
-  threads?: number;
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
-  maxStalledCount?: number;
-  heartbeatMs?: number;
   /** Accept output directories inside these only (absolute paths; empty: any revcor output directory). */
   allow?: readonly string[];
   emit(e: WorkerEvent): void;
