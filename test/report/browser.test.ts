@@ -15,8 +15,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { allStages } from '../../stages/index.ts';
 import { cli } from '../cli/helpers.ts';
 import { encodeImage, rampPixels, uniformPixels } from '../fixtures/image-folder.ts';
+import { CHROMIUM, openPage } from '../fixtures/browser.ts';
 
-const CHROMIUM = process.env.REVCOR_CHROMIUM ?? '/usr/bin/chromium';
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SHOTS = join(REPO, 'artifacts', 'report');
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -45,18 +45,7 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium (smoke run)', ()
     const run = await cli(['run', join(REPO, 'config/smoke.yaml'), '--out', out, '--quiet', '--set', `stimuli.images.dir=${images}`], allStages, allFinalizers);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await context.newPage();
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('dialog', (d) => (dialogs.push(d.message()), void d.dismiss()));
-    page.on('request', (r) => !/^(file|data):/.test(r.url()) && errors.push(`network request: ${r.url()}`));
+    ({ context, page } = await openPage(dir, errors, dialogs));
     await mkdir(SHOTS, { recursive: true });
   }, 120_000);
 

@@ -14,8 +14,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { allFinalizers } from '../../report/finalizers.ts';
 import { allStages } from '../../stages/index.ts';
 import { cli } from '../cli/helpers.ts';
+import { CHROMIUM, openPage } from '../fixtures/browser.ts';
 
-const CHROMIUM = process.env.REVCOR_CHROMIUM ?? '/usr/bin/chromium';
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SHOTS = join(REPO, 'artifacts', 'report');
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -54,18 +54,7 @@ describe.skipIf(!hasChromium)('compare.html in headless Chromium (a 2 × 2 smoke
     expect(cmp.code, cmp.stderr).toBe(0);
     expect(cmp.stderr).toBe(`wrote ${join(grid, 'compare.html')}\n`);
     stdout = cmp.stdout;
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await context.newPage();
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('dialog', (d) => (dialogs.push(d.message()), void d.dismiss()));
-    page.on('request', (r) => !/^(file|data):/.test(r.url()) && errors.push(`network request: ${r.url()}`));
+    ({ context, page } = await openPage(dir, errors, dialogs));
     await mkdir(SHOTS, { recursive: true });
   }, 240_000);
 

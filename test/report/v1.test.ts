@@ -18,8 +18,8 @@ import { V1_PROPERTIES } from '../../science/v1-catalogue.ts';
 import { binCounts, binsOf } from '../../science/v1-similarity.ts';
 import { allStages } from '../../stages/index.ts';
 import { cli } from '../cli/helpers.ts';
+import { CHROMIUM, openPage } from '../fixtures/browser.ts';
 
-const CHROMIUM = process.env.REVCOR_CHROMIUM ?? '/usr/bin/chromium';
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const REFERENCE = resolve(REPO, '../shared/datasets/v1-reference');
 const ready = existsSync(CHROMIUM) && existsSync(join(REFERENCE, 'ringach2002.csv'));
@@ -39,16 +39,7 @@ describe.skipIf(!ready)('V1 comparison in the summary and the report (smoke run,
     const run = await cli(['run', join(REPO, 'config/smoke.yaml'), '--out', out, '--quiet', '--set', 'v1.enabled=true', '--set', `v1.reference=${REFERENCE}`, '--set', 'v1.bootstrap=200'], allStages, allFinalizers);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await context.newPage();
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(String(e)));
+    ({ context, page } = await openPage(dir, errors));
     await page.goto(`file://${join(out, 'report.html')}#v1`);
   }, 240_000);
 
