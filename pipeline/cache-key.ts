@@ -1,6 +1,6 @@
 // Cache keys: canonical JSON, sha256, content hashes of input files (memoised by stat), and shard keys.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { InputError } from './errors.ts';
 import { writeFileAtomic } from './atomic.ts';
@@ -76,6 +76,9 @@ export function shardKey(basis: KeyBasis): string {
   return sha256(canonicalJson(basis));
 }
 
+/** How often a run writes its memo of digests while it computes (besides once planned and once at the end). */
+const MEMO_SAVE_INTERVAL_MS = 30_000;
+
 interface HashEntry { size: number; mtimeMs: number; ctimeMs: number; ino: number; sha256: string }
 
 /**
@@ -85,6 +88,8 @@ interface HashEntry { size: number; mtimeMs: number; ctimeMs: number; ino: numbe
 export class FileHasher {
   private entries = new Map<string, HashEntry>();
   private dirty = false;
+  private lastSave = 0;
+  private saving: Promise<void> = Promise.resolve();
   constructor(private readonly cacheFile?: string) {}
 
   /** Opens the memo of an output directory (missing or unreadable memo = empty). */
@@ -103,7 +108,7 @@ export class FileHasher {
   async hash(path: string, what = 'input file'): Promise<string> {
     let st;
     try {
-      st = await stat(path);
+      st = statSync(path); // synchronous: a plan stats thousands of inputs, and a thread-pool round trip each costs ~0.2 ms
     } catch (e) {
       throw new InputError(`Expected ${what} ${path} to exist, got ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
@@ -123,6 +128,8 @@ export class FileHasher {
     const st = await stat(path);
     this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256: digest });
     this.dirty = true;
+    // a long run keeps its memo current, so `revcor status` meanwhile finds the checkpoints' digests
+    if (Date.now() - this.lastSave >= MEMO_SAVE_INTERVAL_MS) await this.save().catch(() => undefined);
   }
 
   /** Forgets a file (e.g. after it was found corrupt or deleted). */
@@ -130,11 +137,25 @@ export class FileHasher {
     if (this.entries.delete(path)) this.dirty = true;
   }
 
-  /** Writes the memo back (atomically) when it changed, dropping files that no longer exist. */
-  async save(): Promise<void> {
-    if (!this.cacheFile || !this.dirty) return;
-    for (const p of [...this.entries.keys()]) if (!(await stat(p).catch(() => undefined))) this.entries.delete(p);
-    await writeFileAtomic(this.cacheFile, JSON.stringify(Object.fromEntries(this.entries)));
-    this.dirty = false;
+  /** Writes the memo back (atomically) when it changed, dropping files that no longer exist; one save at a time. */
+  save(): Promise<void> {
+    const next = this.saving.then(() => this.write());
+    this.saving = next.catch(() => undefined);
+    return next;
   }
+
+  /** The write behind save(). */
+  private async write(): Promise<void> {
+    this.lastSave = Date.now();
+    if (!this.cacheFile || !this.dirty) return;
+    for (const p of [...this.entries.keys()]) if (!existsSync(p)) this.entries.delete(p);
+    this.dirty = false; // before the write: a digest recorded meanwhile marks it dirty again
+    try {
+      await writeFileAtomic(this.cacheFile, JSON.stringify(Object.fromEntries(this.entries)));
+    } catch (e) {
+      this.dirty = true;
+      throw e;
+    }
+  }
+
 }

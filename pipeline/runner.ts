@@ -101,6 +101,7 @@ export async function runPipeline<C>(opts: RunOptions<C>): Promise<RunResult> {
       restored = await restorePlanned(plan, cache, { outDir: opts.outDir, hasher, emit });
       if (restored.length) emit({ type: 'log', level: 'info', message: `${restored.length} shard${restored.length === 1 ? '' : 's'} restored from the cache ${cache.dir} (verified by sha256)` });
     }
+    await hasher.save().catch(() => undefined); // the inputs' digests, for `revcor status` while this run goes on
     emit(planEvent(plan));
     await writeResolvedConfig(opts.outDir, opts.resolvedYaml ?? JSON.stringify(opts.experiment.config, null, 1));
     let ran: PlannedShard[] = [];

@@ -2,6 +2,7 @@
 // sharp (EXIF orientation applied, alpha dropped, grey → 3 channels, short side resized, centre crop).
 // Every problem a user can cause is an InputError naming the path and the config key stimuli.images.dir.
 import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImagesConfig } from '../config/schema.ts';
@@ -65,12 +66,12 @@ export async function listImageSet(cfg: Pick<ImagesConfig, 'dir' | 'perCategory'
     throw new InputError(`${IMAGES_DIR_KEY}: folder ${dir} cannot be read (${code ?? String(e)}). ${EXPECTED}.`);
   }
   if (!st.isDirectory()) throw new InputError(`${IMAGES_DIR_KEY}: ${dir} is a file, not a folder. ${EXPECTED}.`);
-  const names = (await readdir(dir)).filter((n) => !hidden(n)).sort(naturalCompare);
+  const top = await listDir(dir);
   const categories: string[] = [];
   let looseFiles = 0;
-  for (const n of names) {
+  for (const d of top) {
     // a broken link or link loop at the top level is neither a category nor an image: counted as a loose entry
-    if ((await statOrReason(join(dir, n))).stats?.isDirectory()) categories.push(n);
+    if ((await resolveEntry(dir, d)).stats?.isDirectory()) categories.push(d.name);
     else looseFiles++;
   }
   if (categories.length === 0) {
@@ -79,10 +80,10 @@ export async function listImageSet(cfg: Pick<ImagesConfig, 'dir' | 'perCategory'
   const entries: ImageEntry[] = [];
   for (const category of categories) {
     const files: { name: string; excluded?: string }[] = [];
-    for (const n of (await readdir(join(dir, category))).filter((f) => !hidden(f)).sort(naturalCompare)) {
-      const { stats, reason } = await statOrReason(join(dir, category, n));
-      if (stats?.isFile()) files.push({ name: n });
-      else if (reason) files.push({ name: n, excluded: reason });
+    for (const d of await listDir(join(dir, category))) {
+      const { stats, reason } = await resolveEntry(join(dir, category), d);
+      if (stats?.isFile()) files.push({ name: d.name });
+      else if (reason) files.push({ name: d.name, excluded: reason });
     }
     if (files.length === 0) {
       throw new InputError(`${IMAGES_DIR_KEY}: category folder ${join(dir, category)} is empty. Expected at least one image in every category folder (add images or remove the folder).`);
@@ -93,6 +94,19 @@ export async function listImageSet(cfg: Pick<ImagesConfig, 'dir' | 'perCategory'
     }
   }
   return { dir, categories, entries };
+}
+
+/** A folder's visible entries in natural order, with their types as the folder lists them (no stat per file). */
+async function listDir(dir: string): Promise<Dirent[]> {
+  return (await readdir(dir, { withFileTypes: true })).filter((d) => !hidden(d.name)).sort((a, b) => naturalCompare(a.name, b.name));
+}
+
+type EntryKind = { stats?: { isFile(): boolean; isDirectory(): boolean }; reason?: string };
+
+/** What a listed entry is: a plain file or folder from the listing itself; a link (or an unknown type) through stat(). */
+async function resolveEntry(dir: string, d: Dirent): Promise<EntryKind> {
+  if (d.isFile() || d.isDirectory()) return { stats: d };
+  return statOrReason(join(dir, d.name));
 }
 
 /** stat() of a path, or why it cannot be opened (broken symbolic link, link loop, permission) instead of throwing. */

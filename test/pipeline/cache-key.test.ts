@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -73,6 +73,26 @@ describe('FileHasher', () => {
     expect(await (await FileHasher.open(dir)).hash(f)).toBe(sha256('jello'));
     await writeFile(f, 'hellp');
     expect(await (await FileHasher.open(dir)).hash(f)).toBe(sha256('hellp'));
+  });
+
+  it('during a run, recorded digests reach the memo at most every 30 s, so `revcor status` meanwhile finds the checkpoints', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const memo = async () => Object.keys(JSON.parse(await readFile(join(dir, '.revcor', 'file-hashes.json'), 'utf8')));
+      const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}.arrow`));
+      for (const f of files) await writeFile(f, f);
+      const h = await FileHasher.open(dir);
+      await h.remember(files[0], sha256(files[0])); // the first record saves
+      expect(await memo()).toEqual([files[0]]);
+      vi.advanceTimersByTime(29_000);
+      await h.remember(files[1], sha256(files[1])); // too soon after the last save
+      expect(await memo()).toEqual([files[0]]);
+      vi.advanceTimersByTime(2_000);
+      await h.remember(files[2], sha256(files[2]));
+      expect((await memo()).sort()).toEqual(files);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a file given other content with the same size and mtime (`touch -r`) is rehashed: ctime and inode decide', async () => {

@@ -87,6 +87,20 @@ describe('runPipeline: cache keys decide what runs', () => {
     expect(Object.keys(memo)).toContain(weights);
   });
 
+  it('saves the input files\' digests once planned, so `revcor status` during a long run does not hash the inputs again', async () => {
+    const weights = join(base, 'weights.bin');
+    await writeFile(weights, 'AAAA');
+    const exp = toyExperiment((c) => (c.model.weights = weights));
+    let memoDuringRun: Record<string, unknown> | undefined;
+    await run({
+      experiment: exp,
+      writeHook: async () => {
+        memoDuringRun ??= JSON.parse(await readFile(join(out, '.revcor', 'file-hashes.json'), 'utf8').catch(() => '{}'));
+      },
+    });
+    expect(Object.keys(memoDuringRun!)).toContain(weights);
+  });
+
   it('an input file given new content with its old size and mtime (`touch -r`) still reruns what depends on it', async () => {
     const weights = join(base, 'weights.bin');
     const ref = join(base, 'ref');

@@ -1,7 +1,7 @@
 // Image folder listing and decoding with sharp, on folders generated at test time (and fLoc where present).
 import { requireOrSkip } from '../fixtures/require.ts';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,25 @@ describe('listImageSet', () => {
     expect(set.entries[4]).toMatchObject({ category: 'faces', path: join(imgs, 'faces/b-broken.jpg') });
     const two = await listImageSet({ dir: imgs, perCategory: 2 });
     expect(two.entries.map((e) => e.file)).toEqual(['animals/img-1.png', 'animals/img-2.png', 'faces/a-grey.jpg', 'faces/b-broken.jpg']);
+  });
+
+  it('follows symbolic links to images and to category folders; a broken link is listed as excluded, a nested folder is not an image', async () => {
+    const linked = join(root, 'linked');
+    await mkdir(join(linked, 'own', 'nested'), { recursive: true });
+    await symlink(join(imgs, 'animals'), join(linked, 'animals')); // a linked category folder
+    await symlink(join(imgs, 'faces', 'a-grey.jpg'), join(linked, 'own', 'x-1.jpg')); // a linked image
+    await symlink(join(root, 'nowhere.png'), join(linked, 'own', 'x-2.png'));
+    await writeFile(join(linked, 'own', 'x-3.png'), 'not decoded by the listing');
+    const set = await listImageSet({ dir: linked, perCategory: 'all' });
+    expect(set.categories).toEqual(['animals', 'own']);
+    expect(set.entries.map((e) => [e.file, e.excluded ?? ''])).toEqual([
+      ['animals/img-1.png', ''],
+      ['animals/img-2.png', ''],
+      ['animals/img-10.png', ''],
+      ['own/x-1.jpg', ''],
+      ['own/x-2.png', 'unreadable: a broken symbolic link (ENOENT)'],
+      ['own/x-3.png', ''],
+    ]);
   });
 
   it('a missing folder is an InputError naming the key and the path, or an explicit skip', async () => {
