@@ -11,7 +11,7 @@ import { noiseCanvas } from '../model/geometry.ts';
 import type { GridReadout, Readout } from '../model/graph.ts';
 import { loadModel, loadNetwork, resolveWeights, type LoadedModel } from '../model/load.ts';
 import { convFlops } from '../model/network.ts';
-import { ModelSession } from '../model/session.ts';
+import type { ModelSession } from '../model/session.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, PrepareContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { ensureAutoWeights } from '../model/auto-weights.ts';
@@ -77,10 +77,11 @@ async function sessionFor(config: Experiment, model: LoadedModel, inputSize: num
   const key = JSON.stringify([modelKey(config), config.model.threads, config.model.batch, inputSize, readout, unitIndex ?? null, grid ?? null]);
   let p = sessions.get(key);
   if (!p) {
-    p = ModelSession.create(
+    // ONNX Runtime and the graph builder load with the first session, not with the stage registry (`revcor status`)
+    p = import('../model/session.ts').then(({ ModelSession }) => ModelSession.create(
       { net: model.net, weights: model.weights, layers: model.layers, inputSize, readout, unitIndex, grid, channels: config.model.channels },
       { threads: config.model.threads, batch: batchFor(config, inputSize) },
-    );
+    ));
     p.catch(() => sessions.delete(key));
     if (sessions.size >= MAX_SESSIONS) {
       const [oldKey, old] = sessions.entries().next().value!;

@@ -11,15 +11,23 @@ import { ensureBuilt } from '../fixtures/build.ts';
 import { toyStages } from '../fixtures/toy-stages.ts';
 import { Capture, REPO } from './helpers.ts';
 
-/** Packages a light command must not load: native, WebAssembly, worker pools, queues, plots, and the TypeScript runtime. */
-const HEAVY = ['h5wasm', 'onnxruntime-node', 'onnxruntime-common', 'sharp', 'vega', 'vega-lite', 'bullmq', 'ioredis', 'piscina', 'tsx', 'esbuild'];
+/**
+ * Packages a light command must not load: native, WebAssembly, worker pools, queues, plots, the TypeScript runtime,
+ * and the ONNX protobuf encoder (300 kB of bundled code the model graph builder needs, not the plan).
+ */
+const HEAVY = ['h5wasm', 'onnxruntime-node', 'onnxruntime-common', 'sharp', 'vega', 'vega-lite', 'bullmq', 'ioredis', 'piscina', 'tsx', 'esbuild', 'protobufjs'];
 
-/** The packages (node_modules/<name>) among the recorded module URLs. */
+/** The packages (node_modules/<name>) among the recorded module URLs, and those bundled into the loaded dist/ files. */
 function packagesOf(urls: string[]): Set<string> {
   const out = new Set<string>();
+  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//;
   for (const u of urls) {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
+    const m = pkg.exec(u);
     if (m) out.add(m[1]);
+    // esbuild heads each bundled module with a comment naming its source path ("// node_modules/yaml/dist/…")
+    if (u.startsWith('file://') && u.includes('/dist/') && !m) {
+      for (const c of readFileSync(new URL(u), 'utf8').matchAll(/^\/\/ (node_modules\/(?:@[^/]+\/)?[^/]+\/)/gm)) out.add(pkg.exec(`/${c[1]}`)![1]);
+    }
   }
   return out;
 }
