@@ -6,10 +6,10 @@
 // peak memory), measures the peaks again and reports the run against their mean; given a run directory, it reads
 // its records and the peaks saved by that timed run (roofline.json), or measures them now.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
 import { loadExperiment } from '../config/load.ts';
 import type { Experiment } from '../config/schema.ts';
@@ -177,8 +177,8 @@ export async function benchRoofline(argv: readonly string[]): Promise<string> {
   if (existsSync(resolvedConfigFile(target))) {
     outDir = resolve(target);
     config = (await loadExperiment(resolvedConfigFile(outDir))).config;
-    const saved = join(outDir, 'roofline.json');
-    if (existsSync(saved)) peaks = JSON.parse(readFileSync(saved, 'utf8')) as Peaks;
+    const saved = [join(outDir, 'roofline.json'), peaksBeforeFile(outDir)].find((f) => existsSync(f));
+    if (saved) peaks = JSON.parse(readFileSync(saved, 'utf8')) as Peaks;
     else await measurePeaks(config, activationSides(await runFacts(outDir)), runs, peaks, log);
   } else {
     const loaded = await loadExperiment(resolve(target));
@@ -186,21 +186,7 @@ export async function benchRoofline(argv: readonly string[]): Promise<string> {
     outDir = resolve(opt('out') ?? config.run.out);
     if (existsSync(resolvedConfigFile(outDir))) throw new Error(`roofline: ${outDir} already holds a run; expected an empty directory for a timed run (or pass the directory to report it)`);
     const sides = await plannedSides(config);
-    await measurePeaks(config, sides, runs, peaks, log);
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'roofline.json'), `${JSON.stringify(peaks, null, 2)}\n`); // kept if the run is stopped
-    const time = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-v'] : [];
-    const cmd = [...time, process.execPath, join(REPO, 'bin/revcor.js'), 'run', resolve(target), '--out', outDir, '--quiet'];
-    log(`running: ${cmd.join(' ')}`);
-    const t0 = performance.now();
-    const res = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], maxBuffer: 64 * 2 ** 20 });
-    peaks.wallSeconds = (performance.now() - t0) / 1000;
-    process.stderr.write(res.stderr.split('\n').filter((l) => !/^\t/.test(l)).join('\n'));
-    if (res.status !== 0) throw new Error(`roofline: the run failed (exit ${res.status})`);
-    const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
-    if (rss) peaks.maxRssBytes = Number(rss[1]) * 1024;
-    await measurePeaks(config, sides, runs, peaks, log);
-    writeFileSync(join(outDir, 'roofline.json'), `${JSON.stringify(peaks, null, 2)}\n`);
+    await timedRun(resolve(target), outDir, peaks, () => measurePeaks(config, sides, runs, peaks, log), log);
   }
   const facts = await runFacts(outDir);
   const rows = await runRoofline(config, facts);
@@ -214,6 +200,35 @@ export async function benchRoofline(argv: readonly string[]): Promise<string> {
     log(`updated ${doc} (block roofline:${config.name})`);
   }
   return table;
+}
+
+/** Where a timed run's peaks wait while it runs: beside its directory, which revcor creates and must find empty. */
+export function peaksBeforeFile(outDir: string): string {
+  return `${outDir}.roofline-peaks.json`;
+}
+
+/**
+ * Times `revcor run CONFIG --out OUTDIR` between two peak measurements: the peaks measured before are kept beside the
+ * directory while the run goes (to report a stopped run), and all of them go to OUTDIR/roofline.json at the end.
+ */
+export async function timedRun(config: string, outDir: string, peaks: Peaks, measure: () => Promise<void>, log: (s: string) => void): Promise<void> {
+  await measure();
+  const before = peaksBeforeFile(outDir);
+  mkdirSync(dirname(outDir), { recursive: true });
+  writeFileSync(before, `${JSON.stringify(peaks, null, 2)}\n`);
+  const time = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-v'] : [];
+  const cmd = [...time, process.execPath, join(REPO, 'bin/revcor.js'), 'run', config, '--out', outDir, '--quiet'];
+  log(`running: ${cmd.join(' ')}`);
+  const t0 = performance.now();
+  const res = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], maxBuffer: 64 * 2 ** 20 });
+  peaks.wallSeconds = (performance.now() - t0) / 1000;
+  process.stderr.write(res.stderr.split('\n').filter((l) => !/^\t/.test(l)).join('\n'));
+  if (res.status !== 0) throw new Error(`roofline: the run failed (exit ${res.status}); the peaks measured before it are in ${before}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
+  if (rss) peaks.maxRssBytes = Number(rss[1]) * 1024;
+  await measure();
+  writeFileSync(join(outDir, 'roofline.json'), `${JSON.stringify(peaks, null, 2)}\n`);
+  rmSync(before, { force: true });
 }
 
 /** The input sides the activations stage will run at for a config (canvas / full image / interior image). */

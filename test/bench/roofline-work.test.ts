@@ -57,3 +57,34 @@ describe('roofline work model', () => {
     expect(row.rate).toBe(row.flops / 6);
   });
 });
+
+describe('roofline timed run', () => {
+  it('times a run into a new directory (revcor refuses one holding other files) and leaves the peaks in it', async () => {
+    const { mkdtempSync, existsSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { peaksBeforeFile, timedRun } = await import('../../bench/roofline.ts');
+    const { ensureBuilt } = await import('../fixtures/build.ts');
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'revcor-roofline-'));
+    try {
+      const out = join(dir, 'nested', 'run');
+      const peaks = { threads: 1, matmul: [] as number[], forward: {}, load: [] as number[] };
+      const seen: boolean[] = [];
+      // a stand-in for the peak measurement: records whether the pre-run peaks were saved beside the run while it went
+      const measure = async () => {
+        seen.push(existsSync(peaksBeforeFile(out)));
+        peaks.matmul.push(100 + peaks.matmul.length);
+      };
+      await timedRun(join(import.meta.dirname, '../../config/smoke.yaml'), out, peaks, measure, () => undefined);
+      expect(seen).toEqual([false, true]);
+      const saved = JSON.parse(readFileSync(join(out, 'roofline.json'), 'utf8'));
+      expect(saved.matmul).toEqual([100, 101]);
+      expect(saved.wallSeconds).toBeGreaterThan(0);
+      expect(existsSync(peaksBeforeFile(out))).toBe(false);
+      expect(existsSync(join(out, 'manifest.json'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
