@@ -17,9 +17,11 @@ import { loadNetwork } from '../model/load.ts';
 import { seededWeights } from '../model/seeded.ts';
 import { ModelSession } from '../model/session.ts';
 import { convFlops } from '../model/network.ts';
+import { orderStages } from '../pipeline/dag.ts';
 import { readStageRecords } from '../pipeline/manifest.ts';
 import { recordedStages, resolvedConfigFile } from '../pipeline/rundir.ts';
 import { batchFor } from '../stages/activations.ts';
+import { allStages } from '../stages/index.ts';
 import { matmulPeak } from './forward.ts';
 import { activationsWork, awaWork, awcWork, stageRoofline, type ShardFacts, type StageRoofline } from './roofline-work.ts';
 
@@ -87,14 +89,19 @@ export async function runFacts(outDir: string): Promise<ShardFacts[]> {
   return facts;
 }
 
+/** Stage names in the pipeline's order (the stage registry's, as `revcor status` lists them); unknown names last. */
+export function pipelineOrder(names: Iterable<string>): string[] {
+  const order = orderStages(allStages()).map((s) => s.name);
+  const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
+  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
 /** Per-stage roofline rows of a run (every stage of the manifest, in pipeline order). */
 export async function runRoofline(config: Experiment, facts: readonly ShardFacts[]): Promise<StageRoofline[]> {
   const model = await loadNetwork(config.model);
   const last = Math.max(...model.layers.map((l) => l.outputIndex));
   const kept = { top: config.awc.top, bottom: config.awc.bottom };
-  const order = ['stimuli', 'activations', 'tuning', 'category', 'awa', 'awc', 'summary'];
-  const stages = [...new Set(facts.map((f) => f.stage))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return stages.map((stage) => {
+  return pipelineOrder(facts.map((f) => f.stage)).map((stage) => {
     const shards = facts.filter((f) => f.stage === stage);
     const work =
       stage === 'activations'

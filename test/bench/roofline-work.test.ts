@@ -88,3 +88,15 @@ describe('roofline timed run', () => {
     }
   }, 180_000);
 });
+
+describe('roofline stage order', () => {
+  it('lists a run\'s stages in the pipeline\'s order, every registered stage included (v1 after awc, summary last)', async () => {
+    const { pipelineOrder } = await import('../../bench/roofline.ts');
+    const { allStages } = await import('../../stages/index.ts');
+    expect(pipelineOrder(['summary', 'v1', 'awc', 'stimuli', 'tuning', 'awa', 'activations', 'category', 'v1'])).toEqual(['stimuli', 'activations', 'awa', 'tuning', 'category', 'awc', 'v1', 'summary']);
+    const all = allStages().map((s) => s.name);
+    expect(pipelineOrder([...all].reverse()).at(-1)).toBe('summary');
+    expect(pipelineOrder([...all].reverse())[0]).toBe('stimuli');
+    expect(pipelineOrder(['zeta', 'stimuli'])).toEqual(['stimuli', 'zeta']);
+  });
+});
