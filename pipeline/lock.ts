@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { sha256 } from './cache-key.ts';
 import { tempPathFor } from './atomic.ts';
 import { OutputError } from './errors.ts';
@@ -116,6 +116,17 @@ async function sweepClaims(path: string, mine: LockInfo): Promise<void> {
   await Promise.all(stale.map((n) => rm(join(dirname(path), n), { force: true })));
 }
 
+/** How many times acquireLock tries when the lock it found is released meanwhile. */
+const LOCK_ATTEMPTS = 5;
+
+/** Whether a path exists (lstat succeeds). */
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Takes the lock of `outDir` for `command`, or throws OutputError naming the process that holds it. */
 export async function acquireLock(outDir: string, command: string): Promise<Lock> {
   const path = lockPath(outDir);
@@ -123,12 +134,22 @@ export async function acquireLock(outDir: string, command: string): Promise<Lock
   const info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), command, id: randomBytes(8).toString('hex') };
   const text = JSON.stringify(info, null, 1) + '\n';
   let tookOverFrom: LockInfo | undefined;
-  if (!(await linkNew(path, text))) {
+  // a lock released while we look at it (its holder finished) leaves the directory free: try again, a few times
+  for (let attempt = 1; !(await linkNew(path, text)); attempt++) {
+    const retry = attempt < LOCK_ATTEMPTS;
     const holder = await readLock(path);
-    if (!holder || !deadHere(holder, info)) throw heldError(outDir, holder);
+    if (!holder) {
+      if (retry && !(await exists(path))) continue;
+      throw heldError(outDir, undefined);
+    }
+    if (!deadHere(holder, info)) throw heldError(outDir, holder);
     const winner = await takeOver(path, holder, text, info);
-    if (winner !== null) throw heldError(outDir, winner ?? (await readLock(path)));
-    tookOverFrom = holder;
+    if (winner === null) {
+      tookOverFrom = holder;
+      break;
+    }
+    if (winner === undefined && retry && !(await exists(path))) continue;
+    throw heldError(outDir, winner ?? (await readLock(path)));
   }
   await sweepClaims(path, info);
   return {

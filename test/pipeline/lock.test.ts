@@ -248,7 +248,7 @@ describe('lock details', () => {
     expect(JSON.parse(await readFile(lockPath(dir), 'utf8'))).toEqual(dead);
   });
 
-  it('a dead lock released, or taken by a live process, between our claim and our install: not replaced', async () => {
+  it('a dead lock taken by a live process between our claim and our install: not replaced; released then: the free directory is ours', async () => {
     const dead: LockInfo = { pid: deadPid(), ...me(), startedAt: 'then', command: 'dead', id: 'd' };
     const live: LockInfo = { pid: process.ppid, ...me(), startedAt: 'now', command: 'quicker', id: 'q' };
     const isClaim = (t: string) => t === claimOf(lockPath(dir), dead);
@@ -261,9 +261,28 @@ describe('lock details', () => {
     await rm(join(dir, '.revcor'), { recursive: true });
     await writeLock(dead);
     afterLink.set(isClaim, () => rm(lockPath(dir)));
-    const gone = await acquireLock(dir, 'x').catch((e) => e);
-    expect(gone).toBeInstanceOf(OutputError);
-    expect(existsSync(lockPath(dir))).toBe(false);
+    const freed = await acquireLock(dir, 'x');
+    expect(freed.tookOverFrom).toBeUndefined(); // nobody's lock was replaced: the directory was free
+    expect(JSON.parse(await readFile(lockPath(dir), 'utf8')).id).toBe(freed.info.id);
+    expect(await metaFiles()).toEqual(['lock']); // our claim on the released lock is swept
+    await freed.release();
+  });
+
+  it('a lock released between our failed attempt and reading it: the free directory is ours (not "unreadable")', async () => {
+    const live: LockInfo = { pid: process.ppid, ...me(), startedAt: 'now', command: 'finishing', id: 'f' };
+    await writeLock(live);
+    // the holder finishes right after our link finds its lock: the file is gone when we read it
+    linkFaults.set('EEXIST', (t) => t === lockPath(dir) && (linkFaults.clear(), true));
+    afterLink.clear();
+    await rm(lockPath(dir));
+    const lock = await acquireLock(dir, 'x');
+    expect(JSON.parse(await readFile(lockPath(dir), 'utf8')).command).toBe('x');
+    expect(lock.tookOverFrom).toBeUndefined();
+    await lock.release();
+    // an unreadable lock file is still a refusal
+    await writeFile(lockPath(dir), 'not json');
+    const err = await acquireLock(dir, 'y').catch((e) => e);
+    expect(err.message).toBe(`Output directory is locked by another process (the lock file is unreadable): expected no other run writing ${dir}`);
   });
 });
 
