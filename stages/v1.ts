@@ -15,7 +15,8 @@ import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { V1_LAYER_COLUMNS, V1_PROPERTIES, V1_UNIT_COLUMNS, type V1LayerRow } from '../science/v1-catalogue.ts';
 import { compareLayer, referenceCeilings, type CompareOptions } from '../science/v1-compare.ts';
-import { v1UnitProperties } from '../science/v1-properties.ts';
+import { v1UnitProperties, type FiringRateMap, type V1PropertyOptions, type V1UnitProperties } from '../science/v1-properties.ts';
+import type { GratingSet } from '../science/tuning.ts';
 import type { V1Reference } from '../science/v1-reference.ts';
 import { activationsStage } from './activations.ts';
 import { gratingCount } from './estimate.ts';
@@ -71,6 +72,22 @@ function unitTable(layer: string, units: ReturnType<typeof v1UnitProperties>['un
   return buildTable(V1, cols as BuildValues<typeof V1.columns>);
 }
 
+/**
+ * The per-unit table of one layer from its grating responses [stimulus × channel] and its blank responses (one per
+ * channel), with the properties and the firing-rate map it was built from (the layer's comparison row needs them).
+ */
+export function v1Table(
+  layer: string,
+  responses: Float32Array,
+  channels: number,
+  set: GratingSet,
+  blank: ArrayLike<number>,
+  options: V1PropertyOptions,
+): { table: Table; map: FiringRateMap; units: V1UnitProperties } {
+  const { map, units } = v1UnitProperties(responses, channels, set, blank, options);
+  return { table: unitTable(layer, units), map, units };
+}
+
 /** Runs one v1 shard: the properties of every layer of the shard, and the comparison with V1. */
 export async function runV1(shard: Shard, ctx: StageContext<Experiment>): Promise<Table> {
   const gratings = await setTables(ctx, 'gratings');
@@ -88,9 +105,9 @@ export async function runV1(shard: Shard, ctx: StageContext<Experiment>): Promis
     const { matrix, channels } = readLayerMatrix(gratings, name, source);
     const b = readLayerMatrix(blank, name, 'activations (blank)');
     if (b.matrix.length !== channels) throw new InputError(`v1: the blank activations of ${name} hold ${b.matrix.length} values. Expected one per channel (${channels}).`);
-    const { map, units } = v1UnitProperties(matrix, channels, set, b.matrix, { pixelsPerDegree: v1.pixelsPerDegree });
+    const { table, map, units } = v1Table(name, matrix, channels, set, b.matrix, { pixelsPerDegree: v1.pixelsPerDegree });
     rows.push(compareLayer(name, units, map, 'skipped' in comparison ? null : comparison));
-    tables.push(unitTable(name, units));
+    tables.push(table);
     ctx.progress((i + 1) / layers.length);
   });
   ctx.signal.throwIfAborted();

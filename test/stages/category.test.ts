@@ -1,9 +1,12 @@
-// The category stage on in-memory activations shards: columns, preferred category, top-N files, FDR family.
+// The category stage on in-memory activations shards: columns, preferred category, top-N files, FDR family; its table
+// checked by value against science/ on known units.
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
 import { categoryStage, createCategoryStage } from '../../stages/category.ts';
 import { fakeContext, splitShards } from '../fixtures/fake-upstream.ts';
+import { expectColumnsByValue, indistinctColumns } from '../fixtures/by-value.ts';
+import { lcg } from '../fixtures/synthetic-units.ts';
 
 // 4 categories × 12 images; layer a: unit 0 likes 'face', unit 1 untuned, unit 2 dead; layer b: unit 0 likes 'house'.
 function imageShards() {
@@ -96,5 +99,101 @@ describe('categoryStage', () => {
     expect(t.numRows).toBe(4);
     const one = splitShards('images', { stimulus: [0, 1], category: ['x', 'x'], file: ['x/1', 'x/2'] }, { a: { matrix: new Float32Array(2), channels: 1 } }, 10);
     await expect(categoryStage.run({ id: 'a', params: { layer: 'a' } }, fakeContext(one, onnx))).rejects.toThrow(/at least 2 categories/);
+  });
+});
+
+describe('category table checked by value (known units: one category only, graded, constant, dark, untuned, unlike halves)', () => {
+  // 4 categories × 6 images in interleaved order; stimulus ids and files that are not the row index.
+  const cats = ['body', 'face', 'house', 'word'];
+  const nImg = 24;
+  const labels = Int32Array.from({ length: nImg }, (_, i) => (3 * i) % 4);
+  const images = {
+    categories: cats,
+    labels,
+    stimulus: Int32Array.from({ length: nImg }, (_, i) => 1000 + 7 * i),
+    files: Array.from({ length: nImg }, (_, i) => `${cats[labels[i]!]}/img-${i}.png`),
+  };
+  // unit 0 responds to faces only; 1 graded over the categories (1 + k); 2 constant; 3 dark (all zero); 4 untuned
+  // noise; 5 prefers houses on both split halves (images of a category alternate between them) with otherwise unlike
+  // half-profiles (r = 0.2): the same preferred category, but not a reliable one
+  const U = 6;
+  const rnd = lcg(11);
+  const resp = new Float32Array(nImg * U);
+  const seen = [0, 0, 0, 0];
+  for (let i = 0; i < nImg; i++) {
+    const k = labels[i]!;
+    const half = seen[k]!++ % 2;
+    resp.set([k === 1 ? 5 + rnd() : 0, 1 + k + 0.5 * rnd(), 2.5, 0, 3 + rnd(), [[0, 1, 3, 2], [2, 1, 3, 0]][half]![k]! + 0.01 * rnd()], i * U);
+  }
+  const splitHalf = { permutations: 99, alpha: 0.05, seed: 3 };
+  const base = { topN: 4, fdr: 0.05, fdrFamily: 'layer' as const, minCsi: 0.4, spatial: 'centre', splitHalf };
+
+  /** Every declared column of categoryTable's output (read back with readCategory) against science/ on each unit's own responses. */
+  async function checkByValue(options: typeof base, q?: Float64Array) {
+    const science = await import('../../science/category.ts');
+    const { benjaminiHochberg } = await import('../../science/stats.ts');
+    const { CATEGORY, readCategory } = await import('../../results/category.ts');
+    const { categoryTable } = await import('../../stages/category.ts');
+    const t = tableFromIPC(tableToIPC(categoryTable('block3_conv1', resp, U, images, options, q), 'file'));
+    const cols = readCategory(t);
+    const K = cats.length;
+    const P = Array.from({ length: U }, (_, u) => {
+      const own = Float32Array.from({ length: nImg }, (_, i) => resp[i * U + u]!);
+      const c = science.categorySelectivity(own, 1, labels, K);
+      const means = Array.from(c.means);
+      const half = science.splitHalfReliability(own, 1, labels, K, options.splitHalf);
+      return { c, means, half, top: science.topStimuli(own, 1, options.topN), csi: science.categorySelectivityIndex(means) };
+    });
+    // the layer family: BH over the layer's ANOVA p-values; the network family comes from the caller
+    const qv = q ?? benjaminiHochberg(P.map((x) => x.c.anovaP[0]!));
+    const expected: Record<string, (u: number) => unknown> = {
+      layer: () => 'block3_conv1',
+      channel: (u) => u,
+      preferred_category: (u) => (P[u]!.c.preferred[0]! >= 0 ? cats[P[u]!.c.preferred[0]!] : ''),
+      preferred_index: (u) => P[u]!.c.preferred[0],
+      csi: (u) => P[u]!.csi,
+      sparseness: (u) => science.sparseness(P[u]!.means),
+      anova_f: (u) => P[u]!.c.anovaF[0],
+      anova_p: (u) => P[u]!.c.anovaP[0],
+      q_value: (u) => qv[u],
+      selective: (u) => +(qv[u]! <= options.fdr && P[u]!.csi >= options.minCsi),
+      split_half_same_preferred: (u) => P[u]!.half.samePreferred[0],
+      split_half_r: (u) => P[u]!.half.r[0],
+      split_half_rsb: (u) => P[u]!.half.rSB[0],
+      split_half_p: (u) => P[u]!.half.p[0],
+      reliable: (u) => science.reliablePreference(P[u]!.half, options.splitHalf.alpha)[0],
+      category_means: (u) => P[u]!.means.map(Math.fround),
+      top_stimuli: (u) => Array.from(P[u]!.top.index, (row) => (row >= 0 ? images.stimulus[row]! : -1)),
+      top_files: (u) => Array.from(P[u]!.top.index, (row) => (row >= 0 ? images.files[row]! : '')),
+      top_responses: (u) => Array.from(P[u]!.top.value),
+    };
+    // every declared column is checked (a new column needs its expectation here), and no two can be swapped unnoticed
+    expectColumnsByValue(CATEGORY, cols, expected, U);
+    expect(indistinctColumns(CATEGORY, cols, U)).toEqual([]);
+    return cols;
+  }
+
+  it('every declared column equals the science functions on each unit\'s own responses (q over the layer)', async () => {
+    const cols = await checkByValue(base);
+    // the known units: faces only → CSI 1; graded → prefers the last category, significant but CSI 1/3 < minCsi;
+    // constant and dark → untestable (q NaN); untuned noise → not selective
+    expect(cols.preferred_category.slice(0, 2)).toEqual(['face', 'word']);
+    expect(cols.csi[0]).toBe(1);
+    expect(cols.csi[1]).toBeCloseTo(1 / 3, 1);
+    expect(cols.csi[3]).toBe(0);
+    expect(Number.isNaN(cols.q_value[2]!) && Number.isNaN(cols.q_value[3]!)).toBe(true);
+    expect(cols.q_value[1]).toBeLessThan(0.05);
+    expect([...cols.selective]).toEqual([1, 0, 0, 0, 0, 1]);
+    expect(Number.isNaN(cols.split_half_r![3]!)).toBe(true);
+    expect([...cols.split_half_same_preferred!]).toEqual([1, 1, 0, 0, 0, 1]);
+    expect([...cols.reliable!]).toEqual([1, 1, 0, 0, 0, 0]);
+  });
+
+  it('with q-values from a wider family and more top-N than images: q_value is the given q, the top-N lists padded', async () => {
+    const q = Float64Array.of(0.2, 0.001, NaN, NaN, 0.01, 0.3);
+    const cols = await checkByValue({ ...base, topN: nImg + 2, minCsi: 0 }, q);
+    expect([...cols.selective]).toEqual([0, 1, 0, 0, 1, 0]);
+    expect([...cols.top_stimuli.get(0).slice(nImg)]).toEqual([-1, -1]);
+    expect(cols.top_files.get(0).slice(nImg)).toEqual(['', '']);
   });
 });

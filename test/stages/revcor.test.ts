@@ -1,6 +1,7 @@
 // The awa and awc stages on an in-memory StageContext: synthetic units driven by the project's own noise at
-// the real VGG16 RF geometry, an in-process pool, JS products. Sharded awc = one-shot awc.
-import type { Table } from 'apache-arrow';
+// the real VGG16 RF geometry, an in-process pool, JS products. Sharded awc = one-shot awc. Their tables checked by
+// value on known units.
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ExperimentSchema, type Experiment } from '../../config/schema.ts';
 import { loadNetwork } from '../../model/load.ts';
@@ -13,7 +14,8 @@ import { createAwcStage } from '../../stages/awc.ts';
 import { boolVector, numberVector, stringVector, tableWithMetadata } from '../../stages/unit-columns.ts';
 import { concatTables } from '../../stages/unit-columns.ts';
 import { fixedListVector } from '../fixtures/fake-upstream.ts';
-import { gabor, lcg, project } from '../fixtures/synthetic-units.ts';
+import { expectColumnsByValue, indistinctColumns } from '../fixtures/by-value.ts';
+import { gabor, lcg, noiseMatrix, pearson, project } from '../fixtures/synthetic-units.ts';
 
 const N = 4000;
 const LAYER = 'block2_conv1';
@@ -271,8 +273,9 @@ describe('awa and awc stages', () => {
 });
 
 describe('awa and awc tables checked by value (known units: Gabor-like, complex-like, constant, dark-only)', () => {
-  // Four units as the workers would report them: 0 a significant linear RF predicted at its tuning, 1 a complex cell
-  // (AWA flat, two significant AWC eigenvalues, predicted 90° off), 2 a constant unit, 3 a unit dark on every sample.
+  // awc: four units as the workers would report them: 0 a significant linear RF predicted at its tuning, 1 a complex
+  // cell (AWA flat, two significant AWC eigenvalues, predicted 90° off), 2 a constant unit, 3 a unit dark on every
+  // sample. awa (the last test): six units computed from the project's noise, through the worker and the table.
   const U = 4;
   const kt = 2;
   const kb = 1;
@@ -358,5 +361,93 @@ describe('awa and awc tables checked by value (known units: Gabor-like, complex-
     // the known units: the linear unit is reconstructed by AWA and AWC, the complex one by neither (90° off), the rest not
     expect([...(cols['awa_reconstructed'] as Uint8Array)]).toEqual([1, 0, 0, 0]);
     expect([...(cols['awc_reconstructed'] as Uint8Array)]).toEqual([1, 0, 0, 0]);
+  });
+
+  it('awa: every declared column equals science/awa.ts and predict.ts on each unit\'s own activations (Gabor, complex, dark-only, constant, ignores the stimulus, silent)', async () => {
+    const { awaTable } = await import('../../stages/awa.ts');
+    const { awaTask } = await import('../../stages/revcor-worker.ts');
+    const { predictionArgs } = await import('../../stages/revcor-input.ts');
+    const { AWA, readAwa } = await import('../../results/awa.ts');
+    const { awaLayer, variesOverSamples } = await import('../../science/awa.ts');
+    const { JsMatMul } = await import('../../science/gemm.ts');
+    const { featureLayout, noiseSource } = await import('../../science/noise-source.ts');
+    const n = 3000;
+    const noise = { seed: 3, sigma: 48, color: 'grey' as const, check: 1 };
+    const crop = { x0: 37, y0: 41, size: 11 };
+    const r = crop.size;
+    const X = noiseMatrix(noise, n, crop.x0, crop.y0, r);
+    const g = gabor(r, 60, 0.2, 0, 2.5);
+    const blob = Float64Array.from({ length: r * r }, (_, i) => Math.exp(-(((i % r) - 5) ** 2 + (Math.floor(i / r) - 5) ** 2) / 8));
+    const bn = Math.hypot(...blob);
+    const pg = project(X, n, g, 48);
+    const pq = project(X, n, gabor(r, 60, 0.2, 90, 2.5), 48);
+    const pb = project(X, n, blob.map((v) => v / bn), 48);
+    const rnd = lcg(7);
+    // 0 linear Gabor filter (a tonic linear unit: AWA ∝ the Gabor); 1 energy of a quadrature pair (complex: flat AWA);
+    // 2 dark-only (rectified −blob: a negative AWA); 3 constant; 4 ignores the stimulus; 5 silent
+    const units = 6;
+    const A = new Float32Array(n * units);
+    for (let i = 0; i < n; i++) {
+      A.set([5 + pg[i]!, pg[i]! ** 2 + pq[i]! ** 2, Math.max(0, -pb[i]!), 3, -Math.log(rnd()), 0], i * units);
+    }
+    const noiseIndex = Int32Array.from({ length: n }, (_, i) => i);
+    const src = () => noiseSource(noise, noiseIndex, crop, featureLayout(noise, crop, 'pixels'), null, { centred: true });
+    const rf = { r, channels: 1, x0: crop.x0, y0: crop.y0 };
+    const indistinct: string[][] = [];
+    for (const nullModel of ['finite-n', 'population'] as const) {
+      const config = ExperimentSchema.parse({ name: 't', awa: { nullModel }, prediction: { window: 'hann' } });
+      const { zThreshold } = config.awa;
+      const res = await awaTask({ noise, noiseIndex, A, U: units, crop, zThreshold, nullModel, prediction: predictionArgs(config), threads: 1, backend: 'js', cacheBytes: 0 });
+      const info = { crop, clipped: false, samples: n, zThreshold, nullModel, method: config.prediction.method, window: config.prediction.window, responsive: variesOverSamples(A, n, units) };
+      const cols = readAwa(tableFromIPC(tableToIPC(awaTable(LAYER, res, info), 'file')));
+      // the expected value of every column, from each unit's own column of activations alone
+      const own = await Promise.all(
+        Array.from({ length: units }, async (_, u) => {
+          const a = Float32Array.from({ length: n }, (_, i) => A[i * units + u]!);
+          const fin = await awaLayer(src(), a, 1, new JsMatMul(), { zThreshold, nullModel: 'finite-n' });
+          const pop = await awaLayer(src(), a, 1, new JsMatMul(), { zThreshold, nullModel: 'population' });
+          const pred = fin.sum[0]! > 0 ? predictAwaFft(fin.awa, rf, config.prediction.window) : { thetaDeg: NaN, fCpp: NaN };
+          return { a, fin, pop, used: nullModel === 'finite-n' ? fin : pop, pred };
+        }),
+      );
+      const expected: Record<string, (u: number) => unknown> = {
+        layer: () => LAYER,
+        channel: (u) => u,
+        responsive: (u) => variesOverSamples(own[u]!.a, n, 1)[0],
+        n_active: (u) => own[u]!.fin.active[0],
+        sum_a: (u) => own[u]!.fin.sum[0],
+        n_eff: (u) => (own[u]!.fin.sumSq[0]! > 0 ? own[u]!.fin.sum[0]! ** 2 / own[u]!.fin.sumSq[0]! : 0),
+        null_sd: (u) => own[u]!.used.nullSd[0],
+        z_max: (u) => own[u]!.used.zMax[0],
+        significant: (u) => own[u]!.used.significant[0],
+        z_max_finite_n: (u) => own[u]!.fin.zMax[0],
+        z_max_population: (u) => own[u]!.pop.zMax[0],
+        significant_finite_n: (u) => own[u]!.fin.significant[0],
+        significant_population: (u) => own[u]!.pop.significant[0],
+        awa: (u) => Array.from(own[u]!.fin.awa),
+        theta_pred: (u) => own[u]!.pred.thetaDeg,
+        f_pred: (u) => own[u]!.pred.fCpp,
+      };
+      // every declared column is checked (a new column needs its expectation here); z under the other null is rescaled
+      // by the stage (z·sd/sd'), not recomputed: equal to rounding, and to 1e-6 for the constant unit, whose AWA is
+      // float rounding (~1e-7 grey levels; its finite-n SD is 0, so its rescaled z is 0)
+      const near = (v: unknown, want: unknown, label: string) => {
+        if (typeof want === 'number' && Number.isFinite(want) && !Number.isInteger(want)) expect(Math.abs((v as number) - want), `${label}: ${v} vs ${want}`).toBeLessThanOrEqual(1e-12 * Math.abs(want) + 1e-6);
+        else expect(v, label).toEqual(want);
+      };
+      expectColumnsByValue(AWA, cols, expected, units, near, `${nullModel}: `);
+      indistinct.push(indistinctColumns(AWA, cols, units));
+      // the known units
+      const awa = (u: number) => Array.from(cols.awa.get(u));
+      expect(pearson(awa(0), g)).toBeGreaterThan(0.9); // AWA ∝ the Gabor
+      expect(pearson(awa(2), blob)).toBeLessThan(-0.9); // the dark-only unit's AWA is the negative blob
+      expect([...cols.responsive]).toEqual([1, 1, 1, 0, 1, 0]);
+      expect([...cols.significant_finite_n!]).toEqual([1, 0, 1, 0, 0, 0]);
+      expect(cols.z_max[5]).toBe(0);
+      expect(Number.isNaN(cols.theta_pred[5]!)).toBe(true);
+    }
+    // z_max and significant are the finite-n columns under one null and the population ones under the other: across
+    // the two, the known units tell every two columns apart, so a swap of any two fails
+    expect(indistinct[0]!.filter((pair) => indistinct[1]!.includes(pair))).toEqual([]);
   });
 });

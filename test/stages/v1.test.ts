@@ -15,7 +15,8 @@ import { allStages } from '../../stages/index.ts';
 import { createV1Stage, readV1Layers, v1Stage, V1_META } from '../../stages/v1.ts';
 import { cli, REPO } from '../cli/helpers.ts';
 import { fakeContext, splitShards } from '../fixtures/fake-upstream.ts';
-import { blobUnit, gaborUnit, gratingRenderer, linearResponses } from '../fixtures/grating-units.ts';
+import { expectColumnsByValue, indistinctColumns } from '../fixtures/by-value.ts';
+import { blobUnit, defaultGratingSet, dogUnit, energyResponses, gaborUnit, gratingRenderer, linearResponses } from '../fixtures/grating-units.ts';
 
 const REFERENCE = path.resolve(REPO, '../shared/datasets/v1-reference');
 const hasReference = existsSync(path.join(REFERENCE, 'ringach2002.csv'));
@@ -205,4 +206,91 @@ describe('a seeded smoke run with v1 through the CLI (config/smoke.yaml, grating
       }
     }
   }, 240_000);
+});
+
+describe('v1 table checked by value (known units: Gabor, complex, constant, dark-only, blob, centre-surround)', () => {
+  it('every declared column equals science/ (firing-rate map, phase reduction, Brain-Score curves) on each unit\'s own responses', async () => {
+    const { v1Table } = await import('../../stages/v1.ts');
+    const { V1, readV1Units } = await import('../../results/v1.ts');
+    const { gratingGrid, reducePhase } = await import('../../science/tuning.ts');
+    const { firingRateMap, V1_CONSTANTS } = await import('../../science/v1-properties.ts');
+    const curves = await import('../../science/v1-curves.ts');
+    const set = defaultGratingSet();
+    const n = set.thetaDeg.length;
+    const render = gratingRenderer(set);
+    // unit 0: rectified Gabor (θ 60°, f 1/8); 1: energy of a quadrature pair (θ 120°, f 1/16); 2: constant; 3: dark;
+    // 4: rectified Gaussian blob (low-pass: neither orientation nor SF selective); 5: rectified centre-surround (SF
+    // selective, not orientation selective) — so no two flag columns agree on every unit
+    const lin = linearResponses([gaborUnit(8, 8, 17, 3, 60, 1 / 8), blobUnit(8, 8, 17, 3), dogUnit(8, 8, 17, 1.5, 3, 60)], n, render);
+    const energy = energyResponses([gaborUnit(8, 8, 17, 4, 120, 1 / 16, 0), gaborUnit(8, 8, 17, 4, 120, 1 / 16, Math.PI / 2)], n, render);
+    const U = 6;
+    const resp = new Float32Array(n * U);
+    for (let i = 0; i < n; i++) resp.set([lin[3 * i]!, energy[i]!, 3, 0, lin[3 * i + 1]!, lin[3 * i + 2]!], i * U);
+    const blank = Float32Array.of(0, 0, 3, 0, 0, 0); // the linear and energy units see no contrast; the constant unit its constant
+    const ppd = 28;
+    const t = tableFromIPC(tableToIPC(v1Table('block1_conv1', resp, U, set, blank, { pixelsPerDegree: ppd }).table, 'file'));
+    const read = readV1Units(t);
+    const cols = { layer: read.layer, channel: read.channel, responsive: read.responsive, ...read.values };
+    // the expected value of every column: the layer's firing-rate map, then each unit's own mapped responses
+    const grid = gratingGrid(set);
+    const nT = grid.thetaDeg.length;
+    const nF = grid.sfCpp.length;
+    const own = Array.from({ length: U }, (_, u) => Float32Array.from({ length: n }, (_, i) => Math.max(0, resp[i * U + u]!)));
+    const raw = own.map((r) => reducePhase(r, 1, grid));
+    const map = firingRateMap(raw.map((r) => Math.max(...r.mean)), blank);
+    const E = own.map((r, u) => {
+      const m = reducePhase(Float32Array.from(r, (x) => Math.max(0, map.slope * x + map.offset)), 1, grid);
+      const dc = (th: number, f: number) => m.mean[th * nF + f]!;
+      const ac = (th: number, f: number) => (m.mean[th * nF + f] === 0 ? 0 : m.f1f0[th * nF + f]! * m.mean[th * nF + f]!);
+      let [tp, fp] = [0, 0];
+      for (let f = 0; f < nF; f++) for (let th = 0; th < nT; th++) if (dc(th, f) > dc(tp, fp)) [tp, fp] = [th, f];
+      const base = Math.max(0, map.slope * blank[u]! + map.offset);
+      const ori = Array.from({ length: nT }, (_, th) => dc(th, fp));
+      const sf = Array.from({ length: nF }, (_, f) => dc(tp, f));
+      // De Valois: the SF curve at the θ of the largest value of F0 − blank or F1 (first in f, θ, component order)
+      let [best, tb, comp] = [-Infinity, 0, 0];
+      for (let f = 0; f < nF; f++) {
+        for (let th = 0; th < nT; th++) {
+          if (dc(th, f) - base > best) [best, tb, comp] = [dc(th, f) - base, th, 0];
+          if (ac(th, f) > best) [best, tb, comp] = [ac(th, f), th, 1];
+        }
+      }
+      const peakCurve = Array.from({ length: nF }, (_, f) => (comp === 0 ? dc(tb, f) - base : ac(tb, f)));
+      const bw = curves.orientationBandwidth(ori, grid.thetaDeg);
+      const schiller = curves.sfCurveFit(sf, grid.sfCpp);
+      return {
+        responsive: +(dc(tp, fp) > base + V1_CONSTANTS.responseThreshold),
+        baseline: base,
+        max_dc: dc(tp, fp),
+        min_dc: Math.min(...ori),
+        max_ac: ac(tp, fp),
+        modulation_ratio: ac(tp, fp) / dc(tp, fp),
+        modulation_ratio_raw: raw[u]!.f1f0[tp * nF + fp],
+        circular_variance: curves.circularVarianceBS(ori, grid.thetaDeg),
+        ori_bandwidth: bw,
+        orth_pref_ratio: curves.orthogonalPreferredRatio(ori, grid.thetaDeg),
+        ori_selective: Number.isNaN(bw) ? 0 : 1,
+        peak_sf: curves.sfCurveFit(peakCurve, grid.sfCpp).peak * ppd,
+        sf_bandwidth: schiller.ratio,
+        sf_selective: Number.isNaN(schiller.ratio) ? 0 : 1,
+        pref_theta_deg: grid.thetaDeg[tp],
+        pref_sf: grid.sfCpp[fp]! * ppd,
+      } as Record<string, unknown>;
+    });
+    const expected: Record<string, (u: number) => unknown> = { layer: () => 'block1_conv1', channel: (u) => u };
+    for (const name of Object.keys(E[0]!)) expected[name] = (u) => E[u]![name];
+    // every declared column is checked (a new column needs its expectation here), and no two can be swapped unnoticed
+    expectColumnsByValue(V1, cols, expected, U);
+    expect(indistinctColumns(V1, cols, U)).toEqual([]);
+    // the known units: the Gabor and the complex cell respond and are tuned where they were built (simple vs complex),
+    // the constant and dark units do not respond, the blob and the centre-surround unit respond without orientation
+    // selectivity, and only the latter is SF selective
+    expect([...read.responsive]).toEqual([1, 1, 0, 0, 1, 1]);
+    expect([...read.values['ori_selective']!]).toEqual([1, 1, 0, 0, 0, 0]);
+    expect([...read.values['sf_selective']!]).toEqual([1, 1, 0, 0, 0, 1]);
+    expect([...read.values['pref_theta_deg']!.slice(0, 2)]).toEqual([60, 120]);
+    expect(read.values['pref_sf']![0]).toBeCloseTo(ppd / 8, 12);
+    expect(read.values['modulation_ratio']![0]).toBeGreaterThan(1);
+    expect(read.values['modulation_ratio']![1]).toBeLessThan(0.3);
+  });
 });
