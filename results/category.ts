@@ -8,7 +8,7 @@ import { defineTable, readColumns } from './columns.ts';
 export const CATEGORY = defineTable('category', [
   { name: 'layer', type: 'utf8', unit: '', meaning: 'analysed layer' },
   { name: 'channel', type: 'int32', unit: '', meaning: 'channel of the unit', key: 'c' },
-  { name: 'preferred_category', type: 'utf8', unit: '', meaning: "category with the largest mean response ('' when every mean is 0)", key: 'pc' },
+  { name: 'preferred_category', type: 'utf8', unit: '', meaning: "category with the largest mean response ('' when all category means are equal: a dead or constant unit)", key: 'pc' },
   { name: 'preferred_index', type: 'int32', unit: '', meaning: 'index of preferred_category in revcor.category.categories (−1 when none)' },
   { name: 'csi', type: 'float64', unit: '', meaning: 'class-selectivity index (μ_max − μ_rest)/(μ_max + μ_rest), μ_rest = mean of the other categories', key: 'csi' },
   { name: 'sparseness', type: 'float64', unit: '', meaning: 'sparseness across categories (1 − (Σμ/n)²/(Σμ²/n))/(1 − 1/n)', key: 'sp' },

@@ -78,7 +78,10 @@ export function categorySelectivity(
       mu[j] = means[u * nCategories + k]!;
       if (pref < 0 || mu[j]! > means[u * nCategories + pref]!) pref = k;
     }
-    preferred[u] = pref;
+    // a flat profile (a dead or constant unit: float64 sums of a float32 constant are exact) prefers nothing
+    let flat = true;
+    for (let j = 1; j < present.length && flat; j++) flat = mu[j] === mu[0];
+    preferred[u] = flat && present.length > 1 ? -1 : pref;
     csi[u] = categorySelectivityIndex(mu);
     sp[u] = sparseness(mu);
   }

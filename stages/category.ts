@@ -179,7 +179,7 @@ export function createCategoryStage(activationsPlan?: ActivationsPlanner): Stage
   return {
     name: 'category',
     description: 'Category selectivity of every unit to natural images: CSI, sparseness, ANOVA with FDR, split-half reliability with a permutation null, top-N (docs/method.md §3)',
-    version: '2', // 2: split-half reliability of the category profile (split_half_*, reliable)
+    version: '3', // 2: split-half reliability of the category profile (split_half_*, reliable); 3: a flat profile prefers no category
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({ category: config.category, layers: config.model.layers }),
     async plan(ctx: PlanContext<Experiment>) {

@@ -149,3 +149,19 @@ describe('topStimuli', () => {
     expect([...t6.index.subarray(6, 12)]).toEqual([2, 0, 1, 3, -1, -1]); // NaN skipped
   });
 });
+
+describe('preferred category of a flat profile', () => {
+  it('a dead or a constant unit has none (−1), whatever the category sizes; a real difference of 1e-4 has one', () => {
+    const sizes = [7, 10, 13];
+    const labels = Int32Array.from(sizes.flatMap((n, k) => Array<number>(n).fill(k)));
+    const U = 3;
+    const resp = new Float32Array(labels.length * U);
+    for (let s = 0; s < labels.length; s++) {
+      resp[s * U] = 0; // dead
+      resp[s * U + 1] = 0.1; // constant: its float64 sums of a float32 value are exact, so its means are equal
+      resp[s * U + 2] = labels[s] === 2 ? 1.0001 : 1;
+    }
+    const c = categorySelectivity(resp, U, labels, sizes.length);
+    expect([...c.preferred]).toEqual([-1, -1, 2]);
+  });
+});
