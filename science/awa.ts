@@ -159,9 +159,12 @@ export async function awaLayer(
   const nullSd = new Float64Array(U);
   const zMax = new Float64Array(U);
   const significant = new Uint8Array(U);
+  // a unit whose activation never varies weights every sample alike: its AWA is 0 exactly (in float arithmetic a
+  // ratio of rounding errors, and its finite-n null SD too), so it keeps AWA, z and z_max 0
+  const varies = variesOverSamples(A, N, U);
   for (let u = 0; u < U; u++) {
     const S = ws.sum[u];
-    if (!(S > 0)) continue;
+    if (!(S > 0) || !varies[u]) continue;
     const sd = awaNullSd(sigma, S, ws.sumSq[u], N, opts.nullModel);
     nullSd[u] = sd;
     let zm = 0;

@@ -123,7 +123,7 @@ export function createAwaStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awa',
     description: 'activation-weighted average of white noise per unit, z-map significance, RF-predicted θ and f (docs/method.md §4–5)',
-    version: '2', // 2: responsive = activation varies; z_max and significance under both null forms; awa.nullModel; prediction.window
+    version: '3', // 2: responsive = activation varies; z_max and significance under both null forms; awa.nullModel; prediction.window. 3: a constant unit's AWA, z and z_max are 0
     upstream: ['activations'],
     configSlice: (config: Experiment) => ({
       awa: config.awa,

@@ -128,6 +128,18 @@ describe('awaLayer edges and its weight sums', () => {
     expect(res.significant[0]).toBe(0);
   });
 
+  it('a constant unit of any value has AWA 0, z 0 and is not significant under both nulls (not a ratio of rounding errors)', async () => {
+    const values = [0.1, 0.37, 1e-3, 7.1, 123.456, 3];
+    const constants = new Float32Array(N * values.length);
+    for (let n = 0; n < N; n++) values.forEach((v, u) => (constants[n * values.length + u] = v));
+    for (const nullModel of ['finite-n', 'population'] as const) {
+      const res = await awaLayer(src, constants, values.length, new JsMatMul(), { zThreshold: 5, nullModel });
+      expect({ nullModel, awa: res.awa.every((v) => v === 0), z: res.z.every((v) => v === 0) }).toEqual({ nullModel, awa: true, z: true });
+      expect([...res.zMax]).toEqual(values.map(() => 0));
+      expect([...res.significant]).toEqual(values.map(() => 0));
+    }
+  });
+
   it('max |z| equal to the threshold is significant (≥, docs/method.md §4)', async () => {
     const first = await awaLayer(src, A, U, new JsMatMul(), { zThreshold: 5 });
     const at = await awaLayer(src, A, U, new JsMatMul(), { zThreshold: first.zMax[3]! });
