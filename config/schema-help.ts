@@ -2,7 +2,7 @@
 // "did you mean" suggestions (fastest-levenshtein), and a short rendering of the value found.
 // Tested in test/config/load.test.ts.
 import { closest, distance } from 'fastest-levenshtein';
-import { z } from 'zod';
+import * as z from 'zod'; // a namespace import lets the bundle drop zod's 60-odd message locales (only English is used)
 import { ExperimentSchema } from './schema.ts';
 
 /** The subset of JSON Schema that z.toJSONSchema emits for our schema. */

@@ -1,7 +1,7 @@
 // The experiment schema: every key a YAML experiment may set, its type, range and default (docs/method.md).
 // Paths stay as written here; config/load.ts resolves them relative to the YAML file that set them.
 // Tested in test/config/load.test.ts.
-import { z } from 'zod';
+import * as z from 'zod'; // a namespace import lets the bundle drop zod's 60-odd message locales (only English is used)
 
 const positiveInt = () => z.number().int().min(1);
 

@@ -4,7 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CsvError, parse } from 'csv-parse/sync';
-import { z } from 'zod';
+import * as z from 'zod'; // a namespace import lets the bundle drop zod's 60-odd message locales (only English is used)
 import { InputError } from '../pipeline/errors.ts';
 import { V1_PROPERTIES } from '../science/v1-catalogue.ts';
 import { buildV1Reference, RINGACH_COLUMNS, ringachProperties, type HistogramFile, type RingachColumns, type RingachProperties, type V1Reference } from '../science/v1-reference.ts';

@@ -4,7 +4,7 @@
 // Tested in test/pipeline/distributed.test.ts.
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod'; // a namespace import lets the bundle drop zod's 60-odd message locales (only English is used)
 import { RevcorError } from '../errors.ts';
 import { recordPath } from '../manifest.ts';
 import { shardPath } from '../store.ts';

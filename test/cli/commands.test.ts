@@ -103,6 +103,14 @@ describe('light commands of the compiled revcor', () => {
     }, 60_000);
   }
 
+  it('the bundle holds zod with its English messages only (the other locales were 375 kB every command compiled)', () => {
+    const locales = new Set<string>();
+    for (const f of readdirSync(join(REPO, 'dist', 'chunks')).filter((n) => n.endsWith('.js'))) {
+      for (const m of readFileSync(join(REPO, 'dist', 'chunks', f), 'utf8').matchAll(/^\/\/ node_modules\/zod\/v4\/locales\/([\w-]+)\.js/gm)) locales.add(m[1]!);
+    }
+    expect([...locales]).toEqual(['en']);
+  });
+
   it('the recorder sees a heavy module when a command loads one (report: vega and sharp)', () => {
     const r = recorded(['report', run]);
     expect(r.status).toBe(0);
