@@ -1,12 +1,13 @@
 // The stimuli stage run directly with an in-memory StageContext: shard plan and params, the three tables,
-// unreadable images recorded with a reason, a missing image folder (error or explicit skip), and fLoc.
+// unreadable images recorded with a reason, a missing image folder (error or explicit skip), and fLoc; every set's
+// table checked by value (each declared column against science/ and the image folder written).
 import { requireOrSkip } from '../fixtures/require.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Table } from 'apache-arrow';
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentSchema, type Experiment } from '../../config/schema.ts';
 import { InputError } from '../../pipeline/errors.ts';
@@ -195,5 +196,79 @@ describe.skipIf(!hasFloc)('on fLoc (../shared/datasets/floc)', () => {
     expect(JSON.parse(meta(t).categories).length).toBe(11);
     expect(meta(t).excluded).toBe('0');
     expect((col(t, 'file') as string[])[0]).toBe('adult/adult-1.jpg');
+  });
+});
+
+describe('stimuli tables checked by value (every declared column of every set against science/ and the folder written)', () => {
+  it('gratings: stimulus, θ, f and phase of each row from the grid of science/gratings.ts (θ-major, then f, then phase)', async () => {
+    const { gratingAxes, gratingIndex } = await import('../../science/gratings.ts');
+    const { STIMULI_GRATINGS, readGratingStimuli } = await import('../../results/stimuli.ts');
+    const { expectColumnsByValue, indistinctColumns } = await import('../fixtures/by-value.ts');
+    // a grid unlike the default, with no axis value shared between the θ, f and phase columns beyond row 0's
+    const config = experiment({ stimuli: { gratings: { orientations: 3, kMin: -4, kMax: -2, kStep: 1, phases: 4, contrast: 0.5 } } });
+    const t = tableFromIPC(tableToIPC(await runShard(config, 'gratings'), 'file'));
+    const cols = readGratingStimuli(t);
+    const axes = gratingAxes(config.stimuli.gratings);
+    expect(axes).toMatchObject({ thetasDeg: [0, 60, 120], sfsCpp: [1 / 16, 1 / 8, 1 / 4], phasesDeg: [0, 90, 180, 270] });
+    const [nF, nP] = [3, 4];
+    const at = (r: number) => ({ iT: Math.floor(r / (nF * nP)), iF: Math.floor(r / nP) % nF, iP: r % nP });
+    expect(t.numRows).toBe(3 * nF * nP);
+    expectColumnsByValue(STIMULI_GRATINGS, cols, {
+      stimulus: (r) => gratingIndex(axes, at(r).iT, at(r).iF, at(r).iP),
+      theta_deg: (r) => axes.thetasDeg[at(r).iT],
+      sf_cpp: (r) => 2 ** (-4 + at(r).iF),
+      phase_deg: (r) => axes.phasesDeg[at(r).iP],
+    }, t.numRows);
+    expect(indistinctColumns(STIMULI_GRATINGS, cols, t.numRows)).toEqual([]);
+    expect(meta(t)).toMatchObject({ contrast: '0.5', orientations: '3', frequencies: '3', phases: '4' });
+  });
+
+  it('blank: one contrast-0 grating, stimulus 0 with θ = f = phase = 0', async () => {
+    const { STIMULI_BLANK, readGratingStimuli } = await import('../../results/stimuli.ts');
+    const { gratingImage } = await import('../../science/gratings.ts');
+    const { expectColumnsByValue, indistinctColumns } = await import('../fixtures/by-value.ts');
+    const t = tableFromIPC(tableToIPC(await runShard(experiment({ v1: { enabled: true } }), 'blank'), 'file'));
+    const cols = readGratingStimuli(t, 'stimuli blank');
+    expect(t.numRows).toBe(1);
+    expectColumnsByValue(STIMULI_BLANK, cols, { stimulus: () => 0, theta_deg: () => 0, sf_cpp: () => 0, phase_deg: () => 0 }, 1);
+    // θ, f and phase are all 0 by definition (a contrast-0 grating is uniform grey whatever they are)
+    expect(indistinctColumns(STIMULI_BLANK, cols, 1)).toEqual(['theta_deg = sf_cpp', 'theta_deg = phase_deg', 'sf_cpp = phase_deg']);
+    expect(meta(t)).toMatchObject({ set: 'blank', contrast: '0' });
+    expect(new Set(gratingImage({ thetaDeg: cols.theta_deg[0]!, sfCpp: cols.sf_cpp[0]!, phaseDeg: cols.phase_deg[0]!, contrast: 0 }, 4, 4))).toEqual(new Set([127.5]));
+  });
+
+  it('noise: stimulus n with noise index n for n = 0..N−1, the generator (seed, σ, colour, check) and its moments in the metadata', async () => {
+    const { STIMULI_NOISE, readNoiseStimuli } = await import('../../results/stimuli.ts');
+    const { expectColumnsByValue, indistinctColumns } = await import('../fixtures/by-value.ts');
+    const config = experiment({ stimuli: { noise: { count: 37, seed: 123, sigma: 30, color: 'rgb', check: 2 } } });
+    const t = tableFromIPC(tableToIPC(await runShard(config, 'noise'), 'file'));
+    const cols = readNoiseStimuli(t);
+    expect(t.numRows).toBe(37);
+    expectColumnsByValue(STIMULI_NOISE, cols, { stimulus: (r) => r, noise_index: (r) => r }, 37);
+    // with centre positions every stimulus is its own noise image, so the two columns agree by definition
+    expect(indistinctColumns(STIMULI_NOISE, cols, 37)).toEqual(['stimulus = noise_index']);
+    const m = noiseMoments(config.stimuli.noise);
+    expect(meta(t)).toMatchObject({ seed: '123', sigma: '30', color: 'rgb', check: '2', count: '37', samples_per_unit: '37', expected_mean: String(m.mean), expected_sd: String(m.sd) });
+  });
+
+  it('images: each file of the folder in order, its category, sha256 of its bytes, and why it is excluded (corrupt file only)', async () => {
+    const { STIMULI_IMAGES, readImageStimuli } = await import('../../results/stimuli.ts');
+    const { expectColumnsByValue, indistinctColumns } = await import('../fixtures/by-value.ts');
+    const t = tableFromIPC(tableToIPC(await runShard(experiment(), 'images'), 'file'));
+    const cols = readImageStimuli(t);
+    // the folder writeImageFolder wrote: categories in name order, files in natural order within each
+    const files = ['animals/img-1.png', 'animals/img-2.png', 'animals/img-10.png', 'faces/a-grey.jpg', 'faces/b-broken.jpg', 'faces/c-alpha.png'];
+    const sha = await Promise.all(files.map(async (f) => createHash('sha256').update(await readFile(join(imgs, f))).digest('hex')));
+    expect(t.numRows).toBe(files.length);
+    const same = (got: unknown, want: unknown, label: string) => (want instanceof RegExp ? expect(got, label).toMatch(want) : expect(got, label).toEqual(want));
+    expectColumnsByValue(STIMULI_IMAGES, cols, {
+      stimulus: (r) => r,
+      category: (r) => files[r]!.split('/')[0],
+      file: (r) => files[r],
+      sha256: (r) => sha[r],
+      excluded: (r) => (files[r] === 'faces/b-broken.jpg' ? /^unreadable: \S/ : null),
+    }, files.length, same);
+    expect(indistinctColumns(STIMULI_IMAGES, cols, files.length)).toEqual([]);
+    expect(JSON.parse(meta(t)['categories']!)).toEqual(['animals', 'faces']);
   });
 });

@@ -1,6 +1,7 @@
 // The summary stage on fake upstream tables: units aligned by channel across shards, the hand-countable
-// percentages of the fake construction, NaN / empty columns for missing stages, the Arrow round trip, and a
-// real run directory (runner + finalize): summary.arrow, summary.csv, report.html, `revcor summary` / `report`.
+// percentages of the fake construction, NaN / empty columns for missing stages, the Arrow round trip, a
+// real run directory (runner + finalize): summary.arrow, summary.csv, report.html, `revcor summary` / `report`;
+// and its table checked by value (every declared column against counts, medians and intervals derived by hand).
 import { allFinalizers } from '../../report/finalizers.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFile, rm, stat } from 'node:fs/promises';
@@ -177,5 +178,148 @@ describe('summary stage in a run (fake analysis stages + finalize)', () => {
     const bad = await cli(['report', join(out, 'nope')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('Expected a revcor output directory');
+  });
+});
+
+describe('summary table checked by value (known units: verdicts chosen per unit, stages missing per layer)', () => {
+  it('every declared column of the stage table (summarise → summaryTable, read back) equals counts, medians and intervals derived by hand', async () => {
+    const { tableFromIPC, tableToIPC } = await import('apache-arrow');
+    const { readColumns } = await import('../../results/columns.ts');
+    const { SUMMARY } = await import('../../results/summary.ts');
+    const { readTuning } = await import('../../results/tuning.ts');
+    const { readCategory } = await import('../../results/category.ts');
+    const { readV1Layers, V1_META } = await import('../../results/v1.ts');
+    const { withSchemaMetadata } = await import('../../results/columns.ts');
+    const { wilsonInterval, medianEstimate, meanEstimate, spearmanEstimate } = await import('../../science/intervals.ts');
+    const { V1_PROPERTIES } = await import('../../science/v1-catalogue.ts');
+    const { fakeV1Table } = await import('../fixtures/fake-analysis.ts');
+    const { expectColumnsByValue, indistinctColumns } = await import('../fixtures/by-value.ts');
+    // three layers of known units (fakeLayerTables with variants): unit u is grating-responsive for u mod 7 ≠ 6 and
+    // noise-responsive for u mod 8 ≠ 7; its AWA is significant for u mod 3 ≠ 2 (finite-N null: u mod 3 = 0, population
+    // null: u mod 6 ≠ 5), predicts θ 10° off (40° for u mod 5 = 4) and f exactly (an octave off for u mod 5 = 3); its
+    // AWC has 2 significant eigenvalues for even u, predicting θ (7u mod 30)° off and f exactly
+    // (reversed on the SF grid, SFS[3 − u mod 4], for u mod 6 ≠ 0), a suppressive one for u mod 5 = 0; category: preferred ['faces', 'places',
+    // 'words'][u mod 3], selective for u mod 4 = 0, reliable for u < 2. block2_conv1 has no awc and no v1 checkpoint,
+    // block3_conv1 no category and no finite-N/population/reliable columns; each v1 row has its own distinct values.
+    const L = [
+      { layer: 'block1_conv1', units: 13, side: 3, seed: 1, optionalVerdicts: true, awc: true, category: true, v1Depth: 0 },
+      { layer: 'block2_conv1', units: 9, side: 5, seed: 4, optionalVerdicts: true, awc: false, category: true, v1Depth: -1 },
+      { layer: 'block3_conv1', units: 31, side: 7, seed: 7, optionalVerdicts: false, awc: true, category: false, v1Depth: 2 },
+    ];
+    const up: Record<string, Record<string, Table>> = { tuning: {}, category: {}, awa: {}, awc: {}, v1: {} };
+    for (const l of L) {
+      const t = fakeLayerTables({ ...l, variants: true, unitsPerShard: 5 });
+      up['tuning']![l.layer] = t.tuning;
+      up['awa']![l.layer] = t.awa;
+      if (l.category) up['category']![l.layer] = t.category;
+      if (l.awc) for (const s of t.awc) up['awc']![s.id] = s.table;
+      if (l.v1Depth >= 0) {
+        // the layer row of the v1 checkpoint (schema metadata): a distinct value in every field
+        const v1 = fakeV1Table(l, l.seed, l.v1Depth);
+        const row = Object.fromEntries(Object.entries(readV1Layers(v1)[0]!).map(([k, v], i) => [k, typeof v === 'number' ? Math.round(1e6 * (l.v1Depth + 0.1 * i + 0.01 * Math.sin(i + l.seed))) / 1e6 : v]));
+        up['v1']![l.layer] = withSchemaMetadata(v1, { [V1_META.layers]: JSON.stringify([row]) });
+      }
+    }
+    const cfg = fakeExperiment(L.map((l) => l.layer), '/nonexistent').config;
+    const t = tableFromIPC(tableToIPC(summaryTable(await summarise(cfg, reader(up)), cfg), 'file'));
+    expect(t.numRows).toBe(3);
+    const cols = readColumns(SUMMARY, t, 'summary checkpoint');
+
+    // the expectation of every column, row by row
+    const boot = { reps: cfg.summary.bootstrapReps, seed: cfg.summary.seed, level: 0.95 };
+    const none = { value: NaN, lo: NaN, hi: NaN, n: NaN };
+    const prop = (k: number, n: number) => (n > 0 ? { value: (100 * k) / n, lo: 100 * wilsonInterval(k, n).lo, hi: 100 * wilsonInterval(k, n).hi, n } : { value: NaN, lo: NaN, hi: NaN, n });
+    const handMedian = (v: number[]) => {
+      const s = v.filter(Number.isFinite).sort((a, b) => a - b);
+      const m = s.length >> 1;
+      return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+    };
+    const med = (v: number[]) => ({ ...medianEstimate(v, boot), value: handMedian(v) });
+    const count = (us: number[], pick: (u: number) => boolean) => us.filter(pick).length;
+    const THETAS = [0, 30, 60, 90, 120, 150];
+    const SFS = [1 / 32, 1 / 16, 1 / 8, 1 / 4];
+    const rows = L.map((l) => {
+      const n = l.units;
+      const all = Array.from({ length: n }, (_, u) => u);
+      const resp = (u: number) => u % 7 !== 6;
+      const awaSig = (u: number) => u % 3 !== 2;
+      const awcOn = (u: number) => u % 2 === 0;
+      const tuning = readTuning(up['tuning']![l.layer]!, 'tuning');
+      const responsive = all.filter(resp);
+      const stats: Record<string, { value: number; lo: number; hi: number; n: number }> = {};
+      stats['pct_responsive'] = prop(responsive.length, n);
+      const noise = all.filter((u) => u % 8 !== 7);
+      stats['pct_noise_responsive'] = prop(noise.length, n);
+      stats['median_n_eff'] = med(noise.map((u) => 10 * (u + 1)));
+      stats['pct_awa_significant'] = prop(count(all, awaSig), n);
+      stats['pct_awa_significant_finite_n'] = l.optionalVerdicts ? prop(count(all, (u) => u % 3 === 0), n) : none;
+      stats['pct_awa_significant_population'] = l.optionalVerdicts ? prop(count(all, (u) => u % 6 !== 5), n) : none;
+      stats['pct_awc_significant'] = l.awc ? prop(count(all, awcOn), n) : none;
+      stats['pct_awc_suppressive'] = l.awc ? prop(count(all, (u) => u % 5 === 0), n) : none;
+      // AWA against the grating tuning over the significant responsive units (verdicts need the awc checkpoint)
+      const awaC = all.filter((u) => awaSig(u) && resp(u));
+      const awaTheta = (u: number) => u % 5 !== 4;
+      const awaF = (u: number) => u % 5 !== 3;
+      const log2f = (us: number[], fPred: (u: number) => number) => [us.map((u) => Math.log2(fPred(u))), us.map((u) => Math.log2(SFS[u % 4]!))] as const;
+      const agreement = (us: number[], dTheta: (u: number) => number) => {
+        const cos = us.map((u) => Math.cos((2 * dTheta(u) * Math.PI) / 180));
+        return { ...meanEstimate(cos, boot), value: cos.reduce((a, b) => a + b, 0) / cos.length };
+      };
+      stats['pct_awa_theta_match'] = l.awc ? prop(count(awaC, awaTheta), awaC.length) : none;
+      stats['pct_awa_f_match'] = l.awc ? prop(count(awaC, awaF), awaC.length) : none;
+      stats['pct_awa_reconstructed'] = l.awc ? prop(count(awaC, (u) => awaTheta(u) && awaF(u)), n) : none;
+      stats['awa_theta_agreement'] = l.awc ? agreement(awaC, (u) => (awaTheta(u) ? 10 : 40)) : none;
+      stats['awa_logf_spearman'] = l.awc ? spearmanEstimate(...log2f(awaC, (u) => SFS[u % 4]! * (awaF(u) ? 1 : 2)), boot) : none;
+      const awcC = all.filter((u) => awcOn(u) && resp(u));
+      const awcTheta = (u: number) => (7 * u) % 30 <= 15;
+      const awcF = (u: number) => u % 6 === 0;
+      stats['pct_awc_theta_match'] = l.awc ? prop(count(awcC, awcTheta), awcC.length) : none;
+      stats['pct_awc_f_match'] = l.awc ? prop(count(awcC, awcF), awcC.length) : none;
+      stats['pct_awc_reconstructed'] = l.awc ? prop(count(awcC, (u) => awcTheta(u) && awcF(u)), n) : none;
+      stats['awc_theta_agreement'] = l.awc ? agreement(awcC, (u) => (7 * u) % 30) : none;
+      stats['awc_logf_spearman'] = l.awc ? spearmanEstimate(...log2f(awcC, (u) => SFS[awcF(u) ? u % 4 : 3 - (u % 4)]!), boot) : none;
+      // tuning medians over the responsive units, of the tuning checkpoint's own columns
+      const tcol = tuning as unknown as Record<string, ArrayLike<number>>;
+      for (const [name, of] of [['median_circular_variance', 'circular_variance'], ['median_osi', 'osi'], ['median_ori_half_width', 'ori_half_width'], ['median_ori_bandwidth', 'ori_bandwidth'], ['median_sf_bandwidth', 'sf_bandwidth'], ['median_f1f0', 'f1f0']] as const) {
+        stats[name] = med(responsive.map((u) => tcol[of]![u]!));
+      }
+      const v1 = l.v1Depth >= 0 ? readV1Layers(up['v1']![l.layer]!)[0]! : undefined;
+      const at = (k: string) => v1![k] as number;
+      stats['v1_score'] = v1 ? { value: at('v1_score'), lo: at('v1_score_lo'), hi: at('v1_score_hi'), n: at('v1_n_responsive') } : none;
+      for (const p of V1_PROPERTIES) stats[`v1_${p.name}`] = v1 ? { value: at(`v1_${p.name}`), lo: at(`v1_${p.name}_lo`), hi: at(`v1_${p.name}_hi`), n: at(`v1_${p.name}_n`) } : none;
+      const cat = l.category ? readCategory(up['category']![l.layer]!, 'category') : undefined;
+      stats['pct_category_selective'] = cat ? prop(count(all, (u) => u % 4 === 0), n) : none;
+      stats['pct_category_reliable'] = cat && l.optionalVerdicts ? prop(count(all, (u) => u < 2), n) : none;
+      stats['median_csi'] = cat ? med(all.map((u) => cat.csi[u]!)) : none;
+      stats['median_sparseness'] = cat ? med(all.map((u) => cat.sparseness[u]!)) : none;
+      const cats = ['faces', 'places', 'words'];
+      const counts = (us: number[]) => JSON.stringify(Object.fromEntries(cats.map((c, k) => [c, count(us, (u) => u % 3 === k)]).filter(([, k]) => (k as number) > 0)));
+      const plain: Record<string, unknown> = {
+        layer: l.layer,
+        n_units: n,
+        rf_size: l.side,
+        n_awa_compared: l.awc ? awaC.length : NaN,
+        n_awc_compared: l.awc ? awcC.length : NaN,
+        n_responsive: responsive.length,
+        preferred_counts: cat ? counts(all) : '',
+        selective_preferred_counts: cat ? counts(all.filter((u) => u % 4 === 0)) : '',
+      };
+      expect(tuning.theta_pref[0]).toBe(THETAS[0]); // the construction the counts above rest on
+      for (const [name, e] of Object.entries(stats)) Object.assign(plain, { [name]: e.value, [`${name}_lo`]: e.lo, [`${name}_hi`]: e.hi, [`${name}_n`]: e.n });
+      return plain;
+    });
+    const expected = Object.fromEntries(Object.keys(rows[0]!).map((name) => [name, (r: number) => rows[r]![name]]));
+    // numbers to 1e-9 relative (a mean summed in another order), NaN equal to NaN; strings exactly
+    const same = (got: unknown, want: unknown, label: string) => {
+      if (typeof want === 'number' && Number.isFinite(want)) expect(got as number, label).toBeCloseTo(want, 9 - Math.max(0, Math.ceil(Math.log10(Math.abs(want) + 1e-300))));
+      else expect(got, label).toEqual(want);
+    };
+    expectColumnsByValue(SUMMARY, cols, expected, 3, same);
+    // no two columns can be swapped unnoticed, except observation counts, which are one denominator by definition
+    // (every share of a layer's units rests on n_units, every AWA match statistic on n_awa_compared, …)
+    const names = new Set(SUMMARY.columns.map((c) => c.name));
+    const isCount = (c: string) => c.startsWith('n_') || (c.endsWith('_n') && names.has(c.slice(0, -2))); // not pct_awa_significant_finite_n
+    const byDefinition = (pair: string) => pair.split(' = ').every(isCount);
+    expect(indistinctColumns(SUMMARY, cols, 3).filter((p) => !byDefinition(p))).toEqual([]);
   });
 });
