@@ -57,15 +57,30 @@ export function padSize(r: number, minPad = 8): number {
   return n;
 }
 
-/** 2-D DFT power |FFT2|² of a real nPad×nPad array (row-major), returned row-major (ky rows, kx columns). */
+const ffts = new Map<number, FFT>();
+
+/** The fft.js transform of one size (its tables built once per size; a transform is synchronous, so sharing is safe). */
+function fftOf(n: number): FFT {
+  let f = ffts.get(n);
+  if (!f) ffts.set(n, (f = new FFT(n)));
+  return f;
+}
+
+/**
+ * 2-D DFT power |FFT2|² of a real nPad×nPad array (row-major), returned row-major (ky rows, kx columns). Rows that are
+ * all zero (the zero padding below a map: half the rows or more) skip their row transform, whose output is zero.
+ */
 export function fft2Power(img: Float64Array, nPad: number): Float64Array {
-  const f = new FFT(nPad);
+  const f = fftOf(nPad);
   const re = new Float64Array(nPad * nPad);
   const im = new Float64Array(nPad * nPad);
   const buf = f.createComplexArray() as number[];
   const out = f.createComplexArray() as number[];
   // rows
   for (let y = 0; y < nPad; y++) {
+    let zero = true;
+    for (let x = 0; x < nPad && zero; x++) zero = img[y * nPad + x] === 0;
+    if (zero) continue;
     for (let x = 0; x < nPad; x++) {
       buf[2 * x] = img[y * nPad + x];
       buf[2 * x + 1] = 0;

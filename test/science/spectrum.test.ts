@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
 import { OrtMatMul } from '../../model/ort-matmul.ts';
-import { DEFAULT_FFT_WINDOW, FFT_WINDOWS, hann2d, window1d, window2d } from '../../science/spectrum.ts';
+import { DEFAULT_FFT_WINDOW, FFT_WINDOWS, fft2Power, hann2d, window1d, window2d } from '../../science/spectrum.ts';
 import { pairedBoth, studyMatches, windowStudy } from '../fixtures/window-study.ts';
 
 describe('window1d', () => {
@@ -49,4 +49,29 @@ describe('the default FFT window, chosen from ground truth', () => {
     expect(gain).toBeGreaterThanOrEqual(8);
     expect(awa.onlyA + awc.onlyA).toBeGreaterThanOrEqual(4 * (awa.onlyB + awc.onlyB)); // hann rarely matches where the default does not
   }, 60_000);
+});
+
+describe('fft2Power', () => {
+  it('equals the direct 2-D DFT power, with zero rows among and below the map (which skip their row transform)', () => {
+    const n = 8;
+    const img = new Float64Array(n * n);
+    // rows 0, 2 and 4 hold values, row 1 is zero inside the map, rows 5–7 are the zero padding
+    for (const y of [0, 2, 4]) for (let x = 0; x < 5; x++) img[y * n + x] = Math.sin(1.3 * x + 0.7 * y) + 0.25 * y;
+    const power = fft2Power(img, n);
+    for (let ky = 0; ky < n; ky++) {
+      for (let kx = 0; kx < n; kx++) {
+        let re = 0;
+        let im = 0;
+        for (let y = 0; y < n; y++) {
+          for (let x = 0; x < n; x++) {
+            const a = (-2 * Math.PI * (kx * x + ky * y)) / n;
+            re += img[y * n + x]! * Math.cos(a);
+            im += img[y * n + x]! * Math.sin(a);
+          }
+        }
+        expect(power[ky * n + kx]).toBeCloseTo(re * re + im * im, 9);
+      }
+    }
+    expect(fft2Power(new Float64Array(n * n), n).every((v) => v === 0)).toBe(true);
+  });
 });
