@@ -43,14 +43,18 @@ describe('categorySelectivity on synthetic units (6 categories × 24 images)', (
     resp[s * U + 2] = 0; // dead
     resp[s * U + 3] = Math.max(0, (k === 1 ? 3 : 2) + rand() - 0.5); // weakly prefers category 1
   }
-  const c = categorySelectivity(resp, U, labels, K);
+  // computed inside each test, not while the file is collected: Stryker reliably switches a mutant on only for code
+  // that runs inside a test (docs/testing.md, false survivors)
+  const selectivity = () => categorySelectivity(resp, U, labels, K);
   it('a unit tuned to one category has CSI near 1, sparseness near 1, that preferred category and q ≪ 0.01', () => {
+    const c = selectivity();
     expect(c.preferred[0]).toBe(4);
     expect(c.csi[0]).toBeGreaterThan(0.9);
     expect(c.sparseness[0]).toBeGreaterThan(0.9);
     expect(c.q[0]).toBeLessThan(1e-10);
   });
   it('an untuned unit has CSI near 0 and is not selective; a dead unit is untestable', () => {
+    const c = selectivity();
     expect(c.csi[1]).toBeLessThan(0.05);
     expect(c.q[1]).toBeGreaterThan(0.01);
     expect(c.csi[2]).toBe(0);
@@ -59,6 +63,7 @@ describe('categorySelectivity on synthetic units (6 categories × 24 images)', (
     expect(c.sparseness[2]).toBeNaN();
   });
   it('means are [unit × category]; the degrees of freedom are (K − 1, N − K)', () => {
+    const c = selectivity();
     expect(c.dfBetween).toBe(5);
     expect(c.dfWithin).toBe(K * per - K);
     expect(c.means[0 * K + 4]).toBeGreaterThan(10);
@@ -90,8 +95,10 @@ describe('split-half reliability of the category profile (a test a layer without
     }
     resp[s * U + U - 1] = 3;
   }
-  const sh = splitHalfReliability(resp, U, labels, K, { permutations: 199, seed: 1 });
-  const reliable = reliablePreference(sh, 0.01);
+  const reliability = () => {
+    const sh = splitHalfReliability(resp, U, labels, K, { permutations: 199, seed: 1 });
+    return { sh, reliable: reliablePreference(sh, 0.01) };
+  };
 
   it('halves alternate within each category: disjoint, equal sizes', () => {
     const h = splitHalves(Int32Array.from([0, 0, 1, 0, 1, 1, 1]), 2);
@@ -101,6 +108,7 @@ describe('split-half reliability of the category profile (a test a layer without
   });
 
   it('units whose category means differ only by chance fail it (≤ 2% of 200 at α = 0.01), and their p is uniform', () => {
+    const { sh, reliable } = reliability();
     const chance = [...reliable.slice(0, nChance)].reduce((a, b) => a + b, 0);
     expect(chance / nChance).toBeLessThanOrEqual(0.02);
     const ps = [...sh.p.slice(0, nChance)];
@@ -109,6 +117,7 @@ describe('split-half reliability of the category profile (a test a layer without
   });
 
   it('truly selective units pass it: same preferred category on both halves, r ≫ 0, permutation p ≤ 0.01', () => {
+    const { sh, reliable } = reliability();
     for (let j = 0; j < nTrue; j++) {
       const u = nChance + j;
       expect(reliable[u], `unit ${u}`).toBe(1);
@@ -120,6 +129,7 @@ describe('split-half reliability of the category profile (a test a layer without
   });
 
   it('a constant unit has no profile (r NaN, p NaN) and is not reliable', () => {
+    const { sh, reliable } = reliability();
     expect(sh.r[U - 1]).toBeNaN();
     expect(sh.p[U - 1]).toBeNaN();
     expect(reliable[U - 1]).toBe(0);
@@ -163,5 +173,101 @@ describe('preferred category of a flat profile', () => {
     }
     const c = categorySelectivity(resp, U, labels, sizes.length);
     expect([...c.preferred]).toEqual([-1, -1, 2]);
+  });
+});
+
+describe('category edges (found by mutation testing)', () => {
+  it('one category: CSI 1 (no rest); two categories: sparseness 1 for [1, 0] and 0.2 for [2, 1]', () => {
+    expect(categorySelectivityIndex([3])).toBe(1);
+    expect(sparseness([1, 0])).toBeCloseTo(1, 12);
+    expect(sparseness([2, 1])).toBeCloseTo(0.2, 12); // (1 − 1.5²/2.5)/(1 − ½)
+  });
+
+  it('an empty category takes no part in the indices; the preferred category may be the first; ties go to the first', () => {
+    // categories 0, 2, 3 with 2 images each, category 1 empty; unit 0 means [5, –, 1, 1], unit 1 [1, –, 3, 3]
+    const labels = Int32Array.from([0, 0, 2, 2, 3, 3]);
+    const u0 = [5, 5, 1, 1, 1, 1];
+    const u1 = [1, 1, 3, 3, 3, 3];
+    const resp = Float32Array.from(u0.flatMap((v, s) => [v, u1[s]!]));
+    const c = categorySelectivity(resp, 2, labels, 4);
+    expect([...c.counts]).toEqual([2, 0, 2, 2]);
+    expect(c.means[1]).toBeNaN();
+    expect([...c.preferred]).toEqual([0, 2]);
+    expect(c.csi[0]).toBeCloseTo(2 / 3, 12); // (5 − 1)/(5 + 1)
+    expect(c.csi[1]).toBeCloseTo(0.2, 12); // (3 − 2)/(3 + 2)
+    expect(c.sparseness[0]).toBeCloseTo(16 / 27, 12); // (1 − (7/3)²/(27/3))/(2/3)
+    expect(c.sparseness[1]).toBeCloseTo(4 / 19, 12); // (1 − (7/3)²/(19/3))/(2/3)
+  });
+
+  it('split halves: categories with exactly 2 images count, one with 1 does not; 3 categories suffice, 2 do not', () => {
+    // 3 categories × 2 images (+ a category with one image): half a = first image, half b = second
+    const labels = Int32Array.from([0, 0, 1, 1, 2, 2, 3]);
+    const units = [
+      [2, 2, 2, 1, 0, 0, 9], // a = [2, 2, 0] (tie: first), b = [2, 1, 0]: both prefer category 0
+      [2, 2, 1, 2, 0, 0, 9], // a = [2, 1, 0], b = [2, 2, 0] (tie: first)
+      [3, 3, 3, 3, 3, 3, 3], // constant: no profile, so no preferred category
+    ];
+    const resp = Float32Array.from([...labels].flatMap((_, s) => units.map((u) => u[s]!)));
+    const sh = splitHalfReliability(resp, 3, labels, 4, { permutations: 0, seed: 1 });
+    expect(sh.categories).toBe(3);
+    expect(sh.r[0]).toBeCloseTo(Math.sqrt(3) / 2, 12); // a − ā = (2, 2, −4)/3, b − b̄ = (1, 0, −1): 6/3 / √(24/9 · 2)
+    expect(sh.r[1]).toBeCloseTo(Math.sqrt(3) / 2, 12);
+    expect([...sh.samePreferred]).toEqual([1, 1, 0]);
+    expect(sh.r[2]).toBeNaN();
+    const two = splitHalfReliability(Float32Array.from([1, 2, 3, 4]), 1, Int32Array.from([0, 0, 1, 1]), 2, { permutations: 9, seed: 1 });
+    expect(two.categories).toBe(2);
+    expect(two.r[0]).toBeNaN();
+    expect(two.p[0]).toBeNaN();
+    expect(() => splitHalfReliability(new Float32Array(5), 1, labels.subarray(0, 6), 3, { permutations: 0, seed: 1 })).toThrow(/expected 6×1 responses, got 5/);
+  });
+
+  it('the permutation p matches the exact permutation test: P(r_perm ≥ r) over all 720 orders of 6 labels', () => {
+    // values that are multiples of 3 keep every mean of 3 exact, so tied r are equal to the last bit
+    const labels = [0, 0, 1, 1, 2, 2];
+    const vals = [0, 3, 9, 6, 15, 12];
+    const rOf = (lab: number[]): number => {
+      const a = [0, 0, 0];
+      const b = [0, 0, 0];
+      const seen = [0, 0, 0];
+      lab.forEach((k, s) => ((seen[k]!++ === 0 ? a : b)[k] = vals[s]!));
+      const ma = (a[0]! + a[1]! + a[2]!) / 3;
+      const mb = (b[0]! + b[1]! + b[2]!) / 3;
+      let num = 0;
+      let da = 0;
+      let db = 0;
+      for (let j = 0; j < 3; j++) (num += (a[j]! - ma) * (b[j]! - mb)), (da += (a[j]! - ma) ** 2), (db += (b[j]! - mb) ** 2);
+      return num / Math.sqrt(da * db);
+    };
+    const orders = (xs: number[]): number[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => orders([...xs.slice(0, i), ...xs.slice(i + 1)]).map((o) => [x, ...o])));
+    const r0 = rOf(labels);
+    const all = orders([0, 1, 2, 3, 4, 5]).map((o) => rOf(o.map((i) => labels[i]!)));
+    expect(all.length).toBe(720);
+    const exact = all.filter((r) => r >= r0).length / 720; // 0.2; strictly greater: 0.133
+    expect(exact).toBeCloseTo(0.2, 12);
+    const P = 3000;
+    const sh = splitHalfReliability(Float32Array.from(vals), 1, Int32Array.from(labels), 3, { permutations: P, seed: 1 });
+    expect(sh.r[0]).toBeCloseTo(r0, 12);
+    // (1 + #beats)/(1 + P) with #beats ~ Binomial(P, 0.2): SD 0.0073; 0.03 is 4 SD (and 0.067 from the strict count)
+    expect(Math.abs(sh.p[0]! - (1 + exact * P) / (1 + P))).toBeLessThan(0.03);
+  });
+
+  it('CSI is 0 when μ_max + μ_rest = 0 (means of opposite sign), not ±∞', () => {
+    expect(categorySelectivityIndex([1, -1, -1])).toBe(0);
+  });
+
+  it('topStimuli: a full list still takes a larger response, and units never write into each other', () => {
+    // one unit, N = 2: 1, 2, then 3 beats the full list's last entry
+    const one = topStimuli(Float32Array.from([1, 2, 3]), 1, 2);
+    expect([...one.index]).toEqual([2, 1]);
+    expect([...one.value]).toEqual([3, 2]);
+    // 2 stimuli × 2 units, N = 1: unit 0 sees 1 then 2, unit 1 sees 5 then 0
+    const two = topStimuli(Float32Array.from([1, 5, 2, 0]), 2, 1);
+    expect([...two.index]).toEqual([1, 0]);
+    expect([...two.value]).toEqual([2, 5]);
+  });
+
+  it('reliablePreference: the same preferred category and p ≤ alpha (p equal to alpha passes)', () => {
+    const s = { categories: 3, samePreferred: Uint8Array.from([1, 1, 0, 1]), r: new Float64Array(4), rSB: new Float64Array(4), p: Float64Array.from([0.01, 0.02, 0.001, NaN]) };
+    expect([...reliablePreference(s, 0.01)]).toEqual([1, 0, 0, 0]);
   });
 });

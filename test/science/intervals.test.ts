@@ -127,3 +127,45 @@ describe('bootstrap', () => {
     expect(mono).toEqual({ value: 1, lo: 1, hi: 1, n: 12 });
   });
 });
+
+describe('interval edges (found by mutation testing)', () => {
+  it('a Wilson interval of n = 0 is NaN; 0/n starts at 0 and n/n ends at 1 exactly', () => {
+    const none = wilsonInterval(0, 0);
+    expect(none.lo).toBeNaN();
+    expect(none.hi).toBeNaN();
+    for (const n of [1, 3, 7, 50, 263]) {
+      expect(wilsonInterval(0, n).lo).toBe(0);
+      expect(wilsonInterval(n, n).hi).toBe(1);
+    }
+  });
+
+  it('percentile interval: NaN resamples are left out, and the interval is NaN once more than half are NaN', () => {
+    const half = percentileInterval(Float64Array.from([1, NaN, 3, NaN]), 0.5); // quartiles of [1, 3]
+    expect(half).toEqual({ lo: 1.5, hi: 2.5 });
+    const most = percentileInterval(Float64Array.from([1, NaN, NaN]), 0.5);
+    expect(most.lo).toBeNaN();
+    expect(most.hi).toBeNaN();
+    const empty = percentileInterval(new Float64Array(0), 0.95);
+    expect(empty.lo).toBeNaN();
+    expect(empty.hi).toBeNaN();
+  });
+
+  it('Spearman with exactly 3 pairs has a value; pairs with a non-finite side are left out of n', () => {
+    const three = spearmanEstimate([1, 2, 3], [1, 3, 2], { reps: 50, seed: 1, level: 0.95 });
+    expect(three.value).toBeCloseTo(0.5, 12); // 1 − 6·2/(3·8)
+    expect(three.n).toBe(3);
+    const e = spearmanEstimate([1, 2, NaN, 3, 4, 5], [1, 2, 3, Infinity, 5, 4], { reps: 50, seed: 1, level: 0.95 });
+    expect(e.n).toBe(4);
+    expect(e.value).toBeCloseTo(0.8, 12); // (1,1), (2,2), (4,5), (5,4): Σd² = 2
+    // a constant side has no correlation
+    expect(spearmanEstimate([1, 1, 1, 1], [1, 2, 3, 4]).value).toBeNaN();
+  });
+
+  it('mean and median of an odd and an even sample, with n', () => {
+    expect(medianEstimate([5, 1, 3]).value).toBe(3);
+    expect(medianEstimate([4, 1, 3, 2]).value).toBe(2.5);
+    expect(meanEstimate([1, 2, 6])).toMatchObject({ value: 3, n: 3 });
+    const none = meanEstimate([NaN]);
+    expect([none.value, none.lo, none.hi, none.n]).toEqual([NaN, NaN, NaN, 0]);
+  });
+});

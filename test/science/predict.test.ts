@@ -2,7 +2,18 @@
 // with its seeded bootstrap interval — identical angles, independent uniform angles, issue 13's reproduction.
 import { describe, expect, it } from 'vitest';
 import { meanEstimate } from '../../science/intervals.ts';
-import { axialCosines, orientationDifference, thetaAgreement } from '../../science/predict.ts';
+import {
+  axialCosines,
+  matchFlags,
+  orientationDifference,
+  predictAwaFft,
+  predictAwcFft,
+  predictByModel,
+  predictionVerdicts,
+  spearman,
+  thetaAgreement,
+  type RfLayout,
+} from '../../science/predict.ts';
 import { lcg } from '../fixtures/synthetic-units.ts';
 
 const agreement = (a: number[], b: number[], seed = 1) => meanEstimate(axialCosines(a, b), { reps: 2000, seed, level: 0.95 });
@@ -58,5 +69,92 @@ describe('thetaAgreement (mean cos 2Δθ)', () => {
     const b = a.map((t) => t + 40 * (rand() - 0.5));
     expect(agreement(a, b, 3)).toEqual(agreement(a, b, 3));
     expect(agreement(a, b, 3).lo).not.toBe(agreement(a, b, 4).lo);
+  });
+});
+
+/** A grating cos(2π f (x cos θ + y sin θ)) on an r×r map in absolute image coordinates, each value repeated per channel. */
+function gratingMap(rf: RfLayout, thetaDeg: number, f: number): Float64Array {
+  const t = (thetaDeg * Math.PI) / 180;
+  const m = new Float64Array(rf.r * rf.r * rf.channels);
+  for (let y = 0; y < rf.r; y++)
+    for (let x = 0; x < rf.r; x++)
+      for (let c = 0; c < rf.channels; c++)
+        m[(y * rf.r + x) * rf.channels + c] = Math.cos(2 * Math.PI * f * ((rf.x0 + x) * Math.cos(t) + (rf.y0 + y) * Math.sin(t)));
+  return m;
+}
+
+describe('predictions from an RF that is a grating (docs/method.md §5)', () => {
+  // 16×16 maps, zero-padded to 32: a grating with 4 cycles per 32 px along x and y lies on FFT bin (4, 4)
+  const rf: RfLayout = { r: 16, channels: 1, x0: 0, y0: 0 };
+  it('FFT method: the peak of an AWA grating is its own θ and f (also on interleaved RGB)', () => {
+    const p = predictAwaFft(gratingMap(rf, 45, Math.SQRT2 / 8), rf);
+    expect(p.thetaDeg).toBeCloseTo(45, 9);
+    expect(p.fCpp).toBeCloseTo(Math.SQRT2 / 8, 12); // |(4, 4)| / 32
+    const rgb = { ...rf, channels: 3 };
+    expect(predictAwaFft(gratingMap(rgb, 90, 1 / 8), rgb)).toEqual({ thetaDeg: 90, fCpp: 1 / 8 });
+  });
+  it('FFT method for AWC: the λ-weighted spectrum peaks at the heavier eigenvector; no eigenvector, no prediction', () => {
+    const e0 = gratingMap(rf, 0, 1 / 8);
+    const e90 = gratingMap(rf, 90, 1 / 4);
+    expect(predictAwcFft([e0, e90], [3, 1], rf)).toEqual({ thetaDeg: 0, fCpp: 1 / 8 });
+    expect(predictAwcFft([e0, e90], [1, 3], rf)).toEqual({ thetaDeg: 90, fCpp: 1 / 4 });
+    const none = predictAwcFft([], [], rf);
+    expect(none.thetaDeg).toBeNaN();
+    expect(none.fCpp).toBeNaN();
+  });
+  it('model-response method: the AWA grating, placed off the origin, is the grating it answers most ([AWA·g]₊)', () => {
+    const off: RfLayout = { r: 16, channels: 1, x0: 5, y0: 7 };
+    const axes = { thetasDeg: [0, 45, 90, 135], sfsCpp: [1 / 16, 1 / 8, 1 / 4], phasesDeg: [0, 90, 180, 270] };
+    for (const [theta, f] of [[45, 1 / 8], [135, 1 / 4], [0, 1 / 16], [90, 1 / 8], [45, 1 / 16]] as const) {
+      expect(predictByModel('awa', [gratingMap(off, theta, f)], [1], off, axes)).toEqual({ thetaDeg: theta, fCpp: f });
+    }
+    // the eigenvalues are ignored for AWA (even a negative one)
+    expect(predictByModel('awa', [gratingMap(off, 135, 1 / 4)], [-1], off, axes)).toEqual({ thetaDeg: 135, fCpp: 1 / 4 });
+    // an RGB map whose grating fills only its lower half: every pixel and channel of the probe gratings counts
+    const rgb: RfLayout = { ...off, channels: 3 };
+    const lower = gratingMap(rgb, 0, 1 / 8).map((v, i) => (i >= (rgb.r * rgb.r * 3) / 2 ? v : 0));
+    expect(predictByModel('awa', [lower], [1], rgb, axes)).toEqual({ thetaDeg: 0, fCpp: 1 / 8 });
+    const zero = predictByModel('awa', [new Float64Array(256)], [1], off, axes); // answers nothing: no prediction
+    expect(zero.thetaDeg).toBeNaN();
+    expect(zero.fCpp).toBeNaN();
+    expect(predictByModel('awa', [], [], off, axes).thetaDeg).toBeNaN();
+  });
+  it('model-response method for AWC: Σ λₖ(eₖ·g)² peaks at the heavier eigenvector', () => {
+    const axes = { thetasDeg: [0, 45, 90, 135], sfsCpp: [1 / 16, 1 / 8, 1 / 4], phasesDeg: [0, 90, 180, 270] };
+    const e0 = gratingMap(rf, 0, 1 / 8);
+    const e135 = gratingMap(rf, 135, 1 / 4);
+    expect(predictByModel('awc', [e0, e135], [1, 3], rf, axes)).toEqual({ thetaDeg: 135, fCpp: 1 / 4 });
+    expect(predictByModel('awc', [e0, e135], [3, 1], rf, axes)).toEqual({ thetaDeg: 0, fCpp: 1 / 8 });
+    expect(predictByModel('awc', [], [], rf, axes).fCpp).toBeNaN();
+  });
+});
+
+describe('match flags and verdicts (docs/method.md §5)', () => {
+  const tol = { thetaDeg: 15, octaves: 1 };
+  it('a difference equal to the tolerance matches; more does not, on either side; NaN never matches', () => {
+    expect(matchFlags({ thetaDeg: 30, fCpp: 0.25 }, 45, 0.125, tol)).toEqual({ theta: true, f: true }); // 15°, +1 octave
+    expect(matchFlags({ thetaDeg: 175, fCpp: 0.0625 }, 10, 0.125, tol)).toEqual({ theta: true, f: true }); // 15° across 0°, −1 octave
+    expect(matchFlags({ thetaDeg: 29, fCpp: 0.03125 }, 45, 0.125, tol)).toEqual({ theta: false, f: false }); // 16°, −2 octaves
+    expect(matchFlags({ thetaDeg: 45, fCpp: 0.5 }, 45, 0.125, tol).f).toBe(false); // +2 octaves
+    expect(matchFlags({ thetaDeg: NaN, fCpp: NaN }, 45, 0.125, tol)).toEqual({ theta: false, f: false });
+    expect(matchFlags({ thetaDeg: 45, fCpp: 0.125 }, NaN, NaN, tol)).toEqual({ theta: false, f: false });
+  });
+  it('reconstructed = significant ∧ θ match ∧ f match, per unit', () => {
+    const v = predictionVerdicts([10, 10, 10, 10, NaN], [0.1, 0.1, 0.1, 0.4, 0.1], [12, 40, 10, 10, 10], [0.1, 0.1, 0.1, 0.1, 0.1], (u) => u !== 2, tol);
+    expect([...v.thetaMatch]).toEqual([1, 0, 1, 1, 0]);
+    expect([...v.fMatch]).toEqual([1, 1, 1, 0, 1]);
+    expect([...v.reconstructed]).toEqual([1, 0, 0, 0, 0]);
+  });
+});
+
+describe('spearman', () => {
+  it('3 pairs are enough (ρ = 1 − 6Σd²/(n(n²−1)) = 0.5); pairs with a non-finite side are left out; ties share ranks', () => {
+    expect(spearman([1, 2, 3], [1, 3, 2])).toBeCloseTo(0.5, 12);
+    expect(spearman([1, 2], [1, 2])).toBeNaN();
+    expect(spearman([1, 2, NaN, 3, 4], [1, 2, 5, 4, Infinity])).toBeCloseTo(1, 12); // (1,1), (2,2), (3,4)
+    expect(spearman([1, 2, 3, 4], [1, 2, 4, 3])).toBeCloseTo(0.8, 12);
+    // ties: x ranks 1, 2.5, 2.5, 4; y ranks 1, 2, 3, 4 → Pearson of the ranks = 4.5/√(4.5·5)
+    expect(spearman([1, 2, 2, 3], [10, 20, 30, 40])).toBeCloseTo(4.5 / Math.sqrt(4.5 * 5), 12);
+    expect(spearman([1, 1, 1], [1, 2, 3])).toBeNaN();
   });
 });

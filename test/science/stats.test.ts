@@ -94,3 +94,29 @@ describe('benjaminiHochberg', () => {
     expect(got[2]).toBeCloseTo(0.04, 12);
   });
 });
+
+describe('statistics edges (found by mutation testing)', () => {
+  it('groupMeans names a label outside 0..k−1 and a response matrix of the wrong size', () => {
+    expect(() => groupMeans(Float32Array.from([1, 2]), 1, Int32Array.from([0, 3]), 3)).toThrow(/label 3 of stimulus 1 outside 0\.\.2/);
+    expect(() => groupMeans(Float32Array.from([1, 2]), 1, Int32Array.from([-1, 0]), 3)).toThrow(/label -1 of stimulus 0 outside 0\.\.2/);
+    expect(() => groupMeans(Float32Array.from([1, 2, 3]), 2, Int32Array.from([0, 1]), 3)).toThrow(/expected 2×2 responses, got 3/);
+  });
+  it('fUpperTail: no degrees of freedom → NaN; a negative F → 1', () => {
+    expect(fUpperTail(2, 0, 10)).toBeNaN();
+    expect(fUpperTail(2, 3, 0)).toBeNaN();
+    expect(fUpperTail(-1, 3, 10)).toBe(1);
+  });
+  it('one stimulus per group leaves no within-group degrees of freedom: F and p NaN', () => {
+    const a = oneWayAnova(Float32Array.from([1, 5, 9]), 1, Int32Array.from([0, 1, 2]), 3);
+    expect(a.dfWithin).toBe(0);
+    expect(a.F[0]).toBeNaN();
+    expect(a.p[0]).toBeNaN();
+  });
+  it('a unit constant except for one stimulus is testable (the minimum and maximum are tracked over all stimuli)', () => {
+    // {0, 0}, {0, 0}, {0, 6}: grand mean 1, SSB = 2·(1 + 1 + 4) = 12, SSW = 18; F = (12/2)/(18/3) = 1
+    const a = oneWayAnova(Float32Array.from([0, 0, 0, 0, 0, 6]), 1, Int32Array.from([0, 0, 1, 1, 2, 2]), 3);
+    expect(a.F[0]).toBeCloseTo(1, 12);
+    const b = oneWayAnova(Float32Array.from([6, 0, 0, 0, 0, 0]), 1, Int32Array.from([0, 0, 1, 1, 2, 2]), 3);
+    expect(b.F[0]).toBeCloseTo(1, 12);
+  });
+});

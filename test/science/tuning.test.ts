@@ -40,30 +40,36 @@ describe('gratingGrid', () => {
 
 describe('reducePhase', () => {
   // One (θ, f) cell, 8 phases; units: [cos φ]₊, 1 + cos φ, constant 2, and zero.
+  // Computed inside each test, not while the file is collected or in a hook: Stryker reliably switches a mutant on
+  // only for code that runs inside a test (docs/testing.md, false survivors).
   const phases = Array.from({ length: 8 }, (_, i) => i * 45);
-  const grid = gratingGrid({ thetaDeg: phases.map(() => 0), sfCpp: phases.map(() => 0.1), phaseDeg: phases });
-  const resp = new Float32Array(8 * 4);
-  phases.forEach((p, i) => {
-    resp[i * 4] = Math.max(0, Math.cos(p * DEG));
-    resp[i * 4 + 1] = 1 + Math.cos(p * DEG);
-    resp[i * 4 + 2] = 2;
-    resp[i * 4 + 3] = 0;
-  });
-  const r = reducePhase(resp, 4, grid);
+  const grid = () => gratingGrid({ thetaDeg: phases.map(() => 0), sfCpp: phases.map(() => 0.1), phaseDeg: phases });
+  const reduced = () => {
+    const resp = new Float32Array(8 * 4);
+    phases.forEach((p, i) => {
+      resp[i * 4] = Math.max(0, Math.cos(p * DEG));
+      resp[i * 4 + 1] = 1 + Math.cos(p * DEG);
+      resp[i * 4 + 2] = 2;
+      resp[i * 4 + 3] = 0;
+    });
+    return reducePhase(resp, 4, grid());
+  };
   it('F1/F0 = 2|Σ R e^{iφ}|/Σ R: 4(√2−1) for a half-wave-rectified cosine on 8 phases, 1 for 1 + cos, 0 for a constant', () => {
+    const r = reduced();
     expect(r.f1f0[0]).toBeCloseTo(4 * (Math.SQRT2 - 1), 6); // Σ R = 1 + √2, Σ R e^{iφ} = 2
     expect(r.f1f0[1]).toBeCloseTo(1, 6);
     expect(r.f1f0[2]).toBeCloseTo(0, 6);
     expect(r.f1f0[3]).toBeNaN();
   });
   it('mean and max over phase', () => {
+    const r = reduced();
     expect(r.mean[0]).toBeCloseTo((1 + Math.SQRT2) / 8, 6);
     expect(r.max[0]).toBeCloseTo(1, 6);
     expect(r.mean[1]).toBeCloseTo(1, 6);
     expect(r.max[1]).toBeCloseTo(2, 6);
   });
   it('rejects a response matrix of the wrong size', () => {
-    expect(() => reducePhase(new Float32Array(5), 4, grid)).toThrow(/expected 8×4/);
+    expect(() => reducePhase(new Float32Array(5), 4, grid())).toThrow(/expected 8×4/);
   });
 });
 
@@ -159,8 +165,9 @@ describe('tuningIndices on phase-separable synthetic units', () => {
     resp[i * 3 + 1] = 0;
     resp[i * 3 + 2] = (1 + 0.2 * Math.cos(2 * (t - 120) * DEG)) * Math.exp(-(k + 8));
   }
-  const { grid, indices: ix } = gratingTuning(resp, 3, set);
+  const tuned = () => gratingTuning(resp, 3, set);
   it('finds θ_pref, f_pref, the vector average and flags', () => {
+    const ix = tuned().indices;
     expect(ix.responsive[0]).toBe(1);
     expect(ix.thetaPref[0]).toBe(75);
     expect(ix.sfPref[0]).toBeCloseTo(2 ** -3, 12);
@@ -173,6 +180,7 @@ describe('tuningIndices on phase-separable synthetic units', () => {
     expect(ix.maxPhasePref[0]).toBeCloseTo(2, 5);
   });
   it('keeps the orientation curve at f_pref and the SF curve at θ_pref', () => {
+    const ix = tuned().indices;
     const fp = ix.sfPrefIndex[0]!;
     for (let t = 0; t < 12; t++) {
       expect(ix.oriCurve[t]).toBeCloseTo(Math.exp(2 * (Math.cos(2 * (t * 15 - 75) * DEG) - 1)), 5);
@@ -180,19 +188,21 @@ describe('tuningIndices on phase-separable synthetic units', () => {
     expect(ix.sfCurve[fp]).toBeCloseTo(ix.maxResponse[0]!, 6);
   });
   it('an unresponsive unit gets NaN indices and responsive = 0', () => {
+    const ix = tuned().indices;
     expect(ix.responsive[1]).toBe(0);
     expect(ix.thetaPref[1]).toBeNaN();
     expect(ix.circularVariance[1]).toBeNaN();
     expect(ix.sfPrefIndex[1]).toBe(-1);
   });
   it('a low-pass unit is open at the low end of the SF range', () => {
+    const { grid, indices: ix } = tuned();
     expect(ix.sfPref[2]).toBe(grid.sfCpp[0]);
     expect(ix.sfLowOpen[2]).toBe(1);
     expect(ix.sfHighOpen[2]).toBe(0);
     expect(ix.sfBandwidth[2]).toBeNaN();
     expect(ix.oriHalfWidth[2]).toBeNaN(); // 1 + 0.2·cos never falls to half of its peak
     expect(ix.oriWidthOpen[2]).toBe(1);
-    expect(tuningIndices(gratingTuning(resp, 3, set).reduced, grid, { halfHeight: 'baseline' }).oriHalfWidth[2]).toBeCloseTo(45, 0);
+    expect(tuningIndices(tuned().reduced, grid, { halfHeight: 'baseline' }).oriHalfWidth[2]).toBeCloseTo(45, 0);
   });
   it('a constant unit (tonically active or silent) is not responsive and gets no θ_pref / f_pref (docs/method.md §2: max R − min R > ε)', () => {
     // [stimulus × unit]: constant 5 (tonic), constant 0, and 5 plus a tiny grating dependence above ε
@@ -216,6 +226,7 @@ describe('tuningIndices on phase-separable synthetic units', () => {
     expect(t.thetaPref[2]).toBe(60);
   });
   it('epsilon decides responsiveness; response = max uses max over phase', () => {
+    const grid = gratingGrid(set);
     const reduced = reducePhase(resp, 3, grid);
     expect(tuningIndices(reduced, grid, { epsilon: 10 }).responsive[0]).toBe(0);
     expect(tuningIndices(reduced, grid, { response: 'max' }).maxResponse[0]).toBeCloseTo(2, 5);
@@ -234,8 +245,9 @@ describe('synthetic units on the default grating set (1,344 gratings)', () => {
   const gabors = cases.map((c) => gaborUnit(112, 112, 64, c.sigma, c.theta, c.f, 0.7));
   const blob = blobUnit(112, 112, 64, 6);
   const resp = linearResponses([...gabors, blob], n, render);
-  const { indices: ix } = gratingTuning(resp, 4, set);
+  const indices = () => gratingTuning(resp, 4, set).indices;
   it('a linear Gabor unit [g·s]₊ peaks at its own θ and f, and is a simple cell (F1/F0 > 1)', () => {
+    const ix = indices();
     cases.forEach((c, u) => {
       expect(ix.thetaPref[u]).toBe(c.theta);
       expect(ix.sfPref[u]).toBeCloseTo(c.f, 12);
@@ -246,6 +258,7 @@ describe('synthetic units on the default grating set (1,344 gratings)', () => {
     });
   });
   it('its half-width and SF bandwidth match the Gabor Fourier transform (Gaussian of SD 1/2πσ around f0)', () => {
+    const ix = indices();
     // Mean-over-phase response of [g·s]₊ ∝ |ĝ(f, θ)|; half amplitude at distance σ_f·√(2 ln 2) from (f0, θ0).
     const { theta, f, sigma } = cases[0]!;
     const d = Math.sqrt(2 * Math.LN2) / (2 * Math.PI * sigma);
@@ -256,6 +269,7 @@ describe('synthetic units on the default grating set (1,344 gratings)', () => {
     expect(Math.abs(ix.sfBandwidth[0]! - bandwidth)).toBeLessThan(0.1); // 0.5-octave grid
   });
   it('a Gaussian-blob unit is untuned for orientation: CV near 1', () => {
+    const ix = indices();
     expect(ix.responsive[3]).toBe(1);
     expect(ix.circularVariance[3]).toBeGreaterThan(0.95);
   });
@@ -284,5 +298,149 @@ describe('orientation bandwidth at 1/√2 of the peak', () => {
     expect(ix.oriBandwidth[1]).toBeCloseTo(Math.acos(1 - Math.log(Math.SQRT2) / kappa) / 2 / DEG, 1);
     expect(ix.oriBandwidth[1]).toBeLessThan(ix.oriHalfWidth[1]!);
     expect(ix.oriBandwidth[2]).toBeNaN();
+  });
+});
+
+/** A full θ × f × φ grating set and the [stimulus × unit] responses R(θ index, f index, φ°) of each unit. */
+function onGrid(thetas: number[], sfs: number[], phases: number[], units: ((t: number, f: number, phaseDeg: number) => number)[]) {
+  const set = { thetaDeg: [] as number[], sfCpp: [] as number[], phaseDeg: [] as number[] };
+  const rows: number[] = [];
+  thetas.forEach((th, t) =>
+    sfs.forEach((sf, f) =>
+      phases.forEach((ph) => {
+        set.thetaDeg.push(th), set.sfCpp.push(sf), set.phaseDeg.push(ph);
+        for (const unit of units) rows.push(unit(t, f, ph));
+      }),
+    ),
+  );
+  return { set, resp: Float32Array.from(rows) };
+}
+
+describe('grid edges (found by mutation testing)', () => {
+  it('gratingGrid names the descriptor lengths when they differ', () => {
+    expect(() => gratingGrid({ thetaDeg: [0, 90], sfCpp: [0.1], phaseDeg: [0, 0] })).toThrow(/descriptor lengths differ \(2, 1, 2\)/);
+    expect(() => gratingGrid({ thetaDeg: [0, 90], sfCpp: [0.1, 0.1], phaseDeg: [0] })).toThrow(/descriptor lengths differ \(2, 2, 1\)/);
+  });
+  it('the missing cell of an incomplete grid is named by θ and f', () => {
+    expect(() => gratingGrid({ thetaDeg: [0, 90, 0], sfCpp: [0.1, 0.1, 0.2], phaseDeg: [0, 0, 0] })).toThrow(/no grating at θ = 90°, f = 0\.2 c\/px/);
+  });
+  it('negative θ and θ ≥ 180° fold onto [0, 180)', () => {
+    const g = gratingGrid({ thetaDeg: [-30, 150, 330, 0], sfCpp: [0.1, 0.1, 0.1, 0.1], phaseDeg: [0, 90, 180, 0] });
+    expect([...g.thetaDeg]).toEqual([0, 150]);
+    expect([...g.cell]).toEqual([1, 1, 1, 0]);
+    expect([...g.cellCount]).toEqual([1, 3]);
+  });
+  it('descriptors that differ by float noise (< 1e-9) share a grid value, the first one given, and a cell', () => {
+    // θ noise 1e-10 on 30° and 60° (beyond 1e-9·|θ|/θ² ≈ 3e-11), f noise 5e-11 on 0.01 c/px (beyond 1e-9·f = 1e-11)
+    const g = gratingGrid({ thetaDeg: [30, 30 + 1e-10, 60, 60 - 1e-10], sfCpp: [0.01, 0.01 + 5e-11, 0.01, 0.01 - 5e-11], phaseDeg: [0, 180, 0, 180] });
+    expect([...g.thetaDeg]).toEqual([30, 60]);
+    expect([...g.sfCpp]).toEqual([0.01]);
+    expect([...g.cell]).toEqual([0, 0, 1, 1]);
+    expect([...g.cellCount]).toEqual([2, 2]);
+  });
+  it('F1/F0 is NaN where the responses sum to 0 over phase even though F1 is not 0 (1, 0, −1, 0 at 0°, 90°, 180°, 270°)', () => {
+    const phases = [0, 90, 180, 270];
+    const grid = gratingGrid({ thetaDeg: [0, 0, 0, 0], sfCpp: [0.1, 0.1, 0.1, 0.1], phaseDeg: phases });
+    const r = reducePhase(Float32Array.from([1, 0, -1, 0]), 1, grid);
+    expect(r.f1f0[0]).toBeNaN();
+    expect(r.mean[0]).toBe(0);
+    expect(r.max[0]).toBe(1);
+  });
+});
+
+describe('orientation and SF index edges (found by mutation testing)', () => {
+  const th4 = [0, 45, 90, 135];
+  it('a curve summing to 0 (1 at 0°, −1 at 90°) has CV and OSI NaN, not ±∞', () => {
+    expect(circularVariance([1, -1], [0, 90])).toBeNaN();
+    expect(orientationSelectivity([1, -1], [0, 90], 0)).toBeNaN();
+  });
+  it('vector average: NaN for a zero curve, 0° for a delta at 0°, 45° for equal responses at 0°, 45° and 90°', () => {
+    expect(vectorAverageOrientation([0, 0, 0, 0], th4)).toBeNaN();
+    expect(vectorAverageOrientation([3, 0, 0, 0], th4)).toBe(0); // Σ R e^{2iθ} = 3: real
+    expect(vectorAverageOrientation([1, 1, 1, 0], th4)).toBeCloseTo(45, 12); // 0° and 90° cancel: Σ R e^{2iθ} = i
+  });
+  it('a one-orientation curve interpolates to its only value at any angle', () => {
+    expect(interpolateOrientation([4], [30], 100)).toBe(4);
+  });
+  it('half-width: the first sample at half height is the crossing (a curve that rises again after it)', () => {
+    expect(orientationHalfWidth([1, 0.5, 0.8, 0.5], th4, 0)).toBe(45);
+  });
+  it('half-width averages two different sides: 7.5° one way, 22.5° the other, 15°', () => {
+    // peak 1 at 90°; 105° → 0 (crossing 7.5° away); 75° → 0.75, 60° → 0.25 (crossing 15° + 7.5° away)
+    const c = grid12.map((t) => ({ 90: 1, 105: 0, 75: 0.75, 60: 0.25 })[t] ?? 0);
+    expect(orientationHalfWidth(c, grid12, 6)).toBeCloseTo(15, 12);
+  });
+  it('a peak of 0 is not above its half height (zero mode): half-width and SF bandwidth NaN', () => {
+    expect(orientationHalfWidth([0, -1, -1, -1], th4, 0, 'zero')).toBeNaN();
+    expect(sfBandwidth([-1, 0, -1], [0.1, 0.2, 0.4], 1, 'zero')).toBeNaN();
+  });
+  it('sfCrossing: a crossing between the first two frequencies, and a sample exactly at half height', () => {
+    // between f = 0.2 (R = 1) and f = 0.1 (R = 0.2): 0.625 of the way in log2 f
+    expect(sfCrossing([0.2, 1, 0.2], [0.1, 0.2, 0.4], 1, 0.5, -1)).toBeCloseTo(0.2 * 2 ** -0.625, 12);
+    expect(sfCrossing([1, 0.5, 0.8, 0.2], [0.1, 0.2, 0.4, 0.8], 0, 0.5, 1)).toBeCloseTo(0.2, 12);
+  });
+  it('sfBandwidth from the baseline: 1.5 octaves for a 0.5 + triangle(1.5 octaves) curve, 2.25 from zero', () => {
+    const ks = Array.from({ length: 9 }, (_, i) => -6 + i * 0.5);
+    const f = ks.map((k) => 2 ** k);
+    const c = ks.map((k) => 0.5 + Math.max(0, 1 - Math.abs(k + 4) / 1.5)); // peak 1.5 at k = −4 (index 4), floor 0.5
+    expect(sfBandwidth(c, f, 4, 'baseline')).toBeCloseTo(1.5, 12); // level 1.0: |Δk| = 0.75
+    expect(sfBandwidth(c, f, 4, 'zero')).toBeCloseTo(2.25, 12); // level 0.75: |Δk| = 1.125
+  });
+});
+
+describe('tuningIndices on hand-made grids (found by mutation testing)', () => {
+  const thetas = [0, 45, 90, 135];
+  const sfs = [0.05, 0.1, 0.2];
+  const phases = [0, 180];
+  it('f_pref is the lowest f among ties, θ_pref the first θ among ties; the minimum over the whole grid decides responsiveness', () => {
+    const { set, resp } = onGrid(thetas, sfs, phases, [
+      (t, f) => (t === 1 && f !== 1 ? 2 : 1), // 2 at (45°, 0.05) and (45°, 0.2)
+      (t, f) => (f === 1 && (t === 1 || t === 3) ? 2 : 1), // 2 at (45°, 0.1) and (135°, 0.1)
+      (t, f) => (t === 0 && f === 0 ? 0 : 1), // 1 everywhere but 0 at the first cell
+      (t, f) => (t === 2 && f === 1 ? 0.5 : 0), // range exactly 0.5
+    ]);
+    const ix = gratingTuning(resp, 4, set).indices;
+    expect([...ix.sfPrefIndex]).toEqual([0, 1, 0, 1]);
+    expect([...ix.thetaPrefIndex]).toEqual([1, 1, 1, 2]);
+    expect([...ix.maxResponse]).toEqual([2, 2, 1, 0.5]);
+    expect([...ix.responsive]).toEqual([1, 1, 1, 1]);
+    expect([...ix.oriCurve.subarray(0, 4)]).toEqual([1, 2, 1, 1]);
+    expect([...ix.oriCurve.subarray(4, 8)]).toEqual([1, 2, 1, 2]); // unit 1 at 0.1 c/px
+    expect([...ix.sfCurve.subarray(3, 6)]).toEqual([1, 2, 1]); // unit 1 at 45°
+    expect([...ix.maxPhasePref]).toEqual([2, 2, 1, 0.5]); // each unit's own (θ_pref, f_pref) cell
+    const reduced = gratingTuning(resp, 4, set).reduced;
+    expect(tuningIndices(reduced, gratingGrid(set), { epsilon: 0.5 }).responsive[3]).toBe(0); // max − min > ε, strictly
+    expect(tuningIndices(reduced, gratingGrid(set), { epsilon: 0.25 }).responsive[3]).toBe(1);
+  });
+  it('SF crossings at θ_pref from zero and from the baseline; a unit peaking at 0 has open SF and orientation widths', () => {
+    const ks = Array.from({ length: 9 }, (_, i) => -6 + i * 0.5);
+    const B = ks.map((k) => 0.5 + Math.max(0, 1 - Math.abs(k + 4) / 1.5)); // 1.5 at k = −4, floor 0.5
+    const { set, resp } = onGrid(thetas, ks.map((k) => 2 ** k), phases, [
+      (t, f) => B[f]! * (t === 0 ? 1 : 0.5),
+      (t, f) => (t === 0 && f === 4 ? 0 : -1),
+    ]);
+    const zero = gratingTuning(resp, 2, set).indices; // float32 responses: 6 digits
+    expect(zero.sfLow[0]).toBeCloseTo(2 ** (-4 - 1.125), 6);
+    expect(zero.sfHigh[0]).toBeCloseTo(2 ** (-4 + 1.125), 6);
+    expect(zero.sfBandwidth[0]).toBeCloseTo(2.25, 6);
+    expect([zero.sfLowOpen[0], zero.sfHighOpen[0], zero.oriWidthOpen[0]]).toEqual([0, 0, 0]);
+    const base = gratingTuning(resp, 2, set, { halfHeight: 'baseline' }).indices;
+    expect(base.sfLow[0]).toBeCloseTo(2 ** (-4 - 0.75), 6);
+    expect(base.sfHigh[0]).toBeCloseTo(2 ** (-4 + 0.75), 6);
+    expect(base.sfBandwidth[0]).toBeCloseTo(1.5, 6);
+    // unit 1: responsive (range 1), its peak R = 0 is not above half of itself
+    expect(zero.responsive[1]).toBe(1);
+    expect(zero.sfLow[1]).toBeNaN();
+    expect(zero.sfHigh[1]).toBeNaN();
+    expect([zero.sfLowOpen[1], zero.sfHighOpen[1], zero.oriWidthOpen[1]]).toEqual([1, 1, 1]);
+  });
+  it('a unit whose responses are all NaN is not responsive, and the search for its f_pref ends', () => {
+    const { set, resp } = onGrid(thetas, sfs, phases, [() => NaN, (t) => t]);
+    const ix = gratingTuning(resp, 2, set).indices;
+    expect([...ix.responsive]).toEqual([0, 1]);
+    expect(ix.thetaPref[0]).toBeNaN();
+    expect(ix.sfPrefIndex[0]).toBe(-1);
+    expect([...ix.oriCurve.subarray(0, 4)].every(Number.isNaN)).toBe(true);
+    expect(ix.thetaPref[1]).toBe(135);
   });
 });
