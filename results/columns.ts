@@ -220,8 +220,8 @@ function valueFits(type: ColumnType, v: unknown): boolean {
   }
 }
 
-/** The Arrow vector of one declared column's values. */
-function columnVector(type: ColumnType, v: unknown): Vector {
+/** The Arrow vector of one column's values of a declared type (lists as {values, width}). */
+export function columnVector(type: ColumnType, v: unknown): Vector {
   switch (type) {
     case 'utf8':
       return vectorFromArray(v as string[], new Utf8());

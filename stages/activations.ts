@@ -5,7 +5,7 @@
 // Centre units (noise, gratings, images read at the centre) run on the stride-aligned canvas holding every
 // analysed layer's RF, once for all layers; spatial max/mean readouts of images and interior noise see whole images.
 import { estimateActivations } from './estimate.ts';
-import { Field, FixedSizeList, Float32, makeData, makeVector, type Table, type Vector } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import type { Experiment } from '../config/schema.ts';
 import { noiseCanvas } from '../model/geometry.ts';
 import type { GridReadout, Readout } from '../model/graph.ts';
@@ -237,8 +237,3 @@ export const activationsStage: Stage<Experiment> = {
   },
 };
 
-/** A FixedSizeList<Float32>(width) vector from a row-major [stimulus × width] matrix (one layer column). */
-export function layerListVector(matrix: Float32Array, channels: number): Vector {
-  const child = makeData({ type: new Float32(), length: matrix.length, nullCount: 0, data: matrix });
-  return makeVector(makeData({ type: new FixedSizeList(channels, new Field('item', new Float32(), false)), length: matrix.length / channels, nullCount: 0, child }));
-}

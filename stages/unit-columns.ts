@@ -1,25 +1,7 @@
-// Arrow helpers for the per-unit analysis stages (tuning, category): read the activations stage's
-// FixedSizeList<Float32>(channels) layer columns into [stimulus × unit] matrices, and build per-unit
-// tables from typed-array columns (scalars, booleans, strings, fixed-width lists).
-import {
-  Bool,
-  Field,
-  FixedSizeList,
-  Float,
-  Float32,
-  Int32,
-  List,
-  makeData,
-  makeVector,
-  Precision,
-  RecordBatch,
-  Schema,
-  Table,
-  Utf8,
-  vectorFromArray,
-  type DataType,
-  type Vector,
-} from 'apache-arrow';
+// Arrow helpers for the per-unit analysis stages (tuning, category, awa, awc, v1): read the activations stage's
+// FixedSizeList<Float32>(channels) layer columns into [stimulus × unit] matrices and other columns as arrays, and
+// concatenate shard tables (stage tables themselves are built from their declarations: results/columns.ts).
+import { FixedSizeList, Float, Precision, RecordBatch, Table } from 'apache-arrow';
 import { InputError } from '../pipeline/errors.ts';
 
 /** Names of the columns of a table whose type is FixedSizeList<Float32> (the activations stage's layer columns). */
@@ -80,52 +62,6 @@ export function readStrings(tables: readonly Table[], column: string, source = '
     for (const x of v) out.push(String(x));
   }
   return out;
-}
-
-/** A List<Float32> vector of `rows` lists of `width` values each, from a row-major [row × width] array. */
-export function floatListVector(values: Float32Array, width: number): Vector {
-  const rows = width === 0 ? 0 : values.length / width;
-  const offsets = Int32Array.from({ length: rows + 1 }, (_, i) => i * width);
-  const child = makeData({ type: new Float32(), length: values.length, nullCount: 0, data: values });
-  return makeVector(makeData({ type: new List(new Field('item', new Float32(), false)), length: rows, nullCount: 0, valueOffsets: offsets, child }));
-}
-
-/** A List<Int32> vector of fixed-width rows from a row-major [row × width] array. */
-export function intListVector(values: Int32Array, width: number): Vector {
-  const rows = width === 0 ? 0 : values.length / width;
-  const offsets = Int32Array.from({ length: rows + 1 }, (_, i) => i * width);
-  const child = makeData({ type: new Int32(), length: values.length, nullCount: 0, data: values });
-  return makeVector(makeData({ type: new List(new Field('item', new Int32(), false)), length: rows, nullCount: 0, valueOffsets: offsets, child }));
-}
-
-/** A List<Utf8> vector of fixed-width rows of strings. */
-export function stringListVector(values: readonly string[], width: number): Vector {
-  const rows = width === 0 ? 0 : values.length / width;
-  const offsets = Int32Array.from({ length: rows + 1 }, (_, i) => i * width);
-  const child = vectorFromArray(values as string[], new Utf8()).data[0]!;
-  return makeVector(makeData({ type: new List(new Field('item', new Utf8(), false)), length: rows, nullCount: 0, valueOffsets: offsets, child }));
-}
-
-/** A Bool vector from 0/1 flags. */
-export function boolVector(flags: Uint8Array): Vector {
-  return vectorFromArray(Array.from(flags, (x) => x !== 0), new Bool());
-}
-
-/** A Utf8 vector. */
-export function stringVector(values: readonly string[]): Vector {
-  return vectorFromArray(values as string[], new Utf8());
-}
-
-/** A numeric vector (Int32, Float32 or Float64 by the array's type). */
-export function numberVector(values: Int32Array | Float32Array | Float64Array): Vector {
-  return makeVector(values);
-}
-
-/** A table from named equal-length vectors, with string schema metadata. */
-export function tableWithMetadata(columns: Record<string, Vector>, metadata: Record<string, string>): Table {
-  const t = new Table(columns as Record<string, Vector<DataType>>);
-  const schema = new Schema(t.schema.fields, new Map(Object.entries(metadata)));
-  return new Table(schema, t.batches.map((b) => new RecordBatch(schema, b.data)));
 }
 
 /** Concatenates tables with the same schema (row-wise), keeping the first table's metadata. */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Experiment } from '../../config/schema.ts';
 import { runPipeline } from '../../pipeline/runner.ts';
 import type { Stage } from '../../pipeline/stage.ts';
-import { numberVector, tableWithMetadata } from '../../stages/unit-columns.ts';
+import { numberVector, tableWithMetadata } from '../fixtures/arrow-tables.ts';
 import { summaryStage } from '../../stages/summary.ts';
 import { fakeAnalysisStages, fakeExperiment } from '../fixtures/fake-analysis.ts';
 import { cleanup, tempDir } from '../pipeline/helpers.ts';

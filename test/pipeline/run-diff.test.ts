@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { tableFromArrays } from 'apache-arrow';
 import { compareDigests, compareTables, tableDigest, withinTolerance } from '../../pipeline/run-diff.ts';
-import { layerListVector as layerListVectorForTest } from '../../stages/activations.ts';
-import { floatListVector, numberVector, stringVector, tableWithMetadata } from '../../stages/unit-columns.ts';
+import { floatListVector, layerListVector, numberVector, stringVector, tableWithMetadata } from '../fixtures/arrow-tables.ts';
 
 const table = (x: number[], maps: number[], names: string[], meta: Record<string, string> = {}) =>
   tableWithMetadata(
-    { x: numberVector(Float64Array.from(x)), map: floatListVector(Float32Array.from(maps), 2), grid: layerListVectorForTest(Float32Array.from(maps), 2), name: stringVector(names) },
+    { x: numberVector(Float64Array.from(x)), map: floatListVector(Float32Array.from(maps), 2), grid: layerListVector(Float32Array.from(maps), 2), name: stringVector(names) },
     meta,
   );
 
@@ -19,7 +18,7 @@ describe('comparing checkpoint data column by column', () => {
 
   it('with allowAdded, columns only B has do not count, columns only A has and changed values still do', () => {
     const a = table([1, 2], [1, 2, 3, 4], ['p', 'q']);
-    const wider = (x: number[]) => tableWithMetadata({ x: numberVector(Float64Array.from(x)), map: floatListVector(Float32Array.of(1, 2, 3, 4), 2), grid: layerListVectorForTest(Float32Array.of(1, 2, 3, 4), 2), name: stringVector(['p', 'q']), added: numberVector(Float64Array.of(7, 8)) }, {});
+    const wider = (x: number[]) => tableWithMetadata({ x: numberVector(Float64Array.from(x)), map: floatListVector(Float32Array.of(1, 2, 3, 4), 2), grid: layerListVector(Float32Array.of(1, 2, 3, 4), 2), name: stringVector(['p', 'q']), added: numberVector(Float64Array.of(7, 8)) }, {});
     const added = compareTables('s', 'a', a, wider([1, 2]));
     expect(added.onlyInB).toEqual(['added']);
     expect(withinTolerance(added, 0)).toBe(false);

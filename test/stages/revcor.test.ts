@@ -11,9 +11,8 @@ import { noiseCrop } from '../../science/noise.ts';
 import { predictAwaFft } from '../../science/predict.ts';
 import { createAwaStage } from '../../stages/awa.ts';
 import { createAwcStage } from '../../stages/awc.ts';
-import { boolVector, numberVector, stringVector, tableWithMetadata } from '../../stages/unit-columns.ts';
+import { boolVector, layerListVector, numberVector, stringVector, tableWithMetadata } from '../fixtures/arrow-tables.ts';
 import { concatTables } from '../../stages/unit-columns.ts';
-import { fixedListVector } from '../fixtures/fake-upstream.ts';
 import { expectColumnsByValue, indistinctColumns } from '../fixtures/by-value.ts';
 import { gabor, lcg, noiseMatrix, pearson, project } from '../fixtures/synthetic-units.ts';
 
@@ -95,8 +94,8 @@ async function setup(awc: Record<string, unknown> = {}) {
       {
         stimulus: numberVector(idx),
         noise_index: numberVector(idx),
-        block1_conv1: fixedListVector(A1.slice(start * CH, end * CH), CH),
-        [LAYER]: fixedListVector(A2.slice(start * CH, end * CH), CH),
+        block1_conv1: layerListVector(A1.slice(start * CH, end * CH), CH),
+        [LAYER]: layerListVector(A2.slice(start * CH, end * CH), CH),
       },
       {
         'revcor.activations.set': 'noise',

@@ -2,8 +2,8 @@
 // list items are typed Float (precision SINGLE) rather than the Float32 class they were written with.
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { layerListVector } from '../../stages/activations.ts';
-import { layerColumns, numberVector, tableWithMetadata } from '../../stages/unit-columns.ts';
+import { layerColumns } from '../../stages/unit-columns.ts';
+import { layerListVector, numberVector, tableWithMetadata } from '../fixtures/arrow-tables.ts';
 
 describe('layerColumns', () => {
   it('finds FixedSizeList<Float32> columns in memory and after an IPC round trip, and nothing else', () => {
