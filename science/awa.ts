@@ -36,6 +36,8 @@ export interface AwaResult extends StimulusMoments, WeightSums {
   zMax: Float64Array;
   /** max |z| ≥ threshold. */
   significant: Uint8Array;
+  /** 1 when the unit's activation varies over the samples (a unit that never varies keeps AWA, z and z_max 0). */
+  responsive: Uint8Array;
 }
 
 /** Value subtracted from samples before products so that float32 sums do not cancel (the noise mid-grey). */
@@ -161,10 +163,10 @@ export async function awaLayer(
   const significant = new Uint8Array(U);
   // a unit whose activation never varies weights every sample alike: its AWA is 0 exactly (in float arithmetic a
   // ratio of rounding errors, and its finite-n null SD too), so it keeps AWA, z and z_max 0
-  const varies = variesOverSamples(A, N, U);
+  const responsive = variesOverSamples(A, N, U);
   for (let u = 0; u < U; u++) {
     const S = ws.sum[u];
-    if (!(S > 0) || !varies[u]) continue;
+    if (!(S > 0) || !responsive[u]) continue;
     const sd = awaNullSd(sigma, S, ws.sumSq[u], N, opts.nullModel);
     nullSd[u] = sd;
     let zm = 0;
@@ -178,7 +180,7 @@ export async function awaLayer(
     zMax[u] = zm;
     significant[u] = zm >= opts.zThreshold ? 1 : 0;
   }
-  return { N, D, U, mean, sigma, ...ws, awa, z, nullSd, zMax, significant };
+  return { N, D, U, mean, sigma, ...ws, awa, z, nullSd, zMax, significant, responsive };
 }
 
 /** Per unit: 1 when its activation varies over the N samples (max a > min a; A is N×U row-major), else 0. */

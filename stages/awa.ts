@@ -8,7 +8,7 @@ import type { Experiment } from '../config/schema.ts';
 import { loadNetwork } from '../model/load.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
-import { awaNullSd, effectiveSampleSizes, variesOverSamples, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
+import { awaNullSd, effectiveSampleSizes, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
 import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable } from '../results/columns.ts';
@@ -32,8 +32,6 @@ export interface AwaTableInfo {
   nullModel: AwaNullModel;
   method: string;
   window: string;
-  /** Per unit: the activation varies over the noise samples (1/0). */
-  responsive: Uint8Array;
 }
 
 /**
@@ -48,13 +46,12 @@ export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo):
   const zFinite = under('finite-n');
   const zPopulation = under('population');
   const sig = (z: Float64Array) => Uint8Array.from(z, (v) => (v >= info.zThreshold ? 1 : 0));
-  const { responsive, ...meta } = info;
   return buildTable(
     AWA,
     {
       layer: Array.from({ length: U }, () => layer),
       channel: Int32Array.from({ length: U }, (_, i) => i),
-      responsive,
+      responsive: res.responsive,
       n_active: res.active,
       sum_a: res.sum,
       n_eff: nEff,
@@ -70,7 +67,7 @@ export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo):
       f_pred: res.fPred,
     },
     {
-      [AWA_META.layer]: JSON.stringify({ layer, ...meta, channels: res.channels, sigmaE: res.sigma, mapSide: info.crop.size }),
+      [AWA_META.layer]: JSON.stringify({ layer, ...info, channels: res.channels, sigmaE: res.sigma, mapSide: info.crop.size }),
     },
   );
 }
@@ -109,7 +106,6 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
         nullModel: ctx.config.awa.nullModel,
         method: ctx.config.prediction.method,
         window: ctx.config.prediction.window,
-        responsive: variesOverSamples(ln.A, ln.noiseIndex.length, ln.channels),
       }),
     );
     ctx.progress((i + 1) / layers.length);

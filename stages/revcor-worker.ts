@@ -92,6 +92,8 @@ export interface AwaTaskResult {
   awa: Float32Array;
   zMax: Float64Array;
   significant: Uint8Array;
+  /** 1 when the unit's activation varies over the noise samples. */
+  responsive: Uint8Array;
   nullSd: Float64Array;
   sum: Float64Array;
   sumSq: Float64Array;
@@ -129,6 +131,7 @@ export async function awaTask(args: AwaTaskArgs): Promise<AwaTaskResult> {
     awa: res.awa,
     zMax: res.zMax,
     significant: res.significant,
+    responsive: res.responsive,
     nullSd: res.nullSd,
     sum: res.sum,
     sumSq: res.sumSq,

@@ -397,7 +397,7 @@ describe('awa and awc tables checked by value (known units: Gabor-like, complex-
       const config = ExperimentSchema.parse({ name: 't', awa: { nullModel }, prediction: { window: 'hann' } });
       const { zThreshold } = config.awa;
       const res = await awaTask({ noise, noiseIndex, A, U: units, crop, zThreshold, nullModel, prediction: predictionArgs(config), threads: 1, backend: 'js', cacheBytes: 0 });
-      const info = { crop, clipped: false, samples: n, zThreshold, nullModel, method: config.prediction.method, window: config.prediction.window, responsive: variesOverSamples(A, n, units) };
+      const info = { crop, clipped: false, samples: n, zThreshold, nullModel, method: config.prediction.method, window: config.prediction.window };
       const cols = readAwa(tableFromIPC(tableToIPC(awaTable(LAYER, res, info), 'file')));
       // the expected value of every column, from each unit's own column of activations alone
       const own = await Promise.all(
