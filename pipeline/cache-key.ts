@@ -157,5 +157,4 @@ export class FileHasher {
       throw e;
     }
   }
-
 }
