@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OrtMatMul } from '../../model/ort-matmul.ts';
 import { awaLayer } from '../../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../../science/awc.ts';
-import { effectiveN, marchenkoPasturBounds, normalQuantile, quantile, shuffleBounds, tracyWidom1Quantile, TW1_MEAN, TW1_SD, weightedMpEdges } from '../../science/nulls.ts';
+import { bracketedRoot, effectiveN, marchenkoPasturBounds, normalQuantile, quantile, shuffleBounds, tracyWidom1Quantile, TW1_MEAN, TW1_SD, weightedMpEdges } from '../../science/nulls.ts';
 import { arraySource } from '../../science/samples.ts';
 import { lcg, noiseMatrix } from '../fixtures/synthetic-units.ts';
 
@@ -38,6 +38,56 @@ describe('analytic pieces', () => {
     // Johnstone's TW scale for the largest eigenvalue of a white Wishart: σ²(√N + √D)(1/√N + 1/√D)^{1/3}/N
     expect(e.upper.scale).toBeCloseTo((2 * (Math.sqrt(N) + Math.sqrt(D)) * Math.cbrt(1 / Math.sqrt(N) + 1 / Math.sqrt(D))) / N, 9);
     expect(effectiveN(new Float64Array(N).fill(3))).toBeCloseTo(N, 9);
+  });
+
+  it('bracketedRoot: the root of a monotone function to the last digits in a handful of evaluations', () => {
+    for (const [target, increasing] of [[2, true], [0.001, true], [50, false]] as const) {
+      let calls = 0;
+      // f(c) = ±(c³ − target) on (0, 10): root ∛target
+      const sign = increasing ? 1 : -1;
+      const root = bracketedRoot(0, 10, (c) => (calls++, [sign * (c ** 3 - target), sign * 3 * c * c]), increasing);
+      expect(Math.abs(root - Math.cbrt(target)) / Math.cbrt(target)).toBeLessThan(4e-16);
+      // Newton's quadratic convergence: bisection to the same precision needs ~55 evaluations
+      expect(calls).toBeLessThan(25);
+    }
+    // a derivative that lies (here: 100× too small) only costs evaluations; the bracket still gives the root
+    const root = bracketedRoot(-3, 1, (c) => [c + 1, 0.01], true);
+    expect(root).toBeCloseTo(-1, 14);
+  });
+
+  it('unequal weights: the edges solve S₂(c) = 1 as a 64-step bisection (a plain oracle) does, to 1e-11', () => {
+    // the oracle: El Karoui's defining sums and a bisection, written out directly
+    const oracle = (w: Float64Array, s2: number, D: number) => {
+      const tau = Array.from(w, (x) => s2 * D * x);
+      const S = (c: number, k: number) => tau.reduce((acc, t) => acc + ((t * c) / (1 - t * c)) ** k, 0) / D;
+      const bisect = (lo: number, hi: number, f: (c: number) => number) => {
+        for (let i = 0; i < 64; i++) {
+          const mid = (lo + hi) / 2;
+          if (f(mid) > 0) hi = mid;
+          else lo = mid;
+        }
+        return (lo + hi) / 2;
+      };
+      const tmax = Math.max(...tau);
+      const cu = bisect(0, 1 / tmax, (c) => S(c, 2) - 1);
+      let cl = -1 / tmax;
+      while (S(cl, 2) < 1) cl *= 2;
+      const c0 = bisect(cl, 0, (c) => 1 - S(c, 2));
+      return { upper: (1 + S(cu, 1)) / cu, upperScale: Math.pow(D, -2 / 3) * Math.cbrt(1 + S(cu, 3)) / cu, lower: (1 + S(c0, 1)) / c0 };
+    };
+    const rnd = lcg(11);
+    for (const [N, D] of [[3000, 40], [3000, 500], [800, 700]] as const) {
+      const a = Float64Array.from({ length: N }, () => Math.exp(4 * rnd()) * (rnd() < 0.8 ? 1 : 0));
+      const sum = a.reduce((x, y) => x + y, 0);
+      const w = a.map((x) => x / sum);
+      const want = oracle(w, 3.5, D);
+      const got = weightedMpEdges(w, 3.5, D);
+      expect(Math.abs(got.upper.mu - want.upper) / want.upper).toBeLessThan(1e-11);
+      expect(Math.abs(got.upper.scale - want.upperScale) / want.upperScale).toBeLessThan(1e-11);
+      const active = a.filter((x) => x > 0).length;
+      if (active > D) expect(Math.abs(got.lower!.mu - want.lower) / want.lower).toBeLessThan(1e-11);
+      else expect(got.lower).toBeNull();
+    }
   });
 
   it('the analytic bounds lie the Tracy–Widom quantile beyond each edge, in units of the edge scale', () => {
