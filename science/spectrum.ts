@@ -67,39 +67,46 @@ function fftOf(n: number): FFT {
 }
 
 /**
- * 2-D DFT power |FFT2|² of a real nPad×nPad array (row-major), returned row-major (ky rows, kx columns). Rows that are
- * all zero (the zero padding below a map: half the rows or more) skip their row transform, whose output is zero.
+ * 2-D DFT power |FFT2|² of a real nPad×nPad array (row-major), returned row-major (ky rows, kx columns). The input is
+ * real, so only the kx = 0…nPad/2 half is transformed (fft.js's real row transform, then those columns); the other
+ * half is its mirror, power(ky, kx) = power(−ky, −kx). Rows that are all zero (the zero padding below a map: half
+ * the rows or more) skip their row transform, whose output is zero.
  */
 export function fft2Power(img: Float64Array, nPad: number): Float64Array {
   const f = fftOf(nPad);
-  const re = new Float64Array(nPad * nPad);
-  const im = new Float64Array(nPad * nPad);
+  const half = nPad / 2;
+  const cols = half + 1;
+  const re = new Float64Array(nPad * cols);
+  const im = new Float64Array(nPad * cols);
+  const row = new Array<number>(nPad);
   const buf = f.createComplexArray() as number[];
   const out = f.createComplexArray() as number[];
-  // rows
+  // rows: the kx = 0…nPad/2 half of each row's spectrum
   for (let y = 0; y < nPad; y++) {
     let zero = true;
     for (let x = 0; x < nPad && zero; x++) zero = img[y * nPad + x] === 0;
     if (zero) continue;
-    for (let x = 0; x < nPad; x++) {
-      buf[2 * x] = img[y * nPad + x];
-      buf[2 * x + 1] = 0;
-    }
-    f.transform(out, buf);
-    for (let x = 0; x < nPad; x++) {
-      re[y * nPad + x] = out[2 * x];
-      im[y * nPad + x] = out[2 * x + 1];
+    for (let x = 0; x < nPad; x++) row[x] = img[y * nPad + x]!;
+    f.realTransform(out, row);
+    for (let x = 0; x < cols; x++) {
+      re[y * cols + x] = out[2 * x]!;
+      im[y * cols + x] = out[2 * x + 1]!;
     }
   }
-  // columns
+  // columns of that half
   const power = new Float64Array(nPad * nPad);
-  for (let x = 0; x < nPad; x++) {
+  for (let x = 0; x < cols; x++) {
     for (let y = 0; y < nPad; y++) {
-      buf[2 * y] = re[y * nPad + x];
-      buf[2 * y + 1] = im[y * nPad + x];
+      buf[2 * y] = re[y * cols + x]!;
+      buf[2 * y + 1] = im[y * cols + x]!;
     }
     f.transform(out, buf);
-    for (let y = 0; y < nPad; y++) power[y * nPad + x] = out[2 * y] ** 2 + out[2 * y + 1] ** 2;
+    for (let y = 0; y < nPad; y++) power[y * nPad + x] = out[2 * y]! ** 2 + out[2 * y + 1]! ** 2;
+  }
+  // the mirrored half
+  for (let y = 0; y < nPad; y++) {
+    const my = (nPad - y) % nPad;
+    for (let x = cols; x < nPad; x++) power[y * nPad + x] = power[my * nPad + nPad - x]!;
   }
   return power;
 }
