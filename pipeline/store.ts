@@ -1,6 +1,7 @@
 // Checkpoint files: one Arrow IPC file per shard (where: pipeline/rundir.ts), written atomically,
 // stamped with revcor.* schema metadata, and verified against the manifest's sha256 when read.
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { writeFileAtomic, type WriteHook } from './atomic.ts';
@@ -82,17 +83,57 @@ export async function checkShard(outDir: string, record: ShardRecord, hasher: Fi
   return undefined;
 }
 
-/** Reads a checkpoint, verifying its bytes against the record's sha256 (always a full read and hash). */
-export async function readShardVerified(outDir: string, record: ShardRecord): Promise<Table> {
+/**
+ * Checkpoints whose bytes were read and matched their record in this process, by path and file identity (device,
+ * inode, size, mtime and ctime in ns, the same before and after the read). A file read again with the same identity
+ * is not hashed again: every awa and awc shard re-reads its layer's noise activations, hundreds of MB. Rewriting a
+ * file in place changes its ctime (which a user cannot set back), so a replaced checkpoint is hashed and caught.
+ */
+export class VerifiedFiles {
+  private readonly seen = new Map<string, string>();
+  /** How many reads hashed their bytes (the rest were known unchanged). */
+  hashed = 0;
+
+  /** Whether this exact file was verified against `sha256` before. */
+  has(path: string, identity: string, sha: string): boolean {
+    return this.seen.get(path) === `${identity}|${sha}`;
+  }
+
+  /** Records a file verified against `sha256`. */
+  add(path: string, identity: string, sha: string): void {
+    this.seen.set(path, `${identity}|${sha}`);
+  }
+}
+
+/** The process's memo of verified checkpoint reads. */
+const VERIFIED = new VerifiedFiles();
+
+/** A file's identity for VerifiedFiles: device, inode, size, mtime and ctime (ns). */
+function fileIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** Reads a checkpoint, verifying its bytes against the record's sha256 (hashed unless this process verified the unchanged file before). */
+export async function readShardVerified(outDir: string, record: ShardRecord, verified: VerifiedFiles = VERIFIED): Promise<Table> {
   const path = join(outDir, record.file);
   let bytes: Buffer;
+  let identity: string | undefined;
   try {
-    bytes = await readFile(path);
+    const fh = await open(path, 'r');
+    try {
+      const before = fileIdentity(await fh.stat({ bigint: true }));
+      bytes = await fh.readFile();
+      if (fileIdentity(await fh.stat({ bigint: true })) === before) identity = before; // else changed while read: no memo
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     throw new CheckpointError(`Checkpoint ${path} is missing: expected the file recorded in the manifest, got ${(e as NodeJS.ErrnoException).code}`, {
       hint: 'Run the same command again: the shard will be recomputed.',
     });
   }
+  if (bytes.byteLength === record.bytes && identity !== undefined && verified.has(path, identity, record.sha256)) return tableFromIPC(bytes);
+  verified.hashed++;
   const digest = sha256(bytes);
   if (digest !== record.sha256 || bytes.byteLength !== record.bytes) {
     throw new CheckpointError(
@@ -100,6 +141,7 @@ export async function readShardVerified(outDir: string, record: ShardRecord): Pr
       { hint: 'Run the same command again: the shard will be recomputed.' },
     );
   }
+  if (identity !== undefined) verified.add(path, identity, record.sha256);
   return tableFromIPC(bytes);
 }
 

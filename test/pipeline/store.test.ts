@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { fsyncDir, removeTempFiles, TEMP_SUFFIX, writeFileAtomic } from '../../pipeline/atomic.ts';
 import { CheckpointError, OutputError } from '../../pipeline/errors.ts';
-import { checkShard, readArrowFile, readShardVerified, shardPath, writeShard } from '../../pipeline/store.ts';
+import { checkShard, readArrowFile, readShardVerified, shardPath, VerifiedFiles, writeShard } from '../../pipeline/store.ts';
 import { FileHasher, sha256 } from '../../pipeline/cache-key.ts';
 import type { ShardRecord } from '../../pipeline/manifest.ts';
 import { cleanup, tempDir } from './helpers.ts';
@@ -171,6 +171,32 @@ describe('checkpoint verification', () => {
     expect(read.bytes).toEqual(bytes);
     expect(read.table.getChild('y')!.toArray()).toEqual(Int32Array.from([5, 6, 7, 8]));
     expect(read.table.schema.metadata.get('revcor.shard')).toBe('a-0');
+  });
+
+  it('readShardVerified hashes an unchanged checkpoint once per process; rewritten in place with its size and mtime kept, it is hashed again and caught', async () => {
+    const w = await writeShard(dir, stamp, t());
+    const when = new Date('2026-01-02T03:04:05.000Z');
+    await utimes(w.path, when, when);
+    const memo = new VerifiedFiles();
+    for (let i = 0; i < 3; i++) expect((await readShardVerified(dir, record(w), memo)).numRows).toBe(4);
+    expect(memo.hashed).toBe(1);
+    // other content of the same size, mtime set back (touch -r): only the ctime tells
+    const bytes = await readFile(w.path);
+    await writeFile(w.path, flipped(bytes));
+    await utimes(w.path, when, when);
+    expect((await stat(w.path)).mtimeMs).toBe(when.getTime());
+    const err = await readShardVerified(dir, record(w), memo).catch((e) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect(memo.hashed).toBe(2);
+    // a corrupt read is not remembered as verified: the good bytes back are hashed again, then remembered
+    await writeFile(w.path, bytes);
+    await readShardVerified(dir, record(w), memo);
+    await readShardVerified(dir, record(w), memo);
+    expect(memo.hashed).toBe(3);
+    // a record with another digest for the same file is not answered from the memo
+    const other = await readShardVerified(dir, record({ ...w, sha256: '0'.repeat(64) }), memo).catch((e) => e);
+    expect(other).toBeInstanceOf(CheckpointError);
+    expect(memo.hashed).toBe(4);
   });
 
   it('readShardVerified: other content of the same size, a record lying about the size, a missing file: CheckpointError with the hint', async () => {
