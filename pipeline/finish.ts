@@ -70,7 +70,7 @@ export async function runFinalizers<C>(
   const byKey = new Map<string, ShardRecord>();
   for (const sp of plan.stages) {
     const done = sp.shards.filter((s) => s.status === 'done' && s.record);
-    records[sp.stage.name] = done.map((s) => ({ id: s.shard.id, params: s.basis.params, rows: s.record!.rows }));
+    records[sp.stage.name] = done.map((s) => ({ id: s.shard.id, params: s.basis.params, rows: s.record!.rows, sha256: s.record!.sha256 }));
     for (const s of done) byKey.set(`${sp.stage.name}/${s.shard.id}`, s.record!);
   }
   for (const f of due) {

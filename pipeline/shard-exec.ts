@@ -160,7 +160,7 @@ export function makeUpstreamView(src: UpstreamSource): UpstreamView {
   const { consumer, stage, outDir } = src;
   const needed = consumer.basis.upstream[stage];
   if (!needed) throw new Error(`Stage ${consumer.stage} asked for upstream ${stage}: expected one of ${Object.keys(consumer.basis.upstream).join(', ') || '(none)'}`);
-  const shards: UpstreamShardInfo[] = src.shards.filter((s) => s.id in needed).map((s) => ({ id: s.id, params: s.params, rows: src.record(s.id)?.rows ?? 0 }));
+  const shards: UpstreamShardInfo[] = src.shards.filter((s) => s.id in needed).map((s) => ({ id: s.id, params: s.params, rows: src.record(s.id)?.rows ?? 0, sha256: src.record(s.id)?.sha256 }));
   return {
     stage,
     shards,

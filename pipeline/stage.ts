@@ -32,6 +32,8 @@ export interface UpstreamShardInfo {
   id: string;
   params: Record<string, unknown>;
   rows: number;
+  /** The checkpoint's recorded sha256 (its content's identity: a stage may keep what it read by it); absent in test doubles. */
+  sha256?: string;
 }
 
 /** Read access to one upstream stage's finished shards. */

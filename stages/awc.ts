@@ -13,7 +13,7 @@ import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { variesOverSamples } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
 import { predictionVerdicts } from '../science/predict.ts';
-import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
+import { noiseEnabled, noiseShardIds, predictionArgs, readLayerNoise, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable, type BuildValues } from '../results/columns.ts';
 import { AWC } from '../results/awc.ts';
@@ -88,8 +88,7 @@ async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Back
   const layer = String(shard.params['layer']);
   const start = Number(shard.params['start']);
   const end = Number(shard.params['end']);
-  const tables = await readNoiseTables(ctx, 'awc');
-  const ln = layerNoise(tables, layer, 'awc');
+  const ln = await readLayerNoise(ctx, layer, 'awc');
   if (end > ln.channels) throw new InputError(`awc: shard ${shard.id} asks for channels up to ${end}, the noise activations of ${layer} have ${ln.channels}.`);
   const N = ln.noiseIndex.length;
   const U = end - start;

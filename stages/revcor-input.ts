@@ -59,6 +59,35 @@ export async function readNoiseTables(ctx: StageContext<Experiment>, stage: stri
   return tables;
 }
 
+/** Layers this process read last, by layer and the noise checkpoints' sha256 (at most two: two shards run at once). */
+const recentLayers: { key: string; noise: Promise<LayerNoise> }[] = [];
+
+/**
+ * One layer's noise activations (layerNoise over readNoiseTables), kept for the next shard of the same layer: the
+ * awc shards of a layer run one after another, and each would re-read every noise checkpoint (hundreds of MB) for
+ * its layer's N×C matrix. Keyed by the checkpoints' recorded sha256, so a recomputed checkpoint is read again; an
+ * upstream without digests (a test double) is always read. Returns a copy the caller may modify (A shared: read it only).
+ */
+export async function readLayerNoise(ctx: StageContext<Experiment>, layer: string, stage: string): Promise<LayerNoise> {
+  const shards = setShards(ctx.upstream('activations').shards, 'noise');
+  const digests = shards.map((s) => s.sha256);
+  if (digests.length === 0 || digests.some((d) => !d)) return layerNoise(await readNoiseTables(ctx, stage), layer, stage);
+  const key = JSON.stringify([layer, digests]);
+  let hit = recentLayers.find((e) => e.key === key);
+  if (!hit) {
+    hit = { key, noise: readNoiseTables(ctx, stage).then((tables) => layerNoise(tables, layer, stage)) };
+    recentLayers.unshift(hit);
+    recentLayers.length = Math.min(recentLayers.length, 2);
+    const entry = hit;
+    entry.noise.catch(() => {
+      const i = recentLayers.indexOf(entry); // a failed read is not kept
+      if (i >= 0) recentLayers.splice(i, 1);
+    });
+  }
+  const noise = await hit.noise;
+  return { ...noise, crop: { ...noise.crop } };
+}
+
 /** Parses a JSON metadata entry of the first noise table. */
 function meta<T>(table: Table, key: string, stage: string): T {
   const raw = table.schema.metadata.get(key);

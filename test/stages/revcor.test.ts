@@ -238,6 +238,42 @@ describe('awa and awc stages', () => {
     }
   });
 
+  it('awc: with checkpoint digests, the shards of a layer read the noise checkpoints once (again when a digest changes), same tables', async () => {
+    const { config, up, r } = await setup();
+    const awa = await runStage(createAwaStage('js'), config, up);
+    up['awa'] = awa.plan.map((s, i) => ({ info: { id: s.id, params: s.params, rows: awa.tables[i]!.numRows }, table: awa.tables[i]! }));
+    const cfg = { ...config, awc: { ...config.awc, unitsPerShard: 2 } };
+    const plain = await runStage(createAwcStage('js'), cfg, up, LAYER); // no digests: every shard reads
+    let reads = 0;
+    /** The same upstreams, the noise shards with digests `tag-<id>` and a read counter. */
+    const withDigests = (tag: string): Upstreams => ({
+      ...up,
+      activations: up['activations']!.map((s) => {
+        const entry = { info: { ...s.info, sha256: `${tag}-${s.info.id}` } } as { info: UpstreamShardInfo; table: Table };
+        Object.defineProperty(entry, 'table', { get: () => (reads++, s.table) });
+        return entry;
+      }),
+    });
+    const tag = `t${Math.random()}`;
+    // the effective crop first: the crop it narrows must not leak into the kept layer
+    const eff = await runStage(createAwcStage('js'), { ...cfg, awc: { ...cfg.awc, crop: 'effective' as const, effectiveCoverage: 0.9 } }, withDigests(tag), LAYER);
+    expect(JSON.parse(eff.tables[0]!.schema.metadata.get('revcor.awc.shard')!).crop.size).toBeLessThan(r);
+    expect(reads).toBe(4); // 4 noise checkpoints, read once for 3 shards
+    const kept = await runStage(createAwcStage('js'), cfg, withDigests(tag), LAYER);
+    expect(reads).toBe(4);
+    expect(kept.plan.length).toBe(3);
+    kept.tables.forEach((t, i) => {
+      expect(JSON.parse(t.schema.metadata.get('revcor.awc.shard')!).crop.size).toBe(r);
+      const cells = (x: Table, col: string) => Array.from({ length: x.numRows }, (_, u) => {
+        const v = x.getChild(col)!.get(u) as unknown;
+        return v !== null && typeof v === 'object' && 'toArray' in v ? Array.from((v as { toArray(): ArrayLike<unknown> }).toArray()) : v;
+      });
+      for (const col of t.schema.fields.map((f) => f.name)) expect(cells(t, col), col).toEqual(cells(plain.tables[i]!, col));
+    });
+    await runStage(createAwcStage('js'), cfg, withDigests(`${tag}-recomputed`), LAYER);
+    expect(reads).toBe(8);
+  });
+
   it('awc with the effective crop: a smaller square centred on the RF, the energy unit still found', async () => {
     const { config, up, r } = await setup();
     const awa = await runStage(createAwaStage('js'), config, up);
