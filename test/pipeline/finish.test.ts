@@ -123,7 +123,7 @@ describe('finalizers', () => {
     });
     const env = (ran: string[]) => ({ experiment: { config: { c: 1 }, configDir: '/c' }, outDir: out, ran: ran.map((s) => planned(s, 'z', 'done')), emit: (e: ProgressEvent) => void events.push(e) });
     await runFinalizers(pl, [probe], env(['y']));
-    expect(seen).toEqual([{ config: { c: 1 }, configDir: '/c', outDir: out, changed: false, records: { x: [{ id: 'a-0', params: { id: 'a-0' }, rows: 2 }], y: [], z: [] } }]);
+    expect(seen).toEqual([{ config: { c: 1 }, configDir: '/c', outDir: out, changed: false, records: { x: [{ id: 'a-0', params: { id: 'a-0' }, rows: 2, sha256: a0.sha256 }], y: [], z: [] } }]);
     expect(existsSync(join(out, 'd', 'f.txt'))).toBe(true);
     expect(events).toEqual([{ type: 'log', level: 'info', message: 'hi', stage: 'probe' }]);
     await runFinalizers(pl, [probe], env(['y', 'x']));

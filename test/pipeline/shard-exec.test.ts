@@ -196,10 +196,10 @@ describe('executeShard with the shared cache', () => {
 
 describe('makeUpstreamView', () => {
   const up = (id: string, rows: number): ShardRecord => ({
-    stage: 'up', shard: id, key: id, sha256: '', rows, bytes: 0, seconds: 0, finishedAt: '', params: {}, file: `up/${id}.arrow`, basis: basis(),
+    stage: 'up', shard: id, key: id, sha256: `sha-${id}`, rows, bytes: 0, seconds: 0, finishedAt: '', params: {}, file: `up/${id}.arrow`, basis: basis(),
   });
 
-  it('lists only the shards the consumer needs, with their rows (0 while not done); refuses other stages and shards', async () => {
+  it('lists only the shards the consumer needs, with their rows (0 while not done) and digests; refuses other stages and shards', async () => {
     const records = new Map([['u-0', up('u-0', 5)]]);
     const src = {
       consumer: { stage: 'st', shard: 's-0', basis: basis({ up: { 'u-0': 'k0', 'u-1': 'k1' } }) },
@@ -210,7 +210,7 @@ describe('makeUpstreamView', () => {
     };
     const view = makeUpstreamView(src);
     expect(view.stage).toBe('up');
-    expect(view.shards).toEqual([{ id: 'u-0', params: { a: 0 }, rows: 5 }, { id: 'u-1', params: { a: 1 }, rows: 0 }]);
+    expect(view.shards).toStrictEqual([{ id: 'u-0', params: { a: 0 }, rows: 5, sha256: 'sha-u-0' }, { id: 'u-1', params: { a: 1 }, rows: 0, sha256: undefined }]);
     await expect(view.read('u-2')).rejects.toThrow('Stage st shard s-0 read up shard u-2: expected one of the shards it needs (u-0, u-1)');
     await expect(view.read('u-1')).rejects.toThrow('Stage st shard s-0 read up shard u-1 before it was done');
     const two = { ...src.consumer, basis: basis({ up: { 'u-0': 'k0' }, side: {} }) };
