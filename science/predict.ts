@@ -42,20 +42,6 @@ export function predictAwcFft(vectors: readonly ArrayLike<number>[], lambdas: Ar
   return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
 }
 
-/** Contrast-1 grating minus mid-grey over the RF window (absolute coordinates), channels replicated. */
-function gratingPatch(thetaDeg: number, f: number, phaseDeg: number, rf: RfLayout): Float64Array {
-  const t = (thetaDeg * Math.PI) / 180;
-  const ph = (phaseDeg * Math.PI) / 180;
-  const g = new Float64Array(rf.r * rf.r * rf.channels);
-  for (let y = 0; y < rf.r; y++) {
-    for (let x = 0; x < rf.r; x++) {
-      const v = 127.5 * Math.cos(2 * Math.PI * f * ((rf.x0 + x) * Math.cos(t) + (rf.y0 + y) * Math.sin(t)) + ph);
-      for (let c = 0; c < rf.channels; c++) g[(y * rf.r + x) * rf.channels + c] = v;
-    }
-  }
-  return g;
-}
-
 /** θ_pred, f_pred from a response grid R(θ, f) (mean over phases), read like docs/method.md §2's tuning: f at the max, θ at that f. */
 function peakOfGrid(R: Float64Array, axes: GratingAxesLike): Prediction {
   const nT = axes.thetasDeg.length;
@@ -76,6 +62,70 @@ function peakOfGrid(R: Float64Array, axes: GratingAxesLike): Prediction {
   return { thetaDeg: axes.thetasDeg[bt], fCpp: axes.sfsCpp[bf] };
 }
 
+/** Σ over channels of an RF map (HWC, `channels` interleaved): the r×r map a grey grating sees. */
+function channelSum(v: ArrayLike<number>, r: number, channels: number): Float64Array {
+  const out = new Float64Array(r * r);
+  for (let i = 0; i < r * r; i++) for (let c = 0; c < channels; c++) out[i] += v[i * channels + c]!;
+  return out;
+}
+
+/**
+ * The model's tuning surface R[θ, f] (row-major θ × f, mean over phases) for gratings of contrast 1 minus mid-grey
+ * over the RF window (absolute coordinates, channels replicated): [AWA·g]₊ for AWA (vectors = [awa], lambdas
+ * ignored) or Σₖ λₖ(eₖ·g)² for AWC. A grating of phase φ is 127.5·cos(k·p + φ), so v·g = 127.5·Re(e^{iφ} C) with
+ * C = Σₚ v(p) e^{ik·p}, and e^{ik·p} factors into x and y terms: one r² pass per (θ, f) gives every phase, instead of
+ * a cosine per pixel, phase and unit (the same values up to rounding; test/science/predict.test.ts checks them
+ * against the grating patches).
+ */
+export function modelTuningSurface(kind: 'awa' | 'awc', vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, rf: RfLayout, axes: GratingAxesLike): Float64Array {
+  const { r } = rf;
+  const nT = axes.thetasDeg.length;
+  const nF = axes.sfsCpp.length;
+  const maps = (kind === 'awa' ? vectors.slice(0, 1) : vectors).map((v) => channelSum(v, r, rf.channels));
+  const phases = axes.phasesDeg.map((ph) => ({ c: Math.cos((ph * Math.PI) / 180), s: Math.sin((ph * Math.PI) / 180) }));
+  const cx = new Float64Array(r);
+  const sx = new Float64Array(r);
+  const cy = new Float64Array(r);
+  const sy = new Float64Array(r);
+  const R = new Float64Array(nT * nF);
+  for (let it = 0; it < nT; it++) {
+    const t = (axes.thetasDeg[it]! * Math.PI) / 180;
+    for (let jf = 0; jf < nF; jf++) {
+      const a = 2 * Math.PI * axes.sfsCpp[jf]! * Math.cos(t);
+      const b = 2 * Math.PI * axes.sfsCpp[jf]! * Math.sin(t);
+      for (let i = 0; i < r; i++) {
+        cx[i] = Math.cos(a * (rf.x0 + i));
+        sx[i] = Math.sin(a * (rf.x0 + i));
+        cy[i] = Math.cos(b * (rf.y0 + i));
+        sy[i] = Math.sin(b * (rf.y0 + i));
+      }
+      let sum = 0;
+      maps.forEach((m, k) => {
+        // C = Σ_y e^{i b y} Σ_x m(x, y) e^{i a x}
+        let re = 0;
+        let im = 0;
+        for (let y = 0; y < r; y++) {
+          let rr = 0;
+          let ri = 0;
+          const row = y * r;
+          for (let x = 0; x < r; x++) {
+            rr += m[row + x]! * cx[x]!;
+            ri += m[row + x]! * sx[x]!;
+          }
+          re += rr * cy[y]! - ri * sy[y]!;
+          im += rr * sy[y]! + ri * cy[y]!;
+        }
+        for (const ph of phases) {
+          const dot = 127.5 * (re * ph.c - im * ph.s);
+          sum += kind === 'awa' ? Math.max(0, dot) : lambdas[k]! * dot * dot;
+        }
+      });
+      R[it * nF + jf] = sum / phases.length;
+    }
+  }
+  return R;
+}
+
 /**
  * docs/method.md §5 model-response method: present the gratings cropped to the RF to the RF model — [AWA·g]₊ for AWA
  * (vectors = [awa], lambdas ignored) or Σₖ λₖ(eₖ·g)² for AWC — and read θ_pred, f_pred off the tuning surface.
@@ -88,31 +138,7 @@ export function predictByModel(
   axes: GratingAxesLike,
 ): Prediction {
   if (vectors.length === 0) return { thetaDeg: NaN, fCpp: NaN };
-  const nT = axes.thetasDeg.length;
-  const nF = axes.sfsCpp.length;
-  const R = new Float64Array(nT * nF);
-  for (let it = 0; it < nT; it++) {
-    for (let jf = 0; jf < nF; jf++) {
-      let sum = 0;
-      for (const ph of axes.phasesDeg) {
-        const g = gratingPatch(axes.thetasDeg[it], axes.sfsCpp[jf], ph, rf);
-        if (kind === 'awa') {
-          let dot = 0;
-          const v = vectors[0];
-          for (let i = 0; i < g.length; i++) dot += v[i] * g[i];
-          sum += Math.max(0, dot);
-        } else {
-          vectors.forEach((v, k) => {
-            let dot = 0;
-            for (let i = 0; i < g.length; i++) dot += v[i] * g[i];
-            sum += lambdas[k] * dot * dot;
-          });
-        }
-      }
-      R[it * nF + jf] = sum / axes.phasesDeg.length;
-    }
-  }
-  return peakOfGrid(R, axes);
+  return peakOfGrid(modelTuningSurface(kind, vectors, lambdas, rf, axes), axes);
 }
 
 /** Circular orientation difference |θ₁ − θ₂| mod 180°, in [0°, 90°]. */

@@ -9,6 +9,7 @@ import {
   predictAwaFft,
   predictAwcFft,
   predictByModel,
+  modelTuningSurface,
   predictionVerdicts,
   spearman,
   thetaAgreement,
@@ -118,6 +119,46 @@ describe('predictions from an RF that is a grating (docs/method.md §5)', () => 
     expect(zero.thetaDeg).toBeNaN();
     expect(zero.fCpp).toBeNaN();
     expect(predictByModel('awa', [], [], off, axes).thetaDeg).toBeNaN();
+  });
+  it('model tuning surface: equals the grating patches presented pixel by pixel (docs/method.md §5), grey and RGB, AWA and AWC', () => {
+    // the oracle: every grating of the grid drawn over the RF window (absolute coordinates, channels replicated)
+    const patch = (thetaDeg: number, f: number, phaseDeg: number, l: RfLayout) => {
+      const t = (thetaDeg * Math.PI) / 180;
+      const g = new Float64Array(l.r * l.r * l.channels);
+      for (let y = 0; y < l.r; y++) {
+        for (let x = 0; x < l.r; x++) {
+          const v = 127.5 * Math.cos(2 * Math.PI * f * ((l.x0 + x) * Math.cos(t) + (l.y0 + y) * Math.sin(t)) + (phaseDeg * Math.PI) / 180);
+          for (let c = 0; c < l.channels; c++) g[(y * l.r + x) * l.channels + c] = v;
+        }
+      }
+      return g;
+    };
+    const oracle = (kind: 'awa' | 'awc', vs: Float64Array[], lams: number[], l: RfLayout, ax: typeof axes) =>
+      ax.thetasDeg.flatMap((th) =>
+        ax.sfsCpp.map((f) => {
+          let sum = 0;
+          for (const ph of ax.phasesDeg) {
+            const g = patch(th, f, ph, l);
+            (kind === 'awa' ? vs.slice(0, 1) : vs).forEach((v, k) => {
+              const dot = v.reduce((acc, x, i) => acc + x * g[i]!, 0);
+              sum += kind === 'awa' ? Math.max(0, dot) : lams[k]! * dot * dot;
+            });
+          }
+          return sum / ax.phasesDeg.length;
+        }),
+      );
+    const axes = { thetasDeg: [0, 15, 50, 90, 133], sfsCpp: [1 / 19, 1 / 8, 0.3], phasesDeg: [0, 45, 90, 200, 315] };
+    const rnd = lcg(5);
+    for (const l of [{ r: 9, channels: 1, x0: 3, y0: 11 }, { r: 7, channels: 3, x0: 40, y0: 2 }] as RfLayout[]) {
+      const vs = [0, 1, 2].map(() => Float64Array.from({ length: l.r * l.r * l.channels }, () => rnd() - 0.5));
+      for (const kind of ['awa', 'awc'] as const) {
+        const want = oracle(kind, vs, [2, 0.5, 1], l, axes);
+        const got = Array.from(modelTuningSurface(kind, vs, [2, 0.5, 1], l, axes));
+        const scale = Math.max(...want.map(Math.abs));
+        expect(scale).toBeGreaterThan(0);
+        got.forEach((x, i) => expect(Math.abs(x - want[i]!)).toBeLessThan(1e-12 * scale));
+      }
+    }
   });
   it('model-response method for AWC: Σ λₖ(eₖ·g)² peaks at the heavier eigenvector', () => {
     const axes = { thetasDeg: [0, 45, 90, 135], sfsCpp: [1 / 16, 1 / 8, 1 / 4], phasesDeg: [0, 90, 180, 270] };
