@@ -131,6 +131,7 @@ describe('statistics edges found by the Stryker run of 2026-12-07', () => {
   });
   it('fUpperTail: P(F > 0) = 1 and P(F > ∞) = 0 without betainc, even where its x = d2/(d2 + d1·f) is NaN (∞ dof)', () => {
     // finite degrees of freedom cannot tell: betainc gives exactly 1 at x = 1 and 0 at x = 0
+    // (a finite F > 0 with an infinite degree of freedom gives NaN: unsupported, the ANOVA's are finite)
     expect(fUpperTail(0, Infinity, 10)).toBe(1); // d1·f = ∞·0
     expect(fUpperTail(0, 3, Infinity)).toBe(1); // ∞/∞
     expect(fUpperTail(Infinity, 3, Infinity)).toBe(0); // ∞/∞
