@@ -120,3 +120,62 @@ describe('statistics edges (found by mutation testing)', () => {
     expect(b.F[0]).toBeCloseTo(1, 12);
   });
 });
+
+describe('statistics edges found by the Stryker run of 2026-12-07', () => {
+  it('groupMeans counts no stimulus past the last: the counts are exactly one Int32Array entry per group', () => {
+    // a loop running one stimulus too far reads label `undefined`, which passes the range check, and counts it
+    // under the key "undefined" of the typed array
+    const { resp, labels } = oneUnit([[1, 2, 3], [], [7, 8, 9]]);
+    const g = groupMeans(resp, 1, labels, 3);
+    expect(g.counts).toEqual(Int32Array.from([3, 0, 3]));
+  });
+  it('fUpperTail: P(F > 0) = 1 and P(F > ∞) = 0 without betainc, even where its x = d2/(d2 + d1·f) is NaN (∞ dof)', () => {
+    // finite degrees of freedom cannot tell: betainc gives exactly 1 at x = 1 and 0 at x = 0
+    // (a finite F > 0 with an infinite degree of freedom gives NaN: unsupported, the ANOVA's are finite)
+    expect(fUpperTail(0, Infinity, 10)).toBe(1); // d1·f = ∞·0
+    expect(fUpperTail(0, 3, Infinity)).toBe(1); // ∞/∞
+    expect(fUpperTail(Infinity, 3, Infinity)).toBe(0); // ∞/∞
+    expect(fUpperTail(Infinity, Infinity, Infinity)).toBe(0);
+  });
+  it('exactly one within-group degree of freedom is testable: {1, 3}, {5} gives F = 3, p = 1 − (2/π)·atan √3 = 1/3', () => {
+    // F(1, 1): P(F ≤ f) = (2/π)·atan √f; means 2 and 5, grand 3, SSB = 2·1 + 1·4 = 6, SSW = 2
+    const { resp, labels } = oneUnit([[1, 3], [5]]);
+    const a = oneWayAnova(resp, 1, labels, 2);
+    expect(a.dfBetween).toBe(1);
+    expect(a.dfWithin).toBe(1);
+    expect(a.F[0]).toBeCloseTo(3, 12);
+    expect(a.p[0]).toBeCloseTo(1 / 3, 12);
+  });
+  it('a unit constant over all stimuli is NaN although its float64 group means round away from its value', () => {
+    // 0.1f summed 49 times and multiplied by 1/49 is not 0.1f: SS_within > 0 by rounding, SS_between = 0, so only
+    // the minimum = maximum test keeps F from being 0 (p = 1)
+    const v = Math.fround(0.1);
+    const { resp, labels } = oneUnit([0, 1, 2].map(() => new Array<number>(49).fill(v)));
+    const g = groupMeans(resp, 1, labels, 3);
+    expect(g.means[0]).not.toBe(v); // the premise: rounding
+    const a = oneWayAnova(resp, 1, labels, 3);
+    expect(a.F[0]).toBeNaN();
+    expect(a.p[0]).toBeNaN();
+  });
+  it('a single non-empty group leaves no between-group degree of freedom: F and p NaN, not ∞', () => {
+    // {1, 1.6, 1.6}: the grand mean n·m/n differs from the group mean m in the last bit, so SSB > 0 and SSB/0 = ∞
+    const { resp, labels } = oneUnit([[], [1, 1.6, 1.6], []]);
+    const a = oneWayAnova(resp, 1, labels, 3);
+    expect(a.dfBetween).toBe(0);
+    expect(a.dfWithin).toBe(2);
+    expect(a.F[0]).toBeNaN();
+    expect(a.p[0]).toBeNaN();
+  });
+  it('Benjamini–Hochberg: tied p-values get the same q whatever their index order (step-up over the tie)', () => {
+    // m = 5, sorted 0.01, 0.02, 0.02, 0.02, 0.5: q = min(5·0.01/1, q₂) etc.: 0.02·5/4 = 0.025 for the tie
+    const p = [0.02, 0.5, 0.02, 0.01, 0.02];
+    const got = benjaminiHochberg(p);
+    expect(got[0]).toBeCloseTo(0.025, 12);
+    expect(got[2]).toBe(got[0]);
+    expect(got[4]).toBe(got[0]);
+    expect(got[3]).toBeCloseTo(0.025, 12); // min(0.05, 0.025): the step-up carries the tie's q down
+    expect(got[1]).toBeCloseTo(0.5, 12);
+    const reversed = benjaminiHochberg([...p].reverse());
+    expect([...reversed].reverse()).toEqual([...got]);
+  });
+});
