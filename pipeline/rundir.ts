@@ -93,10 +93,10 @@ export function checkpointFile(outDir: string, stage: string, shard: string): st
   return join(outDir, checkpointRelative(stage, shard));
 }
 
-/** A path inside the run directory for a derived file (report, CSV); refuses absolute paths and `..`. */
+/** A path inside the run directory for a derived file (report, CSV); refuses absolute paths, `..`, `.` and .revcor/. */
 export function derivedPath(outDir: string, relativePath: string): string {
   const rel = normalize(relativePath);
-  if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`) || rel.split(sep)[0] === META) {
+  if (isAbsolute(rel) || rel === '.' || rel === '..' || rel.startsWith(`..${sep}`) || rel.split(sep)[0] === META) {
     throw new Error(`Expected a path inside the output directory, got ${relativePath}`);
   }
   return join(outDir, rel);

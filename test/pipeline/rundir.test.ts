@@ -180,8 +180,8 @@ describe('the layout: the exact path of every file and folder of a run', () => {
 });
 
 describe('derivedPath: a derived file stays inside the run directory, out of .revcor/', () => {
-  it('refuses .., ../x, an absolute path, a/../../b and anything in .revcor/', () => {
-    for (const p of ['..', '../x', '../run-other/x', '/etc/passwd', 'a/../../b', './../x', '.revcor', '.revcor/lock', 'x/../.revcor/run.json']) {
+  it('refuses .., ../x, an absolute path, a/../../b, the directory itself and anything in .revcor/', () => {
+    for (const p of ['..', '../x', '../run-other/x', '/etc/passwd', 'a/../../b', './../x', '.', '', 'a/..', '.revcor', '.revcor/lock', 'x/../.revcor/run.json']) {
       expect(thrown(() => derivedPath('/data/run', p)), p).toBe(`Expected a path inside the output directory, got ${p}`);
     }
   });
@@ -385,8 +385,17 @@ describe('derived files: the run’s own, listed in .revcor/derived.json', () =>
     await mkdir(out);
     await writeDerived(out, 'report.html', 'r');
     const before = await snapshot(base);
-    for (const p of ['../x.txt', '.revcor/lock']) await expect(writeDerived(out, p, 'x')).rejects.toThrow(`Expected a path inside the output directory, got ${p}`);
+    for (const p of ['../x.txt', '.', '.revcor/lock']) await expect(writeDerived(out, p, 'x')).rejects.toThrow(`Expected a path inside the output directory, got ${p}`);
     expect(await snapshot(base)).toEqual(before);
+  });
+
+  it('a file named "." would be the directory itself: refused before derived.json lists it, so removeDerived still works', async () => {
+    await mkdir(out);
+    await writeDerived(out, 'report.html', 'r');
+    await expect(writeDerived(out, 'a/..', 'x')).rejects.toThrow('Expected a path inside the output directory, got a/..');
+    expect(await readDerived(out)).toEqual(['report.html']);
+    expect(await removeDerived(out)).toEqual(['report.html']);
+    expect(await snapshot(out)).toEqual({ '.revcor': '/' });
   });
 
   it('readDerived: the strings of the list; none for no file, damaged JSON or anything but a list', async () => {
