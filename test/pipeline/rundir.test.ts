@@ -301,6 +301,23 @@ describe('claimRunDir: a run writes only into a new, empty or revcor directory',
     expect(await snapshot(out)).toEqual({});
   });
 
+  it('refuses a full disk (the write test writes bytes) and leaves no trace, so the same directory is claimed once there is space', async () => {
+    faults.push({ op: 'write', code: 'ENOSPC', hit: (p) => p.startsWith(`${out}/`) });
+    expect(await refusal(claimRunDir(out))).toEqual({ message: `Cannot write output directory ${out}: expected a writable directory, got ENOSPC`, hint: OUT_HINT });
+    expect(await snapshot(out)).toBeUndefined();
+    await mkdir(out);
+    expect(await refusal(claimRunDir(out))).toEqual({ message: `Cannot write output directory ${out}: expected a writable directory, got ENOSPC`, hint: OUT_HINT });
+    expect(await snapshot(out)).toEqual({});
+    faults.length = 0;
+    await claimRunDir(out);
+    expect(Object.keys((await snapshot(out))!)).toEqual(['.revcor', '.revcor/run.json']);
+    // a run already marked writes nothing but the write test: that alone must find the disk full, before any stage runs
+    const before = await snapshot(out);
+    faults.push({ op: 'write', code: 'ENOSPC', hit: (p) => p.startsWith(`${out}/`) });
+    expect(await refusal(claimRunDir(out))).toEqual({ message: `Cannot write output directory ${out}: expected a writable directory, got ENOSPC`, hint: OUT_HINT });
+    expect(await snapshot(out)).toEqual(before);
+  });
+
   it('a failure without an errno is named by its text', async () => {
     faults.push({ op: 'open', hit: (p) => p.startsWith(`${out}/`) });
     const e = await refusal(claimRunDir(out));
