@@ -13,7 +13,7 @@
 // A grid of runs (pipeline/grid-dir.ts) is a directory of run directories, one per point, marked by
 //   <grid>/.revcor/grid.json              the grid's points and settings (and <grid>/.revcor/lock while it runs)
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import { OutputError } from './errors.ts';
@@ -93,10 +93,10 @@ export function checkpointFile(outDir: string, stage: string, shard: string): st
   return join(outDir, checkpointRelative(stage, shard));
 }
 
-/** A path inside the run directory for a derived file (report, CSV); refuses absolute paths and `..`. */
+/** A path inside the run directory for a derived file (report, CSV); refuses absolute paths, `..`, `.` and .revcor/. */
 export function derivedPath(outDir: string, relativePath: string): string {
   const rel = normalize(relativePath);
-  if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`) || rel.split(sep)[0] === META) {
+  if (isAbsolute(rel) || rel === '.' || rel === '..' || rel.startsWith(`..${sep}`) || rel.split(sep)[0] === META) {
     throw new Error(`Expected a path inside the output directory, got ${relativePath}`);
   }
   return join(outDir, rel);
@@ -125,7 +125,7 @@ export async function probeRunDir(outDir: string): Promise<RunDirProbe> {
   return { kind: 'foreign', entries };
 }
 
-/** Makes `outDir` a run directory for a run (creating it, or marking an empty one); refuses anything else. */
+/** Makes `outDir` a run directory for a run (creating it, or marking an empty one); refuses anything else, leaving it as it was. */
 export async function claimRunDir(outDir: string): Promise<void> {
   if (!outDir || !isAbsolute(outDir)) throw new OutputError(`Output directory: expected an absolute path, got ${JSON.stringify(outDir)}`);
   const probe = await probeRunDir(outDir);
@@ -151,6 +151,9 @@ export async function claimRunDir(outDir: string): Promise<void> {
       await writeFileAtomic(join(outDir, META, MARKER), JSON.stringify({ format: RUN_FORMAT, createdAt: new Date().toISOString() }, null, 1) + '\n');
     }
   } catch (e) {
+    // an empty .revcor/ left behind would make the directory foreign to the next run (rmdir removes only an empty one)
+    await rmdir(metaDir(outDir)).catch(() => undefined);
+    if (probe.kind === 'missing') await rmdir(outDir).catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code ?? ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code;
     throw new OutputError(`Cannot write output directory ${outDir}: expected a writable directory, got ${code ?? String(e)}`, {
       hint: 'Choose another directory with --out DIR (or run.out in the YAML).',
