@@ -147,6 +147,29 @@ describe('split-half reliability of the category profile (a test a layer without
   });
 });
 
+describe('split-half reliability unit by unit', () => {
+  it('each unit\'s r, same-preferred flag and permutation p equal those of the unit analysed alone (7 units: every lane of the unrolled bin sums)', () => {
+    // 5 categories × 9 images, 7 units with different profiles and noise; the permutations are shared by all units
+    const K = 5;
+    const S = 45;
+    const U = 7;
+    const labels = Int32Array.from({ length: S }, (_, i) => i % K);
+    let seed = 17;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const resp = new Float32Array(S * U);
+    for (let s = 0; s < S; s++) for (let u = 0; u < U; u++) resp[s * U + u] = (u % 3 === 0 ? labels[s]! * (u + 1) : 0) + (1 + u) * rnd();
+    const all = splitHalfReliability(resp, U, labels, K, { permutations: 99, seed: 5 });
+    for (let u = 0; u < U; u++) {
+      const col = Float32Array.from({ length: S }, (_, s) => resp[s * U + u]!);
+      const one = splitHalfReliability(col, 1, labels, K, { permutations: 99, seed: 5 });
+      expect(all.r[u], `unit ${u}`).toBe(one.r[0]);
+      expect(all.p[u], `unit ${u}`).toBe(one.p[0]);
+      expect(all.samePreferred[u], `unit ${u}`).toBe(one.samePreferred[0]);
+    }
+    expect(new Set(Array.from(all.r, (x) => x.toFixed(6))).size).toBe(U); // the units differ
+  });
+});
+
 describe('topStimuli', () => {
   it('returns the N largest per unit, descending, ties to the lower stimulus index, −1 padding', () => {
     // 5 stimuli × 2 units.
