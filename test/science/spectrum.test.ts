@@ -1,11 +1,23 @@
 // The FFT predictor's windows (science/spectrum.ts, docs/method.md §5) and the default window chosen from ground truth:
 // on a small seeded set of synthetic Gabor units (test/fixtures/window-study.ts; `npm run bench -- window` runs
 // the full comparison) the default prediction.window matches the units' measured tuning more often than the
-// edge-vanishing Hann window it replaced.
+// edge-vanishing Hann window it replaced. The describes marked "(analytic)" pin windows, pad sizes, fft2Power, the
+// channel and eigenvalue sums and spectralPeak's search and tie rule to exact values (issue 20's Stryker survivors).
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExperimentSchema } from '../../config/schema.ts';
 import { OrtMatMul } from '../../model/ort-matmul.ts';
-import { DEFAULT_FFT_WINDOW, FFT_WINDOWS, fft2Power, hann2d, window1d, window2d } from '../../science/spectrum.ts';
+import {
+  DEFAULT_FFT_WINDOW,
+  FFT_WINDOWS,
+  eigenSpectrum,
+  fft2Power,
+  hann2d,
+  mapSpectrum,
+  padSize,
+  spectralPeak,
+  window1d,
+  window2d,
+} from '../../science/spectrum.ts';
 import { pairedBoth, studyMatches, windowStudy } from '../fixtures/window-study.ts';
 
 describe('window1d', () => {
@@ -73,5 +85,187 @@ describe('fft2Power', () => {
       }
     }
     expect(fft2Power(new Float64Array(n * n), n).every((v) => v === 0)).toBe(true);
+  });
+});
+
+/** Direct 2-D DFT power of a real n×n array (row-major), the ground truth for fft2Power. */
+function dftPower(img: Float64Array, n: number): Float64Array {
+  const power = new Float64Array(n * n);
+  for (let ky = 0; ky < n; ky++) {
+    for (let kx = 0; kx < n; kx++) {
+      let re = 0;
+      let im = 0;
+      for (let y = 0; y < n; y++) {
+        for (let x = 0; x < n; x++) {
+          const a = (-2 * Math.PI * (kx * x + ky * y)) / n;
+          re += img[y * n + x]! * Math.cos(a);
+          im += img[y * n + x]! * Math.sin(a);
+        }
+      }
+      power[ky * n + kx] = re * re + im * im;
+    }
+  }
+  return power;
+}
+
+/** An n×n row-major array whose entries are a fixed, irregular function of the index (no zero entries). */
+function dense(n: number): Float64Array {
+  return Float64Array.from({ length: n * n }, (_, i) => Math.sin(1.7 * i + 0.3) + 1.5);
+}
+
+function expectClose(a: Float64Array, b: Float64Array, digits = 9): void {
+  expect(a.length).toBe(b.length);
+  a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, digits));
+}
+
+describe('windows and pad sizes (analytic)', () => {
+  it('FFT_WINDOWS lists the four windows, each with its documented 3-px weights; the default is none', () => {
+    const weights = Object.fromEntries(FFT_WINDOWS.map((k) => [k, [...window1d(3, k)].map((x) => Math.round(x * 1e12) / 1e12)]));
+    expect(weights).toEqual({ hann: [0.25, 1, 0.25], 'hann-nonzero': [0.5, 1, 0.5], tukey: [0.75, 1, 0.75], none: [1, 1, 1] });
+    expect(FFT_WINDOWS).toHaveLength(4);
+    // the default window leaves the map unweighted: mapSpectrum's default equals the 'none' spectrum, not the tukey one
+    const map = Float64Array.from({ length: 9 }, (_, i) => i + 1);
+    expect([...mapSpectrum(map, 3, 1, 8)]).toEqual([...mapSpectrum(map, 3, 1, 8, 'none')]);
+    expect(mapSpectrum(map, 3, 1, 8)[0]).toBeCloseTo(45 ** 2, 9); // DC = (Σ map)²
+    expect(DEFAULT_FFT_WINDOW).toBe('none');
+  });
+  it('tukey and hann at chosen pixels: r = 8 tukey ½(1 − cos π/4), ½(1 + cos π/4), then 1; hann r = 4 ½(1 − cos π/4)', () => {
+    const c = Math.SQRT1_2;
+    const t = window1d(8, 'tukey');
+    const expected = [0.5 * (1 - c), 0.5 * (1 + c), 1, 1, 1, 1, 0.5 * (1 + c), 0.5 * (1 - c)];
+    t.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 14));
+    // r = 2: the pixel centres sit at exactly α/2 = ¼ of r from the edge, where taper and flat top agree (1)
+    expect([...window1d(2, 'tukey')]).toEqual([1, 1]);
+    const h = window1d(4, 'hann');
+    [0.5 * (1 - c), 0.5 * (1 + c), 0.5 * (1 + c), 0.5 * (1 - c)].forEach((e, i) => expect(h[i]).toBeCloseTo(e, 14));
+    const w = window2d(8, 'tukey');
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) expect(w[y * 8 + x]).toBe(t[y]! * t[x]!);
+  });
+  it('padSize is the smallest power of two ≥ max(2r, minPad), for r = 1…20 and several minPad', () => {
+    const expected = (r: number) => (r <= 4 ? 8 : r <= 8 ? 16 : r <= 16 ? 32 : 64);
+    for (let r = 1; r <= 20; r++) expect(padSize(r)).toBe(expected(r));
+    expect(padSize(1, 2)).toBe(2);
+    expect(padSize(1, 1)).toBe(2);
+    expect(padSize(2, 2)).toBe(4);
+    expect(padSize(3, 2)).toBe(8);
+    expect(padSize(10, 4)).toBe(32);
+    expect(padSize(2, 64)).toBe(64);
+    expect(padSize(5, 33)).toBe(64);
+    expect(padSize(4, 8)).toBe(8);
+  });
+});
+
+describe('fft2Power on edge cases (analytic)', () => {
+  it('dense inputs at nPad = 2, 4, 8 equal the direct DFT power', () => {
+    for (const n of [2, 4, 8]) expectClose(fft2Power(dense(n), n), dftPower(dense(n), n));
+    // nPad = 2 by hand: [[a, b], [c, d]] → |a+b+c+d|², |a−b+c−d|², |a+b−c−d|², |a−b−c+d|²
+    expect([...fft2Power(Float64Array.from([1, 2, 3, 5]), 2)]).toEqual([121, 9, 25, 1]);
+  });
+  it('a single pixel off the first row and column has flat power 1; the only nonzero row first or last', () => {
+    const n = 8;
+    const one = new Float64Array(n * n);
+    one[1 * n + 1] = 1;
+    fft2Power(one, n).forEach((v) => expect(v).toBeCloseTo(1, 12));
+    for (const y of [0, n - 1]) {
+      const img = new Float64Array(n * n);
+      for (let x = 0; x < n; x++) img[y * n + x] = x + 1; // a full row: no zero to end the zero-row check early
+      expectClose(fft2Power(img, n), dftPower(img, n));
+    }
+    const img4 = new Float64Array(16);
+    img4[3 * 4 + 2] = 3; // nPad = 4, one pixel on the last row
+    expectClose(fft2Power(img4, 4), dftPower(img4, 4));
+  });
+});
+
+describe('mapSpectrum and eigenSpectrum sums (analytic)', () => {
+  it('an RGB map\'s spectrum is the sum of its three channels\' spectra', () => {
+    const r = 3;
+    const rgb = Float64Array.from({ length: r * r * 3 }, (_, i) => Math.cos(0.9 * i) + (i % 3) * 0.5);
+    const channel = (c: number) => Float64Array.from({ length: r * r }, (_, p) => rgb[p * 3 + c]!);
+    for (const w of ['none', 'tukey'] as const) {
+      const sum = new Float64Array(64);
+      for (let c = 0; c < 3; c++) mapSpectrum(channel(c), r, 1, 8, w).forEach((v, i) => (sum[i] += v));
+      expectClose(mapSpectrum(rgb, r, 3, 8, w), sum);
+    }
+  });
+  it('eigenSpectrum = Σ λₖ mapSpectrum(eₖ)', () => {
+    const r = 3;
+    const vs = [0, 1, 2].map((k) => Float64Array.from({ length: r * r }, (_, i) => Math.sin(i * (k + 1) + k)));
+    const lambdas = [2, 0.5, 3];
+    const sum = new Float64Array(64);
+    vs.forEach((v, k) => mapSpectrum(v, r, 1, 8, 'hann').forEach((p, i) => (sum[i] += lambdas[k]! * p)));
+    expectClose(eigenSpectrum(vs, lambdas, r, 1, 8, 'hann'), sum);
+  });
+});
+
+describe('spectralPeak (analytic)', () => {
+  const n = 8;
+  /** A spectrum with the given powers at wave vectors (ky, kx) (negative k stored at n + k) and zero elsewhere. */
+  const spec = (...peaks: [ky: number, kx: number, p: number][]) => {
+    const s = new Float64Array(n * n);
+    for (const [ky, kx, p] of peaks) s[((ky + n) % n) * n + ((kx + n) % n)] = p;
+    return s;
+  };
+  const deg = (y: number, x: number) => ((((Math.atan2(y, x) * 180) / Math.PI) % 180) + 180) % 180;
+  const peak = (s: Float64Array) => {
+    const p = spectralPeak(s, n);
+    return [p.thetaDeg, p.fCpp, p.power];
+  };
+
+  it('a single planted peak in each quadrant, on the Nyquist row and column, and on the axes', () => {
+    const cases: [number, number][] = [
+      [1, 2], [2, -1], [-1, -3], [-3, 1], [0, 1], [1, 0], [0, -3], [-2, 0], [3, 3], [-1, 3],
+      [-4, 1], [-4, -1], [-4, 0], [1, -4], [-1, -4], [0, -4], [-4, -4], [-4, 3],
+    ];
+    for (const [ky, kx] of cases) {
+      const [theta, f, power] = peak(spec([ky, kx, 0.5]));
+      expect([ky, kx, theta]).toEqual([ky, kx, expect.closeTo(deg(ky, kx), 9)]);
+      expect([ky, kx, f]).toEqual([ky, kx, expect.closeTo(Math.hypot(ky, kx) / n, 12)]);
+      expect(power).toBe(0.5); // a peak below 1 is found (the search starts below every power)
+      expect(theta).toBeGreaterThanOrEqual(0);
+      expect(theta).toBeLessThan(180);
+    }
+    expect(peak(spec([1, 1, 1]))[0]).toBeCloseTo(45, 12);
+    expect(peak(spec([1, -1, 1]))[0]).toBeCloseTo(135, 12);
+    expect(peak(spec([-4, 0, 2]))).toEqual([90, 0.5, 2]);
+  });
+  it('the DC term is excluded however large', () => {
+    expect(peak(spec([0, 0, 100], [2, 1, 1]))).toEqual([deg(2, 1), Math.hypot(2, 1) / n, 1]);
+  });
+  it('an all-zero spectrum gives NaN θ and f and power 0', () => {
+    const p = spectralPeak(new Float64Array(n * n), n);
+    expect(p).toEqual({ thetaDeg: NaN, fCpp: NaN, power: 0 });
+  });
+  it('exact ties keep the larger ky, then the larger kx: a real input\'s ±k pair keeps θ in [0°, 180°) on the ky ≥ 0 side', () => {
+    // a real map's spectrum: its ±k pair ties exactly
+    const img = new Float64Array(n * n);
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) img[y * n + x] = Math.cos((2 * Math.PI * (2 * x - y)) / n);
+    const s = fft2Power(img, n);
+    const { thetaDeg, fCpp } = spectralPeak(s, n);
+    const [by, bx] = [Math.round(Math.sin((thetaDeg * Math.PI) / 180) * fCpp * n), Math.round(Math.cos((thetaDeg * Math.PI) / 180) * fCpp * n)];
+    expect(s[((by + n) % n) * n + ((bx + n) % n)]).toBe(s[((-by + n) % n) * n + ((-bx + n) % n)]);
+    expect(by).toBeGreaterThan(0);
+    // planted ties, scanned in the order ky = 0, 1, 2, 3, −4, −3, −2, −1 and kx = 0, 1, 2, 3, −4, −3, −2, −1
+    expect(peak(spec([1, 1, 1], [-1, 2, 1]))[0]).toBeCloseTo(45, 12); // a later tie with smaller ky loses
+    expect(peak(spec([1, 1, 1], [2, 1, 1]))[0]).toBeCloseTo(deg(2, 1), 12); // a later tie with larger ky wins
+    expect(peak(spec([2, 1, 1], [-1, 2, 1]))[0]).toBeCloseTo(deg(2, 1), 12); // larger kx does not beat larger ky
+    expect(peak(spec([1, 1, 1], [1, -1, 1]))[0]).toBeCloseTo(45, 12); // same ky: a later smaller kx loses
+    expect(peak(spec([1, 1, 1], [1, 2, 1]))[0]).toBeCloseTo(deg(1, 2), 12); // same ky: a later larger kx wins
+    expect(peak(spec([1, -4, 1], [1, -1, 1]))[0]).toBeCloseTo(135, 12);
+  });
+  it('near-ties: within 1e-12 relative is a tie (inclusive), beyond it the larger power wins', () => {
+    const b = 1e12; // 1e-12·b = 1 exactly
+    // just inside, and exactly at the edge: the later, larger ky wins although its power is smaller or larger
+    expect(peak(spec([1, 1, b], [2, 1, b - 1]))[0]).toBeCloseTo(deg(2, 1), 12);
+    expect(peak(spec([1, 1, b], [2, 1, b + 1]))[0]).toBeCloseTo(deg(2, 1), 12);
+    expect(peak(spec([1, 1, b], [-1, 2, b + 1]))[0]).toBeCloseTo(45, 12); // at the edge, not above it: smaller ky loses
+    // exactly b·(1 + 1e-12), the threshold itself, is neither a tie nor larger: the earlier peak stays
+    expect(peak(spec([1, 1, b], [-1, 2, b * (1 + 1e-12)]))[0]).toBeCloseTo(45, 12);
+    // just outside: the power decides
+    expect(peak(spec([1, 1, b], [2, 1, b - 2]))[0]).toBeCloseTo(45, 12);
+    expect(peak(spec([1, 1, b], [-1, 2, b + 2]))).toEqual([deg(-1, 2), Math.hypot(1, 2) / n, b + 2]);
+    // the band is relative to the power: at power 1e-3 a difference of 5e-12 is not a tie
+    expect(peak(spec([1, 1, 1e-3], [2, 1, 1e-3 - 5e-12]))[0]).toBeCloseTo(45, 12);
+    expect(peak(spec([1, 1, 4], [2, 1, 4 - 3e-12]))[0]).toBeCloseTo(deg(2, 1), 12);
   });
 });
