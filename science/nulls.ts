@@ -102,8 +102,8 @@ export function weightedMpEdges(w: ArrayLike<number>, sigma2: number, D: number)
   let tmax = 0;
   for (let i = 0, j = 0; i < w.length; i++) {
     if (!(w[i] > 0)) continue;
-    tau[j++] = sigma2 * D * w[i];
-    tmax = Math.max(tmax, sigma2 * D * w[i]);
+    tau[j] = sigma2 * D * w[i];
+    tmax = Math.max(tmax, tau[j++]!);
   }
   // z(m) and the defining sums, with c = −m as in El Karoui: S_k(c) = (1/D) Σ (τc/(1 − τc))^k
   const sums = (c: number) => {
