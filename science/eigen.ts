@@ -349,7 +349,7 @@ const BREAKDOWN_TOL = 1e-3;
  * rounding level, ~1e-7 of the largest, half of them positive: inverting one amplifies noise into a column that is
  * not orthogonal to the basis, and Ritz values leave the spectrum.
  */
-function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null {
+export function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null {
   const R = new Float64Array(b * b);
   let maxDiag = 0;
   for (let i = 0; i < b; i++) maxDiag = Math.max(maxDiag, G[off + i * b + i]);
@@ -369,7 +369,7 @@ function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null
 }
 
 /** Inverse of an upper-triangular b×b matrix. */
-function invUpper(R: Float64Array, b: number): Float64Array {
+export function invUpper(R: Float64Array, b: number): Float64Array {
   const X = new Float64Array(b * b);
   for (let c = 0; c < b; c++) {
     X[c * b + c] = 1 / R[c * b + c];

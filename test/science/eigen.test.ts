@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockKrylovExtremes, extremeFromFull, fixSigns, gaussian, mulberry32, symEig, transposeEach, type BatchOperator } from '../../science/eigen.ts';
+import { blockKrylovExtremes, cholUpper, extremeFromFull, fixSigns, invUpper, gaussian, mulberry32, symEig, transposeEach, type BatchOperator } from '../../science/eigen.ts';
 import { JsMatMul } from '../../science/gemm.ts';
 
 /** A random symmetric matrix with a known spectrum: Q diag(λ) Qᵀ, Q from Gram–Schmidt on Gaussians. */
@@ -170,6 +170,19 @@ describe('symEig: closed forms and edge cases', () => {
     expect(e.vectors![3]).toBeCloseTo(Math.SQRT1_2, 14);
   });
 
+  it('scale invariance: symEig(c·A) = c·symEig(A) for c = 1e-12 … 1e12 (convergence relative to the matrix’s size)', () => {
+    const n = 6;
+    const lambdas = [-2, -0.5, 0.25, 1, 1.5, 3];
+    const { A } = plantedMatrix(n, lambdas, 71);
+    for (const c of [1e-12, 1e-6, 1e6, 1e12]) {
+      const e = symEig(A.map((x) => c * x), n);
+      for (let i = 0; i < n; i++) expect(e.values[i] / c).toBeCloseTo(lambdas[i], 12);
+      const { residual, ortho } = eigResiduals(A, n, e.values.map((v) => v / c), e.vectors!);
+      expect(residual).toBeLessThan(1e-12);
+      expect(ortho).toBeLessThan(1e-12);
+    }
+  });
+
   it('diagonal matrices: values ascending, eigenvectors the unit vectors (+1), with and without vectors', () => {
     const lambdas = [3, -1, 2, 0, 5, -1.5, 4];
     const n = lambdas.length;
@@ -226,9 +239,69 @@ describe('fixSigns', () => {
     const F = Float32Array.from([0, 0, -1e-3]); // a column vector; all-zero columns stay
     fixSigns(F, 3, 1);
     expect(Array.from(F)).toEqual([-0, -0, Math.fround(1e-3)]);
+    // exactly 1e-12 larger in magnitude is not larger: the first entry (−1) still decides
+    const T = Float64Array.from([-1, 1 + 1e-12]);
+    fixSigns(T, 2, 1);
+    expect(Array.from(T)).toEqual([1, -1 - 1e-12]);
     const Z = new Float64Array(4);
     fixSigns(Z, 2, 2);
     expect(Array.from(Z)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('cholUpper and invUpper (CholQR’s triangular factor and its inverse)', () => {
+  // R = [[2, 1, −1], [0, 3, 2], [0, 0, 1]]: G = RᵀR = [[4, 2, −2], [2, 10, 5], [−2, 5, 6]], all exact in float32
+  const R3 = [2, 1, -1, 0, 3, 2, 0, 0, 1];
+  const G3 = [4, 2, -2, 2, 10, 5, -2, 5, 6];
+
+  it('recovers a planted upper factor from G = RᵀR at an offset, from the symmetric part of G', () => {
+    const G = Float32Array.from([7, 7, ...G3]); // two entries of another unit first
+    expect(Array.from(cholUpper(G, 2, 3)!)).toEqual(R3);
+    // an asymmetric pair (2 ± 0.5) is averaged
+    const A = Float32Array.from([4, 2.5, -2, 1.5, 10, 5, -2, 5, 6]);
+    expect(Array.from(cholUpper(A, 0, 3)!)).toEqual(R3);
+    // a 4×4 planted factor with non-integer entries
+    const R4 = [1.5, -0.3, 0.2, 0.7, 0, 0.9, -0.4, 0.1, 0, 0, 2.2, -0.6, 0, 0, 0, 0.05];
+    const G4 = new Float32Array(16);
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) G4[i * 4 + j] += R4[k * 4 + i] * R4[k * 4 + j];
+    const F = cholUpper(G4, 0, 4)!;
+    const back = new Float64Array(16);
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) back[i * 4 + j] += F[k * 4 + i] * F[k * 4 + j];
+    for (let i = 0; i < 16; i++) expect(back[i]).toBeCloseTo(G4[i], 12);
+    for (let i = 0; i < 4; i++) for (let j = 0; j < i; j++) expect(F[i * 4 + j]).toBe(0);
+    for (let i = 0; i < 4; i++) expect(F[i * 4 + i]).toBeGreaterThan(0);
+  });
+
+  it('null when a pivot is at most 1e-6 of the largest diagonal entry: singular, indefinite, rounding-level', () => {
+    expect(cholUpper(Float32Array.from([1, 1, 1, 1]), 0, 2)).toBeNull(); // rank 1
+    expect(cholUpper(Float32Array.from([1, 2, 2, 1]), 0, 2)).toBeNull(); // eigenvalues −1, 3
+    expect(cholUpper(Float32Array.from([-1, 0, 0, 1]), 0, 2)).toBeNull();
+    expect(cholUpper(Float32Array.from([Number.NaN, 0, 0, 1]), 0, 2)).toBeNull();
+    // the threshold is relative to the largest diagonal entry, wherever it is
+    expect(cholUpper(Float32Array.from([1, 0, 0, 0.9e-6]), 0, 2)).toBeNull();
+    expect(cholUpper(Float32Array.from([0.9e-6, 0, 0, 1]), 0, 2)).toBeNull();
+    expect(Array.from(cholUpper(Float32Array.from([1, 0, 0, 1.1e-6]), 0, 2)!)).toEqual([1, 0, 0, Math.sqrt(Math.fround(1.1e-6))]);
+    expect(Array.from(cholUpper(Float32Array.from([1.1e-6, 0, 0, 1]), 0, 2)!)).toEqual([Math.sqrt(Math.fround(1.1e-6)), 0, 0, 1]);
+    // a Schur-complement pivot: [[1, 1], [1, 1 + 2e-6]] has second pivot 2e-6 (kept), [[1, 1], [1, 1 + 5e-7]] 5e-7 (refused)
+    expect(cholUpper(Float32Array.from([1, 0, 0, 0, 1, 1, 0, 1, 1 + 2e-6]), 0, 3)).not.toBeNull();
+    expect(cholUpper(Float32Array.from([1, 0, 0, 0, 1, 1, 0, 1, 1 + 5e-7]), 0, 3)).toBeNull();
+  });
+
+  it('invUpper: the exact inverse of an upper-triangular matrix', () => {
+    // R3⁻¹ = [[1/2, −1/6, 5/6], [0, 1/3, −2/3], [0, 0, 1]]
+    const X = invUpper(Float64Array.from(R3), 3);
+    const want = [0.5, -1 / 6, 5 / 6, 0, 1 / 3, -2 / 3, 0, 0, 1];
+    for (let i = 0; i < 9; i++) expect(X[i]).toBeCloseTo(want[i], 15);
+    expect(Array.from(invUpper(Float64Array.from([4]), 1))).toEqual([0.25]);
+    const R4 = Float64Array.from([1.5, -0.3, 0.2, 0.7, 0, 0.9, -0.4, 0.1, 0, 0, 2.2, -0.6, 0, 0, 0, 0.05]);
+    const X4 = invUpper(R4, 4);
+    for (let i = 0; i < 4; i++)
+      for (let j = 0; j < 4; j++) {
+        let s = 0;
+        for (let k = 0; k < 4; k++) s += R4[i * 4 + k] * X4[k * 4 + j];
+        expect(s).toBeCloseTo(i === j ? 1 : 0, 13);
+        if (i > j) expect(X4[i * 4 + j]).toBe(0);
+      }
   });
 });
 
@@ -438,6 +511,14 @@ describe('blockKrylovExtremes: analytic spectra', () => {
     expect(res.top[0]).toBeCloseTo(1e4, 1);
     for (const v of [...res.top, ...res.bottom]) expect(v).toBeGreaterThanOrEqual(0.01 * (1 - 1e-4));
     expectRitzPairs(A, D, res, 1e-2);
+    // small D, where a block of images of a steep spectrum is nearly dependent: one CholQR pass leaves its columns
+    // off orthonormal by up to 2e-2, the second pass repairs them
+    for (let seed = 0; seed < 12; seed++) {
+      const d = 7;
+      const { A: S } = plantedMatrix(d, Array.from({ length: d }, (_, i) => 10 ** (-2 + (4 * i) / (d - 1))), 200 + seed);
+      const [r] = await blockKrylovExtremes(denseOperator([S], d), new JsMatMul(), { block: 3, steps: 1, top: 2, bottom: 2, seed });
+      expectRitzPairs(S, d, r, 1e-3);
+    }
   });
 
   it('the zero operator and a rank-1 operator: exhausted directions replaced, the basis stays orthonormal', async () => {
@@ -457,6 +538,15 @@ describe('blockKrylovExtremes: analytic spectra', () => {
     const sign = Math.sign(largestEntry(v));
     for (let r = 0; r < D; r++) expect(res[1].topVectors[0][r]).toBeCloseTo((sign * v[r]) / nv, 5);
     expectRitzPairs(R1, D, res[1], 1e-5);
+    // blocks of 1 and 2 columns over 6 steps: after the first steps every image lies in the basis (its remainder is
+    // rounding noise), and each such column must be replaced by a fresh direction, not normalised noise
+    for (const [rank, block] of [[1, 1], [1, 2], [2, 1], [2, 2], [3, 2]]) {
+      const lambdas = Array.from({ length: 30 }, (_, i) => (i < rank ? 2 + i : 0));
+      const { A } = plantedMatrix(30, lambdas, 90 + rank);
+      const [r] = await blockKrylovExtremes(denseOperator([A], 30), new JsMatMul(), { block, steps: 5, top: 2, bottom: 2, seed: rank + block });
+      for (const v of [...r.top, ...r.bottom]) expect(v).toBeGreaterThanOrEqual(-1e-5);
+      expectRitzPairs(A, 30, r, 1e-5);
+    }
   });
 
   it('an operator of rank below the block size: dependent block columns are replaced, Ritz pairs stay inside the spectrum', async () => {
