@@ -547,6 +547,18 @@ describe('blockKrylovExtremes: analytic spectra', () => {
       for (const v of [...r.top, ...r.bottom]) expect(v).toBeGreaterThanOrEqual(-1e-5);
       expectRitzPairs(A, 30, r, 1e-5);
     }
+    // an indefinite rank-2 operator (eigenvalues 1 and −2) with 2-column blocks: whole blocks become rounding noise,
+    // whose float32 Gram matrix looks well-conditioned relative to itself; only the per-column test (remainder
+    // against the column's image) replaces them (without it the vectors were off orthonormal by up to 0.8)
+    for (const [D, seed] of [[20, 3], [20, 4], [30, 0]]) {
+      const lambdas = Array.from({ length: D }, (_, i) => (i === 0 ? 1 : i === 1 ? -2 : 0));
+      const A = plantedMatrix(D, lambdas, 300 + seed).A;
+      const [r] = await blockKrylovExtremes(denseOperator([A], D), new JsMatMul(), { block: 2, steps: 5, top: 1, bottom: 2, seed });
+      expect(r.top[0]).toBeCloseTo(1, 5);
+      expect(r.bottom[0]).toBeCloseTo(-2, 5);
+      expect(Math.abs(r.bottom[1])).toBeLessThan(1e-5);
+      expectRitzPairs(A, D, r, 1e-5);
+    }
   });
 
   it('an operator of rank below the block size: dependent block columns are replaced, Ritz pairs stay inside the spectrum', async () => {
@@ -573,6 +585,8 @@ describe('blockKrylovExtremes: analytic spectra', () => {
     const all = await blockKrylovExtremes(denseOperator(mats, D), new JsMatMul(), opts);
     const second = await blockKrylovExtremes(denseOperator([mats[1]], D), new JsMatMul(), { ...opts, unitOffset: 1 });
     const third = await blockKrylovExtremes(denseOperator([mats[2]], D), new JsMatMul(), { ...opts, unitIds: [2], unitOffset: 7 });
+    expect(all).toHaveLength(3);
+    expect(second).toHaveLength(1);
     expect(second[0]).toEqual(all[1]);
     expect(third[0]).toEqual(all[2]);
     // without the id, unit 1 alone starts from unit 0's block: an unconverged Ritz value changes
