@@ -501,6 +501,12 @@ describe('blockKrylovExtremes: analytic spectra', () => {
       expect(p2).toBeCloseTo(1, 5);
     }
     expectRitzPairs(A, D, res, 1e-4);
+    // the breakdown test is relative to each column's image: the same operator scaled by 10⁻⁶ or 10⁶ converges alike
+    for (const c of [1e-6, 1e6]) {
+      const [scaled] = await blockKrylovExtremes(denseOperator([A.map((x) => c * x)], D), new JsMatMul(), { block: 5, steps: 6, top: 3, bottom: 1, seed: 6 });
+      for (let i = 0; i < 3; i++) expect(scaled.top[i] / c).toBeCloseTo(5, 4);
+      expect(scaled.bottom[0] / c).toBeCloseTo(-2, 4);
+    }
   });
 
   it('a steep spectrum (10⁻² … 10⁴): ill-conditioned Krylov blocks still give orthonormal Ritz vectors', async () => {
