@@ -342,15 +342,21 @@ function orthonormaliseUnit(
  */
 const BREAKDOWN_TOL = 1e-3;
 
-/** Upper Cholesky factor R (b×b) of a symmetric positive matrix, or null when a pivot is not clearly positive. */
-function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null {
+/**
+ * Upper Cholesky factor R (b×b) of a symmetric positive matrix, or null when a pivot is not clearly positive: at most
+ * BREAKDOWN_TOL² of the largest diagonal entry, the column test of orthonormaliseUnit in squared norms. A float32
+ * Gram matrix of linearly dependent columns (a block of images of an operator of rank below b) has pivots at
+ * rounding level, ~1e-7 of the largest, half of them positive: inverting one amplifies noise into a column that is
+ * not orthogonal to the basis, and Ritz values leave the spectrum.
+ */
+export function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null {
   const R = new Float64Array(b * b);
   let maxDiag = 0;
   for (let i = 0; i < b; i++) maxDiag = Math.max(maxDiag, G[off + i * b + i]);
   for (let i = 0; i < b; i++) {
     let sum = G[off + i * b + i];
     for (let k = 0; k < i; k++) sum -= R[k * b + i] * R[k * b + i];
-    if (!(sum > 1e-8 * maxDiag)) return null;
+    if (!(sum > BREAKDOWN_TOL ** 2 * maxDiag)) return null;
     const rii = Math.sqrt(sum);
     R[i * b + i] = rii;
     for (let j = i + 1; j < b; j++) {
@@ -363,7 +369,7 @@ function cholUpper(G: Float32Array, off: number, b: number): Float64Array | null
 }
 
 /** Inverse of an upper-triangular b×b matrix. */
-function invUpper(R: Float64Array, b: number): Float64Array {
+export function invUpper(R: Float64Array, b: number): Float64Array {
   const X = new Float64Array(b * b);
   for (let c = 0; c < b; c++) {
     X[c * b + c] = 1 / R[c * b + c];

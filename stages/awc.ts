@@ -296,7 +296,7 @@ export function createAwcStage(backend: Backend = 'ort'): Stage<Experiment> {
   return {
     name: 'awc',
     description: 'activation-weighted covariance per unit: eigenpairs, null, energy map; RF-predicted tuning and matches (docs/method.md §4–5)',
-    version: '3', // 2: Krylov breakdown on low-rank (sparse-unit) AWCs handled; Ritz values from computed projections; 3: responsive = activation varies, prediction.window
+    version: '4', // 2: Krylov breakdown on low-rank (sparse-unit) AWCs handled; Ritz values from computed projections; 3: responsive = activation varies, prediction.window; 4: CholQR refuses Gram pivots below 1e-6 of the largest (rank-deficient blocks)
     upstream: ['activations', 'awa', 'tuning'],
     configSlice: (config: Experiment) => {
       const { unitsPerShard: _u, cacheMiB: _c, ...awc } = config.awc;

@@ -34,7 +34,7 @@ const PINNED: Record<string, { version: string; columns: string }> = {
   tuning: { version: '3', columns: '245836007275d358' },
   category: { version: '3', columns: 'b9909250b6859e8d' },
   awa: { version: '3', columns: 'f96ab763f60b0795' },
-  awc: { version: '3', columns: '6f9e31457a0db4f3' },
+  awc: { version: '4', columns: '6f9e31457a0db4f3' },
   v1: { version: '1', columns: '541be1db3025724c' },
   summary: { version: '4', columns: 'c636ae0d656f5b77' },
 };
