@@ -4,7 +4,7 @@
 // with their sha256 (so a re-export skips a file whose sources did not change). Checkpoints come from the run's
 // manifest; a stage the manifest does not list yet (a run still in progress) comes from its per-shard records.
 // Tested in test/pipeline/export.test.ts.
-import { readManifest, readStageRecords, type ShardRecord } from './manifest.ts';
+import { readCurrentManifest, readStageRecords, type ShardRecord } from './manifest.ts';
 import { OutputError } from './errors.ts';
 import { recordedStages, requireRunDir } from './rundir.ts';
 
@@ -29,7 +29,7 @@ export type ExportPartition = 'layer' | 'none';
 export async function runSources(outDir: string): Promise<Map<string, ExportSource[]>> {
   await requireRunDir(outDir);
   const out = new Map<string, ExportSource[]>();
-  const manifest = await readManifest(outDir);
+  const manifest = await readCurrentManifest(outDir);
   for (const [stage, list] of Object.entries(manifest?.stages ?? {})) if (list.length) out.set(stage, list);
   for (const stage of (await recordedStages(outDir)).sort()) {
     if (out.has(stage)) continue;

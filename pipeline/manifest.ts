@@ -116,3 +116,24 @@ export async function readManifest(outDir: string): Promise<Manifest | null> {
     return null;
   }
 }
+
+/**
+ * The manifest as a reader should see it: every listed shard with its per-shard record when that differs (a rerun
+ * replaces a checkpoint and its record first and rewrites the manifest only at its end; a rerun stopped in between
+ * leaves the old manifest). Shards the manifest does not list stay out. Null when there is no manifest.
+ */
+export async function readCurrentManifest(outDir: string): Promise<Manifest | null> {
+  const manifest = await readManifest(outDir);
+  if (!manifest) return null;
+  const stages: Manifest['stages'] = {};
+  for (const [stage, list] of Object.entries(manifest.stages)) {
+    const current = await readStageRecords(outDir, stage);
+    stages[stage] = list.map((listed) => {
+      const rec = current.get(listed.shard);
+      if (!rec) return listed;
+      const { basis: _b, ...rest } = rec;
+      return rest;
+    });
+  }
+  return { ...manifest, stages };
+}

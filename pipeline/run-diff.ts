@@ -4,7 +4,7 @@
 import { DataType, makeVector, type Data, type Table } from 'apache-arrow';
 import { sha256 } from './cache-key.ts';
 import { OutputError } from './errors.ts';
-import { readManifest, type ShardRecord } from './manifest.ts';
+import { readCurrentManifest, type ShardRecord } from './manifest.ts';
 import { requireRunDir } from './rundir.ts';
 import { readShardVerified } from './store.ts';
 
@@ -153,7 +153,7 @@ export function compareTables(stage: string, shard: string, a: Table, b: Table):
 /** The finished checkpoints of a run directory, as listed by its manifest. */
 export async function manifestRecords(outDir: string): Promise<ShardRecord[]> {
   await requireRunDir(outDir);
-  const manifest = await readManifest(outDir);
+  const manifest = await readCurrentManifest(outDir);
   if (!manifest) throw new OutputError(`${outDir}: Expected a run with a manifest of finished checkpoints, got none`);
   return Object.values(manifest.stages).flat() as ShardRecord[];
 }

@@ -6,7 +6,7 @@ import type { Table } from 'apache-arrow';
 import { loadExperiment } from '../config/load.ts';
 import type { Experiment } from '../config/schema.ts';
 import { OutputError } from '../pipeline/errors.ts';
-import { readManifest, type Manifest, type ShardRecord } from '../pipeline/manifest.ts';
+import { readCurrentManifest, readManifest, type Manifest, type ShardRecord } from '../pipeline/manifest.ts';
 import { readResolvedConfig, requireRecordedExperiment } from '../pipeline/rundir.ts';
 import type { FinalizeContext, UpstreamShardInfo } from '../pipeline/stage.ts';
 import { readShardVerified } from '../pipeline/store.ts';
@@ -41,7 +41,7 @@ export async function sourceFromFinalize(ctx: FinalizeContext<Experiment>): Prom
 export async function openRunDir(dir: string): Promise<RunSource> {
   const outDir = resolve(dir);
   const resolvedFile = await requireRecordedExperiment(outDir);
-  const manifest = await readManifest(outDir);
+  const manifest = await readCurrentManifest(outDir);
   if (!manifest) {
     throw new OutputError(`${outDir}: Expected a manifest listing the finished checkpoints, got none`, {
       hint: `Run the experiment (revcor run ${resolvedFile}) to finish at least one stage.`,

@@ -8,6 +8,7 @@ import {
   clearWriting,
   deleteRecord,
   markWriting,
+  readCurrentManifest,
   readManifest,
   readRecord,
   readStageRecords,
@@ -110,5 +111,31 @@ describe('the aggregated manifest', () => {
       await writeFile(manifestFile(dir), text);
       expect(await readManifest(dir), text).toBeNull();
     }
+  });
+});
+
+describe('the manifest as readers see it during or after an unfinished rerun', () => {
+  it('a listed shard recomputed since the manifest was written reads with its new record; shards the manifest does not list stay out', async () => {
+    // a rerun (new stage version) replaces a checkpoint and its record first and rewrites the manifest only at its end:
+    // a reader of the old manifest saw the new file with the old sha256 and called it corrupt
+    await writeManifest(dir, new Map([['st', [rec('a-0'), rec('a-1')]]]));
+    await writeRecord(dir, rec('a-0'));
+    await writeRecord(dir, rec('a-1', { sha256: 'new-a-1', bytes: 12, key: 'k2-a-1' }));
+    await writeRecord(dir, rec('b-0')); // a shard of a new plan, not finished as a whole: not listed
+    const m = (await readCurrentManifest(dir))!;
+    expect(m.stages.st!.map((r) => [r.shard, r.sha256, r.bytes, r.key])).toEqual([
+      ['a-0', 's-a-0', 10, 'k-a-0'],
+      ['a-1', 'new-a-1', 12, 'k2-a-1'],
+    ]);
+    expect(m.stages.st![1]).not.toHaveProperty('basis');
+    expect(m.generatedAt).toBe((await readManifest(dir))!.generatedAt);
+  });
+
+  it('a shard whose record is gone (deleted as untrusted) is still listed as the manifest has it; no manifest reads as null', async () => {
+    expect(await readCurrentManifest(dir)).toBeNull();
+    await writeManifest(dir, new Map([['st', [rec('a-0')]], ['other', [rec('c-0', { stage: 'other' })]]]));
+    const m = (await readCurrentManifest(dir))!;
+    expect(Object.keys(m.stages)).toEqual(['st', 'other']);
+    expect(m.stages.st![0]).toMatchObject({ shard: 'a-0', sha256: 's-a-0' });
   });
 });
