@@ -383,7 +383,7 @@ export function invUpper(R: Float64Array, b: number): Float64Array {
 }
 
 /** Column norms of every unit's D×b block ([U, b]). */
-function columnNorms(W: Float32Array, U: number, D: number, b: number): Float64Array {
+export function columnNorms(W: Float32Array, U: number, D: number, b: number): Float64Array {
   const out = new Float64Array(U * b);
   for (let u = 0; u < U; u++) {
     for (let r = 0; r < D; r++) {

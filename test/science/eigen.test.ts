@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockKrylovExtremes, cholUpper, extremeFromFull, fixSigns, invUpper, gaussian, mulberry32, symEig, transposeEach, type BatchOperator } from '../../science/eigen.ts';
+import { blockKrylovExtremes, cholUpper, columnNorms, extremeFromFull, fixSigns, invUpper, gaussian, mulberry32, symEig, transposeEach, type BatchOperator } from '../../science/eigen.ts';
 import { JsMatMul } from '../../science/gemm.ts';
 
 /** A random symmetric matrix with a known spectrum: Q diag(λ) Qᵀ, Q from Gram–Schmidt on Gaussians. */
@@ -118,6 +118,25 @@ function largestEntry(v: ArrayLike<number>): number {
 }
 
 describe('symEig: closed forms and edge cases', () => {
+  it('the adjacency matrix of a path of n vertices (zero diagonal): eigenvalues 2 cos(kπ/(n + 1)), vectors sin(jkπ/(n + 1))', () => {
+    // off-diagonal entries dominate every row: the QL convergence scale must be |d| + |e| (with |d| − |e| ≤ 0 the
+    // test |e| ≤ eps·scale never holds and n = 9 gave NaN)
+    for (let n = 2; n <= 14; n++) {
+      const A = new Float64Array(n * n);
+      for (let i = 0; i + 1 < n; i++) A[i * n + i + 1] = A[(i + 1) * n + i] = 1;
+      const { values, vectors } = symEig(A, n);
+      for (let k = 1; k <= n; k++) {
+        expect(values[k - 1], `n = ${n}, k = ${k}`).toBeCloseTo(2 * Math.cos(((n + 1 - k) * Math.PI) / (n + 1)), 13);
+        // the eigenvector of 2cos(mπ/(n+1)), m = n + 1 − k, is ∝ sin(jmπ/(n+1)) (its sign free)
+        const m = n + 1 - k;
+        const want = Array.from({ length: n }, (_, j) => Math.sin(((j + 1) * m * Math.PI) / (n + 1)));
+        const norm = Math.hypot(...want);
+        const dot = want.reduce((a, w, j) => a + (w / norm) * vectors![j * n + (k - 1)]!, 0);
+        expect(Math.abs(dot), `n = ${n}, k = ${k}`).toBeCloseTo(1, 12);
+      }
+    }
+  });
+
   it('rejects a matrix whose length is not n², naming both', () => {
     expect(() => symEig([1, 2, 3], 2)).toThrow('symEig: matrix has 3 elements, expected 4');
     expect(() => symEig([1, 2, 3, 4, 5], 2)).toThrow('matrix has 5 elements, expected 4');
@@ -285,6 +304,26 @@ describe('cholUpper and invUpper (CholQR’s triangular factor and its inverse)'
     // a Schur-complement pivot: [[1, 1], [1, 1 + 2e-6]] has second pivot 2e-6 (kept), [[1, 1], [1, 1 + 5e-7]] 5e-7 (refused)
     expect(cholUpper(Float32Array.from([1, 0, 0, 0, 1, 1, 0, 1, 1 + 2e-6]), 0, 3)).not.toBeNull();
     expect(cholUpper(Float32Array.from([1, 0, 0, 0, 1, 1, 0, 1, 1 + 5e-7]), 0, 3)).toBeNull();
+  });
+
+  it('the refusal scales with the Gram matrix: the same pivots at 1e4× and 1e-4× are kept and refused alike', () => {
+    // Gram matrices of images of an operator with eigenvalues ~1e2 or ~1e-2 (the AWC's scale is the activations')
+    for (const c of [1e4, 1e-4]) {
+      expect(cholUpper(Float32Array.from([c, 0, 0, 0.9e-6 * c]), 0, 2), `scale ${c}`).toBeNull();
+      expect(cholUpper(Float32Array.from([0.9e-6 * c, 0, 0, c]), 0, 2), `scale ${c}`).toBeNull();
+      expect(cholUpper(Float32Array.from([c, 0, 0, 1.1e-6 * c]), 0, 2), `scale ${c}`).not.toBeNull();
+      expect(cholUpper(Float32Array.from([1, 1, 0, 1, 1 + 5e-7, 0, 0, 0, 1]).map((x) => x * c), 0, 3), `scale ${c}`).toBeNull();
+    }
+  });
+
+  it('columnNorms: the norm of every column of every unit’s D×b block', () => {
+    // U = 3 units, D = 2 rows, b = 3 columns, unit u's entries scaled by (u + 1): W[u][r][c]
+    const base = [3, 0, 1, 4, 2, 2]; // rows [3, 0, 1] and [4, 2, 2]: column norms 5, 2, √5
+    const W = Float32Array.from([0, 1, 2].flatMap((u) => base.map((x) => x * (u + 1))));
+    const got = Array.from(columnNorms(W, 3, 2, 3));
+    const want = [0, 1, 2].flatMap((u) => [5, 2, Math.sqrt(5)].map((x) => x * (u + 1)));
+    for (let i = 0; i < 9; i++) expect(got[i], `entry ${i}`).toBeCloseTo(want[i]!, 12);
+    expect(got).toHaveLength(9);
   });
 
   it('invUpper: the exact inverse of an upper-triangular matrix', () => {
