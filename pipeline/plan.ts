@@ -161,7 +161,7 @@ export async function planKeys<C>(stages: readonly Stage<C>[], experiment: PlanC
       const basis: KeyBasis = {
         stage: stage.name,
         version: stage.version,
-        slice,
+        slice: stage.shardSlice ? (JSON.parse(canonicalJson(stage.shardSlice(experiment.config, shard) ?? null)) as unknown) : slice,
         params: JSON.parse(canonicalJson(shard.params)) as Record<string, unknown>,
         inputs: shardInputs,
         upstream: upstreamKeys(stage, shard, byName),

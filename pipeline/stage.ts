@@ -115,6 +115,12 @@ export interface Stage<C = unknown> {
   upstream: readonly string[];
   /** The slice of the experiment this stage depends on (JSON-serialisable); part of every shard's key. */
   configSlice(config: C): unknown;
+  /**
+   * Optional: a narrower slice for one shard's key, where a shard depends on less of the experiment than the stage
+   * (a stimulus set's shards are not keyed on another set's settings, so a grid varying one shares the others).
+   * Default: configSlice.
+   */
+  shardSlice?(config: C, shard: Shard): unknown;
   /** Files whose content counts towards the cache key (weights, images), absolute paths. */
   inputFiles?(ctx: PlanContext<C>): string[] | Promise<string[]>;
   /**

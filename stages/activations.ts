@@ -164,6 +164,15 @@ export const activationsStage: Stage<Experiment> = {
     return { model, gratings, noise, images: { resize: config.stimuli.images.resize }, spatial: config.category.spatial };
   },
 
+  // N decides the position grid of the noise shards only: the other sets' shards leave it out, so a grid over
+  // stimuli.noise.count computes their activations once. (The rest of the slice stays as it was, so that the keys of
+  // every finished centre-unit run, where N was never part of the key, stay valid.)
+  shardSlice(config: Experiment, shard: Shard) {
+    const slice = this.configSlice(config) as { noise: Record<string, unknown> };
+    if (shard.params['set'] !== 'noise') delete slice.noise['count'];
+    return slice;
+  },
+
   inputFiles(ctx: PlanContext<Experiment>) {
     const choice = resolveWeights(ctx.config.model);
     return choice.kind === 'file' ? [choice.path] : [];

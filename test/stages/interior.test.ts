@@ -104,6 +104,39 @@ describe('centre runs keep their cache keys', () => {
   });
 });
 
+describe('a grid over N with interior positions', () => {
+  it('keys only the noise shards on N: the other sets’ activations and what reads only them (tuning) are shared by the points', async () => {
+    const { loadExperiment } = await import('../../config/load.ts');
+    const { planGrid } = await import('../../pipeline/grid-plan.ts');
+    const point = async (count: number) => {
+      const loaded = await loadExperiment(SMOKE, ['stimuli.noise.positions=interior', `stimuli.noise.count=${count}`, 'stimuli.images.enabled=false']);
+      return { name: `count=${count}`, outDir: join(tmpdir(), `never-written-${count}`), experiment: { config: loaded.config, configDir: loaded.configDir } };
+    };
+    const plan = await planGrid(allStages(), [await point(1000), await point(3000)], { sharing: true });
+    const stage = (name: string) => plan.stages.find((s) => s.stage === name)!;
+    // activations: blank and gratings shards shared (one key, two points), each point's noise shards its own
+    const acts = stage('activations');
+    const ids = (p: number) => plan.points[p]!;
+    expect(ids(0).shards).toBeGreaterThan(0);
+    expect(acts.unique).toBeGreaterThan(0);
+    expect(acts.shared).toBeGreaterThanOrEqual(1); // the smoke config's gratings (one range)
+    expect(acts.shards).toBe(2 * acts.shared + acts.unique);
+    expect(stage('tuning').shards).toBeGreaterThan(0);
+    expect(stage('tuning')).toMatchObject({ unique: 0, shared: stage('tuning').shards / 2 });
+    for (const name of ['awa', 'awc', 'summary']) expect(stage(name), name).toMatchObject({ shared: 0 });
+  });
+
+  it('a centre-unit run’s activations keys are the stage slice for every shard (unchanged by the per-shard slice)', () => {
+    const config = ExperimentSchema.parse({});
+    for (const set of ['gratings', 'images', 'blank', 'noise'])
+      expect(activationsStage.shardSlice!(config, { id: `${set}-0-1`, params: { set, start: 0, end: 1 } }), set).toEqual(activationsStage.configSlice(config));
+    const interior = ExperimentSchema.parse({ stimuli: { noise: { positions: 'interior' } } });
+    expect(activationsStage.shardSlice!(interior, { id: 'noise-0-1', params: { set: 'noise', start: 0, end: 1 } })).toEqual(activationsStage.configSlice(interior));
+    const gratings = activationsStage.shardSlice!(interior, { id: 'gratings-0-1', params: { set: 'gratings', start: 0, end: 1 } }) as { noise: Record<string, unknown> };
+    expect(Object.keys(gratings.noise).sort()).toEqual(['check', 'color', 'imageSize', 'positions', 'seed', 'sigma']);
+  });
+});
+
 describe('batchFor', () => {
   it('keeps model.batch up to the input size and scales it down by area above', async () => {
     const { batchFor } = await import('../../stages/activations.ts');
