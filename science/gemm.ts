@@ -1,7 +1,7 @@
 // The small matrix-product interface reverse correlation runs on (docs/method.md §6), and a plain-JS implementation.
 // Science code calls only this interface; model/ort-matmul.ts provides the ONNX Runtime implementation.
 // All matrices are dense, row-major Float32Array; sums inside the JS implementation run in float64.
-// Tested in test/science/awa.test.ts.
+// Tested in test/science/gemm.test.ts (and through AWA and AWC in awa.test.ts, awc.test.ts).
 
 /** Options of one product C = op(A)·op(B). */
 export interface GemmOptions {
