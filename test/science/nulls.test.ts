@@ -255,6 +255,38 @@ describe('analytic pieces: tables, closed forms and edge cases', () => {
     expect(calls).toBe(1);
   });
 
+  it('bracketedRoot evaluates f only inside the bracket (S₂ has a pole at 1/τmax), even when the derivative lies', () => {
+    for (const [lo, hi, fdf] of [
+      [2, 6, (c: number): [number, number] => [c ** 3 - 27, 3 * c * c]], // root 3, first guess 4
+      [-3, 1, (c: number): [number, number] => [c + 2, 0.01]], // root −2; Newton's first step lands at −101
+      [-3, 1, (c: number): [number, number] => [c - 0.5, 0.01]], // root 0.5; the first step lands at 149
+    ] as const) {
+      const at: number[] = [];
+      const root = bracketedRoot(lo, hi, (c) => (at.push(c), fdf(c)), true);
+      expect(fdf(root)[0]).toBeCloseTo(0, 13);
+      expect(at[0]).toBe((lo + hi) / 2);
+      for (const c of at) {
+        expect(c).toBeGreaterThan(lo);
+        expect(c).toBeLessThan(hi);
+      }
+    }
+  });
+
+  it('weightedMpEdges is homogeneous in σ²: edges and scales ∝ σ² from 1e-12 to 1e12 (no absolute tolerance inside)', () => {
+    const rnd = lcg(17);
+    const a = Float64Array.from({ length: 1500 }, () => Math.exp(3 * rnd()) * (rnd() < 0.7 ? 1 : 0));
+    const sum = a.reduce((x, y) => x + y, 0);
+    const w = a.map((x) => x / sum);
+    const ref = weightedMpEdges(w, 1, 200);
+    for (const s2 of [1e-12, 1e-6, 1e6, 1e12]) {
+      const e = weightedMpEdges(w, s2, 200);
+      expect(Math.abs(e.upper.mu / s2 / ref.upper.mu - 1), `σ² = ${s2} upper`).toBeLessThan(1e-12);
+      expect(Math.abs(e.upper.scale / s2 / ref.upper.scale - 1), `σ² = ${s2} upper scale`).toBeLessThan(1e-12);
+      expect(Math.abs(e.lower!.mu / s2 / ref.lower!.mu - 1), `σ² = ${s2} lower`).toBeLessThan(1e-12);
+      expect(Math.abs(e.lower!.scale / s2 / ref.lower!.scale - 1), `σ² = ${s2} lower scale`).toBeLessThan(1e-12);
+    }
+  });
+
   it('effectiveN: (Σa)²/Σa², 0 for no weight', () => {
     expect(effectiveN([3, 1])).toBeCloseTo(1.6, 12);
     expect(effectiveN([1, 1, 0, 0])).toBeCloseTo(2, 12);
