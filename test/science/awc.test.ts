@@ -252,6 +252,22 @@ describe('awcLayer against the dense definition', () => {
     expect(Math.abs(res.units[3]!.bounds.upper - shuffleBounds(maxima, [], 0.99).upper) / sigma2).toBeLessThan(1e-5);
   });
 
+  it('energy counts only positive eigenvalues: at a low level (5 %) in D = 1 the upper bound can be negative', async () => {
+    // D = 1: the "AWC" is the weighted variance − σ². The MP upper bound at level 0.05 is the edge − 1.6 TW scales − σ²
+    // ≈ −0.022σ² here (N = 3,000); a unit weighting by exp(−0.02·z²/2) has weighted variance σ²/1.02, λ ≈ −0.02σ²:
+    // flagged, and it adds no energy
+    const n1 = 3000;
+    const g1 = gaussian(mulberry32(3));
+    const X1 = Float32Array.from({ length: n1 }, () => 100 + 20 * g1());
+    const A1 = Float32Array.from(X1, (x) => Math.exp((-0.02 * ((x - 100) / 20) ** 2) / 2));
+    const res = await awcLayer(arraySource(X1, n1, 1), A1, 1, new JsMatMul(), { ...opts, top: 1, bottom: 1, level: 0.05 });
+    const u = res.units[0]!;
+    expect(u.bounds.upper).toBeLessThan(0);
+    expect(u.top[0]).toBeLessThan(0);
+    expect(u.topSignificant).toEqual([true]);
+    expect(Array.from(u.energy)).toEqual([0]);
+  });
+
   it('subspace solver on a basis smaller than D: a unit’s result does not depend on the units computed with it', async () => {
     // D = 16, one block of 2 and one step: 4 basis vectors, so the result depends on the unit's random start,
     // which is seeded by its global index (unitOffset + its index in the shard) and by the shuffle
