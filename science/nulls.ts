@@ -199,7 +199,7 @@ export function effectiveN(a: ArrayLike<number>): number {
   return s2 > 0 ? (s * s) / s2 : 0;
 }
 
-/** The k-th shared shuffle of a layer: a seeded permutation of 0..N−1 (Fisher–Yates on mulberry32). */
+/** The k-th shared shuffle of a layer: a seeded permutation of 0..N−1 (Fisher–Yates on mulberry32, seeded by (seed·0x9e3779b1 + (k + 1)·0x85ebca6b) mod 2³²). */
 export function shufflePermutation(N: number, seed: number, k: number): Uint32Array {
   let s = (seed * 0x9e3779b1 + (k + 1) * 0x85ebca6b) >>> 0;
   const rand = () => {
