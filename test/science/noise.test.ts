@@ -247,18 +247,41 @@ describe('noise values (the documented generator)', () => {
     ['grey, checks 3, seed ≥ 2^32, negative origin', { seed: 5 * 2 ** 32 + 7, sigma: 48, color: 'grey', check: 3 }, 123456, -4, -5],
     ['rgb, checks 1', { seed: 2 ** 32 - 1, sigma: 60, color: 'rgb', check: 1 }, 2 ** 32 - 1, 250, 3],
     ['rgb, checks 2, seed 2^53 − 1', { seed: Number.MAX_SAFE_INTEGER, sigma: 100, color: 'rgb', check: 2 }, 9, -3, 6],
-  ] as const)('every pixel of a window equals the documented generator (%s)', (_name, p, n, x0, y0) => {
-    const [W, H] = [9, 7];
+    ['grey, checks 2, a window left of and above the image', { seed: 3, sigma: 48, color: 'grey', check: 2 }, 0, -21, -9],
+  ] as const)('every pixel of a window equals the documented generator, to the last float32 bit (%s)', (_name, p, n, x0, y0) => {
+    // 64×64 windows: a change of the uniforms by 2^-32 (u = w/2^32 or (w + 1)/2^32) moves a grey level by ~1e-7,
+    // below float32's resolution (~8e-6 near 128) except for the ~1 % of values next to a rounding boundary
+    const [W, H] = [64, 64];
     const C = p.color === 'rgb' ? 3 : 1;
     const a = noiseCrop(p, n, x0, y0, W, H);
     const img = noiseImageRGB(p, n, x0, y0, W, H);
+    const want = new Float32Array(W * H * C);
+    const wantImg = new Float32Array(W * H * 3);
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        const want = documentedPixel(p, n, x0 + x, y0 + y).map((v) => Math.fround(v));
+        const v = documentedPixel(p, n, x0 + x, y0 + y);
         const i = y * W + x;
-        expect(Array.from(a.subarray(i * C, (i + 1) * C))).toEqual(want.slice(0, C));
-        expect(Array.from(img.subarray(3 * i, 3 * i + 3))).toEqual(C === 3 ? want : [want[0], want[0], want[0]]);
+        want.set(v.slice(0, C), i * C);
+        wantImg.set(C === 3 ? v : [v[0], v[0], v[0]], 3 * i);
       }
+    }
+    expect(a).toEqual(want);
+    expect(img).toEqual(wantImg);
+  });
+
+  it('Into writes exactly its window: values before and after it in the buffer stay untouched', () => {
+    for (const p of [grey, { ...rgb, check: 2 }]) {
+      const C = p.color === 'rgb' ? 3 : 1;
+      const buf = new Float32Array(3 + 5 * 4 * C + 7).fill(-1);
+      noiseCropInto(buf, 3, p, 2, 1, 1, 5, 4);
+      expect(Array.from(buf.subarray(0, 3))).toEqual([-1, -1, -1]);
+      expect(buf.subarray(3, 3 + 20 * C)).toEqual(noiseCrop(p, 2, 1, 1, 5, 4));
+      expect(Array.from(buf.subarray(3 + 20 * C))).toEqual(new Array(7).fill(-1));
+      const img = new Float32Array(2 + 5 * 4 * 3 + 4).fill(-1);
+      noiseImageRGBInto(img, 2, p, 2, 1, 1, 5, 4);
+      expect(Array.from(img.subarray(0, 2))).toEqual([-1, -1]);
+      expect(img.subarray(2, 62)).toEqual(noiseImageRGB(p, 2, 1, 1, 5, 4));
+      expect(Array.from(img.subarray(62))).toEqual([-1, -1, -1, -1]);
     }
   });
 });
