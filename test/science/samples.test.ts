@@ -56,6 +56,9 @@ describe('sample sources', () => {
     expect(Array.from(X)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? -1 : 1) * Math.floor(i / 2)));
     expect(seen).toEqual([0, 4, 4, 8, 8, 10]);
     expect(materialise(src)).toEqual(X); // default chunk 2048: one read
+    seen.length = 0;
+    expect(materialise({ ...src, rows: (n0, n1) => (seen.push(n0, n1), rows(n0, n1)) }, 5)).toEqual(X);
+    expect(seen).toEqual([0, 5, 5, 10]); // a chunk dividing N: no empty read at the end
   });
 
   it('chunks cover 0..N with at most `chunk` rows each', () => {
@@ -87,6 +90,24 @@ describe('sample sources', () => {
       expect(Array.from(re.rows(0, N))).toEqual(Array.from(X, (v) => v - 127.5));
       expect(Array.from(storedSource(shifted, precision).rows(0, N))).toEqual(Array.from(X)); // default chunk, offset 0: s − 100 + 100
     }
+  });
+
+  it('f16 storage holds the nearest half of each value minus the offset; the source is read once, chunk by chunk', () => {
+    const N = 10;
+    const D = 2;
+    const X = Float32Array.from({ length: N * D }, (_, i) => 100.03 + i * 7.77); // not representable in half precision
+    const seen: number[] = [];
+    const src = arraySource(X, N, D);
+    const counted = { ...src, rows: (n0: number, n1: number) => (seen.push(n0, n1), src.rows(n0, n1)) };
+    const h = storedSource(counted, 'f16', 5, 127.5);
+    expect(seen).toEqual([0, 5, 5, 10]);
+    const want = Array.from(X, (v) => fromHalf(toHalf(v - 127.5)));
+    expect(want.some((v, i) => v !== Math.fround(X[i]! - 127.5))).toBe(true);
+    expect(Array.from(h.rows(0, N))).toEqual(want);
+    expect(Array.from(h.rows(3, 7))).toEqual(want.slice(6, 14));
+    seen.length = 0;
+    storedSource(counted, 'f32', 4);
+    expect(seen).toEqual([0, 4, 4, 8, 8, 10]);
   });
 });
 
@@ -146,6 +167,11 @@ describe('half precision (IEEE 754 binary16)', () => {
     expect(toHalf(2 ** -30)).toBe(0);
     expect(toHalf(-(2 ** -30))).toBe(0x8000);
     expect(toHalf(1e-45)).toBe(0); // a float32 subnormal
+    for (let k = 26; k < 149; k++) {
+      // every exponent below the half subnormals (a shift of 32 bits would wrap around in JavaScript)
+      expect(toHalf(1.5 * 2 ** -k), `1.5·2^-${k}`).toBe(0);
+      expect(toHalf(-(2 ** -k)), `−2^-${k}`).toBe(0x8000);
+    }
     expect(toHalf(NaN)).toBe(0x7e00);
     expect(fromHalf(toHalf(NaN))).toBeNaN();
   });
