@@ -183,6 +183,12 @@ describe('grating set edges', () => {
     expect(buf).toEqual(gratingImage(d, 3, 2, 4, 5));
     expect(() => gratingImageInto(buf, -1, d, 1, 1)).toThrow('grating output: 1×1×3 values at offset -1 do not fit in 18');
     expect(() => gratingImageInto(buf, 1, d, 3, 2)).toThrow('grating output: 3×2×3 values at offset 1 do not fit in 18');
+    // room before and after the window stays untouched
+    const big = new Float32Array(4 + 18 + 9).fill(-1);
+    gratingImageInto(big, 4, d, 3, 2, 4, 5);
+    expect(Array.from(big.subarray(0, 4))).toEqual([-1, -1, -1, -1]);
+    expect(big.subarray(4, 22)).toEqual(buf);
+    expect(Array.from(big.subarray(22))).toEqual(new Array(9).fill(-1));
   });
 
   it('the origin shifts the phase by 2πf(x0 cos θ + y0 sin θ): pixel (0, 0) of a window at (x0, y0) is L(x0, y0)', () => {

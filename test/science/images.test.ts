@@ -53,6 +53,10 @@ describe('naturalCompare, case by case', () => {
     ['a0', 'a00', -1], // '00' is the number 0 (leading zeros removed, one digit kept): equal, then plain order
     ['x0', 'x1', -1], // a single 0 is kept as the number 0
     ['a1b', 'a1c', -1], // the comparison goes on after a digit run
+    ['a13b', 'a12c', 1], // … only when the numbers are equal
+    ['a1007', 'a17', 1], // only leading zeros are dropped
+    ['x.55', 'x10', -1], // '.' (46) and '-' (45) are not digits
+    ['x-999', 'x10', -1],
     ['a01b', 'a1c', -1],
     ['a1', 'ab', -1], // digit against letter: by code unit ('1' < 'b')
     ['ab', 'a1', 1],
