@@ -1,5 +1,6 @@
-// Noise crops as analysis samples: the check-space layout reproduces every pixel, and AWC on checks recovers
-// an energy unit's quadrature pair (expanded back to pixels).
+// Noise crops as analysis samples: check and bin layouts and their features computed by hand on small crops, the
+// check-space layout reproduces every pixel, and AWC on checks recovers an energy unit's quadrature pair (expanded
+// back to pixels).
 import { describe, expect, it } from 'vitest';
 import { analysisBin, binnedSide, featureLayout, NoiseImageCache, imageRuns, noiseSource, toPixels } from '../../science/noise-source.ts';
 import { noiseCrop } from '../../science/noise.ts';
