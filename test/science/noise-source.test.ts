@@ -135,6 +135,8 @@ describe('noise sources, exactly', () => {
     const want = noiseSource(grey, idx, crop, layout, offsets).rows(0, 9);
     expect(Array.from(rows)).toEqual(Array.from(want));
     expect(() => noiseSource(grey, idx, crop, layout, offsets, { images: { side: 13, cache } }).rows(0, 9)).toThrow('noise crops: samples 0–8 reach outside the 13-px noise image');
+    const right = offsets.map((v, i) => (i % 2 ? v - 1 : v + 2)); // x 8..13, y 7..12: only the right edge is out
+    expect(() => noiseSource(grey, idx, crop, layout, right, { images: { side: 13, cache } }).rows(0, 9)).toThrow(/outside the 13-px/);
     const left = offsets.map((v, i) => (i % 2 ? v : v - 7)); // x from −1
     expect(() => noiseSource(grey, idx, crop, layout, left, { images: { side: 40, cache } }).rows(0, 9)).toThrow(/outside/);
     const up = offsets.map((v, i) => (i % 2 ? v - 9 : v)); // y from −1
