@@ -102,6 +102,7 @@ describe('geometry edge cases', () => {
     expect(Array.from(centreCropRGB(img, W, H, 3, 3))).toEqual([1, 101, 201, 2, 102, 202, 3, 103, 203, 11, 111, 211, 12, 112, 212, 13, 113, 213, 21, 121, 221, 22, 122, 222, 23, 123, 223]);
     expect(() => centreCropRGB(new Uint8Array(W * H * 2), W, H, 2, 2)).toThrow('pixels: expected 1 or ≥ 3 channels, got 2');
     expect(() => centreCropRGB(img, W, H, 1, 2)).toThrow('pixels: expected 5×3×1 = 15 values, got 45');
+    expect(() => centreCropRGB(img.subarray(0, 10), W, H, 3, 2)).toThrow('pixels: expected 5×3×3 = 45 values, got 10');
     expect(() => centreCropRGB(img, W, H, 3, 4)).toThrow(/does not fit/);
   });
 });
