@@ -41,6 +41,7 @@ describe('feature layouts, exactly', () => {
     for (const l of [
       featureLayout(grey, crop, 'pixels'), // checks present but pixel features asked for
       featureLayout(grey, crop, 'pixels', 2), // bins only in the check mode
+      featureLayout({ ...grey, check: 1 }, crop, 'pixels', 2), // … also on pixel noise (AWA reads pixels)
       featureLayout({ ...grey, check: 1 }, crop, 'checks'), // bin 1
       featureLayout({ ...grey, check: 1 }, crop, 'checks', 1),
     ]) {
@@ -134,6 +135,9 @@ describe('noise sources, exactly', () => {
     const rows = noiseSource(grey, idx, crop, layout, offsets, { images: { side: 14, cache } }).rows(0, 9);
     const want = noiseSource(grey, idx, crop, layout, offsets).rows(0, 9);
     expect(Array.from(rows)).toEqual(Array.from(want));
+    // a range ending at a crop with image rows below it (written to the end of the output, not beyond)
+    expect(Array.from(noiseSource(grey, idx, crop, layout, offsets, { images: { side: 14, cache } }).rows(2, 5))).toEqual(Array.from(want.subarray(32, 80)));
+    expect(Array.from(noiseSource(grey, idx, crop, layout, offsets).rows(2, 5))).toEqual(Array.from(want.subarray(32, 80)));
     expect(() => noiseSource(grey, idx, crop, layout, offsets, { images: { side: 13, cache } }).rows(0, 9)).toThrow('noise crops: samples 0–8 reach outside the 13-px noise image');
     const right = offsets.map((v, i) => (i % 2 ? v - 1 : v + 2)); // x 8..13, y 7..12: only the right edge is out
     expect(() => noiseSource(grey, idx, crop, layout, right, { images: { side: 13, cache } }).rows(0, 9)).toThrow(/outside the 13-px/);
