@@ -136,3 +136,69 @@ describe('grating pixels', () => {
     expect(() => gratingImageInto(new Float32Array(10), 0, d, 5, 4)).toThrow(/do not fit/);
   });
 });
+
+describe('grating set edges', () => {
+  it('rejects a non-positive or missing kStep and kMin above kMax, naming the key', () => {
+    for (const kStep of [0, -0.5, NaN]) expect(() => gratingAxes({ ...defaults, kStep })).toThrow(`stimuli.gratings.kStep: expected a positive number, got ${kStep}`);
+    expect(() => gratingAxes({ ...defaults, kMin: -1, kMax: -2 })).toThrow('stimuli.gratings.kMin: expected ≤ kMax (-2), got -1');
+  });
+
+  it('counts k = kMin … kMax inclusive although (kMax − kMin)/kStep rounds below the integer', () => {
+    expect((-0.8 - -1.5) / 0.1).toBeLessThan(7); // 6.999999999999999
+    const ks = gratingAxes({ ...defaults, kMin: -1.5, kMax: -0.8, kStep: 0.1 }).ks;
+    expect(ks.length).toBe(8);
+    expect(ks[7]).toBeCloseTo(-0.8, 12);
+    expect(gratingAxes({ ...defaults, kMin: -2, kMax: -1.75, kStep: 0.5 }).ks).toEqual([-2]); // a step beyond kMax is not taken
+  });
+
+  it('every grating carries the set’s contrast; a 3 × 2 × 1 set lists θ, then f', () => {
+    const list = gratingList({ orientations: 3, kMin: -3, kMax: -2, kStep: 1, phases: 1, contrast: 0.3 });
+    expect(list).toEqual([
+      { stimulus: 0, thetaDeg: 0, sfCpp: 1 / 8, phaseDeg: 0, contrast: 0.3 },
+      { stimulus: 1, thetaDeg: 0, sfCpp: 1 / 4, phaseDeg: 0, contrast: 0.3 },
+      { stimulus: 2, thetaDeg: 60, sfCpp: 1 / 8, phaseDeg: 0, contrast: 0.3 },
+      { stimulus: 3, thetaDeg: 60, sfCpp: 1 / 4, phaseDeg: 0, contrast: 0.3 },
+      { stimulus: 4, thetaDeg: 120, sfCpp: 1 / 8, phaseDeg: 0, contrast: 0.3 },
+      { stimulus: 5, thetaDeg: 120, sfCpp: 1 / 4, phaseDeg: 0, contrast: 0.3 },
+    ]);
+  });
+
+  it('any window is bit-identical to that window of the whole image (shards and crops see the same stimulus)', () => {
+    for (const d of [g(30, 0.07, 45), g(165, 2 ** -1.5, 315, 0.3)]) {
+      const W = 40;
+      const full = gratingImage(d, W, W);
+      for (const [x0, y0, w, h] of [[0, 0, W, W], [7, 3, 11, 13], [39, 39, 1, 1], [20, 0, 20, 40]]) {
+        const win = gratingImage(d, w, h, x0, y0);
+        const want = new Float32Array(w * h * 3);
+        for (let r = 0; r < h; r++) want.set(full.subarray(((y0 + r) * W + x0) * 3, ((y0 + r) * W + x0 + w) * 3), r * w * 3);
+        expect(win).toEqual(want);
+      }
+    }
+  });
+
+  it('Into: an output that fits exactly is written, a negative offset is refused with the sizes', () => {
+    const d = g(60, 0.05, 30);
+    const buf = new Float32Array(2 * 3 * 3);
+    gratingImageInto(buf, 0, d, 3, 2, 4, 5);
+    expect(buf).toEqual(gratingImage(d, 3, 2, 4, 5));
+    expect(() => gratingImageInto(buf, -1, d, 1, 1)).toThrow('grating output: 1×1×3 values at offset -1 do not fit in 18');
+    expect(() => gratingImageInto(buf, 1, d, 3, 2)).toThrow('grating output: 3×2×3 values at offset 1 do not fit in 18');
+    // room before and after the window stays untouched
+    const big = new Float32Array(4 + 18 + 9).fill(-1);
+    gratingImageInto(big, 4, d, 3, 2, 4, 5);
+    expect(Array.from(big.subarray(0, 4))).toEqual([-1, -1, -1, -1]);
+    expect(big.subarray(4, 22)).toEqual(buf);
+    expect(Array.from(big.subarray(22))).toEqual(new Array(9).fill(-1));
+  });
+
+  it('the origin shifts the phase by 2πf(x0 cos θ + y0 sin θ): pixel (0, 0) of a window at (x0, y0) is L(x0, y0)', () => {
+    // θ = 0, f = 1/8: x0 = 4 is half a period (cos π = −1); θ = 90°: y0 = 4 likewise; x0 moves nothing at θ = 90°
+    expect(gratingImage(g(0, 1 / 8), 1, 1, 4, 0)[0]).toBeCloseTo(0, 4);
+    expect(gratingImage(g(90, 1 / 8), 1, 1, 0, 4)[0]).toBeCloseTo(0, 4);
+    expect(gratingImage(g(90, 1 / 8), 1, 1, 4, 0)[0]).toBeCloseTo(255, 4);
+    expect(gratingImage(g(0, 1 / 8), 1, 1, 0, 4)[0]).toBeCloseTo(255, 4);
+    expect(gratingLuminance(g(0, 1 / 8), 4, 0)).toBeCloseTo(0, 9);
+    expect(gratingLuminance(g(90, 1 / 8), 0, 2)).toBeCloseTo(127.5, 9);
+    expect(gratingLuminance(g(90, 1 / 8, 0, 0.4), 0, 4)).toBeCloseTo(127.5 * 0.6, 9);
+  });
+});

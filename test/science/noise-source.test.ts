@@ -1,10 +1,213 @@
-// Noise crops as analysis samples: the check-space layout reproduces every pixel, and AWC on checks recovers
-// an energy unit's quadrature pair (expanded back to pixels).
+// Noise crops as analysis samples: check and bin layouts and their features computed by hand on small crops, the
+// check-space layout reproduces every pixel, and AWC on checks recovers an energy unit's quadrature pair (expanded
+// back to pixels).
 import { describe, expect, it } from 'vitest';
-import { featureLayout, NoiseImageCache, imageRuns, noiseSource, toPixels } from '../../science/noise-source.ts';
+import { analysisBin, binnedSide, featureLayout, NoiseImageCache, imageRuns, noiseSource, toPixels } from '../../science/noise-source.ts';
 import { noiseCrop } from '../../science/noise.ts';
 import { awcTask } from '../../stages/revcor-worker.ts';
 import { gabor, maxPrincipalAngle } from '../fixtures/synthetic-units.ts';
+
+// the exact, fast tests first: under mutation testing a mutant is done at its first failing test
+describe('feature layouts, exactly', () => {
+  const grey = { seed: 6, sigma: 48, color: 'grey' as const, check: 2 };
+
+  it('checks: a 3-px crop at x0 = −1 on 2×2 checks meets 2×2 checks; each pixel maps to its check, each check to its first pixel', () => {
+    // columns x = −1 | 0, 1 → checks −1 | 0; rows y = 1 | 2, 3 → checks 0 | 1
+    const l = featureLayout(grey, { x0: -1, y0: 1, size: 3 }, 'checks');
+    expect([l.kind, l.D, l.pixelD, l.checks]).toEqual(['checks', 4, 9, true]);
+    expect(Array.from(l.pixelToFeature)).toEqual([0, 1, 1, 2, 3, 3, 2, 3, 3]);
+    expect(Array.from(l.featureToPixel)).toEqual([0, 1, 3, 4]);
+    expect(Array.from(l.pixelWeight)).toEqual(new Array(9).fill(1));
+    // rgb: the channel is the fastest index of both
+    const c = featureLayout({ ...grey, color: 'rgb' }, { x0: 0, y0: 0, size: 3 }, 'checks');
+    expect([c.D, c.pixelD]).toEqual([12, 27]);
+    expect(Array.from(c.pixelToFeature.subarray(0, 9))).toEqual([0, 1, 2, 0, 1, 2, 3, 4, 5]);
+    expect(Array.from(c.featureToPixel)).toEqual([0, 1, 2, 6, 7, 8, 9 * 2, 9 * 2 + 1, 9 * 2 + 2, 24, 25, 26]);
+  });
+
+  it('bins: a 5-px crop on 2×2 bins has 3×3 bins of 4, 2 and 1 pixels, weighted 1/√k', () => {
+    const l = featureLayout({ ...grey, check: 1 }, { x0: 9, y0: 9, size: 5 }, 'checks', 2);
+    expect([l.kind, l.D, l.pixelD, l.checks]).toEqual(['bins', 9, 25, false]);
+    expect(Array.from(l.pixelToFeature)).toEqual([0, 0, 1, 1, 2, 0, 0, 1, 1, 2, 3, 3, 4, 4, 5, 3, 3, 4, 4, 5, 6, 6, 7, 7, 8]);
+    expect(Array.from(l.featureToPixel)).toEqual([0, 2, 4, 10, 12, 14, 20, 22, 24]);
+    const w = [0.5, 0.5, Math.SQRT1_2, 0.5, 0.5, Math.SQRT1_2, Math.SQRT1_2, Math.SQRT1_2, 1].map(Math.fround);
+    expect(Array.from(l.pixelWeight.subarray(0, 5))).toEqual([w[0], w[0], w[1], w[1], w[2]]);
+    expect(l.pixelWeight[24]).toBe(1);
+    expect(l.pixelWeight[20]).toBe(Math.fround(Math.SQRT1_2));
+  });
+
+  it('the identity where neither checks nor bins apply', () => {
+    const crop = { x0: 0, y0: 0, size: 4 };
+    for (const l of [
+      featureLayout(grey, crop, 'pixels'), // checks present but pixel features asked for
+      featureLayout(grey, crop, 'pixels', 2), // bins only in the check mode
+      featureLayout({ ...grey, check: 1 }, crop, 'pixels', 2), // … also on pixel noise (AWA reads pixels)
+      featureLayout({ ...grey, check: 1 }, crop, 'checks'), // bin 1
+      featureLayout({ ...grey, check: 1 }, crop, 'checks', 1),
+    ]) {
+      expect([l.kind, l.D, l.pixelD, l.checks]).toEqual(['pixels', 16, 16, false]);
+      expect(Array.from(l.pixelToFeature)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+      expect(Array.from(l.featureToPixel)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+      expect(Array.from(l.pixelWeight)).toEqual(new Array(16).fill(1));
+    }
+    expect(featureLayout(grey, crop, 'checks', 2).kind).toBe('checks'); // noise checks win over bins
+  });
+
+  it('binnedSide = ⌈size/b⌉; analysisBin: the smallest b with ⌈size/b⌉²·channels ≤ maxDim, 1 with checks, at most size', () => {
+    expect([binnedSide(7, 3), binnedSide(6, 3), binnedSide(1, 3), binnedSide(5, 1)]).toEqual([3, 2, 1, 5]);
+    expect(analysisBin(20, 1, 1, 400)).toBe(1);
+    expect(analysisBin(20, 1, 1, 399)).toBe(2);
+    expect(analysisBin(20, 1, 1, 100)).toBe(2);
+    expect(analysisBin(20, 1, 1, 99)).toBe(3); // 7² = 49
+    expect(analysisBin(20, 3, 1, 100)).toBe(4); // 3·10² > 100, 3·7² = 147 > 100, 3·5² = 75
+    expect(analysisBin(20, 1, 2, 10)).toBe(1);
+    expect(analysisBin(20, 1, 1, 0)).toBe(20);
+  });
+});
+
+describe('noise sources, exactly', () => {
+  const grey = { seed: 6, sigma: 48, color: 'grey' as const, check: 1 };
+
+  it('bin features are Σ (s − 127.5)/√k over each bin, from the noise crop (grey and rgb, one bin and many)', () => {
+    for (const [color, size, bin] of [['grey', 5, 2], ['rgb', 5, 2], ['grey', 3, 4], ['rgb', 3, 3]] as const) {
+      const p = { ...grey, color };
+      const C = color === 'rgb' ? 3 : 1;
+      const crop = { x0: 2, y0: -3, size };
+      const layout = featureLayout(p, crop, 'checks', bin);
+      const nb = Math.ceil(size / bin);
+      expect(layout.D).toBe(nb * nb * C);
+      const src = noiseSource(p, [4, 8], crop, layout);
+      expect(src.offset).toBe(127.5);
+      const rows = src.rows(0, 2);
+      for (let n = 0; n < 2; n++) {
+        const pix = noiseCrop(p, [4, 8][n]!, crop.x0, crop.y0, size, size);
+        for (let by = 0; by < nb; by++) for (let bx = 0; bx < nb; bx++) for (let k = 0; k < C; k++) {
+          let s = 0;
+          let cnt = 0;
+          for (let y = by * bin; y < Math.min(size, (by + 1) * bin); y++) for (let x = bx * bin; x < Math.min(size, (bx + 1) * bin); x++) {
+            s += pix[(y * size + x) * C + k]! - 127.5;
+            cnt++;
+          }
+          expect(rows[n * layout.D + (by * nb + bx) * C + k]).toBeCloseTo(s / Math.sqrt(cnt), 4);
+        }
+      }
+    }
+  });
+
+  it('pixel and check features: raw grey levels, or minus 127.5 when centred (the source announces it); any row range', () => {
+    const crop = { x0: 1, y0: 2, size: 4 };
+    const idx = [3, 1, 4, 1, 5];
+    for (const p of [grey, { ...grey, color: 'rgb' as const, check: 2 }]) {
+      for (const layout of [featureLayout(p, crop, 'pixels'), featureLayout(p, crop, 'checks')]) {
+        const raw = noiseSource(p, idx, crop, layout);
+        expect(raw.offset).toBeUndefined();
+        expect([raw.N, raw.D]).toEqual([5, layout.D]);
+        const centred = noiseSource(p, idx, crop, layout, null, { centred: true });
+        expect(centred.offset).toBe(127.5);
+        const rows = raw.rows(1, 4);
+        for (let n = 1; n < 4; n++) {
+          const pix = noiseCrop(p, idx[n]!, crop.x0, crop.y0, crop.size, crop.size);
+          const want = Array.from(layout.featureToPixel, (i) => pix[i]!);
+          expect(Array.from(rows.subarray((n - 1) * layout.D, n * layout.D))).toEqual(want);
+        }
+        expect(Array.from(centred.rows(1, 4))).toEqual(Array.from(rows, (v) => Math.fround(v - 127.5)));
+      }
+    }
+  });
+
+  it('refuses offsets of the wrong length and offsets with check features, saying why', () => {
+    const crop = { x0: 0, y0: 0, size: 4 };
+    expect(() => noiseSource(grey, [1, 2], crop, featureLayout(grey, crop, 'pixels'), [0, 0, 0])).toThrow('noise offsets: expected 2 per sample (4), got 3');
+    const p = { ...grey, check: 2 };
+    expect(() => noiseSource(p, [1], crop, featureLayout(p, crop, 'checks'), [0, 0])).toThrow(/cut noise checks differently/);
+  });
+
+  it('whole images: crops touching the image edge are served, one pixel beyond (on any side) is refused', () => {
+    const crop = { x0: 2, y0: 3, size: 4 };
+    const layout = featureLayout(grey, crop, 'pixels');
+    const cache = new NoiseImageCache();
+    // 9 crops of image 7 on a 1-px grid: their 6×6 region costs less than 9 × 16 px, so it is shared
+    const offsets: number[] = [];
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) offsets.push(x + 4, y + 5);
+    const idx = new Array(9).fill(7);
+    expect(imageRuns(idx, offsets, 4, 0, 9)[0]).toMatchObject({ shared: true, dx0: 4, dy0: 5, width: 6, height: 6 });
+    // the run covers x 6..11, y 8..13: a 14-px image holds it exactly
+    const rows = noiseSource(grey, idx, crop, layout, offsets, { images: { side: 14, cache } }).rows(0, 9);
+    const want = noiseSource(grey, idx, crop, layout, offsets).rows(0, 9);
+    expect(Array.from(rows)).toEqual(Array.from(want));
+    // a range ending at a crop with image rows below it (written to the end of the output, not beyond)
+    expect(Array.from(noiseSource(grey, idx, crop, layout, offsets, { images: { side: 14, cache } }).rows(2, 5))).toEqual(Array.from(want.subarray(32, 80)));
+    expect(Array.from(noiseSource(grey, idx, crop, layout, offsets).rows(2, 5))).toEqual(Array.from(want.subarray(32, 80)));
+    expect(() => noiseSource(grey, idx, crop, layout, offsets, { images: { side: 13, cache } }).rows(0, 9)).toThrow('noise crops: samples 0–8 reach outside the 13-px noise image');
+    const right = offsets.map((v, i) => (i % 2 ? v - 1 : v + 2)); // x 8..13, y 7..12: only the right edge is out
+    expect(() => noiseSource(grey, idx, crop, layout, right, { images: { side: 13, cache } }).rows(0, 9)).toThrow(/outside the 13-px/);
+    const left = offsets.map((v, i) => (i % 2 ? v : v - 7)); // x from −1
+    expect(() => noiseSource(grey, idx, crop, layout, left, { images: { side: 40, cache } }).rows(0, 9)).toThrow(/outside/);
+    const up = offsets.map((v, i) => (i % 2 ? v - 9 : v)); // y from −1
+    expect(() => noiseSource(grey, idx, crop, layout, up, { images: { side: 40, cache } }).rows(0, 9)).toThrow(/outside/);
+    const topLeft = offsets.map((v, i) => (i % 2 ? v - 8 : v - 6)); // the run starts at (0, 0): accepted
+    expect(Array.from(noiseSource(grey, idx, crop, layout, topLeft, { images: { side: 6, cache } }).rows(0, 9))).toEqual(
+      Array.from(noiseSource(grey, idx, crop, layout, topLeft).rows(0, 9)),
+    );
+  });
+
+  it('imageRuns: a region costing as many pixels as its crops is not shared; runs split at every change of image', () => {
+    // two 2-px crops side by side: region 4×2 = 8 = 2 crops × 4 px
+    expect(imageRuns([5, 5], [0, 0, 2, 0], 2, 0, 2)).toEqual([{ start: 0, end: 2, shared: false, dx0: 0, dy0: 0, width: 4, height: 2 }]);
+    // overlapping by one column: 3×2 = 6 < 8
+    expect(imageRuns([5, 5], [0, 0, 1, 0], 2, 0, 2)).toEqual([{ start: 0, end: 2, shared: true, dx0: 0, dy0: 0, width: 3, height: 2 }]);
+    // negative offsets, bounding box from the smallest and largest of each axis
+    expect(imageRuns([1, 1, 1], [3, -2, -1, 4, 0, 0], 3, 0, 3)).toEqual([{ start: 0, end: 3, shared: true, dx0: -1, dy0: -2, width: 7, height: 9 }].map((r) => ({ ...r, shared: 7 * 9 < 27 })));
+    // image 2, 3, 2 again: three runs; a range inside the list
+    const runs = imageRuns([2, 3, 2, 2], [0, 0, 0, 0, 1, 1, 0, 1], 4, 1, 4);
+    expect(runs.map((r) => [r.start, r.end])).toEqual([[1, 2], [2, 4]]);
+    expect(runs[1]).toMatchObject({ dx0: 0, dy0: 1, width: 5, height: 4, shared: true });
+    expect(imageRuns([2], [0, 0], 4, 1, 1)).toEqual([]);
+  });
+
+  it('NoiseImageCache: one image per (seed, σ, colour, check, side, index), reused, least recently used dropped over the budget', () => {
+    const bytes = 8 * 8 * 4;
+    const cache = new NoiseImageCache(2 * bytes);
+    expect(cache.maxBytes).toBe(2 * bytes);
+    const a = cache.get(grey, 1, 8);
+    expect(Array.from(a)).toEqual(Array.from(noiseCrop(grey, 1, 0, 0, 8, 8)));
+    expect(cache.get(grey, 1, 8)).toBe(a);
+    for (const other of [{ ...grey, seed: 7 }, { ...grey, sigma: 30 }, { ...grey, check: 2 }]) expect(new NoiseImageCache().get(other, 1, 8)).not.toEqual(a);
+    const fresh = new NoiseImageCache();
+    expect(fresh.get(grey, 1, 4)).not.toBe(fresh.get(grey, 1, 8));
+    expect(fresh.get({ ...grey, color: 'rgb' }, 1, 8).length).toBe(192);
+    expect(fresh.get(grey, 2, 8)).not.toBe(fresh.get(grey, 1, 8));
+    expect(fresh.size).toBe(4);
+    const b = cache.get(grey, 2, 8);
+    expect(cache.size).toBe(2);
+    expect(cache.get(grey, 1, 8)).toBe(a); // a is now the most recent
+    cache.get(grey, 3, 8); // over budget: b (least recent) goes
+    expect(cache.size).toBe(2);
+    expect(cache.get(grey, 1, 8)).toBe(a);
+    expect(cache.get(grey, 2, 8)).not.toBe(b);
+    // an image larger than the budget is kept alone
+    const tiny = new NoiseImageCache(10);
+    const t1 = tiny.get(grey, 1, 8);
+    expect(tiny.size).toBe(1);
+    expect(tiny.get(grey, 1, 8)).toBe(t1);
+    tiny.get(grey, 2, 8);
+    expect(tiny.size).toBe(1);
+    expect(tiny.get(grey, 1, 8)).not.toBe(t1);
+    expect(new NoiseImageCache().maxBytes).toBe(256 * 2 ** 20);
+  });
+
+  it('toPixels: checks replicate (unit norm when asked; a zero vector stays zero), bins apply 1/√k, pixels copy', () => {
+    const checks = featureLayout({ ...grey, check: 2 }, { x0: -1, y0: 1, size: 3 }, 'checks'); // checks of 1, 2, 2, 4 pixels
+    expect(Array.from(toPixels([1, 2, 3, 4], checks, false))).toEqual([1, 2, 2, 3, 4, 4, 3, 4, 4]);
+    const n = Math.sqrt(1 + 2 * 4 + 2 * 9 + 4 * 16);
+    expect(Array.from(toPixels([1, 2, 3, 4], checks, true))).toEqual([1, 2, 2, 3, 4, 4, 3, 4, 4].map((v) => Math.fround(Math.fround(v) / n)));
+    expect(Array.from(toPixels([0, 0, 0, 0], checks, true))).toEqual(new Array(9).fill(0));
+    const bins = featureLayout(grey, { x0: 0, y0: 0, size: 3 }, 'checks', 2); // bins of 4, 2, 2, 1 pixels
+    expect(Array.from(toPixels([2, 2, 2, 2], bins, true))).toEqual([1, 1, Math.SQRT2, 1, 1, Math.SQRT2, Math.SQRT2, Math.SQRT2, 2].map(Math.fround));
+    const pix = featureLayout(grey, { x0: 0, y0: 0, size: 2 }, 'pixels');
+    expect(Array.from(toPixels([3, 0, 0, 4], pix, true))).toEqual([3, 0, 0, 4]);
+  });
+});
 
 describe('noise sources', () => {
   it('check layout: every pixel equals its check value; crops not aligned to the check grid', () => {

@@ -6,10 +6,13 @@ import {
   noiseCropInto,
   noiseImageRGB,
   noiseImageRGBInto,
+  noiseChannels,
   noiseMoments,
   normalCdf,
+  normalPdf,
   type NoiseParams,
 } from '../../science/noise.ts';
+import { philox4x32 } from '../../science/philox.ts';
 
 const grey: NoiseParams = { seed: 1, sigma: 48, color: 'grey', check: 1 };
 const rgb: NoiseParams = { ...grey, color: 'rgb' };
@@ -200,5 +203,151 @@ describe('noise moments', () => {
     expect(() => noiseCrop({ ...grey, check: 0 }, 0, 0, 0, 2, 2)).toThrow(/check/);
     expect(() => noiseCrop(grey, 0, 0.5, 0, 2, 2)).toThrow(/origin/);
     expect(() => noiseCropInto(new Float32Array(3), 0, grey, 0, 0, 0, 2, 2)).toThrow(/do not fit/);
+  });
+});
+
+// The documented generator written out independently: counter (⌊x/c⌋, ⌊y/c⌋, n, 0) as uint32, key (seed mod 2^32,
+// ⌊seed/2^32⌋), u = (w + 0.5)/2^32, Box–Muller, clip to [0, 255]; Philox4x32-10 itself is checked against Random123's
+// known answers in philox.test.ts.
+function documentedPixel(p: NoiseParams, n: number, x: number, y: number): [number, number, number] {
+  const w = new Uint32Array(4);
+  philox4x32(Math.floor(x / p.check) >>> 0, Math.floor(y / p.check) >>> 0, n, 0, p.seed % 2 ** 32, Math.floor(p.seed / 2 ** 32), w);
+  const u = Array.from(w, (v) => (v + 0.5) / 2 ** 32);
+  const clip = (v: number) => Math.min(255, Math.max(0, v));
+  const r = Math.sqrt(-2 * Math.log(u[0]!));
+  const r2 = Math.sqrt(-2 * Math.log(u[2]!));
+  return [
+    clip(127.5 + p.sigma * r * Math.cos(2 * Math.PI * u[1]!)),
+    clip(127.5 + p.sigma * r * Math.sin(2 * Math.PI * u[1]!)),
+    clip(127.5 + p.sigma * r2 * Math.cos(2 * Math.PI * u[3]!)),
+  ];
+}
+
+describe('noise values (the documented generator)', () => {
+  it('seed 0, stimulus 0, check (0, 0): Philox4x32-10 known answer 0 through the uniforms and Box–Muller', () => {
+    // Random123 kat_vectors: philox4x32_10(ctr 0, key 0) = 6627e8d5 e169c58d bc57ac4c 9b00dbd8
+    const u = [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8].map((w) => (w + 0.5) / 2 ** 32);
+    const xi = [
+      Math.sqrt(-2 * Math.log(u[0]!)) * Math.cos(2 * Math.PI * u[1]!), // 0.99114
+      Math.sqrt(-2 * Math.log(u[0]!)) * Math.sin(2 * Math.PI * u[1]!), // −0.92466
+      Math.sqrt(-2 * Math.log(u[2]!)) * Math.cos(2 * Math.PI * u[3]!), // −0.61761
+    ];
+    expect(xi[0]).toBeCloseTo(0.99114, 5);
+    const p0 = { seed: 0, sigma: 48, color: 'rgb' as const, check: 3 };
+    const a = noiseCrop(p0, 0, 0, 0, 3, 3);
+    for (let i = 0; i < 9; i++) for (let k = 0; k < 3; k++) expect(a[3 * i + k]).toBeCloseTo(127.5 + 48 * xi[k]!, 4);
+    const g = noiseCrop({ ...p0, color: 'grey', sigma: 20 }, 0, 0, 0, 3, 3);
+    for (const v of g) expect(v).toBeCloseTo(127.5 + 20 * xi[0]!, 4);
+    // clipped: σ = 200 puts G (127.5 − 184.9) below 0
+    const c = noiseCrop({ ...p0, sigma: 200, check: 1 }, 0, 0, 0, 1, 1);
+    expect(Array.from(c)).toEqual([255, 0, Math.fround(127.5 + 200 * xi[2]!)]);
+  });
+
+  it.each([
+    ['grey, checks 3, seed ≥ 2^32, negative origin', { seed: 5 * 2 ** 32 + 7, sigma: 48, color: 'grey', check: 3 }, 123456, -4, -5],
+    ['rgb, checks 1', { seed: 2 ** 32 - 1, sigma: 60, color: 'rgb', check: 1 }, 2 ** 32 - 1, 250, 3],
+    ['rgb, checks 2, seed 2^53 − 1', { seed: Number.MAX_SAFE_INTEGER, sigma: 100, color: 'rgb', check: 2 }, 9, -3, 6],
+    ['grey, checks 2, a window wholly left of the image, partly above it', { seed: 3, sigma: 48, color: 'grey', check: 2 }, 0, -70, -9],
+  ] as const)('every pixel of a window equals the documented generator, to the last float32 bit (%s)', (_name, p, n, x0, y0) => {
+    // 64×64 windows: a change of the uniforms by 2^-32 (u = w/2^32 or (w + 1)/2^32) moves a grey level by ~1e-7,
+    // below float32's resolution (~8e-6 near 128) except for the ~1 % of values next to a rounding boundary
+    const [W, H] = [64, 64];
+    const C = p.color === 'rgb' ? 3 : 1;
+    const a = noiseCrop(p, n, x0, y0, W, H);
+    const img = noiseImageRGB(p, n, x0, y0, W, H);
+    const want = new Float32Array(W * H * C);
+    const wantImg = new Float32Array(W * H * 3);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const v = documentedPixel(p, n, x0 + x, y0 + y);
+        const i = y * W + x;
+        want.set(v.slice(0, C), i * C);
+        wantImg.set(C === 3 ? v : [v[0], v[0], v[0]], 3 * i);
+      }
+    }
+    expect(a).toEqual(want);
+    expect(img).toEqual(wantImg);
+  });
+
+  it('Into writes exactly its window: values before and after it in the buffer stay untouched', () => {
+    for (const p of [grey, { ...rgb, check: 2 }]) {
+      const C = p.color === 'rgb' ? 3 : 1;
+      const buf = new Float32Array(3 + 5 * 4 * C + 7).fill(-1);
+      noiseCropInto(buf, 3, p, 2, 1, 1, 5, 4);
+      expect(Array.from(buf.subarray(0, 3))).toEqual([-1, -1, -1]);
+      expect(buf.subarray(3, 3 + 20 * C)).toEqual(noiseCrop(p, 2, 1, 1, 5, 4));
+      expect(Array.from(buf.subarray(3 + 20 * C))).toEqual(new Array(7).fill(-1));
+      const img = new Float32Array(2 + 5 * 4 * 3 + 4).fill(-1);
+      noiseImageRGBInto(img, 2, p, 2, 1, 1, 5, 4);
+      expect(Array.from(img.subarray(0, 2))).toEqual([-1, -1]);
+      expect(img.subarray(2, 62)).toEqual(noiseImageRGB(p, 2, 1, 1, 5, 4));
+      expect(Array.from(img.subarray(62))).toEqual([-1, -1, -1, -1]);
+    }
+  });
+});
+
+describe('noise arguments', () => {
+  const ok = () => new Float32Array(4);
+  it.each([
+    ['seed −1', { ...grey, seed: -1 }, 0, /noise seed: expected an integer ≥ 0, got -1/],
+    ['seed 1.5', { ...grey, seed: 1.5 }, 0, /noise seed/],
+    ['seed 2^53', { ...grey, seed: 2 ** 53 }, 0, /noise seed/],
+    ['sigma 0', { ...grey, sigma: 0 }, 0, /noise sigma: expected a positive number, got 0/],
+    ['sigma NaN', { ...grey, sigma: NaN }, 0, /noise sigma/],
+    ['check 1.5', { ...grey, check: 1.5 }, 0, /noise check: expected a positive integer, got 1.5/],
+    ['check 0', { ...grey, check: 0 }, 0, /noise check/],
+    ['color', { ...grey, color: 'blue' as 'grey' }, 0, /noise color: expected grey or rgb, got blue/],
+    ['n 2^32', grey, 2 ** 32, /noise index: expected an integer in \[0, 2\^32\), got 4294967296/],
+  ] as const)('rejects %s', (_name, p, n, message) => {
+    expect(() => noiseCropInto(ok(), 0, p, n, 0, 0, 2, 2)).toThrow(message);
+  });
+
+  it('rejects a fractional origin or size, a negative size, and output that does not fit; accepts the edges', () => {
+    expect(() => noiseCrop(grey, 0, 0, 0.5, 2, 2)).toThrow(/noise crop origin: expected integers, got \(0, 0.5\)/);
+    expect(() => noiseCropInto(ok(), 0, grey, 0, 0, 0, 1.5, 2)).toThrow(/noise crop size: expected integers ≥ 0, got 1.5×2/);
+    expect(() => noiseCropInto(ok(), 0, grey, 0, 0, 0, 2, 1.5)).toThrow(/noise crop size/);
+    expect(() => noiseCropInto(ok(), 0, grey, 0, 0, 0, -1, 2)).toThrow(/noise crop size/);
+    expect(() => noiseCropInto(ok(), 0, grey, 0, 0, 0, 2, -1)).toThrow(/noise crop size/);
+    expect(() => noiseCropInto(ok(), -1, grey, 0, 0, 0, 1, 1)).toThrow(/noise output: 1×1×1 values at offset -1 do not fit in 4/);
+    expect(() => noiseCropInto(ok(), 1, grey, 0, 0, 0, 2, 2)).toThrow(/do not fit/);
+    expect(() => noiseImageRGBInto(new Float32Array(11), 0, grey, 0, 0, 0, 2, 2)).toThrow(/2×2×3 values at offset 0 do not fit in 11/);
+    // exactly fitting, the largest seed and index, empty crops
+    const buf = new Float32Array(5);
+    noiseCropInto(buf, 1, { ...grey, seed: Number.MAX_SAFE_INTEGER }, 2 ** 32 - 1, 0, 0, 2, 2);
+    expect(buf[0]).toBe(0);
+    expect(buf.subarray(1).every((v) => v > 0)).toBe(true);
+    expect(noiseCrop(grey, 0, 3, 3, 0, 5).length).toBe(0);
+    expect(noiseCrop(rgb, 0, 3, 3, 5, 0).length).toBe(0);
+    const edge = new Float32Array(2);
+    noiseCropInto(edge, 2, grey, 0, 0, 0, 0, 4);
+    expect(Array.from(edge)).toEqual([0, 0]);
+  });
+
+  it('noiseChannels: 1 for grey, 3 for rgb', () => {
+    expect(noiseChannels(grey)).toBe(1);
+    expect(noiseChannels(rgb)).toBe(3);
+  });
+});
+
+describe('normal distribution helpers', () => {
+  it('Φ and φ at known points', () => {
+    expect(normalCdf(0)).toBe(0.5);
+    expect(normalCdf(1.959963984540054)).toBeCloseTo(0.975, 14);
+    expect(normalCdf(-1)).toBeCloseTo(0.15865525393145707, 14);
+    expect(normalPdf(0)).toBeCloseTo(1 / Math.sqrt(2 * Math.PI), 15);
+    expect(normalPdf(2)).toBeCloseTo(Math.exp(-2) / Math.sqrt(2 * Math.PI), 15);
+    expect(normalPdf(-2)).toBe(normalPdf(2));
+  });
+
+  it('clipped-normal moments: no clipping leaves (μ, σ); an interval far below or above gives the clip value and SD 0', () => {
+    const free = clippedNormalMoments(3, 2, -1e6, 1e6);
+    expect(free.mean).toBeCloseTo(3, 12);
+    expect(free.sd).toBeCloseTo(2, 12);
+    expect(clippedNormalMoments(1000, 1, 0, 255)).toEqual({ mean: 255, sd: 0 });
+    expect(clippedNormalMoments(-1000, 1, 0, 255)).toEqual({ mean: 0, sd: 0 });
+    // clip(ξ, 0, ∞): mean φ(0) = 1/√(2π), second moment E[ξ²; ξ > 0] = 1/2
+    const half = clippedNormalMoments(0, 1, 0, 1e6);
+    expect(half.mean).toBeCloseTo(1 / Math.sqrt(2 * Math.PI), 12);
+    expect(half.sd).toBeCloseTo(Math.sqrt(0.5 - 1 / (2 * Math.PI)), 12);
   });
 });
