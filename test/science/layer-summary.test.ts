@@ -1,7 +1,7 @@
 // Per-layer summary statistics against hand-computed small cases (science/layer-summary.ts).
 import { describe, expect, it } from 'vitest';
 import { wilsonInterval } from '../../science/intervals.ts';
-import { isStatistic, layerSummary, median, percent, SUMMARY_COLUMNS, SUMMARY_STATISTICS, type AwcUnits, type LayerUnits } from '../../science/layer-summary.ts';
+import { columnType, INTERVAL_METHOD, isStatistic, layerSummary, median, percent, rowEstimate, SUMMARY_COLUMNS, SUMMARY_STATISTICS, type AwcUnits, type LayerUnits, type SummaryRow } from '../../science/layer-summary.ts';
 import { predictionVerdicts } from '../../science/predict.ts';
 
 const tol = { thetaDeg: 15, octaves: 0.5 };
@@ -179,5 +179,78 @@ describe('layerSummary', () => {
     expect(s.n_awa_compared).toBeNaN();
     expect(s.pct_awa_reconstructed).toBeNaN();
     expect(s.median_osi).toBeNaN();
+  });
+});
+
+describe('the summary row: types, estimates, shares and counts (mutation-tested cases)', () => {
+  it('columnType: string, int and number columns by their declaration; statistics and unknown names are numbers', () => {
+    expect(columnType('layer')).toBe('string');
+    expect(columnType('preferred_counts')).toBe('string');
+    expect(columnType('n_units')).toBe('int');
+    expect(columnType('rf_size')).toBe('number');
+    expect(columnType('pct_responsive')).toBe('number');
+    expect(columnType('no_such_column')).toBe('number');
+  });
+
+  it('rowEstimate reads a statistic’s value, _lo, _hi and _n columns', () => {
+    const row = { pct_awc_significant: 40, pct_awc_significant_lo: 30, pct_awc_significant_hi: 55, pct_awc_significant_n: 64 } as unknown as SummaryRow;
+    expect(rowEstimate(row, 'pct_awc_significant')).toEqual({ value: 40, lo: 30, hi: 55, n: 64 });
+  });
+
+  it('percent is 100·count/total (not 100/count/total); a total of 0 is NaN, not infinite', () => {
+    expect(percent(2, 8)).toBe(25);
+    expect(percent(3, 0)).toBeNaN();
+  });
+
+  it('AWC significant = share of units with ≥ 1 significant excitatory eigenvalue (3 of 4)', () => {
+    const u = fourUnits();
+    u.awc = { ...u.awc!, nSigTop: [0, 2, 1, 3] };
+    const row = layerSummary(u);
+    expect(row.pct_awc_significant).toBe(75);
+    expect(row.pct_awc_significant_n).toBe(4);
+  });
+
+  it('category counts are JSON with sorted keys whatever order the units come in; without a category, empty strings', () => {
+    const u = fourUnits();
+    u.category = { ...u.category!, preferred: ['faces', 'words', 'cars', 'faces'], selective: [1, 1, 0, 1] }; // first seen: faces, words, cars
+    const row = layerSummary(u);
+    expect(row.preferred_counts).toBe('{"cars":1,"faces":2,"words":1}');
+    expect(row.selective_preferred_counts).toBe('{"faces":2,"words":1}');
+    const none = layerSummary({ ...fourUnits(), category: undefined });
+    expect(none.preferred_counts).toBe('');
+    expect(none.selective_preferred_counts).toBe('');
+  });
+
+  it('log f Spearman leaves out predictions of 0 Hz (log undefined) instead of ranking them lowest', () => {
+    // four compared units (significant AWC, grating-responsive): f_pred 0 for the first, which would rank lowest
+    // against the highest f_pref; without it the other three agree perfectly
+    const u = fourUnits();
+    u.tuning = { ...u.tuning!, responsive: [1, 1, 1, 1], thetaPref: [0, 90, 45, 30], fPref: [0.4, 0.1, 0.2, 0.3] };
+    u.awc = { ...u.awc!, nSigTop: [1, 1, 1, 1], thetaPred: [0, 90, 45, 30], fPred: [0, 0.1, 0.2, 0.3] };
+    const row = layerSummary(decided(u));
+    expect(row.awc_logf_spearman_n).toBe(3);
+    expect(row.awc_logf_spearman).toBeCloseTo(1, 12);
+  });
+
+  it('the V1 similarities come from the v1 row: value, _lo, _hi and the n column named for each; non-numbers are NaN', () => {
+    const u = fourUnits();
+    u.v1 = { v1_score: 0.7, v1_score_lo: 0.6, v1_score_hi: 0.8, v1_n_responsive: 12, v1_circular_variance: 0.5, v1_circular_variance_lo: 0.4, v1_circular_variance_hi: 'x', v1_circular_variance_n: 9 };
+    const row = layerSummary(u);
+    expect([row.v1_score, row.v1_score_lo, row.v1_score_hi, row.v1_score_n]).toEqual([0.7, 0.6, 0.8, 12]);
+    expect([row.v1_circular_variance, row.v1_circular_variance_lo, row.v1_circular_variance_n]).toEqual([0.5, 0.4, 9]);
+    expect(row.v1_circular_variance_hi).toBeNaN();
+    const without = layerSummary({ ...fourUnits(), v1: undefined });
+    expect(without.v1_score).toBeNaN();
+    expect(without.v1_score_n).toBeNaN();
+  });
+});
+
+describe('INTERVAL_METHOD (recorded in the summary checkpoint)', () => {
+  it('names the interval each kind of statistic is given: Wilson for proportions, bootstraps for the rest', () => {
+    for (const st of SUMMARY_STATISTICS) expect(INTERVAL_METHOD[st.kind], st.name).toMatch(/\w/);
+    expect(INTERVAL_METHOD.proportion).toMatch(/^Wilson score interval$/);
+    for (const k of ['median', 'mean', 'correlation', 'similarity'] as const) expect(INTERVAL_METHOD[k]).toMatch(/bootstrap/);
+    expect(INTERVAL_METHOD.median).toMatch(/units resampled/);
+    expect(INTERVAL_METHOD.correlation).toMatch(/pairs resampled/);
   });
 });
