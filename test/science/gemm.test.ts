@@ -2,14 +2,13 @@
 // combination, accumulation into addTo, batches at their offsets, the weighted Gram matrix, and size errors. JsMatMul
 // is the reference the ONNX Runtime implementation is tested against (test/model/ort-matmul.test.ts).
 import { describe, expect, it } from 'vitest';
+import { transposeEach } from '../../science/eigen.ts';
 import { checkSize, JsMatMul } from '../../science/gemm.ts';
 
 const mm = new JsMatMul();
 
-/** Row-major transpose of a rows×cols matrix. */
-function transpose(M: number[], rows: number, cols: number): number[] {
-  return Array.from({ length: rows * cols }, (_, i) => M[(i % rows) * cols + Math.floor(i / rows)]!);
-}
+/** Row-major transpose of a rows×cols matrix (eigen.ts's batched transpose, tested in eigen.test.ts). */
+const transpose = (M: number[], rows: number, cols: number): number[] => Array.from(transposeEach(Float32Array.from(M), 1, rows, cols));
 
 // A (2×3) · B (3×4) = C (2×4), small integers: every product exact in float32
 const A = [1, 2, 3, 4, 5, 6];
@@ -62,8 +61,8 @@ describe('JsMatMul.gemmBatched', () => {
     });
     const f = (x: number[]) => Float32Array.from(x);
     expect(Array.from(await mm.gemmBatched(3, f(As), f(Bs), 2, 3, 4))).toEqual(want);
-    const At = [0, 1, 2].flatMap((b) => transpose(As.slice(b * 6, b * 6 + 6), 2, 3));
-    const Bt = [0, 1, 2].flatMap((b) => transpose(Bs.slice(b * 12, b * 12 + 12), 3, 4));
+    const At = Array.from(transposeEach(f(As), 3, 2, 3));
+    const Bt = Array.from(transposeEach(f(Bs), 3, 3, 4));
     expect(Array.from(await mm.gemmBatched(3, f(At), f(Bt), 2, 3, 4, { transA: true, transB: true }))).toEqual(want);
     expect(Array.from(await mm.gemmBatched(3, f(At), f(Bs), 2, 3, 4, { transA: true }))).toEqual(want);
     expect(Array.from(await mm.gemmBatched(3, f(As), f(Bt), 2, 3, 4, { transB: true }))).toEqual(want);
