@@ -218,7 +218,7 @@ export const AwcSchema = z
     crop: z.enum(['theoretical', 'effective']).default('theoretical'),
     /** Share of the layer's AWA excess variance Σ_u(z_u² − 1) (significant units) the effective crop keeps. */
     effectiveCoverage: z.number().gt(0).max(1).default(0.95),
-    /** Memory (MiB) a worker may keep a layer's noise samples in (float32, or float16 when only half fits: ≤ 1/16 grey level); beyond it noise is regenerated per pass. */
+    /** Memory (MiB) a worker may keep a layer's noise samples in (float32, or float16 when only half fits: ≤ 1/16 grey level); beyond it noise is regenerated per pass. When the samples and two prepared float32 copies fit (3·N·D·4 bytes), the AWC prepares them once for ONNX Runtime's convolution kernels (faster products, same results up to float rounding). */
     cacheMiB: positiveInt().default(2048),
     /** Units per checkpoint shard. */
     unitsPerShard: positiveInt().default(64),

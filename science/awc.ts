@@ -8,7 +8,7 @@
 // Tested in test/science/revcor-ground-truth.test.ts.
 import { awaLayer, type AwaResult } from './awa.ts';
 import { blockKrylovExtremes, extremeFromFull, symEig, type BatchOperator, type ExtremeEig } from './eigen.ts';
-import type { MatMul } from './gemm.ts';
+import type { FixedOperand, MatMul } from './gemm.ts';
 import { marchenkoPasturBounds, shuffleBounds, shufflePermutation, type NullBounds } from './nulls.ts';
 import { chunks, type SampleSource } from './samples.ts';
 
@@ -35,6 +35,11 @@ export interface AwcOptions {
   unitOffset?: number;
   /** Hold the centred samples in memory when N·D·4 bytes is at most this (default 512 MiB); else regenerate per pass. */
   cacheBytes?: number;
+  /**
+   * Memory (bytes) for the samples plus the backend's two prepared copies of them (MatMul.fix: Y and Yᵀ, float32):
+   * chunks are prepared once for all Krylov passes when 3·N·D·4 ≤ this (default: cacheBytes).
+   */
+  prepareBytes?: number;
   /** Rows per streamed chunk (default: by size). */
   chunk?: number;
   /** Called with progress 0..1. */
@@ -202,18 +207,27 @@ export interface OperatorData {
   /** Weighted mean m per live operator (L × D). */
   means: Float64Array;
   D: number;
+  /** Prepare each chunk once for the backend (MatMul.fix) and keep it for every pass. */
+  prepare?: boolean;
 }
 
 /**
  * The AWC operators of a layer's live weight columns as one batch: V_l ↦ M_l V_l = Yᵀ(a_l ⊙ Y V_l)/Σa_l − m_l(m_lᵀV_l),
- * all units at once as two wide products per row chunk of the samples (Y·V_all, Yᵀ·P), nothing D×D formed.
+ * all units at once as two wide products per row chunk of the samples (Y·V_all, Yᵀ·P), nothing D×D formed. When the
+ * chunks are held in memory and the backend can prepare a fixed operand, each chunk is prepared once (on the first
+ * pass) for all passes; `dispose` releases them.
  */
-export function krylovOperator(o: OperatorData, mm: MatMul, onApply?: () => void): BatchOperator {
+export function krylovOperator(o: OperatorData, mm: MatMul, onApply?: () => void): BatchOperator & { dispose(): Promise<void> } {
   const { Y, W, cols, liveCols, sums, means, D } = o;
   const L = liveCols.length;
+  const fixed: (FixedOperand | undefined)[] = [];
+  const useFixed = !!o.prepare && mm.fix !== undefined;
   return {
     units: L,
     dim: D,
+    async dispose(): Promise<void> {
+      for (const f of fixed.splice(0)) await f?.dispose();
+    },
     async apply(V: Float32Array, b: number): Promise<Float32Array> {
       const wide = L * b;
       const Vt = toWide(V, L, D, b);
@@ -225,6 +239,13 @@ export function krylovOperator(o: OperatorData, mm: MatMul, onApply?: () => void
       for (let i = 0; i < Y.ranges.length; i++) {
         const [n0, n1] = Y.ranges[i]!;
         const rows = n1 - n0;
+        if (useFixed) {
+          const f = (fixed[i] ??= await mm.fix!(Y.get(i), rows, D));
+          const P = await f.times(Vt, wide);
+          weightRows(P, rows, n0, W, cols, liveCols, b, corr);
+          Z = await f.transposeTimes(P, wide, Z);
+          continue;
+        }
         const Yc = Y.get(i);
         const P = await mm.gemm(Yc, Vt, rows, D, wide);
         weightRows(P, rows, n0, W, cols, liveCols, b, corr);
@@ -292,20 +313,26 @@ export async function awcLayer(
     const mc = new Float64Array(L * D);
     liveCols.forEach((c, l) => mc.set(m.subarray(c * D, (c + 1) * D), l * D));
     let applied = 0;
-    const op = krylovOperator({ Y, W, cols, liveCols, sums: sc, means: mc, D }, mm, () => {
+    const prepare = 3 * N * D * 4 <= (opts.prepareBytes ?? opts.cacheBytes ?? 512 * 2 ** 20);
+    const op = krylovOperator({ Y, W, cols, liveCols, sums: sc, means: mc, D, prepare }, mm, () => {
       applied++;
       opts.progress?.(0.05 + (0.9 * applied) / (opts.steps + 1));
     });
-    const res = L > 0
-      ? await blockKrylovExtremes(op, mm, {
+    let res: (ExtremeEig | null)[] = [];
+    try {
+      if (L > 0) {
+        res = await blockKrylovExtremes(op, mm, {
           block: Math.max(opts.block, opts.top + opts.bottom),
           steps: opts.steps,
           top: opts.top,
           bottom: opts.bottom,
           seed: opts.seed,
           unitIds: liveCols.map((c) => Math.floor(c / U) * 1_000_003 + (opts.unitOffset ?? 0) + (c % U)),
-        })
-      : [];
+        });
+      }
+    } finally {
+      await op.dispose();
+    }
     liveCols.forEach((c, l) => (ext[c] = res[l]));
   }
 

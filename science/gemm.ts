@@ -31,8 +31,23 @@ export interface MatMul {
   ): Promise<Float32Array>;
   /** G (D×D) = Xᵀ diag(a) X for X (N×D) and one weight vector a (N). */
   weightedGram(X: Float32Array, a: Float32Array, N: number, D: number): Promise<Float32Array>;
+  /**
+   * Prepares Y (rows×D) as the fixed operand of many products whose other side changes (the AWC's Krylov passes over
+   * one chunk of samples); optional: a backend without it gets gemm calls.
+   */
+  fix?(Y: Float32Array, rows: number, D: number): Promise<FixedOperand>;
   /** Releases native resources (no-op for JS). */
   dispose?(): Promise<void>;
+}
+
+/** A matrix Y (rows×D) prepared once for products with changing right-hand sides. */
+export interface FixedOperand {
+  /** Y·B for B (D×n, row-major): rows×n. */
+  times(B: Float32Array, n: number): Promise<Float32Array>;
+  /** Yᵀ·B (+ addTo) for B (rows×n): D×n. */
+  transposeTimes(B: Float32Array, n: number, addTo?: Float32Array): Promise<Float32Array>;
+  /** Releases what the preparation holds. */
+  dispose(): Promise<void>;
 }
 
 /** Element (i, j) of op(M) for a row-major matrix stored rows×cols. */
@@ -105,6 +120,15 @@ export class JsMatMul implements MatMul {
       gemmInto(A, b * m * k, B, b * k * n, C, b * m * n, m, k, n, !!opts.transA, !!opts.transB);
     }
     return C;
+  }
+
+  async fix(Y: Float32Array, rows: number, D: number): Promise<FixedOperand> {
+    checkSize('Y', Y, rows * D);
+    return {
+      times: (B, n) => this.gemm(Y, B, rows, D, n),
+      transposeTimes: (B, n, addTo) => this.gemm(Y, B, D, rows, n, { transA: true, addTo }),
+      dispose: async () => undefined,
+    };
   }
 
   async weightedGram(X: Float32Array, a: Float32Array, N: number, D: number): Promise<Float32Array> {

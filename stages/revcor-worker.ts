@@ -198,7 +198,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   const { top: kt, bottom: kb } = args.options;
   // stored samples hold stimulus − 127.5: products read them in place (no centred copy), see science/awc.ts
   const cacheBytes = stored ? 0 : (args.options.cacheBytes ?? 0);
-  const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, cacheBytes, solver, unitOffset: args.unitOffset });
+  const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, cacheBytes, prepareBytes: args.options.cacheBytes ?? 0, solver, unitOffset: args.unitOffset });
   const P = layout.pixelD;
   const U = args.U;
   const out: AwcTaskResult = {

@@ -218,6 +218,51 @@ describe('awcLayer against the dense definition', () => {
     }
   });
 
+  it('subspace solver on prepared chunks (MatMul.fix): each chunk prepared once for every pass and released; the same pairs; only within 3·N·D·4 bytes', async () => {
+    /** JsMatMul counting its prepared operands, their products and their releases. */
+    class Counting extends JsMatMul {
+      fixes = 0;
+      products = 0;
+      released = 0;
+      override async fix(Y: Float32Array, rows: number, D: number) {
+        this.fixes++;
+        const f = await super.fix(Y, rows, D);
+        return {
+          times: (B: Float32Array, k: number) => (this.products++, f.times(B, k)),
+          transposeTimes: (B: Float32Array, k: number, addTo?: Float32Array) => (this.products++, f.transposeTimes(B, k, addTo)),
+          dispose: async () => void this.released++,
+        };
+      }
+    }
+    const raw = arraySource(Xs, n, d);
+    const sub = { ...opts, solver: 'subspace' as const, block: 1, steps: 2, top: 1, bottom: 0, chunk: 700 }; // 5 chunks, 3 passes
+    const plain = await awcLayer(raw, A4, U4, new JsMatMul(), { ...sub, prepareBytes: 0 });
+    const mm = new Counting();
+    const res = await awcLayer(raw, A4, U4, mm, { ...sub, prepareBytes: 3 * n * d * 4 });
+    expect([mm.fixes, mm.products, mm.released]).toEqual([5, 5 * 3 * 2, 5]);
+    for (const u of [0, 2, 3]) {
+      expect(Array.from(res.units[u]!.top)).toEqual(Array.from(plain.units[u]!.top));
+      expect(Array.from(res.units[u]!.topVectors[0]!)).toEqual(Array.from(plain.units[u]!.topVectors[0]!));
+    }
+    const over = new Counting();
+    await awcLayer(raw, A4, U4, over, { ...sub, prepareBytes: 3 * n * d * 4 - 1 });
+    expect(over.fixes).toBe(0);
+    // the default budget is cacheBytes
+    const byCache = new Counting();
+    await awcLayer(raw, A4, U4, byCache, { ...sub, cacheBytes: 3 * n * d * 4 });
+    expect(byCache.fixes).toBe(5);
+    // a failing pass still releases what was prepared
+    const failing = new Counting();
+    let calls = 0;
+    const orig = failing.fix.bind(failing);
+    failing.fix = async (Y, rows, D) => {
+      const f = await orig(Y, rows, D);
+      return { ...f, times: (B, k) => (++calls > 7 ? Promise.reject(new Error('backend failed')) : f.times(B, k)) };
+    };
+    await expect(awcLayer(raw, A4, U4, failing, { ...sub, prepareBytes: 3 * n * d * 4 })).rejects.toThrow('backend failed');
+    expect(failing.released).toBe(5);
+  });
+
   it('progress: 0.05 after the means, then per unit (full) or per operator application (subspace), 1 at the end', async () => {
     const mm = new JsMatMul();
     const seen: number[] = [];

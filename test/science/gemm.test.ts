@@ -74,6 +74,21 @@ describe('JsMatMul.gemmBatched', () => {
   });
 });
 
+describe('JsMatMul.fix', () => {
+  it('a fixed Y (2×3): Y·B (3×4) and Yᵀ·P (+ addTo) for changing right-hand sides; sizes checked', async () => {
+    const f = await mm.fix(Float32Array.from(A), 2, 3);
+    expect(Array.from(await f.times(Float32Array.from(B), 4))).toEqual(C);
+    expect(Array.from(await f.times(Float32Array.from([1, 0, 0]), 1))).toEqual([1, 4]); // Y's first column
+    // Yᵀ (3×2) · P (2×1) with P = (1, −1): first row minus second
+    expect(Array.from(await f.transposeTimes(Float32Array.from([1, -1]), 1))).toEqual([-3, -3, -3]);
+    const add = Float32Array.from([10, 20, 30]);
+    expect(Array.from(await f.transposeTimes(Float32Array.from([1, -1]), 1, add))).toEqual([7, 17, 27]);
+    expect(Array.from(add)).toEqual([10, 20, 30]);
+    await f.dispose();
+    await expect(mm.fix(new Float32Array(5), 2, 3)).rejects.toThrow('matmul: Y has 5 elements, expected 6');
+  });
+});
+
 describe('JsMatMul.weightedGram', () => {
   it('G = Xᵀ diag(a) X, symmetric, with zero weights and zero entries skipped', async () => {
     // X (4×3), a = [2, 0, 1, −1]: G[i][j] = Σ_r a_r X[r][i] X[r][j]
