@@ -89,7 +89,9 @@ describe('a linear Gabor unit measured from rendered gratings (closed-form groun
     resp[2 * i] = gaborResp[i]!;
     resp[2 * i + 1] = 5;
   }
-  const { map, units } = v1UnitProperties(resp, 2, descriptors, [0, 5], { pixelsPerDegree: ppd });
+  // Measured inside each test, not while the file is collected: Stryker treats collection-time code as static and
+  // lets its mutants survive (docs/testing.md, "False survivors").
+  const measure = () => v1UnitProperties(resp, 2, descriptors, [0, 5], { pixelsPerDegree: ppd });
 
   const G = (dx: number, dy: number) => Math.exp(-2 * Math.PI ** 2 * sigma ** 2 * (dx * dx + dy * dy));
   const A = (thetaDeg: number, f: number) => {
@@ -112,6 +114,7 @@ describe('a linear Gabor unit measured from rendered gratings (closed-form groun
   };
 
   it('the affine map is fitted on the Gabor alone; the constant unit is excluded as non-responsive', () => {
+    const { map, units } = measure();
     expect(map.fitted).toBe(1);
     expect(map.offset).toBeCloseTo(0.82, 12);
     expect(units.responsive[0]).toBe(1);
@@ -123,6 +126,7 @@ describe('a linear Gabor unit measured from rendered gratings (closed-form groun
   });
 
   it('orientation half-bandwidth at 0.707 of the smoothed peak, up to the 1° grid', () => {
+    const { units } = measure();
     const truth = solve((d) => Rori(d) - 0.707 * Rori(0), 0, 90);
     expect(truth).toBeGreaterThan(18); // a V1-like half-width (Ringach's median: 23°)
     expect(truth).toBeLessThan(23);
@@ -133,6 +137,7 @@ describe('a linear Gabor unit measured from rendered gratings (closed-form groun
   });
 
   it("SF bandwidth 100·f_low/f_high at 0.707 of the smoothed peak, and the peak in c/deg, up to the 100-point grid", () => {
+    const { units } = measure();
     const l0 = Math.log2(f0);
     const low = solve((l) => Rsf(l) - 0.707 * Rsf(l0), l0 - 2, l0);
     const high = solve((l) => Rsf(l) - 0.707 * Rsf(l0), l0, l0 + 1.2);
@@ -146,6 +151,7 @@ describe('a linear Gabor unit measured from rendered gratings (closed-form groun
   });
 
   it('F1/F0 raw and mapped, circular variance and orthogonal/preferred ratio', () => {
+    const { units } = measure();
     // 8-phase half-wave-rectified sinusoid: F0 = (1 + √2)/8, F1 = 2·2/8 → raw F1/F0 = 4(√2 − 1); mapped: F1 scales
     // with the slope, F0 = 33.8 at the peak.
     expect(units.modulationRatioRaw[0]).toBeCloseTo(4 * (Math.SQRT2 - 1), 4);
