@@ -3,6 +3,7 @@
 // calc_spatial_frequency_tuning, run with numpy 2.4 / scipy 1.17 on the curves below).
 import { describe, expect, it } from 'vitest';
 import {
+  argmax,
   circularVarianceBS,
   notAKnotSlopes,
   orientationBandwidth,
@@ -111,5 +112,118 @@ describe('sfCurveFit (calc_spatial_frequency_tuning, smooth, 0.707, ratio)', () 
       expect(got.ratio, `σ = ${sigma}`).toBeGreaterThanOrEqual(truth * 2 ** (-2 * step) * 0.995);
       expect(Math.abs(Math.log2(got.peak) - mu)).toBeLessThanOrEqual(step / 2 + 1e-9);
     }
+  });
+});
+
+describe('edge cases, exactly', () => {
+  it('slopes: a cubic’s derivative on nodes away from 0, the parabola’s on uneven nodes, 0 for one node, none for none', () => {
+    const x = [1, 1.5, 2.7, 3.0, 4.1, 5.0, 6.5];
+    const p = (t: number) => 0.3 * t ** 3 - 1.2 * t ** 2 + 0.7 * t - 2;
+    const dp = (t: number) => 0.9 * t ** 2 - 2.4 * t + 0.7;
+    const s = notAKnotSlopes(x, x.map(p));
+    x.forEach((t, i) => expect(s[i]).toBeCloseTo(dp(t), 10));
+    // q(t) = 2t² − t + 1 on x = 1, 3, 4 (steps 2 and 1): q′ = 4t − 1
+    const q = (t: number) => 2 * t * t - t + 1;
+    [...notAKnotSlopes([1, 3, 4], [q(1), q(3), q(4)])].forEach((v, i) => expect(v).toBeCloseTo([3, 11, 15][i]!, 12));
+    expect([...notAKnotSlopes([5], [3])]).toEqual([0]);
+    expect(notAKnotSlopes([], []).length).toBe(0);
+    expect(() => notAKnotSlopes([0, 2, 2, 3], [0, 1, 2, 3])).toThrow('got x[1] = 2, x[2] = 2');
+  });
+  it('splineInterpolate: one node is a constant; points asked in any order get the same values', () => {
+    expect([...splineInterpolate([2], [7], [0, 2, 5])]).toEqual([7, 7, 7]);
+    // the scipy values of the test above, asked for from right to left and back
+    const x = [0, 0.5, 1.7, 2.0, 3.1, 4.0, 5.5];
+    const y = [1, 2, 0.5, 0.7, 3, 2, 2.2];
+    const at = [6.5, 3.5, 0, -0.5, 2.5, 1];
+    const scipy = [12.781868334113632, 2.8825454379452164, 1.0000000000000002, -2.7832482486822365, 1.8148998848862248, 1.4626830438684852];
+    const v = splineInterpolate(x, y, at);
+    scipy.forEach((s, i) => expect(v[i], `at ${at[i]}`).toBeCloseTo(s, 10));
+  });
+  it('argmax: the first maximum, −1 when empty; the orthogonal/preferred ratio with the peak at 0°', () => {
+    expect(argmax([])).toBe(-1);
+    expect(argmax([7])).toBe(0);
+    expect(argmax([1, 3, 3, 2])).toBe(1);
+    const r = ori12.map((t) => 3 + 2 * Math.cos(2 * t * DEG));
+    expect(orthogonalPreferredRatio(r, ori12)).toBeCloseTo(1 / 5, 12);
+  });
+});
+
+// On 1° sampling the spline's nodes are the 1° grid, so the fitted curve on that grid is the smoothed curve itself,
+// [2/5, 1, 2/5]/1.8 of each sample and its neighbours: the answers below follow from the samples by hand.
+describe('orientationBandwidth on 1° sampling, exactly', () => {
+  const fine = Array.from({ length: 180 }, (_, i) => i);
+  const curve = (at: Record<number, number>, rest = 0) => fine.map((t) => at[t] ?? rest);
+  it('a single-sample spike: its neighbours fall to 0.4 of its smoothed peak, a half-width of 1°', () => {
+    expect(orientationBandwidth(curve({ 60: 1 }), fine)).toBe(1);
+  });
+  it('of two equal smoothed peaks, the first counts (narrow at 40°: 1°; wide at 120°: 2°)', () => {
+    // both peaks smooth to 1.4/1.8; the narrow one's neighbours to 0.9/1.4 = 0.64 of it, the wide one's to 1.1/1.4
+    // = 0.79 and its second neighbours to 0.9/1.4
+    const two = curve({ 39: 0.5, 40: 1, 41: 0.5, 116: 0.5, 117: 0.5, 118: 0.5, 119: 0.5, 120: 1, 121: 0.5, 122: 0.5, 123: 0.5, 124: 0.5 });
+    expect(orientationBandwidth(two, fine)).toBe(1);
+    const wideOnly = curve({ 116: 0.5, 117: 0.5, 118: 0.5, 119: 0.5, 120: 1, 121: 0.5, 122: 0.5, 123: 0.5, 124: 0.5 });
+    expect(orientationBandwidth(wideOnly, fine)).toBe(2);
+  });
+  it('a point exactly at the threshold is the crossing (at or below, on both sides)', () => {
+    // around 90°: 1, 0.9, 0.8, 0.45, 0.5, 0.45, 0 — the smoothed value at ±4° is exactly half the peak's
+    // ((0.4·0.45 + 0.5 + 0.4·0.45) = (0.4·0.9 + 1 + 0.4·0.9)/2 in binary too); at ±3° it is 0.97/1.72 of it
+    const prof = [1, 0.9, 0.8, 0.45, 0.5, 0.45];
+    const at: Record<number, number> = {};
+    prof.forEach((v, d) => {
+      at[90 - d] = v;
+      at[90 + d] = v;
+    });
+    expect(orientationBandwidth(curve(at), fine, 0.5)).toBe(4);
+  });
+  it('a one-sample notch opposite the peak: crossings 180° apart, a half-width of exactly 90° (still selective)', () => {
+    // flat 1 smooths to 1.8/1.8; the notch at 90° to 0.8/1.8 (≤ 0.707), its neighbours to 1.4/1.8 (> 0.707)
+    expect(orientationBandwidth(curve({ 90: 0 }, 1), fine)).toBe(90);
+  });
+  it('NaN when the curve stays above 0.707 of its peak over its period and falls below only at the tiling’s zero-padded ends', () => {
+    // within the period the lowest smoothed value is at 0°: (0.4·0.8 + 0.6 + 0.4)/1.8 = 0.73 of the peak; at −180°
+    // and 359° the zero beyond the tiling pulls it to 1.0/1.8 and 1.2/1.8: those are 539° apart
+    expect(orientationBandwidth(curve({ 0: 0.6, 179: 0.8 }, 1), fine)).toBeNaN();
+  });
+});
+
+// 100 frequencies 1/16 octave apart from 2⁻⁹ c/px: exactly the fit's 100-point grid in log2 f (checked below), so the
+// fitted curve there is the smoothed curve itself, [1/5, 1, 1/5]/1.4 of each sample and its neighbours.
+describe('sfCurveFit on its own grid, exactly', () => {
+  const sf = Array.from({ length: 100 }, (_, i) => 2 ** (-9 + i / 16));
+  const curve = (at: Record<number, number>, rest = 0) => sf.map((_, i) => at[i] ?? rest);
+  it('the grid is the frequencies', () => {
+    const lo = -9;
+    const hi = Math.log2(sf[99]!);
+    sf.forEach((f, i) => expect(Math.log2(f)).toBe(lo + ((hi - lo) * i) / 99));
+  });
+  it('all NaN for an empty curve', () => {
+    expect(sfCurveFit([], [])).toEqual({ peak: NaN, ratio: NaN, low: NaN, high: NaN });
+  });
+  it('a single-sample spike: crossings at its neighbours (0.2 of its smoothed peak), ratio 100·2^(−1/8)', () => {
+    const got = sfCurveFit(curve({ 50: 1 }), sf);
+    expect(got.peak).toBe(sf[50]);
+    expect(got.low).toBe(sf[49]);
+    expect(got.high).toBe(sf[51]);
+    expect(got.ratio).toBeCloseTo(100 * 2 ** (-1 / 8), 12);
+  });
+  it('a crossing at the lowest frequency counts', () => {
+    // flat 1 except 0.3 at both ends: the ends smooth to 0.56/1.4 = 0.4 of the peak, their neighbours to 1.26/1.4
+    const got = sfCurveFit(curve({ 0: 0.3, 99: 0.3 }, 1), sf);
+    expect(got.peak).toBe(sf[2]); // the first of the flat samples
+    expect(got.low).toBe(sf[0]);
+    expect(got.high).toBe(sf[99]);
+    expect(got.ratio).toBeCloseTo(100 * 2 ** (-99 / 16), 12);
+  });
+  it('a point exactly at the threshold is the crossing (at or below, on both sides)', () => {
+    // around sample 50: 1, 0.9, 0.8, 0.45, 0.5, 0.45, 0 — the smoothed value 4 samples away is exactly half the peak's
+    const prof = [1, 0.9, 0.8, 0.45, 0.5, 0.45];
+    const at: Record<number, number> = {};
+    prof.forEach((v, d) => {
+      at[50 - d] = v;
+      at[50 + d] = v;
+    });
+    const got = sfCurveFit(curve(at), sf, 0.5);
+    expect([got.low, got.high]).toEqual([sf[46], sf[54]]);
+    expect(got.ratio).toBeCloseTo(100 * 2 ** (-8 / 16), 12);
   });
 });
