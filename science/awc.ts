@@ -40,6 +40,8 @@ export interface AwcOptions {
    * chunks are prepared once for all Krylov passes when 3·N·D·4 ≤ this (default: cacheBytes).
    */
   prepareBytes?: number;
+  /** Prepared chunks kept by the caller across calls on the same samples (see OperatorData.shared). */
+  prepared?: Map<string, Promise<FixedOperand>>;
   /** Rows per streamed chunk (default: by size). */
   chunk?: number;
   /** Called with progress 0..1. */
@@ -209,6 +211,11 @@ export interface OperatorData {
   D: number;
   /** Prepare each chunk once for the backend (MatMul.fix) and keep it for every pass. */
   prepare?: boolean;
+  /**
+   * Prepared chunks shared with later calls on the same samples (keyed by row range and D), owned and released by
+   * the caller; absent: the operator prepares its own and `dispose` releases them.
+   */
+  shared?: Map<string, Promise<FixedOperand>>;
 }
 
 /**
@@ -220,13 +227,26 @@ export interface OperatorData {
 export function krylovOperator(o: OperatorData, mm: MatMul, onApply?: () => void): BatchOperator & { dispose(): Promise<void> } {
   const { Y, W, cols, liveCols, sums, means, D } = o;
   const L = liveCols.length;
-  const fixed: (FixedOperand | undefined)[] = [];
+  const own: Promise<FixedOperand>[] = [];
   const useFixed = !!o.prepare && mm.fix !== undefined;
+  /** Chunk i prepared for the backend: from the shared map when given, else this operator's own. */
+  const prepared = (i: number, rows: number): Promise<FixedOperand> => {
+    const [n0, n1] = Y.ranges[i]!;
+    if (!o.shared) return (own[i] ??= mm.fix!(Y.get(i), rows, D));
+    const key = `${mm.name}:${n0}:${n1}:${D}`;
+    let p = o.shared.get(key);
+    if (!p) {
+      p = mm.fix!(Y.get(i), rows, D);
+      o.shared.set(key, p);
+      p.catch(() => o.shared!.delete(key));
+    }
+    return p;
+  };
   return {
     units: L,
     dim: D,
     async dispose(): Promise<void> {
-      for (const f of fixed.splice(0)) await f?.dispose();
+      for (const p of own.splice(0)) if (p) await (await p.catch(() => undefined))?.dispose();
     },
     async apply(V: Float32Array, b: number): Promise<Float32Array> {
       const wide = L * b;
@@ -240,7 +260,7 @@ export function krylovOperator(o: OperatorData, mm: MatMul, onApply?: () => void
         const [n0, n1] = Y.ranges[i]!;
         const rows = n1 - n0;
         if (useFixed) {
-          const f = (fixed[i] ??= await mm.fix!(Y.get(i), rows, D));
+          const f = await prepared(i, rows);
           const P = await f.times(Vt, wide);
           weightRows(P, rows, n0, W, cols, liveCols, b, corr);
           Z = await f.transposeTimes(P, wide, Z);
@@ -314,7 +334,7 @@ export async function awcLayer(
     liveCols.forEach((c, l) => mc.set(m.subarray(c * D, (c + 1) * D), l * D));
     let applied = 0;
     const prepare = 3 * N * D * 4 <= (opts.prepareBytes ?? opts.cacheBytes ?? 512 * 2 ** 20);
-    const op = krylovOperator({ Y, W, cols, liveCols, sums: sc, means: mc, D, prepare }, mm, () => {
+    const op = krylovOperator({ Y, W, cols, liveCols, sums: sc, means: mc, D, prepare, shared: opts.prepared }, mm, () => {
       applied++;
       opts.progress?.(0.05 + (0.9 * applied) / (opts.steps + 1));
     });

@@ -5,7 +5,7 @@
 import { OrtMatMul } from '../model/ort-matmul.ts';
 import { awaLayer, SAMPLE_OFFSET, type AwaNullModel } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
-import { JsMatMul, type MatMul } from '../science/gemm.ts';
+import { JsMatMul, type FixedOperand, type MatMul } from '../science/gemm.ts';
 import { featureLayout, NoiseImageCache, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
 import { storedSource, type SampleSource } from '../science/samples.ts';
 import type { NoiseParams } from '../science/noise.ts';
@@ -27,7 +27,13 @@ function backend(kind: Backend, threads: number): MatMul {
   return ortBackend.mm;
 }
 
-let sampleCache: { key: string; src: SampleSource } | undefined;
+let sampleCache: { key: string; src: SampleSource; prepared: Map<string, Promise<FixedOperand>> } | undefined;
+
+/** Releases the backend's prepared chunks of a layer's samples (errors ignored: the samples are being dropped). */
+function releasePrepared(prepared: Map<string, Promise<FixedOperand>>): void {
+  for (const p of prepared.values()) void p.then((f) => f.dispose()).catch(() => undefined);
+  prepared.clear();
+}
 
 /** Whole interior noise images this worker thread keeps for the crops of every layer (science/noise-source.ts). */
 const wholeImages = new NoiseImageCache();
@@ -38,19 +44,20 @@ const wholeImages = new NoiseImageCache();
  * lands on this worker reuse them, and the Krylov passes read memory instead of regenerating noise. One entry.
  * Samples that are not kept are streamed from the generator (exact float32 values, as s − 127.5).
  */
-function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number, offsets: Int32Array | null, imageSize: number | null, half = true): { src: SampleSource; stored: boolean } {
+function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number, offsets: Int32Array | null, imageSize: number | null, half = true): { src: SampleSource; stored: boolean; prepared?: Map<string, Promise<FixedOperand>> } {
   let h = 2166136261;
   for (let i = 0; i < noiseIndex.length; i++) h = Math.imul(h ^ noiseIndex[i]!, 16777619) >>> 0;
   if (offsets) for (let i = 0; i < offsets.length; i++) h = Math.imul(h ^ offsets[i]!, 16777619) >>> 0;
   const key = JSON.stringify({ noise, crop, D: layout.D, kind: layout.kind, N: noiseIndex.length, h });
-  if (sampleCache?.key === key) return { src: sampleCache.src, stored: true };
+  if (sampleCache?.key === key) return { src: sampleCache.src, stored: true, prepared: sampleCache.prepared };
   const raw = noiseSource(noise, noiseIndex, crop, layout, offsets, { centred: true, images: imageSize ? { side: imageSize, cache: wholeImages } : undefined });
   const bytes = noiseIndex.length * layout.D * 4;
   const precision = bytes <= budgetBytes ? 'f32' : half && bytes / 2 <= budgetBytes ? 'f16' : null;
   if (!precision) return { src: raw, stored: false };
+  if (sampleCache) releasePrepared(sampleCache.prepared);
   sampleCache = undefined; // release the previous layer before generating the next
-  sampleCache = { key, src: storedSource(raw, precision, 2048, SAMPLE_OFFSET) };
-  return { src: sampleCache.src, stored: true };
+  sampleCache = { key, src: storedSource(raw, precision, 2048, SAMPLE_OFFSET), prepared: new Map() };
+  return { src: sampleCache.src, stored: true, prepared: sampleCache.prepared };
 }
 
 /** How RF predictions are made (docs/method.md §5). */
@@ -193,12 +200,13 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   // with c×c checks the noise prior is σ²I only over checks: AWC always runs on the checks meeting the crop;
   // pixel noise may be analysed on b×b bins (orthonormal pooling, science/noise-source.ts)
   const layout = featureLayout(args.noise, args.crop, 'checks', args.bin ?? 1);
-  const { src, stored } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null);
+  // the AWC shards of a layer on this worker share the samples and their prepared chunks (released with the samples)
+  const { src, stored, prepared } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null);
   const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
   const { top: kt, bottom: kb } = args.options;
   // stored samples hold stimulus − 127.5: products read them in place (no centred copy), see science/awc.ts
   const cacheBytes = stored ? 0 : (args.options.cacheBytes ?? 0);
-  const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, cacheBytes, prepareBytes: args.options.cacheBytes ?? 0, solver, unitOffset: args.unitOffset });
+  const res = await awcLayer(src, args.A, args.U, mm, { ...args.options, cacheBytes, prepareBytes: args.options.cacheBytes ?? 0, prepared, solver, unitOffset: args.unitOffset });
   const P = layout.pixelD;
   const U = args.U;
   const out: AwcTaskResult = {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { awcLayer, centredChunks, fromWide, krylovOperator, toWide, type AwcOptions } from '../../science/awc.ts';
 import { gaussian, mulberry32, symEig } from '../../science/eigen.ts';
 import { marchenkoPasturBounds, shuffleBounds, shufflePermutation } from '../../science/nulls.ts';
-import { JsMatMul } from '../../science/gemm.ts';
+import { JsMatMul, type FixedOperand } from '../../science/gemm.ts';
 import { arraySource, storedSource } from '../../science/samples.ts';
 import { lcg } from '../fixtures/synthetic-units.ts';
 
@@ -251,6 +251,14 @@ describe('awcLayer against the dense definition', () => {
     const byCache = new Counting();
     await awcLayer(raw, A4, U4, byCache, { ...sub, cacheBytes: 3 * n * d * 4 });
     expect(byCache.fixes).toBe(5);
+    // prepared chunks the caller keeps: a second call on the same samples prepares nothing, and nothing is released
+    const keep = new Counting();
+    const shared = new Map<string, Promise<FixedOperand>>();
+    const first = await awcLayer(raw, A4, U4, keep, { ...sub, prepareBytes: 3 * n * d * 4, prepared: shared });
+    const second = await awcLayer(raw, A4.map((x) => 2 * x), U4, keep, { ...sub, prepareBytes: 3 * n * d * 4, prepared: shared });
+    expect([keep.fixes, keep.products, keep.released, shared.size]).toEqual([5, 2 * 5 * 3 * 2, 0, 5]);
+    expect(Array.from(first.units[0]!.top)).toEqual(Array.from(plain.units[0]!.top));
+    expect(second.units[0]!.top[0]).toBeCloseTo(plain.units[0]!.top[0]!, 4); // AWC is invariant to scaling a
     // a failing pass still releases what was prepared
     const failing = new Counting();
     let calls = 0;
