@@ -2,7 +2,7 @@
 // system, copies across two), a damaged entry is refused and dropped, concurrent publishers of one key leave one
 // consistent entry, the first result of a key stays, gc keeps what registered runs reference, and the cache
 // directory is resolved from run.cache and the environment.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
@@ -15,13 +15,46 @@ import { requireOrSkip } from '../fixtures/require.ts';
 import { toyStages } from '../fixtures/toy-stages.ts';
 import { cleanup, tempDir, toyExperiment } from './helpers.ts';
 
+// node:fs/promises wrapped for the tests that need what root cannot cause for real (a link refused by the file
+// system, a full disk) or another process's step at a chosen moment (a publisher or gc running alongside): `fs.fail`
+// makes an operation on a matching path throw an errno (after doing it, with `after`), `fs.before` runs a step just
+// before it; `fs.opened` collects every FileHandle opened.
+type FsOp = 'link' | 'copyFile' | 'open' | 'mkdir' | 'rm';
+const fs = vi.hoisted(() => ({
+  fail: [] as { op: string; hit: (path: string) => boolean; code?: string; error?: Error; after?: boolean }[],
+  before: [] as { op: string; hit: (path: string) => boolean; run: () => Promise<void> }[],
+  opened: [] as { fd: number }[],
+}));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const wrap = (op: string, fn: (...a: any[]) => Promise<any>, at: number) => async (...args: any[]) => {
+    const path = String(args[at]);
+    for (const b of fs.before.filter((x) => x.op === op && x.hit(path))) await b.run();
+    const fault = fs.fail.find((x) => x.op === op && x.hit(path));
+    const error = fault && (fault.error ?? Object.assign(new Error(`${fault.code}: simulated, ${op} '${path}'`), { code: fault.code, syscall: op, path }));
+    if (fault && !fault.after) throw error;
+    const r = await fn(...args);
+    if (op === 'open') fs.opened.push(r);
+    if (fault) throw error;
+    return r;
+  };
+  const m = { link: wrap('link', real.link, 1), copyFile: wrap('copyFile', real.copyFile, 1), open: wrap('open', real.open, 0), mkdir: wrap('mkdir', real.mkdir, 0), rm: wrap('rm', real.rm, 0) };
+  return { ...real, ...m, default: { ...real, ...m } };
+});
+const failOn = (op: FsOp, hit: (path: string) => boolean, code: string, after = false) => fs.fail.push({ op, hit, code, after });
+
 let dir: string;
 let cache: CheckpointCache;
 beforeEach(async () => {
   dir = await tempDir();
   cache = await CheckpointCache.open(join(dir, 'cache'));
 });
-afterEach(() => cleanup(dir));
+afterEach(async () => {
+  fs.fail.length = 0;
+  fs.before.length = 0;
+  fs.opened.length = 0;
+  await cleanup(dir);
+});
 
 const KEY = 'a1'.repeat(32);
 /** A checkpoint-like file with its entry fields. */
@@ -176,5 +209,17 @@ describe('where the cache is', () => {
     expect(cacheDirFor('auto', true, env)).toBe('/x/cache/revcor');
     expect(cacheDirFor(true, false, env)).toBe('/x/cache/revcor');
     expect(cacheDirFor('/data/c', false, env)).toBe('/data/c');
+  });
+});
+
+describe('the cache directory', () => {
+  it('a cache whose creation failed on a full disk opens once space is free (its own folders are not "other files")', async () => {
+    const at = join(dir, 'c2');
+    failOn('open', (p) => p.includes('.revcor-cache.json.'), 'ENOSPC');
+    await expect(CheckpointCache.open(at)).rejects.toThrow(/ENOSPC \(no space left on the device\)/);
+    expect((await readdir(at)).sort()).toEqual(['CACHEDIR.TAG', 'objects', 'runs']);
+    fs.fail.length = 0;
+    expect((await CheckpointCache.open(at)).dir).toBe(at);
+    expect((await readdir(at)).sort()).toEqual(['CACHEDIR.TAG', 'objects', 'revcor-cache.json', 'runs']);
   });
 });
