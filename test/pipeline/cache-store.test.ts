@@ -19,7 +19,7 @@ import { cleanup, tempDir, toyExperiment } from './helpers.ts';
 // system, a full disk) or another process's step at a chosen moment (a publisher or gc running alongside): `fs.fail`
 // makes an operation on a matching path throw an errno (after doing it, with `after`), `fs.before` runs a step just
 // before it; `fs.opened` collects every FileHandle opened.
-type FsOp = 'link' | 'copyFile' | 'open' | 'mkdir' | 'rm';
+type FsOp = 'link' | 'copyFile' | 'open' | 'mkdir' | 'rm' | 'rename';
 const fs = vi.hoisted(() => ({
   fail: [] as { op: string; hit: (path: string) => boolean; code?: string; error?: Error; after?: boolean }[],
   before: [] as { op: string; hit: (path: string) => boolean; run: () => Promise<void> }[],
@@ -38,7 +38,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     if (fault) throw error;
     return r;
   };
-  const m = { link: wrap('link', real.link, 1), copyFile: wrap('copyFile', real.copyFile, 1), open: wrap('open', real.open, 0), mkdir: wrap('mkdir', real.mkdir, 0), rm: wrap('rm', real.rm, 0) };
+  const m = { link: wrap('link', real.link, 1), copyFile: wrap('copyFile', real.copyFile, 1), open: wrap('open', real.open, 0), mkdir: wrap('mkdir', real.mkdir, 0), rm: wrap('rm', real.rm, 0), rename: wrap('rename', real.rename, 1) };
   return { ...real, ...m, default: { ...real, ...m } };
 });
 const failOn = (op: FsOp, hit: (path: string) => boolean, code: string, after = false) => fs.fail.push({ op, hit, code, after });
@@ -445,6 +445,20 @@ describe('publish, in detail', () => {
     await writeFile(cache.entryPath(KEY), JSON.stringify({ ...json, bytes: 999 }));
     expect(await cache.publish(b.path, b.rec)).toBe('added');
     expect([(await cache.entry(KEY))!.sha256, await readFile(cache.objectPath(KEY), 'utf8')]).toEqual([b.rec.sha256, 'other result']);
+  });
+
+  it('replacing a damaged checkpoint, or placing a verified one, fails at the rename: the error is raised, no temp file is left', async () => {
+    const a = await file('a.arrow', 'first result');
+    await cache.publish(a.path, a.rec);
+    await rm(cache.objectPath(KEY));
+    await writeFile(cache.objectPath(KEY), 'short');
+    failOn('rename', (p) => p === cache.objectPath(KEY), 'EIO');
+    await expect(cache.publish(a.path, a.rec)).rejects.toMatchObject({ code: 'EIO' });
+    expect((await readdir(join(cache.dir, 'objects', 'a1'))).sort()).toEqual([`${KEY}.arrow`, `${KEY}.json`]);
+    const target = join(dir, 'run', 'a.arrow');
+    failOn('rename', (p) => p === target, 'EIO');
+    await expect(placeVerified({ file: a.path, sha256: a.rec.sha256, bytes: 12 }, target)).rejects.toMatchObject({ code: 'EIO' });
+    expect(await readdir(join(dir, 'run'))).toEqual([]);
   });
 
   it('a file that cannot be read is an error (its own), and leaves no temp file', async () => {
