@@ -16,7 +16,7 @@ export default {
   testFiles: ['test/science/**/*.test.ts', 'test/pipeline/**/*.test.ts'],
   mutate: [
     'science/**/*.ts',
-    'pipeline/{atomic,lock,cache-key,store,manifest,shard-exec,rundir,budget,finish}.ts',
+    'pipeline/{atomic,lock,cache-key,cache-store,store,manifest,shard-exec,rundir,budget,finish}.ts',
   ],
   // one test runner: the machine has 2 cores shared with other work (run it under nice -n 10)
   concurrency: 1,

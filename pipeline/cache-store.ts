@@ -12,7 +12,7 @@
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { asUserFsError, fsyncDir, tempPathFor, TEMP_SUFFIX, writeFileAtomic } from './atomic.ts';
+import { asUserFsError, fsyncDir, removeTempFiles, tempPathFor, TEMP_SUFFIX, writeFileAtomic } from './atomic.ts';
 import { sha256, sha256File } from './cache-key.ts';
 import { OutputError } from './errors.ts';
 import { pidAlive } from './lock.ts';
@@ -25,6 +25,8 @@ const ENTRY_FORMAT = 'revcor-cache-entry/1';
 const MARKER = 'revcor-cache.json';
 const TAG = 'CACHEDIR.TAG';
 const KEY = /^[A-Za-z0-9]{16,128}$/;
+/** What open creates before the marker: a directory holding only these (and temp files) is a cache whose creation stopped. */
+const OWN = new Set(['objects', 'runs', TAG]);
 
 /** One checkpoint kept by the cache. */
 export interface CacheEntry {
@@ -161,14 +163,18 @@ export interface GcResult {
 export class CheckpointCache {
   private constructor(readonly dir: string) {}
 
-  /** Opens (creating when new or empty) the cache at `dir`; refuses a directory that holds anything else. */
+  /**
+   * Opens (creating when new or empty) the cache at `dir`; refuses a directory that holds anything else. A directory
+   * holding only what an interrupted creation left (objects/, runs/, CACHEDIR.TAG, temp files) is created again.
+   */
   static async open(dir: string): Promise<CheckpointCache> {
     const abs = resolve(dir);
     const st = await stat(abs).catch(() => undefined);
     if (st && !st.isDirectory()) throw new OutputError(`Cache ${abs}: expected a directory, got a file`, { hint: 'Choose another directory with --cache DIR (or run.cache).' });
     const names = st ? await readdir(abs) : [];
-    if (names.length > 0 && !names.includes(MARKER)) {
-      const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? `, … (${names.length} entries)` : '');
+    const others = names.filter((n) => !OWN.has(n) && !n.endsWith(TEMP_SUFFIX));
+    if (others.length > 0 && !names.includes(MARKER)) {
+      const shown = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … (${others.length} entries)` : '');
       throw new OutputError(`Cache ${abs}: expected a new or empty directory, or a revcor cache, got a directory that holds other files (${shown})`, {
         hint: 'revcor never writes into a directory it did not create: choose another --cache DIR (or run.cache).',
       });
@@ -177,6 +183,7 @@ export class CheckpointCache {
       await mkdir(join(abs, 'objects'), { recursive: true });
       await mkdir(join(abs, 'runs'), { recursive: true });
       if (!names.includes(MARKER)) {
+        await removeTempFiles(abs); // of a creation that stopped
         await writeFileAtomic(join(abs, TAG), 'Signature: 8a477f597d28d172789f06886806bc55\n# This directory is the revcor checkpoint cache (revcor cache status, revcor cache gc).\n');
         await writeFileAtomic(join(abs, MARKER), JSON.stringify({ format: CACHE_FORMAT, createdAt: new Date().toISOString() }, null, 1) + '\n');
       }

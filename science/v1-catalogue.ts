@@ -1,7 +1,7 @@
 // The one place that declares the V1 comparison's properties and per-layer columns: which per-unit property is
 // compared with which recorded V1 distribution (dataset and histogram of ../shared/datasets/v1-reference/
 // histograms.json), which ones count towards a layer's V1 score, and every per-layer column name with its meaning.
-// Tested in test/report/v1.test.ts.
+// Tested in test/science/v1-catalogue.test.ts (the declared lists) and test/report/v1.test.ts.
 import type { V1UnitProperties } from './v1-properties.ts';
 
 /** The reference datasets (keys of histograms.json). */

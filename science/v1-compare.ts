@@ -2,7 +2,7 @@
 // (V1_PROPERTIES) and the layer's V1 score, as a row of V1_LAYER_COLUMNS. Bootstrap streams: property i's model
 // resamples use stream 2i, the ceiling of a reference histogram the stream 2j + 1 of the first property j that
 // uses it, so every layer sees the same ceilings and the same resampling indices (deterministic given the seed).
-// Tested in test/stages/v1.test.ts.
+// Tested in test/science/v1-compare.test.ts (known answers) and test/stages/v1.test.ts.
 import { V1_PROPERTIES, type V1LayerRow } from './v1-catalogue.ts';
 import type { FiringRateMap, V1UnitProperties } from './v1-properties.ts';
 import type { V1Reference } from './v1-reference.ts';

@@ -2,7 +2,7 @@
 // v1-reference): Ringach, Shapley & Hawken 2002 per neuron (responsive = maxdc > spont + 5 spikes/s, n = 304, as
 // Brain-Score), and the digitized De Valois 1982 / Schiller 1976 histograms. Bin edges are the data's own
 // (histograms.json). Pure: stages/v1-reference.ts reads and checks the files.
-// Tested in test/stages/v1-reference.test.ts.
+// Tested in test/science/v1-reference.test.ts (hand-made data) and test/stages/v1-reference.test.ts (the real files).
 import { V1_PROPERTIES, type V1Dataset } from './v1-catalogue.ts';
 import { V1_CONSTANTS } from './v1-properties.ts';
 import { referenceFromCounts, referenceFromValues, type ReferenceDistribution } from './v1-similarity.ts';
