@@ -48,6 +48,15 @@ describe('split-half reliability by hand (small cases, first: fast)', () => {
     expect(() => splitHalfReliability(new Float32Array(17), 2, labels, 5, { permutations: 0, seed: 1 })).toThrow(/expected 9×2 responses, got 17/);
   });
 
+  it('r does not move when every response is offset by 2²⁰ (the profiles are centred before they are multiplied)', () => {
+    // the offset profiles' means are 2²⁰ + a fraction, rounded: an uncentred factor would add 2·2²⁰·Σ(b − b̄), which
+    // is 0 only in exact arithmetic (≈ 1e-4 here); the centred products move r by ~1e-16
+    const resp = hand().map((x) => x + 2 ** 20);
+    const sh = splitHalfReliability(resp, U, labels, 5, { permutations: 0, seed: 1 });
+    [0.5, -1, 0, Math.sqrt(3) / 2, 3 / Math.sqrt(84)].forEach((x, u) => expect(sh.r[u], `unit ${u}`).toBeCloseTo(x, 9));
+    expect([...sh.samePreferred]).toEqual([1, 0, 0, 1, 0, 0]);
+  });
+
   it('two categories with ≥ 2 images are too few: r, r_SB and p NaN, same-preferred 0, even with permutations', () => {
     // the same units with category 2's two images split between categories 2 and 4: one image each, as category 3
     const two = splitHalfReliability(hand(), U, Int32Array.from([0, 1, 0, 4, 1, 0, 2, 0, 3]), 5, { permutations: 5, seed: 1 });
@@ -101,19 +110,22 @@ describe('split-half reliability by hand (small cases, first: fast)', () => {
       for (let j = 0; j < 3; j++) (num += (a[j]! - ma) * (b[j]! - mb)), (da += (a[j]! - ma) ** 2), (db += (b[j]! - mb) ** 2);
       return da === 0 || db === 0 ? NaN : num / Math.sqrt(da * db);
     };
-    const P = 40;
+    const P = 39;
     const seed = 7;
     const gen = xoroshiro128plus(seed);
     const perm = [...labels10];
     const beats = new Array<number>(U).fill(0);
     const r0 = Array.from({ length: U }, (_, u) => pearson(labels10, u));
-    for (let q = 0; q < P; q++) {
+    let beatsAfter: number[] = []; // after one shuffle more than P
+    for (let q = 0; q <= P; q++) {
+      if (q === P) beatsAfter = [...beats];
       for (let i = S - 1; i > 0; i--) {
         const j = Math.floor(((gen.next() >>> 0) / 2 ** 32) * (i + 1));
         [perm[i], perm[j]] = [perm[j]!, perm[i]!];
       }
-      for (let u = 0; u < U; u++) if (pearson(perm, u) >= r0[u]!) beats[u]!++;
+      for (let u = 0; u < U; u++) if (pearson(perm, u) >= r0[u]!) (q < P ? beats : beatsAfter)[u]!++;
     }
+    expect(beatsAfter).not.toEqual(beats); // shuffle P + 1 beats some unit's r: one shuffle too many would show
     const sh = splitHalfReliability(resp, U, labels10, 5, { permutations: P, seed });
     for (let u = 0; u < 5; u++) {
       expect(sh.r[u], `unit ${u}`).toBeCloseTo(r0[u]!, 12);
