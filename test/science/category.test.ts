@@ -409,13 +409,15 @@ describe('category edges (found by mutation testing)', () => {
     expect(Math.abs(sh.p[0]! - (1 + exact * P) / (1 + P))).toBeLessThan(0.03);
   });
 
-  it('with images of one category only, a responsive unit prefers that category (the argmax of one mean)', () => {
+  it('with images of one category only, a responsive unit prefers that category (the argmax of one mean); with none, nothing', () => {
     // categories 0 and 2 empty, category 1 with 3 images; the unit's responses 2, 4, 3 (mean 3)
     const c = categorySelectivity(Float32Array.from([2, 4, 3]), 1, Int32Array.from([1, 1, 1]), 3);
     expect([...c.counts]).toEqual([0, 3, 0]);
     expect(c.means[1]).toBe(3);
     expect([...c.preferred]).toEqual([1]);
     expect(c.csi[0]).toBe(1); // no rest
+    // with no image at all no unit prefers anything
+    expect([...categorySelectivity(new Float32Array(0), 2, new Int32Array(0), 3).preferred]).toEqual([-1, -1]);
   });
 
   it('CSI is 0 when μ_max + μ_rest = 0 (means of opposite sign), not ±∞', () => {
