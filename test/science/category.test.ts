@@ -1,6 +1,141 @@
 // Category selectivity (docs/method.md §3): CSI, sparseness, preferred category, top-N, on hand cases and synthetic units.
 import { describe, expect, it } from 'vitest';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { categorySelectivity, categorySelectivityIndex, reliablePreference, sparseness, splitHalfReliability, splitHalves, topStimuli } from '../../science/category.ts';
+
+// First in the file: small hand-computed cases of the split-half pieces, so a mutant of them fails in milliseconds
+// (Stryker stops a mutant at its first failing test) instead of after the 199-permutation tests below.
+describe('split-half reliability by hand (small cases, first: fast)', () => {
+  it('splitHalves: the n-th image of a category goes to half n mod 2, whatever the order of the categories', () => {
+    expect([...splitHalves(Int32Array.from([2, 0, 2, 2, 0, 1, 2]), 3)]).toEqual([0, 0, 1, 0, 1, 0, 1]);
+  });
+
+  // 9 images: category 0 has 4 (half a = its 1st and 3rd, b = its 2nd and 4th), categories 1 and 2 have 2, category 3
+  // has 1 (takes no part), category 4 none. Unit u's half-profiles a, b over categories 0–2 are set by hand; the two
+  // images of a half of category 0 are its mean ∓ 1 (a) or ± 0.5 (b), so the mean divides by the half's size.
+  const labels = Int32Array.from([0, 1, 0, 2, 1, 0, 2, 0, 3]);
+  const profiles: [number[], number[]][] = [
+    [[3, 0, 0], [2, 2, 0]], // r = 2/√(6 · 8/3) = 0.5; b's maximum is tied: the first (category 0) as in a
+    [[0, 1, 2], [2, 1, 0]], // r = −1
+    [[0, 0, 4], [0, 2, 1]], // r = 0: (−4/3, −4/3, 8/3)·(−1, 1, 0) = 0
+    [[1, 3, 3], [1, 3, 2]], // r = 2/√(24/9 · 2) = √3/2; a's maximum is tied: the first (category 1) as in b
+    [[2, 0, 1], [1, 0, 3]], // r = 1/√(2 · 42/9) = 3/√84
+    [[7, 7, 7], [7, 7, 7]], // constant: no profile
+  ];
+  const U = profiles.length; // 6: one pass of the 4-unit unrolled bin sums and 2 units after it
+  const hand = () => {
+    const resp = new Float32Array(labels.length * U);
+    profiles.forEach(([a, b], u) => {
+      const at = (s: number, v: number) => (resp[s * U + u] = v);
+      at(0, a[0]! - 1), at(5, a[0]! + 1), at(2, b[0]! + 0.5), at(7, b[0]! - 0.5);
+      at(1, a[1]!), at(4, b[1]!), at(3, a[2]!), at(6, b[2]!);
+      at(8, u === 5 ? 7 : 50 + u); // category 3's only image: no half-profile has it
+    });
+    return resp;
+  };
+
+  it('r, Spearman–Brown 2r/(1 + r) and the same-preferred flag of six hand-made units; categories of ≥ 2 images only', () => {
+    const sh = splitHalfReliability(hand(), U, labels, 5, { permutations: 0, seed: 1 });
+    expect(sh.categories).toBe(3);
+    const r = [0.5, -1, 0, Math.sqrt(3) / 2, 3 / Math.sqrt(84)];
+    r.forEach((x, u) => expect(sh.r[u], `unit ${u}`).toBeCloseTo(x, 12));
+    expect(sh.r[5]).toBeNaN();
+    [2 / 3, -Infinity, 0, Math.sqrt(3) / (1 + Math.sqrt(3) / 2)].forEach((x, u) => expect(sh.rSB[u], `unit ${u}`).toBeCloseTo(x, 12));
+    expect(sh.rSB[4]).toBeCloseTo(6 / Math.sqrt(84) / (1 + 3 / Math.sqrt(84)), 12);
+    expect(sh.rSB[5]).toBeNaN();
+    expect([...sh.samePreferred]).toEqual([1, 0, 0, 1, 0, 0]);
+    expect([...sh.p].every(Number.isNaN)).toBe(true); // no permutations: no p
+    expect(() => splitHalfReliability(new Float32Array(17), 2, labels, 5, { permutations: 0, seed: 1 })).toThrow(/expected 9×2 responses, got 17/);
+  });
+
+  it('r does not move when every response is offset by 2²⁰ (the profiles are centred before they are multiplied)', () => {
+    // the offset profiles' means are 2²⁰ + a fraction, rounded: an uncentred factor would add 2·2²⁰·Σ(b − b̄), which
+    // is 0 only in exact arithmetic (≈ 1e-4 here); the centred products move r by ~1e-16
+    const resp = hand().map((x) => x + 2 ** 20);
+    const sh = splitHalfReliability(resp, U, labels, 5, { permutations: 0, seed: 1 });
+    [0.5, -1, 0, Math.sqrt(3) / 2, 3 / Math.sqrt(84)].forEach((x, u) => expect(sh.r[u], `unit ${u}`).toBeCloseTo(x, 9));
+    expect([...sh.samePreferred]).toEqual([1, 0, 0, 1, 0, 0]);
+  });
+
+  it('two categories with ≥ 2 images are too few: r, r_SB and p NaN, same-preferred 0, even with permutations', () => {
+    // the same units with category 2's two images split between categories 2 and 4: one image each, as category 3
+    const two = splitHalfReliability(hand(), U, Int32Array.from([0, 1, 0, 4, 1, 0, 2, 0, 3]), 5, { permutations: 5, seed: 1 });
+    expect(two.categories).toBe(2);
+    for (const x of [...two.r, ...two.rSB, ...two.p]) expect(x).toBeNaN();
+    expect([...two.samePreferred]).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('the floor of a flat half-profile is relative: a spread of 1.2e-9 is a profile around 0 but rounding around 16', () => {
+    // 3 categories × 6 images; half a = a category's 1st, 3rd and 5th image. Unit 0's half a is (0, 0, 2⁻²⁸/3), unit
+    // 1's (16, 16, 16 + 2⁻²⁸/3) (images 0, 48, 2⁻²⁸); half b is (1, 2, 4) for both. The floor on Σ(a − ā)² is
+    // 1e-20·K·(1 + ā²): unit 0's 1.03e-18 is above its 3e-20, unit 1's is below its 7.7e-18, so unit 1 is flat.
+    const labels6 = Int32Array.from({ length: 18 }, (_, s) => Math.floor(s / 6));
+    const t = 2 ** -28;
+    const a0 = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, t, 0];
+    const a1 = [16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 0, 0, 48, 0, t, 0];
+    const b = [0, 1, 0, 1, 0, 1, 0, 2, 0, 2, 0, 2, 0, 4, 0, 4, 0, 4];
+    const resp = Float32Array.from({ length: 36 }, (_, i) => (i % 2 ? a1 : a0)[i >> 1]! + b[i >> 1]!); // [image × unit]
+    const sh = splitHalfReliability(resp, 2, labels6, 3, { permutations: 0, seed: 1 });
+    expect(sh.r[0]).toBeCloseTo(5 / Math.sqrt(28), 6); // corr((−1, −1, 2), (1, 2, 4))
+    expect(sh.r[1]).toBeNaN();
+    expect([...sh.samePreferred]).toEqual([1, 0]);
+  });
+
+  it('permutation p = (1 + #{r_perm ≥ r})/(1 + P): labels shuffled by Fisher–Yates on xoroshiro128+(seed), one shuffle after the other', () => {
+    // categories of 4, 2, 3 and 1 images (no two of a size: no relabelling of categories reproduces r), 6 units
+    const labels10 = Int32Array.from([2, 0, 1, 0, 2, 3, 0, 1, 2, 0]);
+    const S = labels10.length;
+    const U = 6;
+    const rand = rng(99);
+    const resp = new Float32Array(S * U);
+    for (let s = 0; s < S; s++) for (let u = 0; u < U; u++) resp[s * U + u] = u === 5 ? 2 : (labels10[s] === u % 3 ? 2 : 0) + rand();
+    // the documented procedure, written out: half-profiles over the categories of ≥ 2 images, Pearson r
+    const cats = [0, 1, 2];
+    const pearson = (lab: ArrayLike<number>, u: number): number => {
+      const sum = cats.map(() => [0, 0]);
+      const n = cats.map(() => [0, 0]);
+      const seen = [0, 0, 0, 0];
+      for (let s = 0; s < S; s++) {
+        const k = lab[s]!;
+        const h = seen[k]!++ % 2;
+        if (k < 3) (sum[k]![h]! += resp[s * U + u]!), n[k]![h]!++;
+      }
+      const a = cats.map((k) => sum[k]![0]! / n[k]![0]!);
+      const b = cats.map((k) => sum[k]![1]! / n[k]![1]!);
+      const ma = (a[0]! + a[1]! + a[2]!) / 3;
+      const mb = (b[0]! + b[1]! + b[2]!) / 3;
+      let num = 0;
+      let da = 0;
+      let db = 0;
+      for (let j = 0; j < 3; j++) (num += (a[j]! - ma) * (b[j]! - mb)), (da += (a[j]! - ma) ** 2), (db += (b[j]! - mb) ** 2);
+      return da === 0 || db === 0 ? NaN : num / Math.sqrt(da * db);
+    };
+    const P = 39;
+    const seed = 7;
+    const gen = xoroshiro128plus(seed);
+    const perm = [...labels10];
+    const beats = new Array<number>(U).fill(0);
+    const r0 = Array.from({ length: U }, (_, u) => pearson(labels10, u));
+    let beatsAfter: number[] = []; // after one shuffle more than P
+    for (let q = 0; q <= P; q++) {
+      if (q === P) beatsAfter = [...beats];
+      for (let i = S - 1; i > 0; i--) {
+        const j = Math.floor(((gen.next() >>> 0) / 2 ** 32) * (i + 1));
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      for (let u = 0; u < U; u++) if (pearson(perm, u) >= r0[u]!) (q < P ? beats : beatsAfter)[u]!++;
+    }
+    expect(beatsAfter).not.toEqual(beats); // shuffle P + 1 beats some unit's r: one shuffle too many would show
+    const sh = splitHalfReliability(resp, U, labels10, 5, { permutations: P, seed });
+    for (let u = 0; u < 5; u++) {
+      expect(sh.r[u], `unit ${u}`).toBeCloseTo(r0[u]!, 12);
+      expect(sh.p[u], `unit ${u}`).toBe((1 + beats[u]!) / (1 + P));
+    }
+    expect(new Set(beats.slice(0, 5)).size).toBeGreaterThan(2); // the units' p differ
+    expect(sh.r[5]).toBeNaN();
+    expect(sh.p[5]).toBeNaN(); // a constant unit has no p
+  });
+});
 
 describe('categorySelectivityIndex and sparseness', () => {
   it('CSI = (μ_max − μ_rest)/(μ_max + μ_rest): 0.6 for [4, 1, 1], 1 for one-hot, 0 for flat and for all zeros', () => {
@@ -272,6 +407,17 @@ describe('category edges (found by mutation testing)', () => {
     expect(sh.r[0]).toBeCloseTo(r0, 12);
     // (1 + #beats)/(1 + P) with #beats ~ Binomial(P, 0.2): SD 0.0073; 0.03 is 4 SD (and 0.067 from the strict count)
     expect(Math.abs(sh.p[0]! - (1 + exact * P) / (1 + P))).toBeLessThan(0.03);
+  });
+
+  it('with images of one category only, a responsive unit prefers that category (the argmax of one mean); with none, nothing', () => {
+    // categories 0 and 2 empty, category 1 with 3 images; the unit's responses 2, 4, 3 (mean 3)
+    const c = categorySelectivity(Float32Array.from([2, 4, 3]), 1, Int32Array.from([1, 1, 1]), 3);
+    expect([...c.counts]).toEqual([0, 3, 0]);
+    expect(c.means[1]).toBe(3);
+    expect([...c.preferred]).toEqual([1]);
+    expect(c.csi[0]).toBe(1); // no rest
+    // with no image at all no unit prefers anything
+    expect([...categorySelectivity(new Float32Array(0), 2, new Int32Array(0), 3).preferred]).toEqual([-1, -1]);
   });
 
   it('CSI is 0 when μ_max + μ_rest = 0 (means of opposite sign), not ±∞', () => {

@@ -13,12 +13,14 @@ import {
   ceiledSimilarity,
   ksSimilarity,
   layerScore,
+  mean,
   percentileInterval,
   referenceCeiling,
   referenceFromCounts,
   referenceFromValues,
   resampleIndices,
 } from '../../science/v1-similarity.ts';
+import { philox4x32 } from '../../science/philox.ts';
 import { readV1Reference } from '../../stages/v1-reference.ts';
 
 const REFERENCE = path.resolve(import.meta.dirname, '../../../shared/datasets/v1-reference');
@@ -88,6 +90,41 @@ describe('bootstrap', () => {
     expect(lo).toBeCloseTo(0.5, 12);
     expect(hi).toBeCloseTo(9.5, 12);
   });
+  it('percentile interval: non-finite values left out, none left → NaN, coverage 1 → the extremes, one value → itself', () => {
+    expect(percentileInterval([NaN, 3, Infinity, 1, -Infinity, 2], 0.5)).toEqual([1.5, 2.5]);
+    expect(percentileInterval([NaN, Infinity], 0.9)).toEqual([NaN, NaN]);
+    expect(percentileInterval([], 0.9)).toEqual([NaN, NaN]);
+    expect(percentileInterval([3, 1, 2], 1)).toEqual([1, 3]);
+    expect(percentileInterval([5], 0.9)).toEqual([5, 5]);
+  });
+  it('mean of the finite values only; NaN when there is none', () => {
+    expect(mean([1, NaN, 3, Infinity, -Infinity, 5])).toBe(3);
+    expect(mean([NaN, Infinity])).toBeNaN();
+    expect(mean([])).toBeNaN();
+  });
+  it('layer score of no property: NaN with a NaN interval', () => {
+    expect(layerScore([], 0.95)).toEqual({ score: NaN, lo: NaN, hi: NaN });
+  });
+  it('resample indices are ⌊word·n/2³²⌋, word i mod 4 of Philox4x32-10 at counter (⌊i/4⌋, replicate, stream, 0), key (seed mod 2³², ⌊seed/2³²⌋)', () => {
+    const seed = 5 * 2 ** 32 + 3;
+    const words = new Uint32Array(4);
+    const expected = Array.from({ length: 10 }, (_, i) => {
+      philox4x32(Math.floor(i / 4), 4, 2, 0, 3, 5, words);
+      return Math.floor((words[i % 4]! * 10) / 2 ** 32);
+    });
+    expect([...resampleIndices(10, 10, seed, 2, 4)]).toEqual(expected);
+    expect([...resampleIndices(10, 10, 3, 2, 4)]).not.toEqual(expected); // the key's high word counts
+  });
+  it('the ceiling is the mean similarity of the data’s own resamples: 1 for one bin, ½ for two equal bins', () => {
+    // one bin: every resample is the data. Two values in two bins (n = 2): Q = (½, 1), KS_max = ½; a resample with k
+    // of 2 in bin 0 has KS |k/2 − ½|, similarity 1 − |k − 1|: 1 with probability ½ (k = 1), else 0.
+    expect(referenceCeiling(referenceFromCounts([0, 1, 2, 3], [0, 5, 0]), { resamples: 20, seed: 1 }, 0)).toBe(1);
+    const two = referenceFromCounts([0, 1, 2], [1, 1]);
+    const sims = bootstrapSimilarities(two.binOf, two, { resamples: 4000, seed: 1 }, 0);
+    for (const s of sims) expect([0, 1]).toContain(s);
+    const c = referenceCeiling(two, { resamples: 4000, seed: 1 }, 0);
+    expect(Math.abs(c - 0.5)).toBeLessThan(0.04); // 5 SD of a mean of 4000 Bernoulli(½)
+  });
   it('layer score = mean of the properties; interval from the paired resamples', () => {
     const p = (v: number[]) => ({ score: v.reduce((a, b) => a + b, 0) / v.length, lo: 0, hi: 0, n: 1, resamples: Float64Array.from(v) });
     const s = layerScore([p([0, 1, 2, 3, 4]), p([4, 3, 2, 1, 0])], 0.5);
@@ -96,16 +133,32 @@ describe('bootstrap', () => {
 });
 
 describe('ceiled similarity', () => {
-  const ref = referenceFromValues([0, 1, 2, 3, 4], [0.5, 1.5, 1.5, 2.5, 2.5, 2.5, 3.5, 1.2, 2.2, 2.8]);
+  // built inside each test, not while the file is collected (Stryker never activates a mutant there: docs/testing.md)
+  const ref = () => referenceFromValues([0, 1, 2, 3, 4], [0.5, 1.5, 1.5, 2.5, 2.5, 2.5, 3.5, 1.2, 2.2, 2.8]);
+  it('a reference from values: the edges copied, the bins of the finite values (clipped)', () => {
+    const r = referenceFromValues([0, 1, 2], [0.5, NaN, 1.5, 7, -Infinity, -3]);
+    expect(r.edges).toEqual(Float64Array.of(0, 1, 2));
+    expect(r.binOf).toEqual(Int32Array.of(0, 1, 1, 0));
+  });
   it('a model with no finite value scores 0 with interval [0, 0] and n = 0', () => {
-    const s = ceiledSimilarity([NaN, NaN], ref, 0.9, opts(), 0);
+    const s = ceiledSimilarity([NaN, NaN], ref(), 0.9, opts(), 0);
     expect([s.score, s.lo, s.hi, s.n]).toEqual([0, 0, 0, 0]);
+  });
+  it('every resample of a one-bin model is the same histogram: similarity / ceiling, with a zero-width interval', () => {
+    // data counts (1, 2, 1): Q = (¼, ¾, 1), KS_max = max(¾, ¾) = ¾; the model's 3 values all in bin 1: P = (0, 1, 1),
+    // KS = ¼, similarity 1 − ¼/¾ = ⅔, ceiled by 0.8: ⅚
+    const s = ceiledSimilarity([1.2, 1.5, NaN, 1.9], referenceFromCounts([0, 1, 2, 3], [1, 2, 1]), 0.8, opts(2, 50), 0);
+    expect(s.n).toBe(3);
+    expect(s.score).toBeCloseTo(5 / 6, 12);
+    expect(s.lo).toBeCloseTo(5 / 6, 12);
+    expect(s.hi).toBeCloseTo(5 / 6, 12);
+    for (const x of s.resamples) expect(x).toBeCloseTo(5 / 6, 12);
   });
   it('is deterministic given the seed; another seed moves it by bootstrap noise only', () => {
     const model = [0.2, 1.1, 1.7, 2.3, 2.9, 3.3, 3.9];
-    const a = ceiledSimilarity(model, ref, 0.9, opts(5), 0);
-    expect(ceiledSimilarity(model, ref, 0.9, opts(5), 0)).toEqual(a);
-    const b = ceiledSimilarity(model, ref, 0.9, opts(6), 0);
+    const a = ceiledSimilarity(model, ref(), 0.9, opts(5), 0);
+    expect(ceiledSimilarity(model, ref(), 0.9, opts(5), 0)).toEqual(a);
+    const b = ceiledSimilarity(model, ref(), 0.9, opts(6), 0);
     expect(b.score).not.toBe(a.score);
     expect(Math.abs(b.score - a.score)).toBeLessThan(0.02);
     expect(a.lo).toBeLessThanOrEqual(a.score);
