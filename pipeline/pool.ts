@@ -24,17 +24,45 @@ export function threadsPerShard(workers: number, concurrency: number): number {
   return Math.max(1, Math.floor(workers / Math.max(1, Math.min(workers, concurrency))));
 }
 
-/** Creates a lazily started piscina pool of `size` threads; tasks are cancelled when `signal` aborts. */
+/**
+ * Creates a lazily started piscina pool of `size` threads. When `signal` aborts, tasks not yet started are rejected
+ * and running ones finish: piscina would end a running task's worker thread, and a thread ended inside a native call
+ * (ONNX Runtime) aborts the whole process. At most `size` tasks are handed to piscina at a time, so the tasks still
+ * waiting are ours to cancel.
+ */
 export function createPool(size = defaultWorkers(), signal?: AbortSignal): ClosablePool {
   if (!Number.isInteger(size) || size < 1) throw new Error(`Expected a pool size ≥ 1, got ${size}`);
   // A promise, so that tasks arriving together while piscina loads share one pool.
   let piscina: Promise<Piscina> | undefined;
+  let running = 0;
+  const waiting: { go: () => void; stop: (e: unknown) => void }[] = [];
+  signal?.addEventListener('abort', () => {
+    for (const w of waiting.splice(0)) w.stop(signal.reason);
+  }, { once: true });
+  /** Resolves when a thread is free for one more task (rejects if the signal aborts first). */
+  const slot = (): Promise<void> => {
+    signal?.throwIfAborted();
+    if (running < size) {
+      running++;
+      return Promise.resolve();
+    }
+    return new Promise((go, stop) => waiting.push({ go: () => (running++, go()), stop }));
+  };
+  /** Frees a thread: the next waiting task starts. */
+  const release = (): void => {
+    running--;
+    waiting.shift()?.go();
+  };
   return {
     size,
     async run<T>(task: PoolTask, transfer?: TransferListItem[]): Promise<T> {
-      signal?.throwIfAborted();
-      piscina ??= import('piscina').then(({ Piscina }) => new Piscina({ filename: WORKER, minThreads: 0, maxThreads: size, idleTimeout: 30_000, execArgv: [] }));
-      return (await (await piscina).run(task, { transferList: transfer, signal })) as T;
+      await slot();
+      try {
+        piscina ??= import('piscina').then(({ Piscina }) => new Piscina({ filename: WORKER, minThreads: 0, maxThreads: size, idleTimeout: 30_000, execArgv: [] }));
+        return (await (await piscina).run(task, { transferList: transfer })) as T;
+      } finally {
+        release();
+      }
     },
     async close() {
       const p = piscina;
