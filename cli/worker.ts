@@ -12,6 +12,7 @@ import { redact } from '../pipeline/distributed/redact.ts';
 import { parseRedisUrl } from '../pipeline/distributed/redis.ts';
 import { runWorker, WORKER_DEFAULTS, type WorkerEvent } from '../pipeline/distributed/worker.ts';
 import { println, REDIS_ENV, type CliDeps } from './deps.ts';
+import { quitBySignal } from './interrupt.ts';
 
 interface WorkerArgs {
   redis?: string;
@@ -119,7 +120,7 @@ export function workerCommand(deps: CliDeps): CommandModule<object, WorkerArgs> 
       const ac = new AbortController();
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals): void => {
-        if (++signals > 1) process.exit(130);
+        if (++signals > 1) return quitBySignal(sig, onSignal);
         if (!args.quiet) println(deps.stderr, `\n${sig}: no new jobs; finishing the shards in flight (again to quit at once; their jobs go to other workers)…`);
         ac.abort(new Error(sig));
       };
