@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { awcLayer, centredChunks, fromWide, krylovOperator, toWide, type AwcOptions } from '../../science/awc.ts';
 import { gaussian, mulberry32, symEig } from '../../science/eigen.ts';
 import { marchenkoPasturBounds, shuffleBounds, shufflePermutation } from '../../science/nulls.ts';
-import { JsMatMul, type FixedOperand } from '../../science/gemm.ts';
+import { JsMatMul, type FixedOperand, type MatMul } from '../../science/gemm.ts';
 import { arraySource, storedSource } from '../../science/samples.ts';
 import { lcg } from '../fixtures/synthetic-units.ts';
 
@@ -269,6 +269,52 @@ describe('awcLayer against the dense definition', () => {
     };
     await expect(awcLayer(raw, A4, U4, failing, { ...sub, prepareBytes: 3 * n * d * 4 })).rejects.toThrow('backend failed');
     expect(failing.released).toBe(5);
+  });
+
+  it('prepared chunks: a backend without fix runs on gemm; a failed preparation is raised as it is, released, and not kept for later calls; 512 MiB by default', async () => {
+    const raw = arraySource(Xs, n, d);
+    const sub = { ...opts, solver: 'subspace' as const, block: 1, steps: 2, top: 1, bottom: 0, chunk: 700 };
+    const plain = await awcLayer(raw, A4, U4, new JsMatMul(), { ...sub, prepareBytes: 0 });
+    // a MatMul with gemm but no fix (another backend): the budget allows preparing, the products run on gemm
+    const js = new JsMatMul();
+    const gemmOnly: MatMul = { name: 'gemm-only', gemm: js.gemm.bind(js), gemmBatched: js.gemmBatched.bind(js), weightedGram: js.weightedGram.bind(js) };
+    const noFix = await awcLayer(raw, A4, U4, gemmOnly, { ...sub, prepareBytes: 2 ** 30 });
+    expect(Array.from(noFix.units[0]!.top)).toEqual(Array.from(plain.units[0]!.top));
+    // the preparation of chunk 2 fails once: the caller sees that error (not one from releasing), the chunks
+    // prepared before it are released, and a shared map keeps no failed entry, so the next call prepares again
+    let fixes = 0;
+    let released = 0;
+    let failOnce = true;
+    const flaky = new JsMatMul();
+    const orig = flaky.fix.bind(flaky);
+    flaky.fix = async (Y, rows, D) => {
+      fixes++;
+      if (fixes === 3 && failOnce) {
+        failOnce = false;
+        throw new Error('preparation failed');
+      }
+      const f = await orig(Y, rows, D);
+      return { ...f, dispose: async () => void released++ };
+    };
+    await expect(awcLayer(raw, A4, U4, flaky, { ...sub, prepareBytes: 2 ** 30 })).rejects.toThrow('preparation failed');
+    expect(released).toBe(2);
+    failOnce = true;
+    fixes = 0;
+    const shared = new Map<string, Promise<FixedOperand>>();
+    await expect(awcLayer(raw, A4, U4, flaky, { ...sub, prepareBytes: 2 ** 30, prepared: shared })).rejects.toThrow('preparation failed');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(shared.size).toBe(2);
+    const again = await awcLayer(raw, A4, U4, flaky, { ...sub, prepareBytes: 2 ** 30, prepared: shared });
+    expect(fixes).toBe(3 + 3); // the second call prepares chunks 2, 3 and 4 (0 and 1 are kept from the first)
+    expect(shared.size).toBe(5);
+    expect(Array.from(again.units[0]!.top)).toEqual(Array.from(plain.units[0]!.top));
+    // no budget given at all: 512 MiB (these 36 kB are prepared)
+    let byDefault = 0;
+    const counting = new JsMatMul();
+    const f0 = counting.fix.bind(counting);
+    counting.fix = (Y, rows, D) => (byDefault++, f0(Y, rows, D));
+    await awcLayer(raw, A4, U4, counting, { ...sub });
+    expect(byDefault).toBe(5);
   });
 
   it('progress: 0.05 after the means, then per unit (full) or per operator application (subspace), 1 at the end', async () => {
