@@ -3,8 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { categorySelectivity, categorySelectivityIndex, reliablePreference, sparseness, splitHalfReliability, splitHalves, topStimuli } from '../../science/category.ts';
 
+/** Pearson r of two 3-category profiles, written out by hand (NaN when either is flat). */
+function pearson3(a: number[], b: number[]): number {
+  const ma = (a[0]! + a[1]! + a[2]!) / 3;
+  const mb = (b[0]! + b[1]! + b[2]!) / 3;
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let j = 0; j < 3; j++) (num += (a[j]! - ma) * (b[j]! - mb)), (da += (a[j]! - ma) ** 2), (db += (b[j]! - mb) ** 2);
+  return da === 0 || db === 0 ? NaN : num / Math.sqrt(da * db);
+}
+
 // First in the file: small hand-computed cases of the split-half pieces, so a mutant of them fails in milliseconds
 // (Stryker stops a mutant at its first failing test) instead of after the 199-permutation tests below.
+
 describe('split-half reliability by hand (small cases, first: fast)', () => {
   it('splitHalves: the n-th image of a category goes to half n mod 2, whatever the order of the categories', () => {
     expect([...splitHalves(Int32Array.from([2, 0, 2, 2, 0, 1, 2]), 3)]).toEqual([0, 0, 1, 0, 1, 0, 1]);
@@ -102,13 +114,7 @@ describe('split-half reliability by hand (small cases, first: fast)', () => {
       }
       const a = cats.map((k) => sum[k]![0]! / n[k]![0]!);
       const b = cats.map((k) => sum[k]![1]! / n[k]![1]!);
-      const ma = (a[0]! + a[1]! + a[2]!) / 3;
-      const mb = (b[0]! + b[1]! + b[2]!) / 3;
-      let num = 0;
-      let da = 0;
-      let db = 0;
-      for (let j = 0; j < 3; j++) (num += (a[j]! - ma) * (b[j]! - mb)), (da += (a[j]! - ma) ** 2), (db += (b[j]! - mb) ** 2);
-      return da === 0 || db === 0 ? NaN : num / Math.sqrt(da * db);
+      return pearson3(a, b);
     };
     const P = 39;
     const seed = 7;
@@ -388,13 +394,7 @@ describe('category edges (found by mutation testing)', () => {
       const b = [0, 0, 0];
       const seen = [0, 0, 0];
       lab.forEach((k, s) => ((seen[k]!++ === 0 ? a : b)[k] = vals[s]!));
-      const ma = (a[0]! + a[1]! + a[2]!) / 3;
-      const mb = (b[0]! + b[1]! + b[2]!) / 3;
-      let num = 0;
-      let da = 0;
-      let db = 0;
-      for (let j = 0; j < 3; j++) (num += (a[j]! - ma) * (b[j]! - mb)), (da += (a[j]! - ma) ** 2), (db += (b[j]! - mb) ** 2);
-      return num / Math.sqrt(da * db);
+      return pearson3(a, b);
     };
     const orders = (xs: number[]): number[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => orders([...xs.slice(0, i), ...xs.slice(i + 1)]).map((o) => [x, ...o])));
     const r0 = rOf(labels);
