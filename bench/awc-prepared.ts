@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { parse } from 'yaml';
 import { OrtMatMul } from '../model/ort-matmul.ts';
+import { readResolvedConfig } from '../pipeline/rundir.ts';
 import { gratingAxes } from '../science/gratings.ts';
 import { analysisBin } from '../science/noise-source.ts';
 import { layerNoise, unitColumns } from '../stages/revcor-input.ts';
@@ -35,7 +36,7 @@ export async function benchAwcPrepared(args: readonly string[]): Promise<string>
   if (!runDir || !layer) return 'awc-prepared: usage: npm run bench -- awc-prepared <run dir> <layer> [shards]';
   const dir = join(runDir, 'activations');
   const tables = readdirSync(dir).filter((f) => f.startsWith('noise') && f.endsWith('.arrow')).sort().map((f) => tableFromIPC(readFileSync(join(dir, f))));
-  const cfg = parse(readFileSync(join(runDir, 'config.resolved.yaml'), 'utf8'));
+  const cfg = parse(await readResolvedConfig(runDir));
   const a = cfg.awc;
   const axes = gratingAxes(cfg.stimuli.gratings);
   const ln = layerNoise(tables, layer, 'awc-prepared');
