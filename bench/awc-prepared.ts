@@ -8,9 +8,10 @@ import { tableFromIPC } from 'apache-arrow';
 import { parse } from 'yaml';
 import { OrtMatMul } from '../model/ort-matmul.ts';
 import { readResolvedConfig } from '../pipeline/rundir.ts';
-import { gratingAxes } from '../science/gratings.ts';
+import { ExperimentSchema } from '../config/schema.ts';
 import { analysisBin } from '../science/noise-source.ts';
-import { layerNoise, unitColumns } from '../stages/revcor-input.ts';
+import { awcTaskArgs } from '../stages/awc.ts';
+import { layerNoise } from '../stages/revcor-input.ts';
 import { awcTask, type AwcTaskResult } from '../stages/revcor-worker.ts';
 
 /** Largest relative difference between two arrays over finite entries. */
@@ -36,26 +37,17 @@ export async function benchAwcPrepared(args: readonly string[]): Promise<string>
   if (!runDir || !layer) return 'awc-prepared: usage: npm run bench -- awc-prepared <run dir> <layer> [shards]';
   const dir = join(runDir, 'activations');
   const tables = readdirSync(dir).filter((f) => f.startsWith('noise') && f.endsWith('.arrow')).sort().map((f) => tableFromIPC(readFileSync(join(dir, f))));
-  const cfg = parse(await readResolvedConfig(runDir));
-  const a = cfg.awc;
-  const axes = gratingAxes(cfg.stimuli.gratings);
+  const cfg = ExperimentSchema.parse(parse(await readResolvedConfig(runDir)));
   const ln = layerNoise(tables, layer, 'awc-prepared');
-  const N = ln.noiseIndex.length;
-  const per = a.unitsPerShard as number;
+  const per = cfg.awc.unitsPerShard;
   const shards = Math.min(Number(shardArg ?? 3), Math.ceil(ln.channels / per));
   const fix = OrtMatMul.prototype.fix;
   const cpu: Record<'prepared' | 'gemm', number[]> = { prepared: [], gemm: [] };
   const lines: string[] = [];
+  // the stage's own task arguments, on the theoretical crop (an effective-crop run's crops are not re-measured here)
+  const bin = analysisBin(ln.crop.size, ln.noise.color === 'rgb' ? 3 : 1, ln.noise.check, cfg.awc.maxDim);
+  const task = (start: number, end: number) => awcTask(awcTaskArgs(cfg, ln, bin, start, end, 1, 'ort'));
   // the first task of a layer also generates and keeps its samples: run one untimed shard first
-  const task = (start: number, end: number) =>
-    awcTask({
-      noise: ln.noise, noiseIndex: ln.noiseIndex, offsets: ln.offsets, imageSize: ln.imageSize, A: unitColumns(ln.A, N, ln.channels, start, end),
-      U: end - start, unitOffset: start, crop: ln.crop, solver: a.solver, fullMaxDim: a.fullMaxDim, bin: analysisBin(ln.crop.size, 1, ln.noise.check, a.maxDim),
-      options: { top: a.top, bottom: a.bottom, nullKind: a.nullModel, shuffles: a.shuffles, level: a.level, block: Math.max(a.block, a.top + a.bottom), steps: a.steps, seed: cfg.stimuli.noise.seed, cacheBytes: a.cacheMiB * 2 ** 20 },
-      prediction: { method: cfg.prediction.method, window: cfg.prediction.window, axes: { thetasDeg: axes.thetasDeg, sfsCpp: axes.sfsCpp, phasesDeg: axes.phasesDeg } },
-      threads: 1,
-      backend: 'ort',
-    });
   await task(0, Math.min(per, ln.channels));
   for (let s = 0; s < shards; s++) {
     const start = s * per;

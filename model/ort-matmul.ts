@@ -75,7 +75,7 @@ function weightedGramModel(): Uint8Array {
  * A fixed Y (rows×D) as the weights of a 1×1 convolution, so that ONNX Runtime prepacks it for its NCHWc kernels:
  * `times` reads B (D×n) as the image [1, D, n, 1] and returns Y·B as [1, rows, n, 1]; `transpose` convolves with
  * Yᵀ (constant-folded from Y) and adds C: Yᵀ·B + C as [1, D, n, 1]. On these machines both run 1.2–1.5× faster
- * than the same product as Gemm (scratch measurement, docs/performance.md).
+ * than the same product as Gemm (docs/performance.md; `npm run bench -- awc-prepared`).
  */
 function fixedModel(Y: Float32Array, rows: number, D: number, transpose: boolean): Uint8Array {
   const [cin, cout] = transpose ? [rows, D] : [D, rows];

@@ -8,7 +8,7 @@
 // Tested in test/science/revcor-ground-truth.test.ts.
 import { awaLayer, type AwaResult } from './awa.ts';
 import { blockKrylovExtremes, extremeFromFull, symEig, type BatchOperator, type ExtremeEig } from './eigen.ts';
-import type { FixedOperand, MatMul } from './gemm.ts';
+import { gemmOperand, type FixedOperand, type MatMul } from './gemm.ts';
 import { marchenkoPasturBounds, shuffleBounds, shufflePermutation, type NullBounds } from './nulls.ts';
 import { chunks, type SampleSource } from './samples.ts';
 
@@ -259,17 +259,10 @@ export function krylovOperator(o: OperatorData, mm: MatMul, onApply?: () => void
       for (let i = 0; i < Y.ranges.length; i++) {
         const [n0, n1] = Y.ranges[i]!;
         const rows = n1 - n0;
-        if (useFixed) {
-          const f = await prepared(i, rows);
-          const P = await f.times(Vt, wide);
-          weightRows(P, rows, n0, W, cols, liveCols, b, corr);
-          Z = await f.transposeTimes(P, wide, Z);
-          continue;
-        }
-        const Yc = Y.get(i);
-        const P = await mm.gemm(Yc, Vt, rows, D, wide);
+        const f = useFixed ? await prepared(i, rows) : gemmOperand(mm, Y.get(i), rows, D);
+        const P = await f.times(Vt, wide);
         weightRows(P, rows, n0, W, cols, liveCols, b, corr);
-        Z = await mm.gemm(Yc, P, D, rows, wide, { transA: true, addTo: Z });
+        Z = await f.transposeTimes(P, wide, Z);
       }
       if (!Z) throw new Error('awc: no samples');
       if (delta && corr) for (let d = 0; d < D; d++) if (delta[d] !== 0) for (let j = 0; j < wide; j++) Z[d * wide + j] -= delta[d]! * corr.colSum[j]!;

@@ -50,6 +50,15 @@ export interface FixedOperand {
   dispose(): Promise<void>;
 }
 
+/** Y (rows×D) as a fixed operand whose products are plain gemm calls (nothing prepared, nothing to release). */
+export function gemmOperand(mm: Pick<MatMul, 'gemm'>, Y: Float32Array, rows: number, D: number): FixedOperand {
+  return {
+    times: (B, n) => mm.gemm(Y, B, rows, D, n),
+    transposeTimes: (B, n, addTo) => mm.gemm(Y, B, D, rows, n, { transA: true, addTo }),
+    dispose: async () => undefined,
+  };
+}
+
 /** Element (i, j) of op(M) for a row-major matrix stored rows×cols. */
 function idx(trans: boolean, i: number, j: number, storedCols: number): number {
   return trans ? j * storedCols + i : i * storedCols + j;
@@ -124,11 +133,7 @@ export class JsMatMul implements MatMul {
 
   async fix(Y: Float32Array, rows: number, D: number): Promise<FixedOperand> {
     checkSize('Y', Y, rows * D);
-    return {
-      times: (B, n) => this.gemm(Y, B, rows, D, n),
-      transposeTimes: (B, n, addTo) => this.gemm(Y, B, D, rows, n, { transA: true, addTo }),
-      dispose: async () => undefined,
-    };
+    return gemmOperand(this, Y, rows, D);
   }
 
   async weightedGram(X: Float32Array, a: Float32Array, N: number, D: number): Promise<Float32Array> {

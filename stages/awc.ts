@@ -13,7 +13,7 @@ import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { variesOverSamples } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
 import { predictionVerdicts } from '../science/predict.ts';
-import { noiseEnabled, noiseShardIds, predictionArgs, readLayerNoise, REVCOR_WORKER, threadsPerTask, unitColumns } from './revcor-input.ts';
+import { noiseEnabled, noiseShardIds, predictionArgs, readLayerNoise, REVCOR_WORKER, threadsPerTask, unitColumns, type LayerNoise } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable, type BuildValues } from '../results/columns.ts';
 import { AWC } from '../results/awc.ts';
@@ -82,6 +82,38 @@ function pick(src: { table: Table; rows: number[] } | null, column: string, n: n
   });
 }
 
+/** The worker task of one awc shard: units [start, end) of a layer's noise activations, analysed on `bin`×`bin` bins. */
+export function awcTaskArgs(cfg: Experiment, ln: LayerNoise, bin: number, start: number, end: number, threads: number, backend: Backend): AwcTaskArgs {
+  const a = cfg.awc;
+  return {
+    noise: ln.noise,
+    noiseIndex: ln.noiseIndex,
+    offsets: ln.offsets,
+    imageSize: ln.imageSize,
+    A: unitColumns(ln.A, ln.noiseIndex.length, ln.channels, start, end),
+    U: end - start,
+    unitOffset: start,
+    crop: ln.crop,
+    solver: a.solver,
+    fullMaxDim: a.fullMaxDim,
+    bin,
+    options: {
+      top: a.top,
+      bottom: a.bottom,
+      nullKind: a.nullModel,
+      shuffles: a.shuffles,
+      level: a.level,
+      block: Math.max(a.block, a.top + a.bottom),
+      steps: a.steps,
+      seed: cfg.stimuli.noise.seed,
+      cacheBytes: a.cacheMiB * 2 ** 20,
+    },
+    prediction: predictionArgs(cfg),
+    threads,
+    backend,
+  };
+}
+
 /** Runs one awc shard: one layer's channels [start, end). */
 async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Backend): Promise<Table> {
   const cfg = ctx.config;
@@ -117,33 +149,7 @@ async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Back
       `awc: layer ${layer} (D = ${D}) needs ${basisGiB.toFixed(1)} GiB of Krylov basis for ${operators} operators per shard (awc.nullModel = ${a.nullModel}, awc.unitsPerShard = ${a.unitsPerShard}). Expected at most 8 GiB: use awc.nullModel: marchenko-pastur or a smaller awc.unitsPerShard.`,
     );
   }
-  const args: AwcTaskArgs = {
-    noise: ln.noise,
-    noiseIndex: ln.noiseIndex,
-    offsets: ln.offsets,
-    imageSize: ln.imageSize,
-    A: unitColumns(ln.A, N, ln.channels, start, end),
-    U,
-    unitOffset: start,
-    crop: ln.crop,
-    solver: a.solver,
-    fullMaxDim: a.fullMaxDim,
-    bin,
-    options: {
-      top: a.top,
-      bottom: a.bottom,
-      nullKind: a.nullModel,
-      shuffles: a.shuffles,
-      level: a.level,
-      block: Math.max(a.block, a.top + a.bottom),
-      steps: a.steps,
-      seed: cfg.stimuli.noise.seed,
-      cacheBytes: a.cacheMiB * 2 ** 20,
-    },
-    prediction: predictionArgs(cfg),
-    threads: threadsPerTask(ctx),
-    backend,
-  };
+  const args = awcTaskArgs(cfg, ln, bin, start, end, threadsPerTask(ctx), backend);
   ctx.progress(0.02);
   const res = await ctx.pool.run<AwcTaskResult>({ module: REVCOR_WORKER, fn: 'awcTask', args: [args] });
   ctx.signal.throwIfAborted();
