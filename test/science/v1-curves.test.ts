@@ -16,6 +16,16 @@ const DEG = Math.PI / 180;
 const ori12 = Array.from({ length: 12 }, (_, i) => i * 15);
 const sf22 = Array.from({ length: 22 }, (_, i) => 2 ** (-6.25 + 0.25 * i));
 
+
+/** A profile placed symmetrically around `centre`: value prof[d] at centre − d and centre + d. */
+function mirrored(prof: readonly number[], centre: number): Record<number, number> {
+  const at: Record<number, number> = {};
+  prof.forEach((v, d) => {
+    at[centre - d] = v;
+    at[centre + d] = v;
+  });
+  return at;
+}
 describe('splineInterpolate (not-a-knot cubic, scipy UnivariateSpline s = 0)', () => {
   const x = [0, 0.5, 1.7, 2.0, 3.1, 4.0, 5.5];
   it('reproduces a cubic polynomial exactly on uneven nodes, inside and outside the nodes', () => {
@@ -168,11 +178,7 @@ describe('orientationBandwidth on 1° sampling, exactly', () => {
     // around 90°: 1, 0.9, 0.8, 0.45, 0.5, 0.45, 0 — the smoothed value at ±4° is exactly half the peak's
     // ((0.4·0.45 + 0.5 + 0.4·0.45) = (0.4·0.9 + 1 + 0.4·0.9)/2 in binary too); at ±3° it is 0.97/1.72 of it
     const prof = [1, 0.9, 0.8, 0.45, 0.5, 0.45];
-    const at: Record<number, number> = {};
-    prof.forEach((v, d) => {
-      at[90 - d] = v;
-      at[90 + d] = v;
-    });
+    const at = mirrored(prof, 90);
     expect(orientationBandwidth(curve(at), fine, 0.5)).toBe(4);
   });
   it('a one-sample notch opposite the peak: crossings 180° apart, a half-width of exactly 90° (still selective)', () => {
@@ -217,11 +223,7 @@ describe('sfCurveFit on its own grid, exactly', () => {
   it('a point exactly at the threshold is the crossing (at or below, on both sides)', () => {
     // around sample 50: 1, 0.9, 0.8, 0.45, 0.5, 0.45, 0 — the smoothed value 4 samples away is exactly half the peak's
     const prof = [1, 0.9, 0.8, 0.45, 0.5, 0.45];
-    const at: Record<number, number> = {};
-    prof.forEach((v, d) => {
-      at[50 - d] = v;
-      at[50 + d] = v;
-    });
+    const at = mirrored(prof, 50);
     const got = sfCurveFit(curve(at), sf, 0.5);
     expect([got.low, got.high]).toEqual([sf[46], sf[54]]);
     expect(got.ratio).toBeCloseTo(100 * 2 ** (-8 / 16), 12);
