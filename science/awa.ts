@@ -139,8 +139,9 @@ export async function awaLayer(
   const num = new Float64Array((U + 1) * D); // rows 0..U−1: Σ aₙ(xₙ − 127.5); row U: Σ (xₙ − 127.5)
   let sq = 0;
   const shift = SAMPLE_OFFSET - (src.offset ?? 0);
+  const buffer = new Float32Array(Math.min(N, chunk) * D); // one buffer for every chunk a generating source writes
   for (const [n0, n1] of chunks(N, chunk)) {
-    let X = src.rows(n0, n1);
+    let X = src.rows(n0, n1, buffer);
     if (shift !== 0) X = X.map((v) => v - shift); // a copy: rows may be a view of stored samples
     sq += sumOfSquares(X);
     const P = await mm.gemm(A1.subarray(n0 * (U + 1), n1 * (U + 1)), X, U + 1, n1 - n0, D, { transA: true });

@@ -8,7 +8,7 @@
 //   σ²I, exactly), the AWC on bins is the pixel AWC compressed onto piecewise-constant maps, and a feature-space
 //   unit vector e maps to the unit pixel vector Q e. A coarser analysis basis for large RFs (awc.maxDim).
 import { NOISE_MEAN, noiseChannels, noiseCrop, noiseCropInto, type NoiseParams } from './noise.ts';
-import type { SampleSource } from './samples.ts';
+import { rowBuffer, type SampleSource } from './samples.ts';
 
 /** The crop (absolute image pixels) an analysis reads. */
 export interface CropWindow {
@@ -109,7 +109,7 @@ export function noiseSource(
   crop: CropWindow,
   layout: FeatureLayout,
   offsets: ArrayLike<number> | null = null,
-  opts: { centred?: boolean; images?: { side: number; cache: NoiseImageCache } } = {},
+  opts: { centred?: boolean; images?: { side: number; cache: NoiseImageStore } } = {},
 ): SampleSource {
   if (offsets && offsets.length !== 2 * noiseIndex.length) throw new RangeError(`noise offsets: expected 2 per sample (${2 * noiseIndex.length}), got ${offsets.length}`);
   if (offsets && layout.kind === 'checks') throw new RangeError('noise offsets: shifted crops cut noise checks differently; expected pixel or bin features');
@@ -119,13 +119,16 @@ export function noiseSource(
   const ch = layout.pixelD / (size * size);
   const buf = new Float32Array(layout.pixelD);
   const toFeatures = featureWriter(layout, size, centred);
+  const copyCentred = centred && layout.kind === 'pixels';
+  const copyRows = featureWriter(layout, size, false);
   const dx = (n: number) => (offsets ? offsets[2 * n]! : 0);
   const dy = (n: number) => (offsets ? offsets[2 * n + 1]! : 0);
-  const rows = (n0: number, n1: number): Float32Array => {
-    const out = new Float32Array((n1 - n0) * layout.D);
+  const rows = (n0: number, n1: number, into?: Float32Array): Float32Array => {
+    const out = rowBuffer(n1 - n0, layout.D, into);
     const runs = offsets ? imageRuns(noiseIndex, offsets, size, n0, n1) : [{ start: n0, end: n1, shared: false, dx0: 0, dy0: 0, width: 0, height: 0 }];
     for (const run of runs) {
-      if (!run.shared) {
+      // kept whole images serve every run; without them a run whose crops barely overlap is generated crop by crop
+      if (!run.shared && !opts.images) {
         for (let n = run.start; n < run.end; n++) {
           noiseCropInto(buf, 0, p, noiseIndex[n]!, crop.x0 + dx(n), crop.y0 + dy(n), size, size);
           toFeatures(buf, 0, size, out, (n - n0) * layout.D);
@@ -139,8 +142,10 @@ export function noiseSource(
         if (crop.x0 + dx0 < 0 || crop.y0 + dy0 < 0 || crop.x0 + dx0 + width > image || crop.y0 + dy0 + height > image) {
           throw new RangeError(`noise crops: samples ${run.start}–${run.end - 1} reach outside the ${image}-px noise image`);
         }
-        const whole = opts.images.cache.get(p, noiseIndex[run.start]!, image);
-        for (let n = run.start; n < run.end; n++) toFeatures(whole, ((crop.y0 + dy(n)) * image + crop.x0 + dx(n)) * ch, image, out, (n - n0) * layout.D);
+        // centred pixels copy rows from the image kept as s − 127.5 (the same float32 values the subtraction gives)
+        const whole = opts.images.cache.get(p, noiseIndex[run.start]!, image, copyCentred);
+        const write = copyCentred ? copyRows : toFeatures;
+        for (let n = run.start; n < run.end; n++) write(whole, ((crop.y0 + dy(n)) * image + crop.x0 + dx(n)) * ch, image, out, (n - n0) * layout.D);
         continue;
       }
       const region = noiseCrop(p, noiseIndex[run.start]!, crop.x0 + dx0, crop.y0 + dy0, width, height);
@@ -149,6 +154,12 @@ export function noiseSource(
     return out;
   };
   return centred ? { N, D: layout.D, rows, offset: NOISE_MEAN } : { N, D: layout.D, rows };
+}
+
+/** Where whole noise images come from: a thread's own NoiseImageCache, or one set shared by all threads (science/shared-noise-images.ts). */
+export interface NoiseImageStore {
+  /** Noise image `index` (side × side, HWC; `centred`: s − 127.5 in float32). */
+  get(p: NoiseParams, index: number, side: number, centred?: boolean): Float32Array;
 }
 
 /**
@@ -160,16 +171,19 @@ export class NoiseImageCache {
   private bytes = 0;
   constructor(readonly maxBytes = 256 * 2 ** 20) {}
 
-  /** Noise image `index` (side × side, HWC), generated on first use. */
-  get(p: NoiseParams, index: number, side: number): Float32Array {
-    const key = `${p.seed}|${p.sigma}|${p.color}|${p.check}|${side}|${index}`;
+  /**
+   * Noise image `index` (side × side, HWC), generated on first use; `centred`: the image as s − 127.5 (float32),
+   * made from the kept grey-level image (so that crops of centred pixels are row copies).
+   */
+  get(p: NoiseParams, index: number, side: number, centred = false): Float32Array {
+    const key = `${p.seed}|${p.sigma}|${p.color}|${p.check}|${side}|${index}${centred ? '|centred' : ''}`;
     let img = this.images.get(key);
     if (img) {
       this.images.delete(key); // most recently used last
       this.images.set(key, img);
       return img;
     }
-    img = noiseCrop(p, index, 0, 0, side, side);
+    img = centred ? centredCopy(this.get(p, index, side)) : noiseCrop(p, index, 0, 0, side, side);
     this.images.set(key, img);
     this.bytes += img.byteLength;
     for (const [k, v] of this.images) {
@@ -184,6 +198,13 @@ export class NoiseImageCache {
   get size(): number {
     return this.images.size;
   }
+}
+
+/** s − 127.5 of every value, as float32. */
+function centredCopy(img: Float32Array): Float32Array {
+  const out = new Float32Array(img.length);
+  for (let i = 0; i < img.length; i++) out[i] = img[i]! - NOISE_MEAN;
+  return out;
 }
 
 /** A run of consecutive samples on one noise image, and the image region their crops cover (offsets from the crop origin). */

@@ -7,8 +7,12 @@ export interface SampleSource {
   readonly N: number;
   /** Values per sample (pixels of the crop, or checks). */
   readonly D: number;
-  /** Rows n0 ≤ n < n1 as a row-major (n1 − n0)×D array (may be a view: do not modify). */
-  rows(n0: number, n1: number): Float32Array;
+  /**
+   * Rows n0 ≤ n < n1 as a row-major (n1 − n0)×D array (may be a view: do not modify). A source that makes its rows
+   * writes them into `into` when given (at least (n1 − n0)×D floats; the result is then a view of it), so a caller
+   * reading chunk after chunk reuses one buffer instead of touching fresh memory for each.
+   */
+  rows(n0: number, n1: number, into?: Float32Array): Float32Array;
   /** A constant already subtracted from every value (rows hold stimulus − offset); absent = 0. */
   readonly offset?: number;
 }
@@ -19,25 +23,34 @@ export function arraySource(X: Float32Array, N: number, D: number): SampleSource
   return { N, D, rows: (n0, n1) => X.subarray(n0 * D, n1 * D) };
 }
 
-/** A sample source that generates rows on demand (e.g. from the noise seed) and keeps nothing. */
+/** A sample source that generates rows on demand (e.g. from the noise seed) and keeps nothing; `row` writes every value of its row. */
 export function generatedSource(N: number, D: number, row: (n: number, out: Float32Array) => void): SampleSource {
   return {
     N,
     D,
-    rows(n0, n1) {
-      const out = new Float32Array((n1 - n0) * D);
+    rows(n0, n1, into) {
+      const out = rowBuffer(n1 - n0, D, into);
       for (let n = n0; n < n1; n++) row(n, out.subarray((n - n0) * D, (n - n0 + 1) * D));
       return out;
     },
   };
 }
 
-/** Reads a whole source into memory (only for sizes that fit). */
+/** (n1 − n0)×D floats to write rows into: the start of `into` when given (checked for size), else a new array. */
+export function rowBuffer(rows: number, D: number, into?: Float32Array): Float32Array {
+  if (!into) return new Float32Array(rows * D);
+  if (into.length < rows * D) throw new RangeError(`sample rows: a buffer of ${into.length} floats cannot hold ${rows}×${D}`);
+  return into.subarray(0, rows * D);
+}
+
+/** Reads a whole source into memory (only for sizes that fit); a source that makes its rows writes them in place. */
 export function materialise(src: SampleSource, chunk = 2048): Float32Array {
   const X = new Float32Array(src.N * src.D);
   for (let n0 = 0; n0 < src.N; n0 += chunk) {
     const n1 = Math.min(src.N, n0 + chunk);
-    X.set(src.rows(n0, n1), n0 * src.D);
+    const at = X.subarray(n0 * src.D, n1 * src.D);
+    const r = src.rows(n0, n1, at);
+    if (r.buffer !== X.buffer || r.byteOffset !== at.byteOffset) X.set(r, n0 * src.D);
   }
   return X;
 }
@@ -119,8 +132,8 @@ export function storedSource(src: SampleSource, precision: 'f32' | 'f16', chunk 
     N,
     D,
     offset,
-    rows(n0, n1) {
-      const out = new Float32Array((n1 - n0) * D);
+    rows(n0, n1, into) {
+      const out = rowBuffer(n1 - n0, D, into);
       const off = n0 * D;
       for (let i = 0; i < out.length; i++) out[i] = F16_TABLE[H[off + i]!]!;
       return out;

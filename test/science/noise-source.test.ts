@@ -151,6 +151,20 @@ describe('noise sources, exactly', () => {
     );
   });
 
+  it('whole images serve crops that barely overlap too (the image is kept anyway): no crop-by-crop generation', () => {
+    const crop = { x0: 0, y0: 0, size: 3 };
+    const layout = featureLayout(grey, crop, 'pixels');
+    const idx = [4, 4, 9];
+    const offsets = [0, 0, 20, 17, 5, 1]; // image 4: two 3-px crops 20 px apart (a 23×20 region: not shared)
+    expect(imageRuns(idx, offsets, 3, 0, 3).map((r) => r.shared)).toEqual([false, false]);
+    const cache = new NoiseImageCache();
+    const rows = noiseSource(grey, idx, crop, layout, offsets, { centred: true, images: { side: 32, cache } }).rows(0, 3);
+    expect(Array.from(rows)).toEqual(Array.from(noiseSource(grey, idx, crop, layout, offsets, { centred: true }).rows(0, 3)));
+    expect(cache.size).toBe(4); // images 4 and 9, grey-level and centred: read from the kept images
+    // and held to the image's bounds like shared runs
+    expect(() => noiseSource(grey, idx, crop, layout, offsets, { images: { side: 22, cache } }).rows(0, 2)).toThrow('noise crops: samples 0–1 reach outside the 22-px noise image');
+  });
+
   it('imageRuns: a region costing as many pixels as its crops is not shared; runs split at every change of image', () => {
     // two 2-px crops side by side: region 4×2 = 8 = 2 crops × 4 px
     expect(imageRuns([5, 5], [0, 0, 2, 0], 2, 0, 2)).toEqual([{ start: 0, end: 2, shared: false, dx0: 0, dy0: 0, width: 4, height: 2 }]);
@@ -194,6 +208,21 @@ describe('noise sources, exactly', () => {
     expect(tiny.size).toBe(1);
     expect(tiny.get(grey, 1, 8)).not.toBe(t1);
     expect(new NoiseImageCache().maxBytes).toBe(256 * 2 ** 20);
+  });
+
+  it('NoiseImageCache: the centred image is s − 127.5 in float32, kept apart from the grey-level one and reused', () => {
+    const cache = new NoiseImageCache();
+    const rgb = { ...grey, color: 'rgb' as const };
+    const raw = cache.get(rgb, 4, 9);
+    const c = cache.get(rgb, 4, 9, true);
+    expect(c).not.toBe(raw);
+    expect(Array.from(c)).toEqual(Array.from(noiseCrop(rgb, 4, 0, 0, 9, 9), (v) => Math.fround(v - 127.5)));
+    expect(cache.get(rgb, 4, 9, true)).toBe(c);
+    expect(cache.get(rgb, 4, 9)).toBe(raw); // the grey-level image is unchanged
+    expect(Array.from(raw)).toEqual(Array.from(noiseCrop(rgb, 4, 0, 0, 9, 9)));
+    expect(cache.size).toBe(2);
+    // made from a fresh cache too (the grey-level image generated on the way)
+    expect(Array.from(new NoiseImageCache().get(rgb, 4, 9, true))).toEqual(Array.from(c));
   });
 
   it('toPixels: checks replicate (unit norm when asked; a zero vector stays zero), bins apply 1/√k, pixels copy', () => {
@@ -394,6 +423,14 @@ describe('noise sources', () => {
         expect(centred.offset).toBe(127.5);
         const shift = layout.kind === 'pixels' ? 127.5 : 0;
         expect(Array.from(centred.rows(3, 14))).toEqual(Array.from(want.subarray(3 * layout.D, 14 * layout.D), (v) => Math.fround(v - shift)));
+        // rows written into a reused buffer holding other values: every value is written
+        const dirty = new Float32Array(15 * layout.D).fill(NaN);
+        expect(Array.from(src.rows(5, 13, dirty))).toEqual(Array.from(want.subarray(5 * layout.D, 13 * layout.D)));
+        expect(Array.from(whole.rows(0, 15, dirty.fill(-3)))).toEqual(Array.from(want));
+        // centred crops of whole images (pixels: row copies of the image kept as s − 127.5): the same bits
+        const centredWhole = noiseSource(p, index, crop, layout, offsets, { centred: true, images: { side: 48, cache: new NoiseImageCache() } });
+        expect(Array.from(centredWhole.rows(0, 15)), `${color} ${layout.kind} centred whole`).toEqual(Array.from(centred.rows(0, 15)));
+        expect(Array.from(centredWhole.rows(4, 9))).toEqual(Array.from(centred.rows(4, 9)));
       }
     }
   });

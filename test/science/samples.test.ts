@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arraySource, chunks, fromHalf, generatedSource, materialise, storedSource, toHalf } from '../../science/samples.ts';
+import { arraySource, chunks, fromHalf, generatedSource, materialise, rowBuffer, storedSource, toHalf } from '../../science/samples.ts';
 
 describe('half-precision sample storage', () => {
   it('round-trips exactly representable values and rounds others to the nearest half', () => {
@@ -59,6 +59,40 @@ describe('sample sources', () => {
     seen.length = 0;
     expect(materialise({ ...src, rows: (n0, n1) => (seen.push(n0, n1), rows(n0, n1)) }, 5)).toEqual(X);
     expect(seen).toEqual([0, 5, 5, 10]); // a chunk dividing N: no empty read at the end
+  });
+
+  it('rows into a caller\'s buffer: generated and f16 rows are written there (a view of it), stored f32 rows stay views', () => {
+    const src = generatedSource(9, 2, (n, out) => out.set([n, -n]));
+    const into = new Float32Array(10).fill(NaN);
+    const r = src.rows(2, 5, into);
+    expect(r.buffer).toBe(into.buffer);
+    expect(r.byteOffset).toBe(0);
+    expect(Array.from(r)).toEqual([2, -2, 3, -3, 4, -4]);
+    expect(Array.from(into.subarray(6))).toEqual([NaN, NaN, NaN, NaN]); // nothing past the rows
+    expect(() => src.rows(0, 6, into)).toThrow('sample rows: a buffer of 10 floats cannot hold 6×2');
+    const f16 = storedSource(src, 'f16', 4);
+    const h = f16.rows(1, 4, into);
+    expect(h.buffer).toBe(into.buffer);
+    expect(Array.from(h)).toEqual([1, -1, 2, -2, 3, -3]);
+    const f32 = storedSource(src, 'f32', 4);
+    expect(f32.rows(1, 4, into).buffer).not.toBe(into.buffer); // a view of the stored samples
+    expect(Array.from(f32.rows(1, 4, into))).toEqual([1, -1, 2, -2, 3, -3]);
+    expect(rowBuffer(2, 3).length).toBe(6);
+    expect(rowBuffer(2, 3, into).length).toBe(6);
+    expect(rowBuffer(2, 5, into).length).toBe(10); // exactly full
+  });
+
+  it('materialise has a generating source write each chunk in place, and copies the rows of a source that serves views', () => {
+    const gen = generatedSource(10, 2, (n, out) => out.set([n, -n]));
+    const want = Array.from({ length: 20 }, (_, i) => (i % 2 ? -1 : 1) * Math.floor(i / 2));
+    const given: boolean[] = [];
+    const X = materialise({ ...gen, rows: (n0, n1, into) => (given.push(!!into && into.length === (n1 - n0) * 2), gen.rows(n0, n1, into)) }, 4);
+    expect(Array.from(X)).toEqual(want);
+    expect(given).toEqual([true, true, true]);
+    const views = arraySource(Float32Array.from(want), 10, 2);
+    expect(Array.from(materialise({ ...views, rows: (n0, n1) => views.rows(n0, n1) }, 3))).toEqual(want);
+    // a source that ignores the buffer and returns new arrays is copied too
+    expect(Array.from(materialise({ N: 10, D: 2, rows: (n0, n1) => gen.rows(n0, n1) }, 4))).toEqual(want);
   });
 
   it('chunks cover 0..N with at most `chunk` rows each', () => {
