@@ -1,7 +1,7 @@
 // Does the reconstructed RF predict the grating tuning? (docs/method.md §5) Predictions from the RF spectrum or from
 // the RF model's responses to cropped gratings, match flags against θ_pref / f_pref, and the per-layer
 // statistics (axial agreement of orientations, mean cos 2Δθ; Spearman correlation of log frequencies).
-import { DEFAULT_FFT_WINDOW, eigenSpectrum, mapSpectrum, padSize, spectralPeak, type FftWindow } from './spectrum.ts';
+import { DEFAULT_FFT_WINDOW, eigenSpectrumHalf, mapSpectrumHalf, padSize, spectralPeakHalf, type FftWindow } from './spectrum.ts';
 
 /** A predicted orientation (deg, [0, 180)) and spatial frequency (cycles/px); NaN when there is nothing to predict. */
 export interface Prediction {
@@ -30,7 +30,7 @@ export interface GratingAxesLike {
 /** docs/method.md §5 FFT method for AWA: peak of |FFT2(w ⊙ AWA)|² (w: prediction.window, default none). */
 export function predictAwaFft(awa: ArrayLike<number>, rf: RfLayout, window: FftWindow = DEFAULT_FFT_WINDOW): Prediction {
   const nPad = padSize(rf.r);
-  const p = spectralPeak(mapSpectrum(awa, rf.r, rf.channels, nPad, window), nPad);
+  const p = spectralPeakHalf(mapSpectrumHalf(awa, rf.r, rf.channels, nPad, window), nPad);
   return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
 }
 
@@ -38,7 +38,7 @@ export function predictAwaFft(awa: ArrayLike<number>, rf: RfLayout, window: FftW
 export function predictAwcFft(vectors: readonly ArrayLike<number>[], lambdas: ArrayLike<number>, rf: RfLayout, window: FftWindow = DEFAULT_FFT_WINDOW): Prediction {
   if (vectors.length === 0) return { thetaDeg: NaN, fCpp: NaN };
   const nPad = padSize(rf.r);
-  const p = spectralPeak(eigenSpectrum(vectors, lambdas, rf.r, rf.channels, nPad, window), nPad);
+  const p = spectralPeakHalf(eigenSpectrumHalf(vectors, lambdas, rf.r, rf.channels, nPad, window), nPad);
   return { thetaDeg: p.thetaDeg, fCpp: p.fCpp };
 }
 

@@ -57,58 +57,117 @@ export function padSize(r: number, minPad = 8): number {
   return n;
 }
 
-const ffts = new Map<number, FFT>();
+/** The fft.js transform of one size and buffers reused by every transform of that size. */
+interface Scratch {
+  fft: FFT;
+  /** Row-transformed half plane, nPad × (nPad/2 + 1). */
+  re: Float64Array;
+  im: Float64Array;
+  /** One input row (entries from `rowWidth` on are 0). */
+  row: number[];
+  /** Entries of `row` the last transform may have written. */
+  rowWidth: number;
+  buf: number[];
+  out: number[];
+}
 
-/** The fft.js transform of one size (its tables built once per size; a transform is synchronous, so sharing is safe). */
-function fftOf(n: number): FFT {
-  let f = ffts.get(n);
-  if (!f) ffts.set(n, (f = new FFT(n)));
-  return f;
+const scratches = new Map<number, Scratch>();
+
+/** The transform of one size with its buffers (built once per size; transforms are synchronous, so sharing is safe). */
+function scratchOf(n: number): Scratch {
+  let s = scratches.get(n);
+  if (!s) {
+    const fft = new FFT(n);
+    const cols = n / 2 + 1;
+    s = { fft, re: new Float64Array(n * cols), im: new Float64Array(n * cols), row: new Array<number>(n).fill(0), rowWidth: 0, buf: fft.createComplexArray() as number[], out: fft.createComplexArray() as number[] };
+    scratches.set(n, s);
+  }
+  return s;
+}
+
+/** Columns of a half-plane spectrum of side nPad: kx = 0…nPad/2. */
+export function halfColumns(nPad: number): number {
+  return nPad / 2 + 1;
 }
 
 /**
- * 2-D DFT power |FFT2|² of a real nPad×nPad array (row-major), returned row-major (ky rows, kx columns). The input is
- * real, so only the kx = 0…nPad/2 half is transformed (fft.js's real row transform, then those columns); the other
- * half is its mirror, power(ky, kx) = power(−ky, −kx). Rows that are all zero (the zero padding below a map: half
- * the rows or more) skip their row transform, whose output is zero.
+ * Half-plane 2-D DFT power |FFT2|² of a real image zero-padded to nPad×nPad: its first `rows` rows of `width` values
+ * are given (row-major, width ≤ nPad), the rest is zero. Returned as nPad rows (ky) × nPad/2 + 1 columns
+ * (kx = 0…nPad/2); the other half is the mirror, power(ky, kx) = power(−ky, −kx) (`mirrorHalf`). fft.js's real
+ * transform of each non-zero row, then a complex transform of each of those columns.
  */
-export function fft2Power(img: Float64Array, nPad: number): Float64Array {
-  const f = fftOf(nPad);
-  const half = nPad / 2;
-  const cols = half + 1;
-  const re = new Float64Array(nPad * cols);
-  const im = new Float64Array(nPad * cols);
-  const row = new Array<number>(nPad);
-  const buf = f.createComplexArray() as number[];
-  const out = f.createComplexArray() as number[];
-  // rows: the kx = 0…nPad/2 half of each row's spectrum
-  for (let y = 0; y < nPad; y++) {
+export function fft2PowerHalf(img: ArrayLike<number>, rows: number, width: number, nPad: number): Float64Array {
+  const scratch = scratchOf(nPad);
+  const { fft, re, im, row, buf, out } = scratch;
+  const cols = halfColumns(nPad);
+  if (scratch.rowWidth > width) row.fill(0, width); // a wider image's values past this width
+  scratch.rowWidth = width;
+  re.fill(0);
+  im.fill(0);
+  // rows: the kx = 0…nPad/2 half of each row's spectrum (an all-zero row's is zero)
+  for (let y = 0; y < rows; y++) {
     let zero = true;
-    for (let x = 0; x < nPad && zero; x++) zero = img[y * nPad + x] === 0;
+    for (let x = 0; x < width && zero; x++) zero = img[y * width + x] === 0;
     if (zero) continue;
-    for (let x = 0; x < nPad; x++) row[x] = img[y * nPad + x]!;
-    f.realTransform(out, row);
+    for (let x = 0; x < width; x++) row[x] = img[y * width + x]!;
+    fft.realTransform(out, row);
     for (let x = 0; x < cols; x++) {
       re[y * cols + x] = out[2 * x]!;
       im[y * cols + x] = out[2 * x + 1]!;
     }
   }
   // columns of that half
-  const power = new Float64Array(nPad * nPad);
+  const power = new Float64Array(nPad * cols);
   for (let x = 0; x < cols; x++) {
     for (let y = 0; y < nPad; y++) {
       buf[2 * y] = re[y * cols + x]!;
       buf[2 * y + 1] = im[y * cols + x]!;
     }
-    f.transform(out, buf);
-    for (let y = 0; y < nPad; y++) power[y * nPad + x] = out[2 * y]! ** 2 + out[2 * y + 1]! ** 2;
-  }
-  // the mirrored half
-  for (let y = 0; y < nPad; y++) {
-    const my = (nPad - y) % nPad;
-    for (let x = cols; x < nPad; x++) power[y * nPad + x] = power[my * nPad + nPad - x]!;
+    fft.transform(out, buf);
+    for (let y = 0; y < nPad; y++) power[y * cols + x] = out[2 * y]! ** 2 + out[2 * y + 1]! ** 2;
   }
   return power;
+}
+
+/** The full nPad×nPad plane of a half-plane spectrum (fft2PowerHalf's layout), power(ky, kx) = power(−ky, −kx). */
+export function mirrorHalf(half: Float64Array, nPad: number): Float64Array {
+  const cols = halfColumns(nPad);
+  const power = new Float64Array(nPad * nPad);
+  for (let y = 0; y < nPad; y++) {
+    const my = (nPad - y) % nPad;
+    for (let x = 0; x < cols; x++) power[y * nPad + x] = half[y * cols + x]!;
+    for (let x = cols; x < nPad; x++) power[y * nPad + x] = half[my * cols + nPad - x]!;
+  }
+  return power;
+}
+
+/** 2-D DFT power |FFT2|² of a real nPad×nPad array (row-major), returned row-major (ky rows, kx columns). */
+export function fft2Power(img: Float64Array, nPad: number): Float64Array {
+  return mirrorHalf(fft2PowerHalf(img, nPad, nPad, nPad), nPad);
+}
+
+const windows = new Map<string, Float64Array>();
+
+/** window2d of one side and kind, made once (read only). */
+function keptWindow(r: number, kind: FftWindow): Float64Array {
+  const key = `${r}|${kind}`;
+  let w = windows.get(key);
+  if (!w) windows.set(key, (w = window2d(r, kind)));
+  return w;
+}
+
+/** Half-plane (fft2PowerHalf's layout) power spectrum of one r×r map, as mapSpectrum. */
+export function mapSpectrumHalf(map: ArrayLike<number>, r: number, channels: number, nPad: number, window: FftWindow = DEFAULT_FFT_WINDOW): Float64Array {
+  const w = keptWindow(r, window);
+  const img = new Float64Array(r * r);
+  let total: Float64Array | undefined;
+  for (let c = 0; c < channels; c++) {
+    for (let i = 0; i < r * r; i++) img[i] = w[i]! * map[i * channels + c]!;
+    const p = fft2PowerHalf(img, r, r, nPad);
+    if (!total) total = p; // 0 + p is p
+    else for (let i = 0; i < p.length; i++) total[i] += p[i]!;
+  }
+  return total ?? new Float64Array(nPad * halfColumns(nPad));
 }
 
 /**
@@ -116,19 +175,11 @@ export function fft2Power(img: Float64Array, nPad: number): Float64Array {
  * zero-pad to nPad, spectra of the channels summed.
  */
 export function mapSpectrum(map: ArrayLike<number>, r: number, channels: number, nPad: number, window: FftWindow = DEFAULT_FFT_WINDOW): Float64Array {
-  const w = window2d(r, window);
-  const total = new Float64Array(nPad * nPad);
-  for (let c = 0; c < channels; c++) {
-    const img = new Float64Array(nPad * nPad);
-    for (let y = 0; y < r; y++) for (let x = 0; x < r; x++) img[y * nPad + x] = w[y * r + x] * map[(y * r + x) * channels + c];
-    const p = fft2Power(img, nPad);
-    for (let i = 0; i < p.length; i++) total[i] += p[i];
-  }
-  return total;
+  return mirrorHalf(mapSpectrumHalf(map, r, channels, nPad, window), nPad);
 }
 
-/** AWC spectrum Σₖ λₖ |FFT2(w ⊙ eₖ)|² over the given eigenpairs (pass only significant excitatory ones). */
-export function eigenSpectrum(
+/** Half-plane (fft2PowerHalf's layout) AWC spectrum, as eigenSpectrum. */
+export function eigenSpectrumHalf(
   vectors: readonly ArrayLike<number>[],
   lambdas: ArrayLike<number>,
   r: number,
@@ -136,12 +187,17 @@ export function eigenSpectrum(
   nPad: number,
   window: FftWindow = DEFAULT_FFT_WINDOW,
 ): Float64Array {
-  const total = new Float64Array(nPad * nPad);
+  const total = new Float64Array(nPad * halfColumns(nPad));
   vectors.forEach((v, k) => {
-    const p = mapSpectrum(v, r, channels, nPad, window);
-    for (let i = 0; i < p.length; i++) total[i] += lambdas[k] * p[i];
+    const p = mapSpectrumHalf(v, r, channels, nPad, window);
+    for (let i = 0; i < p.length; i++) total[i] += lambdas[k]! * p[i]!;
   });
   return total;
+}
+
+/** AWC spectrum Σₖ λₖ |FFT2(w ⊙ eₖ)|² over the given eigenpairs (pass only significant excitatory ones). */
+export function eigenSpectrum(...args: Parameters<typeof eigenSpectrumHalf>): Float64Array {
+  return mirrorHalf(eigenSpectrumHalf(...args), args[4]);
 }
 
 /** Predicted orientation (deg, [0, 180)) and spatial frequency (cycles/px) of a spectral peak. */
@@ -154,6 +210,19 @@ export interface SpectralPeak {
 
 /** The peak of an nPad×nPad power spectrum, DC excluded (NaN θ/f when the spectrum is all zero). */
 export function spectralPeak(power: Float64Array, nPad: number): SpectralPeak {
+  return peakScan(power, nPad, nPad);
+}
+
+/** spectralPeak of the full plane of a half-plane spectrum (fft2PowerHalf's layout), read in place. */
+export function spectralPeakHalf(half: Float64Array, nPad: number): SpectralPeak {
+  return peakScan(half, nPad, halfColumns(nPad));
+}
+
+/**
+ * spectralPeak's scan of the full plane, stored with `cols` columns: every column (cols = nPad), or the kx = 0…nPad/2
+ * half, the other half read as its mirror power(−ky, −kx). The same values in the same order either way.
+ */
+function peakScan(power: Float64Array, nPad: number, cols: number): SpectralPeak {
   let best = -1;
   let bx = 0;
   let by = 0;
@@ -163,7 +232,7 @@ export function spectralPeak(power: Float64Array, nPad: number): SpectralPeak {
     for (let ix = 0; ix < nPad; ix++) {
       if (ix === 0 && iy === 0) continue;
       const kx = ix < half ? ix : ix - nPad;
-      const p = power[iy * nPad + ix];
+      const p = ix < cols ? power[iy * cols + ix]! : power[((nPad - iy) % nPad) * cols + nPad - ix]!;
       // real input: k and −k have equal power; keep the half-plane with θ in [0°, 180°) for reproducibility
       if (p > best * (1 + 1e-12) || (Math.abs(p - best) <= 1e-12 * best && (ky > by || (ky === by && kx > bx)))) {
         best = p;

@@ -10,11 +10,17 @@ import {
   DEFAULT_FFT_WINDOW,
   FFT_WINDOWS,
   eigenSpectrum,
+  eigenSpectrumHalf,
   fft2Power,
+  fft2PowerHalf,
+  halfColumns,
   hann2d,
   mapSpectrum,
+  mapSpectrumHalf,
+  mirrorHalf,
   padSize,
   spectralPeak,
+  spectralPeakHalf,
   window1d,
   window2d,
 } from '../../science/spectrum.ts';
@@ -73,6 +79,70 @@ describe('fft2Power', () => {
     const want = dftPower(img, n);
     for (let i = 0; i < n * n; i++) expect(power[i]).toBeCloseTo(want[i]!, 9);
     expect(fft2Power(new Float64Array(n * n), n).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('half-plane spectra (the predictors\' path)', () => {
+  /** An r×r map padded into an n×n array at the top left. */
+  const padded = (map: ArrayLike<number>, r: number, n: number) => {
+    const img = new Float64Array(n * n);
+    for (let y = 0; y < r; y++) for (let x = 0; x < r; x++) img[y * n + x] = map[y * r + x]!;
+    return img;
+  };
+  it('fft2PowerHalf of an r×r image is the kx = 0…n/2 half of the padded image\'s DFT power; mirrorHalf gives the rest', () => {
+    const n = 8;
+    expect(halfColumns(n)).toBe(5);
+    const map = Float64Array.from({ length: 9 }, (_, i) => Math.cos(0.9 * i) + 0.1 * i);
+    const want = dftPower(padded(map, 3, n), n);
+    const half = fft2PowerHalf(map, 3, 3, n);
+    expect(half.length).toBe(n * 5);
+    for (let y = 0; y < n; y++) for (let x = 0; x < 5; x++) expect(half[y * 5 + x]).toBeCloseTo(want[y * n + x]!, 9);
+    expectClose(mirrorHalf(half, n), want);
+  });
+  it('a narrower image after a wider one of the same pad size reads none of the wider one\'s values (buffers are reused)', () => {
+    const n = 16;
+    const wide = fft2PowerHalf(dense(n), n, n, n); // fills every entry of the reused row buffer
+    expect(wide.some((v) => v > 0)).toBe(true);
+    const map = Float64Array.from({ length: 25 }, (_, i) => Math.sin(2.1 * i) - 0.2);
+    expectClose(mirrorHalf(fft2PowerHalf(map, 5, 5, n), n), dftPower(padded(map, 5, n), n));
+    // and a wide one after a narrow one, with a zero row in the middle (skipped) and rows below the image
+    const sparse = Float64Array.from({ length: 6 * 10 }, (_, i) => (Math.floor(i / 10) === 2 ? 0 : Math.cos(i)));
+    const img = new Float64Array(n * n);
+    for (let y = 0; y < 6; y++) for (let x = 0; x < 10; x++) img[y * n + x] = sparse[y * 10 + x]!;
+    expectClose(mirrorHalf(fft2PowerHalf(sparse, 6, 10, n), n), dftPower(img, n));
+    expect([...fft2Power(dense(n), n)]).toEqual([...mirrorHalf(wide, n)]);
+  });
+  it('mapSpectrumHalf and eigenSpectrumHalf mirror to mapSpectrum and eigenSpectrum, bit for bit (grey and rgb, windows)', () => {
+    for (const ch of [1, 3]) {
+      for (const w of ['none', 'hann', 'tukey'] as const) {
+        const map = Float64Array.from({ length: 36 * ch }, (_, i) => Math.sin(0.37 * i * i) + 0.05);
+        expect([...mirrorHalf(mapSpectrumHalf(map, 6, ch, 16, w), 16)]).toEqual([...mapSpectrum(map, 6, ch, 16, w)]);
+        const vs = [map, map.map((v) => v * v - 0.3)];
+        expect([...mirrorHalf(eigenSpectrumHalf(vs, [1.5, 0.25], 6, ch, 16, w), 16)]).toEqual([...eigenSpectrum(vs, [1.5, 0.25], 6, ch, 16, w)]);
+      }
+    }
+    // the channel sum and eigen sum against the ground truth (mapSpectrum's tests pin the full-plane forms)
+    const rgb = Float64Array.from({ length: 27 }, (_, i) => Math.cos(1.1 * i));
+    const sum = new Float64Array(64);
+    for (let c = 0; c < 3; c++) dftPower(padded(Float64Array.from({ length: 9 }, (_, i) => rgb[3 * i + c]!), 3, 8), 8).forEach((v, i) => (sum[i] += v));
+    expectClose(mirrorHalf(mapSpectrumHalf(rgb, 3, 3, 8), 8), sum);
+    expect(mapSpectrumHalf(rgb, 3, 0, 8)).toEqual(new Float64Array(8 * 5));
+  });
+  it('spectralPeakHalf finds what spectralPeak finds on the mirrored plane: random spectra, planted peaks, ties and zero', () => {
+    const n = 8;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let t = 0; t < 200; t++) {
+      const half = Float64Array.from({ length: n * 5 }, () => (t % 3 === 0 ? Math.floor(rand() * 4) : rand())); // t % 3: many exact ties
+      const full = mirrorHalf(half, n);
+      expect(spectralPeakHalf(half, n)).toEqual(spectralPeak(full, n));
+    }
+    // a peak stored only in the half plane, found at its ky ≥ 0 mirror: (ky, kx) = (−2, 3) is (2, −3)
+    const half = new Float64Array(n * 5);
+    half[6 * 5 + 3] = 2; // ky = −2, kx = 3
+    const p = spectralPeakHalf(half, n);
+    expect([Math.round(p.thetaDeg * 1e9) / 1e9, p.fCpp, p.power]).toEqual([Math.round((((Math.atan2(2, -3) * 180) / Math.PI + 180) % 180) * 1e9) / 1e9, Math.hypot(2, 3) / n, 2]);
+    expect(spectralPeakHalf(new Float64Array(n * 5), n)).toEqual({ thetaDeg: NaN, fCpp: NaN, power: 0 });
   });
 });
 
