@@ -9,7 +9,7 @@ import { loadNetwork } from '../model/load.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { awaNullSd, effectiveSampleSizes, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
-import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, threadsPerTask } from './revcor-input.ts';
+import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, sharedNoiseImages, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable } from '../results/columns.ts';
 import { AWA } from '../results/awa.ts';
@@ -86,6 +86,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
       noiseIndex: ln.noiseIndex,
       offsets: ln.offsets,
       imageSize: ln.imageSize,
+      images: sharedNoiseImages(ln),
       A: ln.A,
       U: ln.channels,
       crop: ln.crop,

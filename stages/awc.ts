@@ -13,7 +13,7 @@ import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { variesOverSamples } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
 import { predictionVerdicts } from '../science/predict.ts';
-import { noiseEnabled, noiseShardIds, predictionArgs, readLayerNoise, REVCOR_WORKER, threadsPerTask, unitColumns, type LayerNoise } from './revcor-input.ts';
+import { noiseEnabled, noiseShardIds, predictionArgs, readLayerNoise, REVCOR_WORKER, sharedNoiseImages, threadsPerTask, unitColumns, type LayerNoise } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable, type BuildValues } from '../results/columns.ts';
 import { AWC } from '../results/awc.ts';
@@ -90,6 +90,7 @@ export function awcTaskArgs(cfg: Experiment, ln: LayerNoise, bin: number, start:
     noiseIndex: ln.noiseIndex,
     offsets: ln.offsets,
     imageSize: ln.imageSize,
+    images: sharedNoiseImages(ln),
     A: unitColumns(ln.A, ln.noiseIndex.length, ln.channels, start, end),
     U: end - start,
     unitOffset: start,

@@ -11,6 +11,7 @@ import { packageModule } from '../pipeline/package-files.ts';
 import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts';
 import { gratingAxes } from '../science/gratings.ts';
 import type { CropWindow } from '../science/noise-source.ts';
+import { allocateSharedImages, type SharedImageSet } from '../science/shared-noise-images.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import type { PredictionArgs } from './revcor-worker.ts';
 import { readLayerMatrix, readNumbers } from './unit-columns.ts';
@@ -40,6 +41,8 @@ export interface LayerNoise {
   offsets: Int32Array | null;
   /** Interior positions: the side of the noise images (every crop lies inside); null for centre units. */
   imageSize: number | null;
+  /** Interior positions: every noise image of the checkpoints (all layers' crops come from these); null for centre units. */
+  images: Int32Array | null;
 }
 
 /** The activations stage's noise shard ids for a config (the shard-id scheme of stages/sets/shard-id.ts). */
@@ -113,6 +116,7 @@ export function layerNoise(tables: readonly Table[], layer: string, stage: strin
     crop: { x0: geometry.cropX0, y0: geometry.cropY0, size: geometry.cropSize },
     offsets: null,
     imageSize: null,
+    images: null,
   };
 }
 
@@ -140,7 +144,23 @@ function interiorSamples(plan: PositionPlan, layer: string, matrix: Float32Array
     crop: { x0: p.x0, y0: p.x0, size: p.rfSize },
     offsets,
     imageSize: plan.imageSize,
+    images,
   };
+}
+
+/** The process's shared whole-image set (one kept: every layer of a run reads the same images). */
+let sharedSet: { key: string; set: SharedImageSet } | undefined;
+
+/**
+ * The whole noise images of a layer's interior samples as one set shared by every pool thread of this process
+ * (science/shared-noise-images.ts: each image generated once, by the first thread that needs it); null for centre
+ * units. Every layer of a run gets the same set.
+ */
+export function sharedNoiseImages(ln: Pick<LayerNoise, 'noise' | 'imageSize' | 'images'>): SharedImageSet | null {
+  if (!ln.imageSize || !ln.images) return null;
+  const key = JSON.stringify([ln.noise, ln.imageSize, Array.from(ln.images)]);
+  if (sharedSet?.key !== key) sharedSet = { key, set: allocateSharedImages(ln.noise, ln.imageSize, ln.images) };
+  return sharedSet.set;
 }
 
 /** Columns [start, end) of a row-major N×C matrix. */

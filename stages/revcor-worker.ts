@@ -8,6 +8,7 @@ import { awcLayer, type AwcOptions } from '../science/awc.ts';
 import { JsMatMul, type FixedOperand, type MatMul } from '../science/gemm.ts';
 import { featureLayout, NoiseImageCache, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
 import { storedSource, type SampleSource } from '../science/samples.ts';
+import { SharedNoiseImages, type SharedImageSet } from '../science/shared-noise-images.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import { predictAwaFft, predictAwcFft, predictByModel, type GratingAxesLike, type Prediction, type RfLayout } from '../science/predict.ts';
 import type { FftWindow } from '../science/spectrum.ts';
@@ -44,13 +45,15 @@ const wholeImages = new NoiseImageCache();
  * lands on this worker reuse them, and the Krylov passes read memory instead of regenerating noise. One entry.
  * Samples that are not kept are streamed from the generator (exact float32 values, as s − 127.5).
  */
-function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number, offsets: Int32Array | null, imageSize: number | null, half = true): { src: SampleSource; stored: boolean; prepared?: Map<string, Promise<FixedOperand>> } {
+function layerSamples(noise: NoiseParams, noiseIndex: Int32Array, crop: CropWindow, layout: FeatureLayout, budgetBytes: number, offsets: Int32Array | null, imageSize: number | null, shared: SharedImageSet | null, half = true): { src: SampleSource; stored: boolean; prepared?: Map<string, Promise<FixedOperand>> } {
   let h = 2166136261;
   for (let i = 0; i < noiseIndex.length; i++) h = Math.imul(h ^ noiseIndex[i]!, 16777619) >>> 0;
   if (offsets) for (let i = 0; i < offsets.length; i++) h = Math.imul(h ^ offsets[i]!, 16777619) >>> 0;
   const key = JSON.stringify({ noise, crop, D: layout.D, kind: layout.kind, N: noiseIndex.length, h });
   if (sampleCache?.key === key) return { src: sampleCache.src, stored: true, prepared: sampleCache.prepared };
-  const raw = noiseSource(noise, noiseIndex, crop, layout, offsets, { centred: true, images: imageSize ? { side: imageSize, cache: wholeImages } : undefined });
+  // whole images: the process's shared set when the stage passes one, else this thread's own
+  const cache = shared ? new SharedNoiseImages(shared) : wholeImages;
+  const raw = noiseSource(noise, noiseIndex, crop, layout, offsets, { centred: true, images: imageSize ? { side: imageSize, cache } : undefined });
   const bytes = noiseIndex.length * layout.D * 4;
   const precision = bytes <= budgetBytes ? 'f32' : half && bytes / 2 <= budgetBytes ? 'f16' : null;
   if (!precision) return { src: raw, stored: false };
@@ -81,6 +84,8 @@ export interface AwaTaskArgs {
   offsets?: Int32Array | null;
   /** Interior positions: side of the noise images (kept whole per worker for every layer's crops). */
   imageSize?: number | null;
+  /** Interior positions: the whole images shared by every thread of the process (stages/revcor-input.ts). */
+  images?: SharedImageSet | null;
   zThreshold: number;
   /** Null SD form of the z-maps (awa.nullModel; default finite-n). */
   nullModel?: AwaNullModel;
@@ -119,7 +124,7 @@ export async function awaTask(args: AwaTaskArgs): Promise<AwaTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
   const layout = featureLayout(args.noise, args.crop, 'pixels');
   // one pass over the samples: keep them only when they fit as float32 (awc shards of the layer may reuse them)
-  const { src } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null, false);
+  const { src } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null, args.images ?? null, false);
   const res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold, nullModel: args.nullModel });
   const rf = rfLayout(args.noise, args.crop);
   const thetaPred = new Float64Array(args.U).fill(NaN);
@@ -161,6 +166,8 @@ export interface AwcTaskArgs {
   offsets?: Int32Array | null;
   /** Interior positions: side of the noise images (kept whole per worker for every layer's crops). */
   imageSize?: number | null;
+  /** Interior positions: the whole images shared by every thread of the process (stages/revcor-input.ts). */
+  images?: SharedImageSet | null;
   /** Analyse pixel noise on b×b bins (1 = per pixel); ignored with noise checks (the checks are the features). */
   bin?: number;
   /** Solver choice before resolution ('auto' → full when D ≤ fullMaxDim). */
@@ -201,7 +208,7 @@ export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
   // pixel noise may be analysed on b×b bins (orthonormal pooling, science/noise-source.ts)
   const layout = featureLayout(args.noise, args.crop, 'checks', args.bin ?? 1);
   // the AWC shards of a layer on this worker share the samples and their prepared chunks (released with the samples)
-  const { src, stored, prepared } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null);
+  const { src, stored, prepared } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.options.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null, args.images ?? null);
   const solver = args.solver === 'auto' ? (layout.D <= args.fullMaxDim ? 'full' : 'subspace') : args.solver;
   const { top: kt, bottom: kb } = args.options;
   // stored samples hold stimulus − 127.5: products read them in place (no centred copy), see science/awc.ts

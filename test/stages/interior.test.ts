@@ -10,6 +10,7 @@ import { ExperimentSchema } from '../../config/schema.ts';
 import { activationsStage } from '../../stages/activations.ts';
 import { allStages } from '../../stages/index.ts';
 import { interiorPlan } from '../../stages/noise-plan.ts';
+import { layerNoise, sharedNoiseImages } from '../../stages/revcor-input.ts';
 import { noiseShardParams as noiseParams } from '../../stages/stimuli.ts';
 import { cli, REPO } from '../cli/helpers.ts';
 import { pearson } from '../fixtures/synthetic-units.ts';
@@ -48,6 +49,25 @@ describe('positions: interior (smoke geometry, N = 3,000)', () => {
     for (const t of await read(join(dir, 'interior'), 'awa')) {
       expect(JSON.parse(t.schema.metadata.get('revcor.awa.layer')!).samples ?? 3000).toBe(3000);
     }
+  });
+
+  it('shares one set of whole noise images among every layer (the pool threads generate each image once); none for centre units', async () => {
+    const interior = await read(join(dir, 'interior'), 'activations', 'noise');
+    const layers = (JSON.parse(interior[0]!.schema.metadata.get('revcor.activations.positions')!) as { layers: { name: string }[] }).layers.map((l) => l.name);
+    expect(layers.length).toBeGreaterThan(1);
+    const lns = layers.map((l) => layerNoise(interior, l, 'test'));
+    const set = sharedNoiseImages(lns[0]!)!;
+    for (const ln of lns) expect(sharedNoiseImages(ln)).toBe(set);
+    const all = interior.flatMap((t) => Array.from(t.getChild('noise_index')!.toArray() as ArrayLike<number>));
+    expect(Array.from(set.images)).toEqual([...new Set(all)].sort((a, b) => a - b));
+    expect(set.side).toBe(lns[0]!.imageSize);
+    expect(set.noise).toEqual(lns[0]!.noise);
+    // another noise set replaces it
+    const other = sharedNoiseImages({ ...lns[0]!, noise: { ...lns[0]!.noise, seed: 99 } })!;
+    expect(other).not.toBe(set);
+    expect(other.noise.seed).toBe(99);
+    const centre = await read(join(dir, 'centre'), 'activations', 'noise');
+    expect(sharedNoiseImages(layerNoise(centre, layers[0]!, 'test'))).toBeNull();
   });
 
   it('gives AWA maps that match those of the centre-unit run', async () => {

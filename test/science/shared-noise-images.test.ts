@@ -1,0 +1,90 @@
+// Whole noise images shared by the worker threads of a process (science/shared-noise-images.ts): the same bits as
+// noiseCrop, each image generated once across threads, and clear errors for a set that does not hold what is asked.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createPool } from '../../pipeline/pool.ts';
+import { noiseCrop } from '../../science/noise.ts';
+import { noiseSource, featureLayout, NoiseImageCache } from '../../science/noise-source.ts';
+import { allocateSharedImages, SharedNoiseImages } from '../../science/shared-noise-images.ts';
+
+const TASK = fileURLToPath(new URL('../fixtures/shared-images-task.ts', import.meta.url));
+const grey = { seed: 5, sigma: 40, color: 'grey' as const, check: 1 };
+
+describe('shared noise images', () => {
+  it('serve noiseCrop\'s bits (grey and rgb) and s − 127.5 for centred, generated once and then read in place', () => {
+    for (const p of [grey, { ...grey, color: 'rgb' as const, seed: 9 }]) {
+      const set = allocateSharedImages(p, 12, [7, 3, 7, 11]);
+      expect(Array.from(set.images)).toEqual([3, 7, 11]); // distinct, ascending
+      const view = new SharedNoiseImages(set);
+      expect(view.size).toBe(0);
+      const img = view.get(p, 7, 12);
+      expect(Array.from(img)).toEqual(Array.from(noiseCrop(p, 7, 0, 0, 12, 12)));
+      expect(img.buffer).toBe(set.buffer);
+      expect(view.get(p, 7, 12)).toEqual(img);
+      expect(view.made).toBe(1);
+      const c = view.get(p, 11, 12, true); // the grey-level image is made on the way
+      expect(Array.from(c)).toEqual(Array.from(noiseCrop(p, 11, 0, 0, 12, 12), (v) => Math.fround(v - 127.5)));
+      expect(view.made).toBe(3);
+      expect(view.size).toBe(3);
+      // another view of the same buffer (another thread's) finds them ready
+      const other = new SharedNoiseImages(set);
+      expect(Array.from(other.get(p, 11, 12))).toEqual(Array.from(noiseCrop(p, 11, 0, 0, 12, 12)));
+      expect(Array.from(other.get(p, 3, 12))).toEqual(Array.from(noiseCrop(p, 3, 0, 0, 12, 12)));
+      expect(other.made).toBe(1); // only image 3
+      // the slots do not overlap: every image still holds its own pixels
+      expect(Array.from(view.get(p, 7, 12))).toEqual(Array.from(noiseCrop(p, 7, 0, 0, 12, 12)));
+      expect(Array.from(view.get(p, 3, 12, true))).toEqual(Array.from(noiseCrop(p, 3, 0, 0, 12, 12), (v) => Math.fround(v - 127.5)));
+    }
+  });
+
+  it('noiseSource over a shared set gives the bits of a thread\'s own cache', () => {
+    const crop = { x0: 2, y0: 1, size: 5 };
+    const idx = [0, 0, 0, 2, 2];
+    const offsets = [0, 0, 3, 1, 9, 8, 1, 1, 6, 2];
+    for (const mode of [{ kind: 'pixels' as const, bin: 1 }, { kind: 'checks' as const, bin: 2 }]) {
+      const layout = featureLayout(grey, crop, mode.kind, mode.bin);
+      const own = noiseSource(grey, idx, crop, layout, offsets, { centred: true, images: { side: 20, cache: new NoiseImageCache() } }).rows(0, 5);
+      const shared = noiseSource(grey, idx, crop, layout, offsets, { centred: true, images: { side: 20, cache: new SharedNoiseImages(allocateSharedImages(grey, 20, [0, 2])) } }).rows(0, 5);
+      expect(Array.from(shared)).toEqual(Array.from(own));
+    }
+  });
+
+  it('two worker threads reading every image: each image is generated once in all, and both read the same pixels', async () => {
+    const set = allocateSharedImages(grey, 320, Array.from({ length: 24 }, (_, i) => 3 * i));
+    const pool = createPool(2);
+    type Out = { made: number; waited: number; sums: number[]; threadId: number };
+    try {
+      // both in the same order: the later thread catches up and then races the other for every next image
+      const [a, b] = await Promise.all([0, 0].map((from) => pool.run<Out>({ module: TASK, fn: 'readAll', args: [set, from] })));
+      expect(a!.threadId).not.toBe(b!.threadId);
+      expect(a!.waited + b!.waited).toBeGreaterThan(0); // the threads did meet on an image being made
+      expect(a!.made + b!.made).toBe(48); // 24 images, grey-level and centred, each made by one thread
+      expect(a!.sums).toEqual(b!.sums);
+      const want = Array.from(set.images, (i) => noiseCrop(grey, i, 0, 0, 320, 320).reduce((s, v) => s + v, 0));
+      expect(a!.sums.filter((_, k) => k % 2 === 0)).toEqual(want);
+      const view = new SharedNoiseImages(set);
+      view.get(grey, 0, 320);
+      expect(view.made).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('refuses other noise, another side or an image outside the set, naming what it holds', () => {
+    const set = allocateSharedImages(grey, 8, [1, 2]);
+    const view = new SharedNoiseImages(set);
+    expect(() => view.get({ ...grey, seed: 6 }, 1, 8)).toThrow('shared noise images: expected seed 5, σ 40, grey, check 1 at 8 px, got seed 6, σ 40, grey, check 1 at 8 px');
+    expect(() => view.get(grey, 1, 9)).toThrow('at 8 px, got seed 5, σ 40, grey, check 1 at 9 px');
+    expect(() => view.get(grey, 4, 8)).toThrow('shared noise images: image 4 is not in the set of 2');
+    expect(() => allocateSharedImages(grey, 0, [1])).toThrow('shared noise images: expected a side ≥ 1, got 0');
+  });
+
+  it('an image whose generation fails is left for the next caller (the error again), not marked as being made forever', () => {
+    const bad = { ...grey, sigma: -1 };
+    const view = new SharedNoiseImages(allocateSharedImages(bad, 8, [1]));
+    expect(() => view.get(bad, 1, 8)).toThrow('noise sigma: expected a positive number, got -1');
+    expect(() => view.get(bad, 1, 8)).toThrow('noise sigma: expected a positive number, got -1'); // not a hang
+    expect(view.size).toBe(0);
+    expect(view.made).toBe(0);
+  });
+});
