@@ -133,8 +133,8 @@ export function rooflineTable(rows: readonly StageRoofline[], facts: readonly Sh
     actFloor += (f.rows * netFlops(side)) / (mean(peaks.forward[side] ?? [mm]) * 1e9);
   }
   const lines = [
-    `| stage | shards | work (GFLOP) | bytes (GB) | FLOP/byte | roof | floor | wall span | compute Σ shards | achieved GFLOP/s (span) | of roof |`,
-    '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
+    `| stage | shards | work (GFLOP) | bytes (GB) | FLOP/byte | roof | floor | wall span | compute Σ shards | achieved GFLOP/s (span) | of roof (span) | of roof (core time) |`,
+    '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
   let floorSum = 0;
   for (const r of rows) {
@@ -143,8 +143,11 @@ export function rooflineTable(rows: readonly StageRoofline[], facts: readonly Sh
     floorSum += floor;
     const roof = r.flops === 0 ? '—' : isAct ? `forward ${activationSides(facts).map((s) => `${s} px ${mean(peaks.forward[s] ?? []).toFixed(0)}`).join(', ')}` : `MatMul ${mm.toFixed(0)}`;
     const frac = r.flops > 0 && r.spanSeconds > 0 ? `${((100 * floor) / r.spanSeconds).toFixed(0)} %` : '—';
+    // the floor's core time (floor × threads of the peak) against the core time the shards took: what the span hides
+    // when another stage's shards share the cores
+    const core = r.flops > 0 && r.computeSeconds > 0 ? `${((100 * floor * peaks.threads) / r.computeSeconds).toFixed(0)} %` : '—';
     lines.push(
-      `| ${r.stage} | ${r.shards} | ${fmtNum(r.flops, 1e9, 0)} | ${fmtNum(r.bytes, 1e9, 2)} | ${r.bytes > 0 ? (r.flops / r.bytes).toFixed(0) : '—'} | ${roof} | ${r.flops > 0 ? fmtTime(floor) : '—'} | ${fmtTime(r.spanSeconds)} | ${fmtTime(r.computeSeconds)} | ${fmtNum(r.rate, 1e9, 0)} | ${frac} |`,
+      `| ${r.stage} | ${r.shards} | ${fmtNum(r.flops, 1e9, 0)} | ${fmtNum(r.bytes, 1e9, 2)} | ${r.bytes > 0 ? (r.flops / r.bytes).toFixed(0) : '—'} | ${roof} | ${r.flops > 0 ? fmtTime(floor) : '—'} | ${fmtTime(r.spanSeconds)} | ${fmtTime(r.computeSeconds)} | ${fmtNum(r.rate, 1e9, 0)} | ${frac} | ${core} |`,
     );
   }
   const whole = peaks.wallSeconds ?? Math.max(0, ...facts.map((f) => Date.parse(f.finishedAt))) / 1000 - Math.min(...facts.map((f) => Date.parse(f.finishedAt) / 1000 - f.seconds));

@@ -100,3 +100,24 @@ describe('roofline stage order', () => {
     expect(pipelineOrder(['zeta', 'stimuli'])).toEqual(['stimuli', 'zeta']);
   });
 });
+
+describe('roofline table', () => {
+  it('states each stage against its floor over the wall span and over the core time its shards took', async () => {
+    const { rooflineTable } = await import('../../bench/roofline.ts');
+    const { ExperimentSchema } = await import('../../config/schema.ts');
+    const config = ExperimentSchema.parse({ name: 'toy' });
+    // awa: 156 GFLOP of GEMM at a 156 GFLOP/s peak = a 1-s floor; 8 s of shard time over a 4-s span on 2 threads
+    const row = { stage: 'awa', shards: 2, flops: 156e9, gemmFlops: 156e9, bytes: 1e9, computeSeconds: 8, spanSeconds: 4, rate: 39e9 };
+    const empty = { stage: 'tuning', shards: 1, flops: 0, gemmFlops: 0, bytes: 0, computeSeconds: 1, spanSeconds: 1, rate: 0 };
+    const table = rooflineTable([row, empty], [], config, { threads: 2, matmul: [150, 162], forward: {}, load: [1, 1], wallSeconds: 10 }, () => 0);
+    const lines = table.split('\n');
+    expect(lines[0]).toContain('| of roof (span) | of roof (core time) |');
+    const awa = lines.find((l) => l.startsWith('| awa |'))!.split('|').map((c) => c.trim());
+    expect(awa.slice(-3, -1)).toEqual(['25 %', '25 %']); // 1 s / 4 s; 1 s × 2 threads / 8 s
+    const tuning = lines.find((l) => l.startsWith('| tuning |'))!.split('|').map((c) => c.trim());
+    expect(tuning.slice(-3, -1)).toEqual(['—', '—']);
+    // shards that shared the cores with another stage: a longer span, the same core time
+    const shared = rooflineTable([{ ...row, spanSeconds: 8 }], [], config, { threads: 2, matmul: [156], forward: {}, load: [1], wallSeconds: 10 }, () => 0);
+    expect(shared.split('\n').find((l) => l.startsWith('| awa |'))!.split('|').map((c) => c.trim()).slice(-3, -1)).toEqual(['13 %', '25 %']);
+  });
+});
