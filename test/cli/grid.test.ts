@@ -4,8 +4,8 @@
 // gives identical outputs, status and compare show every point, cache gc keeps what the points reference, a damaged
 // cache entry is detected and recomputed, and two grids running at once on one cache both end right.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { recordedStages } from '../../pipeline/rundir.ts';
 import { allStages } from '../../stages/index.ts';
 import { cleanup, tempDir } from '../pipeline/helpers.ts';
 import { cli, REPO } from './helpers.ts';
+import { ensureBuilt } from '../fixtures/build.ts';
 
 const POINTS = ['count=100,crop=theoretical', 'count=100,crop=effective', 'count=150,crop=theoretical', 'count=150,crop=effective'];
 const SOLO: Record<string, string[]> = Object.fromEntries(POINTS.map((p) => [p, ['--set', `stimuli.noise.count=${/count=(\d+)/.exec(p)![1]}`, '--set', `awc.crop=${/crop=(\w+)/.exec(p)![1]}`]]));
@@ -154,6 +155,16 @@ describe('a 2 × 2 grid on the smoke network', () => {
     expect(lines).toHaveLength(1 + 4 * 2);
     expect(lines[1]).toMatch(/^"count=100,crop=theoretical",100,theoretical,block1_conv1,pct_awa_significant,[\d.]+,[\d.]+,[\d.]+,4$/);
   });
+
+  it('the compiled command writes compare.html too (its stylesheet found as a package file, not next to the bundle chunk)', () => {
+    ensureBuilt();
+    const html = join(grid, 'compare.html');
+    const r = spawnSync(process.execPath, ['bin/revcor.js', 'compare', grid, '--stat', 'pct_awa_significant', '--format', 'csv'], { cwd: REPO, encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/ENOENT|style\.css/);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(html)).toBe(true);
+    expect(readFileSync(html, 'utf8')).toContain('<style>');
+  }, 120_000);
 
   it('kill -9 mid-grid, then the same command: identical outputs, only the rest computed', async () => {
     const g2 = join(dir, 'grid-killed');
