@@ -5,16 +5,14 @@
 // per-statistic tables (layers × points, value [interval] n). Every outside string is HTML-escaped; vega escapes
 // what it draws.
 // Tested in test/report/compare-browser.test.ts.
-import { readFileSync } from 'node:fs';
 import type * as vl from 'vega-lite';
 import { MIN_N } from '../science/intervals.ts';
 import { SUMMARY_STATISTICS } from '../science/layer-summary.ts';
 import type { Comparison, ComparedStatistic } from './compare-data.ts';
 import { cellParts, settingsText } from './compare-format.ts';
-import { esc } from './html.ts';
+import { esc, STYLE_CSS } from './html.ts';
 import { renderSpec as renderSvg } from './plots.ts';
 
-const STYLE_CSS = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
 
 /** One plotted value: a statistic of a layer at a point, placed by one key's value and the other keys' values. */
 export interface ComparePoint {

@@ -13,7 +13,8 @@ import type { ImageJson, LayerJson } from './units.ts';
 import type { V1SectionJson } from './v1.ts';
 
 const CLIENT_JS = readFileSync(packageFile('report/client.js'), 'utf8');
-const STYLE_CSS = readFileSync(packageFile('report/style.css'), 'utf8');
+/** The reports' stylesheet (report/style.css, a package file: found from the sources and from the compiled bundle). */
+export const STYLE_CSS = readFileSync(packageFile('report/style.css'), 'utf8');
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function esc(s: unknown): string {
