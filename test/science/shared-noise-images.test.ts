@@ -1,6 +1,7 @@
 // Whole noise images shared by the worker threads of a process (science/shared-noise-images.ts): the same bits as
 // noiseCrop, each image generated once across threads, and clear errors for a set that does not hold what is asked.
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../../pipeline/pool.ts';
 import { noiseCrop } from '../../science/noise.ts';
@@ -9,6 +10,22 @@ import { allocateSharedImages, SharedNoiseImages } from '../../science/shared-no
 
 const TASK = fileURLToPath(new URL('../fixtures/shared-images-task.ts', import.meta.url));
 const grey = { seed: 5, sigma: 40, color: 'grey' as const, check: 1 };
+
+/**
+ * Another thread that holds state word 0 (image slot 0, grey-level) as being made: it spins on Atomics.notify until a
+ * waiter is woken — proof that the caller is in its wait loop, no clock involved — then either publishes the pixels
+ * (all `fill`, state ready) or gives up (state empty), and wakes the caller. Plain JavaScript on the shared buffer.
+ */
+function otherThread(buffer: SharedArrayBuffer, pixelsAt: number, floats: number, outcome: 'ready' | 'failed', fill: number): Worker {
+  const code = `
+    const { workerData: d } = require('node:worker_threads');
+    const states = new Int32Array(d.buffer, 0, 1);
+    while (Atomics.notify(states, 0, 1) === 0);
+    if (d.outcome === 'ready') { new Float32Array(d.buffer, d.pixelsAt, d.floats).fill(d.fill); Atomics.store(states, 0, 2); }
+    else Atomics.store(states, 0, 0);
+    Atomics.notify(states, 0);`;
+  return new Worker(code, { eval: true, workerData: { buffer, pixelsAt, floats, outcome, fill } });
+}
 
 describe('shared noise images', () => {
   it('serve noiseCrop\'s bits (grey and rgb) and s − 127.5 for centred, generated once and then read in place', () => {
@@ -31,6 +48,7 @@ describe('shared noise images', () => {
       expect(Array.from(other.get(p, 11, 12))).toEqual(Array.from(noiseCrop(p, 11, 0, 0, 12, 12)));
       expect(Array.from(other.get(p, 3, 12))).toEqual(Array.from(noiseCrop(p, 3, 0, 0, 12, 12)));
       expect(other.made).toBe(1); // only image 3
+      expect([view.waited, other.waited]).toEqual([0, 0]); // ready images are read, not waited for
       // the slots do not overlap: every image still holds its own pixels
       expect(Array.from(view.get(p, 7, 12))).toEqual(Array.from(noiseCrop(p, 7, 0, 0, 12, 12)));
       expect(Array.from(view.get(p, 3, 12, true))).toEqual(Array.from(noiseCrop(p, 3, 0, 0, 12, 12), (v) => Math.fround(v - 127.5)));
@@ -70,6 +88,27 @@ describe('shared noise images', () => {
     }
   }, 60_000);
 
+  it('an image another thread is making: the caller waits and reads that thread\'s pixels, or makes it itself when that thread fails', async () => {
+    for (const outcome of ['ready', 'failed'] as const) {
+      const set = allocateSharedImages(grey, 6, [4]);
+      expect(set.buffer.byteLength).toBe(8 + 2 * 36 * 4); // two state words, then the grey-level and centred pixels
+      Atomics.store(new Int32Array(set.buffer, 0, 1), 0, 1); // being made elsewhere
+      const view = new SharedNoiseImages(set);
+      const other = otherThread(set.buffer, 8, 36, outcome, 42);
+      const img = view.get(grey, 4, 6); // blocks until the other thread is done
+      await other.terminate(); // done: only it changes the state word
+      expect(view.waited).toBe(1);
+      if (outcome === 'ready') {
+        expect(Array.from(img)).toEqual(new Array(36).fill(42)); // its pixels, not made again here
+        expect(view.made).toBe(0);
+      } else {
+        expect(Array.from(img)).toEqual(Array.from(noiseCrop(grey, 4, 0, 0, 6, 6)));
+        expect(view.made).toBe(1);
+      }
+      expect(view.size).toBe(1);
+    }
+  });
+
   it('refuses other noise, another side or an image outside the set, naming what it holds', () => {
     const set = allocateSharedImages(grey, 8, [1, 2]);
     const view = new SharedNoiseImages(set);
@@ -77,6 +116,9 @@ describe('shared noise images', () => {
     expect(() => view.get(grey, 1, 9)).toThrow('at 8 px, got seed 5, σ 40, grey, check 1 at 9 px');
     expect(() => view.get(grey, 4, 8)).toThrow('shared noise images: image 4 is not in the set of 2');
     expect(() => allocateSharedImages(grey, 0, [1])).toThrow('shared noise images: expected a side ≥ 1, got 0');
+    expect(() => allocateSharedImages(grey, 2.5, [1])).toThrow('shared noise images: expected a side ≥ 1, got 2.5');
+    const one = allocateSharedImages(grey, 1, [9]); // a 1-px image is an image
+    expect(Array.from(new SharedNoiseImages(one).get(grey, 9, 1))).toEqual(Array.from(noiseCrop(grey, 9, 0, 0, 1, 1)));
   });
 
   it('an image whose generation fails is left for the next caller (the error again), not marked as being made forever', () => {

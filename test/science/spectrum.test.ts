@@ -144,6 +144,18 @@ describe('half-plane spectra (the predictors\' path)', () => {
     expect([Math.round(p.thetaDeg * 1e9) / 1e9, p.fCpp, p.power]).toEqual([Math.round((((Math.atan2(2, -3) * 180) / Math.PI + 180) % 180) * 1e9) / 1e9, Math.hypot(2, 3) / n, 2]);
     expect(spectralPeakHalf(new Float64Array(n * 5), n)).toEqual({ thetaDeg: NaN, fCpp: NaN, power: 0 });
   });
+  it('a chain of near-ties, each within 1e-12 of the one before, ends where the scan ends it: every cell is visited once, the mirrored half of row 0 too', () => {
+    const n = 8;
+    const b = 1e12; // 1e-12·b = 1
+    const half = new Float64Array(n * 5);
+    half[0 * 5 + 1] = b; // (0, ±1), scanned first
+    half[1 * 5 + 2] = b - 0.75; // (1, 2) and its mirror (−1, −2): a tie with b, larger ky: kept
+    half[2 * 5 + 3] = b - 1.5; // (2, 3) and (−2, −3): a tie with b − 0.75, larger ky: kept, though 1.5 below b
+    // the mirrors of the negative rows lose their ties (smaller ky); (0, −1) was passed over in row 0 and is not seen again
+    const want = { thetaDeg: expect.closeTo((Math.atan2(2, 3) * 180) / Math.PI, 12), fCpp: Math.hypot(2, 3) / n, power: b - 1.5 };
+    expect(spectralPeak(mirrorHalf(half, n), n)).toEqual(want);
+    expect(spectralPeakHalf(half, n)).toEqual(want);
+  });
 });
 
 /** Direct 2-D DFT power of a real n×n array (row-major), the ground truth for fft2Power. */
