@@ -9,7 +9,7 @@ import { loadNetwork } from '../model/load.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { awaNullSd, effectiveSampleSizes, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
-import { layerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, sharedNoiseImages, threadsPerTask } from './revcor-input.ts';
+import { layerNoise, type LayerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, sharedNoiseImages, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable } from '../results/columns.ts';
 import { AWA } from '../results/awa.ts';
@@ -72,15 +72,26 @@ export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo):
   );
 }
 
-/** Runs one awa shard: every unit of one layer (or of every layer column for the all-layers shard). */
-async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Backend): Promise<Table> {
+/**
+ * The noise inputs of a shard's layers (one layer, or every layer column for the all-layers shard), copied out of the
+ * noise activations, which are read here and not kept: the hundreds of MB of checkpoints are not held while the
+ * shard's pool tasks run (two shards in flight would each hold a copy).
+ */
+async function shardLayers(shard: Shard, ctx: StageContext<Experiment>): Promise<LayerNoise[]> {
   const tables = await readNoiseTables(ctx, 'awa');
   const layer = shard.params['layer'];
   const layers = typeof layer === 'string' ? [layer] : layerColumns(tables[0]!);
+  return layers.map((l) => layerNoise(tables, l, 'awa'));
+}
+
+/** Runs one awa shard: every unit of one layer (or of every layer column for the all-layers shard). */
+async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Backend): Promise<Table> {
+  const inputs = await shardLayers(shard, ctx);
+  const total = inputs.length;
   const out: Table[] = [];
-  for (let i = 0; i < layers.length; i++) {
+  for (let i = 0; i < total; i++) {
     ctx.signal.throwIfAborted();
-    const ln = layerNoise(tables, layers[i]!, 'awa');
+    const ln = inputs.shift()!; // a layer's matrix is dropped once its task is done
     const args: AwaTaskArgs = {
       noise: ln.noise,
       noiseIndex: ln.noiseIndex,
@@ -109,7 +120,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
         window: ctx.config.prediction.window,
       }),
     );
-    ctx.progress((i + 1) / layers.length);
+    ctx.progress((i + 1) / total);
   }
   if (out.length === 0) throw new InputError(`awa: no layer columns in the noise activations (shard ${shard.id})`);
   return concatTables(out);
