@@ -6,13 +6,13 @@ import { removeTempFiles } from './atomic.ts';
 import { clearWriting, deleteRecord, readManifest, readStageRecords, recordDir, writeManifest, writingMarks, type Manifest, type ShardRecord } from './manifest.ts';
 import type { Plan, PlannedShard } from './plan.ts';
 import type { ProgressEvent } from './progress.ts';
-import { metaDir, stageDir, writeDerived } from './rundir.ts';
+import { metaDir, stageDir, writeDerived, writingDir } from './rundir.ts';
 import type { FinalizeContext, Finalizer, PlanContext, UpstreamShardInfo } from './stage.ts';
 import { readShardVerified, shardPath } from './store.ts';
 
 /** Removes temp files left by writers that were killed (the caller holds the lock and nobody else writes). */
 export async function removeLeftovers(outDir: string, stages: readonly string[]): Promise<void> {
-  const dirs = [outDir, metaDir(outDir), ...stages.flatMap((s) => [stageDir(outDir, s), recordDir(outDir, s)])];
+  const dirs = [outDir, metaDir(outDir), ...stages.flatMap((s) => [stageDir(outDir, s), recordDir(outDir, s), writingDir(outDir, s)])];
   for (const d of dirs) await removeTempFiles(d);
 }
 
