@@ -13,7 +13,6 @@ import { cellParts, settingsText } from './compare-format.ts';
 import { esc, STYLE_CSS } from './html.ts';
 import { renderSpec as renderSvg } from './plots.ts';
 
-
 /** One plotted value: a statistic of a layer at a point, placed by one key's value and the other keys' values. */
 export interface ComparePoint {
   x: string;

@@ -183,7 +183,7 @@ export class NoiseImageCache {
       this.images.set(key, img);
       return img;
     }
-    img = centred ? centredCopy(this.get(p, index, side)) : noiseCrop(p, index, 0, 0, side, side);
+    img = centred ? centredInto(this.get(p, index, side)) : noiseCrop(p, index, 0, 0, side, side);
     this.images.set(key, img);
     this.bytes += img.byteLength;
     for (const [k, v] of this.images) {
@@ -200,9 +200,8 @@ export class NoiseImageCache {
   }
 }
 
-/** s − 127.5 of every value, as float32. */
-function centredCopy(img: Float32Array): Float32Array {
-  const out = new Float32Array(img.length);
+/** Writes s − 127.5 of every value of `img` into `out` (float32; out may be a new array of img's length). */
+export function centredInto(img: Float32Array, out: Float32Array = new Float32Array(img.length)): Float32Array {
   for (let i = 0; i < img.length; i++) out[i] = img[i]! - NOISE_MEAN;
   return out;
 }

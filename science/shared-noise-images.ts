@@ -1,7 +1,8 @@
 // Whole noise images in one SharedArrayBuffer for every worker thread of a process: the first thread that needs an
 // image generates it, a thread that needs it meanwhile waits for it (Atomics), and no thread generates it again — the
 // awa and awc tasks of a run then generate the noise set once instead of once per worker thread.
-import { NOISE_MEAN, noiseChannels, noiseCropInto, type NoiseParams } from './noise.ts';
+import { noiseChannels, noiseCropInto, type NoiseParams } from './noise.ts';
+import { centredInto } from './noise-source.ts';
 
 /** The structured-clonable description of a shared image set (the buffer is shared, not copied, between threads). */
 export interface SharedImageSet {
@@ -60,10 +61,8 @@ export class SharedNoiseImages {
     if (slot === undefined) throw new RangeError(`shared noise images: image ${index} is not in the set of ${this.set.images.length}`);
     const image = this.view(slot, centred);
     this.ensure(2 * slot + (centred ? 1 : 0), () => {
-      if (centred) {
-        const raw = this.get(p, index, side);
-        for (let i = 0; i < raw.length; i++) image[i] = raw[i]! - NOISE_MEAN;
-      } else noiseCropInto(image, 0, p, index, 0, 0, side, side);
+      if (centred) centredInto(this.get(p, index, side), image);
+      else noiseCropInto(image, 0, p, index, 0, 0, side, side);
     });
     return image;
   }

@@ -78,7 +78,7 @@ function scratchOf(n: number): Scratch {
   let s = scratches.get(n);
   if (!s) {
     const fft = new FFT(n);
-    const cols = n / 2 + 1;
+    const cols = halfColumns(n);
     s = { fft, re: new Float64Array(n * cols), im: new Float64Array(n * cols), row: new Array<number>(n).fill(0), rowWidth: 0, buf: fft.createComplexArray() as number[], out: fft.createComplexArray() as number[] };
     scratches.set(n, s);
   }
