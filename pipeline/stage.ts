@@ -143,4 +143,11 @@ export interface Stage<C = unknown> {
    * stage (another run in the same process) must still work: it recreates what it needs.
    */
   release?(): Promise<void>;
+  /**
+   * Optional: the cores one shard of this stage keeps busy by itself, outside the worker pool (0 = every core; e.g.
+   * the activations stage's multi-threaded ONNX Runtime session). A shard that takes every core of the executor
+   * runs beside shards of its own stage only: another stage's shard waits, instead of adding its pool task's
+   * thread to threads that already fill the machine. Default: the shard's heavy work is the pool's.
+   */
+  cores?(config: C): number;
 }

@@ -274,6 +274,32 @@ describe('runPipeline: selection, dry run, failure, interruption', () => {
     expect(events.slice(-3)).toEqual(['release:source', 'release:square', 'release:total']);
   });
 
+  it('a stage whose shards take every core (Stage.cores) runs beside no other stage\'s shard; one that takes fewer does', async () => {
+    // source shards 40 ms each, three of them, two slots: square shards become ready while the last source shard runs
+    const overlaps = async (cores: number, workers: number) => {
+      const spans: { stage: string; start: number; end: number }[] = [];
+      const stages: Stage<Experiment>[] = toyStages().map((st) => ({
+        ...st,
+        ...(st.name === 'source' ? { cores: () => cores } : {}),
+        run: async (shard, ctx) => {
+          const span = { stage: st.name, start: performance.now(), end: Infinity };
+          spans.push(span);
+          await new Promise((r) => setTimeout(r, st.name === 'source' ? 40 : 5));
+          const t = await st.run(shard, ctx);
+          span.end = performance.now();
+          return t;
+        },
+      }));
+      await run({ stages, workers, force: ['source'] });
+      const src = spans.filter((x) => x.stage === 'source');
+      expect(src).toHaveLength(3);
+      return spans.filter((x) => x.stage !== 'source' && src.some((y) => x.start < y.end && y.start < x.end)).length;
+    };
+    expect(await overlaps(0, 1)).toBe(0); // 0 = every core
+    expect(await overlaps(2, 2)).toBe(0); // as many as the pool has
+    expect(await overlaps(1, 2)).toBeGreaterThan(0); // one of two cores: the other is the pool's
+  });
+
   it('a user error inside a shard stays a RevcorError and gains the resume hint', async () => {
     const stages: Stage<Experiment>[] = toyStages();
     stages[2] = { ...stages[2], run: () => Promise.reject(new RevcorError('Expected X, got Y')) };
