@@ -38,7 +38,7 @@ export function localExecutor<C>(o: LocalExecutorOptions = {}): Executor<C> {
       pool = createPool(workers, abort.signal);
       ctx.emit({ type: 'run-start', toRun: plan.toRun, workers, concurrency });
       try {
-        return await runQueue(plan, ctx, { pool, signal: abort.signal, concurrency, threads: threadsPerShard(workers, concurrency) });
+        return await runQueue(plan, ctx, { pool, signal: abort.signal, concurrency, workers, threads: threadsPerShard(workers, concurrency) });
       } finally {
         ctx.signal.removeEventListener('abort', onAbort);
       }
@@ -54,7 +54,33 @@ interface QueueEnv {
   pool: ClosablePool;
   signal: AbortSignal;
   concurrency: number;
+  /** Threads of the pool: the cores this executor may use. */
+  workers: number;
   threads: number;
+}
+
+/**
+ * Keeps shards that take every core (Stage.cores) apart from other stages' shards: while whole-machine shards of a
+ * stage are in flight, only that stage's shards start; the others wait here (in their queue slot) until the last
+ * of them is done. A whole-machine shard does not wait for shards already running.
+ */
+class WholeMachineGate {
+  private holder: { stage: string; count: number } | undefined;
+  private waiters: (() => void)[] = [];
+
+  /** Waits until `stage` may start a shard (whole: the shard takes every core), then counts it in. */
+  async enter(stage: string, whole: boolean): Promise<void> {
+    while (this.holder && this.holder.stage !== stage) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (whole) this.holder = this.holder ? { stage, count: this.holder.count + 1 } : { stage, count: 1 };
+  }
+
+  /** Counts a finished shard out (whole as given to `enter`); the last whole-machine one lets the others start. */
+  leave(whole: boolean): void {
+    if (!whole || !this.holder) return;
+    if (--this.holder.count > 0) return;
+    this.holder = undefined;
+    for (const wake of this.waiters.splice(0)) wake();
+  }
 }
 
 /** Runs every shard marked `run`, in dependency order; rethrows the first failure after in-flight shards settle. */
@@ -69,7 +95,20 @@ async function runQueue<C>(plan: Plan, ctx: ExecutionContext<C>, env: QueueEnv):
   for (const sp of plan.stages) stageState.set(sp.stage.name, { left: sp.shards.filter((s) => s.run).length });
   // Queued shards see the abort/failure flag and return at once (p-queue's clear() would strand their promises).
 
+  const gate = new WholeMachineGate();
   const runOne = async (ps: PlannedShard, stageIndex: number): Promise<void> => {
+    if (env.signal.aborted || failure !== undefined) throw ABORTED;
+    const cores = plan.stages[stageIndex]!.stage.cores?.(ctx.experiment.config);
+    const whole = cores !== undefined && (cores === 0 || cores >= env.workers);
+    await gate.enter(ps.stage, whole);
+    try {
+      await computeOne(ps, stageIndex);
+    } finally {
+      gate.leave(whole);
+    }
+  };
+
+  const computeOne = async (ps: PlannedShard, stageIndex: number): Promise<void> => {
     if (env.signal.aborted || failure !== undefined) throw ABORTED;
     const st = stageState.get(ps.stage)!;
     if (st.start === undefined) {

@@ -189,6 +189,8 @@ export const activationsStage: Stage<Experiment> = {
   },
 
   release: releaseActivationSessions,
+  // the ORT session's intra-op threads (model.threads, 0 = every core): a pool task beside it would oversubscribe
+  cores: (config: Experiment) => config.model.threads,
   prepare: prepareWeights,
   estimate: estimateActivations,
 
