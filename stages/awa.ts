@@ -9,7 +9,7 @@ import { loadNetwork } from '../model/load.ts';
 import { InputError } from '../pipeline/errors.ts';
 import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.ts';
 import { awaNullSd, effectiveSampleSizes, zMaxUnderNull, type AwaNullModel } from '../science/awa.ts';
-import { layerNoise, type LayerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, sharedNoiseImages, threadsPerTask } from './revcor-input.ts';
+import { awaKeepBytes, layerNoise, type LayerNoise, noiseEnabled, noiseShardIds, predictionArgs, readNoiseTables, REVCOR_WORKER, sharedNoiseImages, threadsPerTask } from './revcor-input.ts';
 import type { AwaTaskArgs, AwaTaskResult, Backend } from './revcor-worker.ts';
 import { buildTable } from '../results/columns.ts';
 import { AWA } from '../results/awa.ts';
@@ -106,7 +106,7 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
       prediction: predictionArgs(ctx.config),
       threads: threadsPerTask(ctx),
       backend,
-      cacheBytes: ctx.config.awc.cacheMiB * 2 ** 20,
+      cacheBytes: awaKeepBytes(ctx.config, ln),
     };
     const res = await ctx.pool.run<AwaTaskResult>({ module: REVCOR_WORKER, fn: 'awaTask', args: [args] });
     out.push(

@@ -8,7 +8,9 @@ import { forwardPeakBytes, parameterCountOf } from '../model/network.ts';
 import { noiseCanvas } from '../model/geometry.ts';
 import type { ResourceEstimate } from '../pipeline/budget.ts';
 import type { PlanContext } from '../pipeline/stage.ts';
+import { CHUNK_FLOATS } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
+import { awaKeepBytes } from './revcor-input.ts';
 import { listImageSet } from './images-io.ts';
 import { interiorPlan } from './noise-plan.ts';
 
@@ -123,16 +125,20 @@ async function noiseLayers(c: Experiment): Promise<{ N: number; layers: { name: 
   return { N: c.stimuli.noise.count, layers: (await layers(c)).map((l) => ({ ...l, D: l.crop * l.crop * colour })) };
 }
 
-/** The awa stage: one map per unit; the layer's samples (cached up to awc.cacheMiB) and activations in memory. */
+/**
+ * The awa stage: one map per unit; the layer's samples (kept whole when awc reuses them and they fit awc.cacheMiB,
+ * else streamed through one chunk) and activations in memory.
+ */
 export async function estimateAwa(ctx: Ctx): Promise<ResourceEstimate> {
   const c = ctx.config;
   if (!c.stimuli.noise.enabled) return { shards: 0, diskBytes: 0, memoryBytes: 0 };
   const { N, layers: ls } = await noiseLayers(c);
-  const cache = c.awc.cacheMiB * 2 ** 20;
+  const noise = c.stimuli.noise;
+  const samples = (l: { crop: number; D: number }) => (4 * N * l.D <= awaKeepBytes(c, { noise, crop: { size: l.crop } }) ? 4 * N * l.D : Math.min(4 * N * l.D, 4 * CHUNK_FLOATS));
   return {
     shards: ls.length,
     diskBytes: ls.reduce((a, l) => a + l.units * (4 * l.D + 100), 0),
-    memoryBytes: Math.max(...ls.map((l) => Math.min(4 * N * l.D, cache) + 4 * N * l.units + 16 * l.units * l.D)),
+    memoryBytes: Math.max(...ls.map((l) => samples(l) + 4 * N * l.units + 16 * l.units * l.D)),
     detail: `N = ${N.toLocaleString('en-US')} noise samples per unit`,
   };
 }

@@ -10,7 +10,7 @@ import { InputError } from '../pipeline/errors.ts';
 import { packageModule } from '../pipeline/package-files.ts';
 import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts';
 import { gratingAxes } from '../science/gratings.ts';
-import type { CropWindow } from '../science/noise-source.ts';
+import { analysisBin, type CropWindow } from '../science/noise-source.ts';
 import { allocateSharedImages, type SharedImageSet } from '../science/shared-noise-images.ts';
 import type { NoiseParams } from '../science/noise.ts';
 import type { PredictionArgs } from './revcor-worker.ts';
@@ -185,4 +185,15 @@ export function predictionArgs(config: Experiment): PredictionArgs {
 /** Whether the noise set exists for this config (the revcor stages plan nothing otherwise). */
 export function noiseEnabled(ctx: PlanContext<Experiment>): boolean {
   return ctx.config.stimuli.noise.enabled;
+}
+
+/**
+ * Memory the awa task may keep a layer's samples in (bytes): the awc budget when the layer's awc shards read the
+ * same features — the theoretical crop in pixels, no checks and no bins — and can reuse them, else 0: samples kept
+ * for another layout would be dropped unread by the next task, after holding up to awc.cacheMiB for nothing.
+ */
+export function awaKeepBytes(config: Experiment, ln: { noise: Pick<NoiseParams, 'color' | 'check'>; crop: Pick<CropWindow, 'size'> }): number {
+  const channels = ln.noise.color === 'rgb' ? 3 : 1;
+  const samePixels = config.awc.crop === 'theoretical' && ln.noise.check <= 1 && analysisBin(ln.crop.size, channels, ln.noise.check, config.awc.maxDim) === 1;
+  return samePixels ? config.awc.cacheMiB * 2 ** 20 : 0;
 }

@@ -10,6 +10,7 @@ import type { PoolTask, StageContext, UpstreamShardInfo } from '../../pipeline/s
 import { noiseCrop } from '../../science/noise.ts';
 import { predictAwaFft } from '../../science/predict.ts';
 import { createAwaStage } from '../../stages/awa.ts';
+import { awaKeepBytes } from '../../stages/revcor-input.ts';
 import { createAwcStage } from '../../stages/awc.ts';
 import { boolVector, layerListVector, numberVector, stringVector, tableWithMetadata } from '../fixtures/arrow-tables.ts';
 import { concatTables } from '../../stages/unit-columns.ts';
@@ -135,6 +136,37 @@ describe('awa and awc stages', () => {
     expect(shards.map((s) => s.id).slice(0, 3)).toEqual(['block5_conv3', 'block5_conv2', 'block5_conv1']);
     expect(shards.at(-1)!.id).toBe('block1_conv1');
     expect(shards.length).toBe(13);
+  });
+
+  it("awa keeps a layer's samples in its worker only when the layer's awc shards read the same pixel features", async () => {
+    const { config, up, r } = await setup();
+    // the memory the awa task of LAYER may keep its samples in, under these awc settings
+    const kept = async (awc: Record<string, unknown>) => {
+      const cfg = ExperimentSchema.parse({ ...config, awc: { ...config.awc, ...awc } });
+      const ctx = context(cfg, up);
+      let bytes: number | undefined;
+      const run = ctx.pool.run.bind(ctx.pool);
+      ctx.pool = {
+        ...ctx.pool,
+        run: <T,>(task: PoolTask) => {
+          bytes = (task.args[0] as { cacheBytes: number }).cacheBytes;
+          return run<T>(task);
+        },
+      };
+      const stage = createAwaStage('js');
+      for (const s of (await stage.plan(ctx)).filter((x) => x.id === LAYER)) await stage.run(s, ctx);
+      return bytes;
+    };
+    expect(r * r).toBe(100);
+    expect(await kept({ cacheMiB: 64 })).toBe(64 * 2 ** 20); // 100 px ≤ awc.maxDim: awc reads the same pixels
+    expect(await kept({ cacheMiB: 64, maxDim: 99 })).toBe(0); // awc bins the crop: other features
+    expect(await kept({ cacheMiB: 64, crop: 'effective' })).toBe(0); // awc reads another crop
+    const grey = { color: 'grey' as const, check: 1 };
+    expect(awaKeepBytes(config, { noise: grey, crop: { size: 64 } })).toBe(config.awc.cacheMiB * 2 ** 20); // 4,096 = maxDim
+    expect(awaKeepBytes(config, { noise: grey, crop: { size: 65 } })).toBe(0);
+    expect(awaKeepBytes(config, { noise: { color: 'rgb', check: 1 }, crop: { size: 36 } })).toBe(config.awc.cacheMiB * 2 ** 20); // 3,888 values
+    expect(awaKeepBytes(config, { noise: { color: 'rgb', check: 1 }, crop: { size: 37 } })).toBe(0); // 4,107 > maxDim
+    expect(awaKeepBytes(config, { noise: { ...grey, check: 2 }, crop: { size: 10 } })).toBe(0); // awc reads checks
   });
 
   it('awa: one shard per layer, per-unit maps; the Gabor units are significant and predicted, the others not', async () => {
