@@ -12,6 +12,7 @@ import type { PlanContext, Shard, Stage, StageContext } from '../pipeline/stage.
 import { effectiveCrop, type EffectiveCrop } from '../science/effective-rf.ts';
 import { variesOverSamples } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
+import { noiseChannels } from '../science/noise.ts';
 import { predictionVerdicts } from '../science/predict.ts';
 import { noiseEnabled, noiseShardIds, predictionArgs, readLayerNoise, REVCOR_WORKER, sharedNoiseImages, threadsPerTask, unitColumns, type LayerNoise } from './revcor-input.ts';
 import type { AwcTaskArgs, AwcTaskResult, Backend } from './revcor-worker.ts';
@@ -138,7 +139,7 @@ async function runAwc(shard: Shard, ctx: StageContext<Experiment>, backend: Back
   }
   // the Krylov basis of every operator (units × (shuffles + 1)) is held in memory: refuse sizes that cannot fit
   const c = ln.noise.check;
-  const channels = ln.noise.color === 'rgb' ? 3 : 1;
+  const channels = noiseChannels(ln.noise);
   const bin = analysisBin(ln.crop.size, channels, c, a.maxDim);
   const side = c > 1 ? Math.ceil((ln.crop.size - 1) / c) + 1 : binnedSide(ln.crop.size, bin); // features per side, at most
   const D = side * side * channels;

@@ -10,6 +10,7 @@ import type { ResourceEstimate } from '../pipeline/budget.ts';
 import type { PlanContext } from '../pipeline/stage.ts';
 import { CHUNK_FLOATS } from '../science/awa.ts';
 import { analysisBin, binnedSide } from '../science/noise-source.ts';
+import { noiseChannels } from '../science/noise.ts';
 import { awaKeepBytes } from './revcor-input.ts';
 import { listImageSet } from './images-io.ts';
 import { interiorPlan } from './noise-plan.ts';
@@ -121,7 +122,7 @@ export async function estimateCategory(ctx: Ctx): Promise<ResourceEstimate> {
 
 /** Noise samples per unit (N) and pixel features per RF crop of each layer. */
 async function noiseLayers(c: Experiment): Promise<{ N: number; layers: { name: string; units: number; D: number; crop: number }[] }> {
-  const colour = c.stimuli.noise.color === 'rgb' ? 3 : 1;
+  const colour = noiseChannels(c.stimuli.noise);
   return { N: c.stimuli.noise.count, layers: (await layers(c)).map((l) => ({ ...l, D: l.crop * l.crop * colour })) };
 }
 
@@ -149,7 +150,7 @@ export async function estimateAwc(ctx: Ctx): Promise<ResourceEstimate> {
   if (!c.stimuli.noise.enabled) return { shards: 0, diskBytes: 0, memoryBytes: 0 };
   const a = c.awc;
   const { N, layers: ls } = await noiseLayers(c);
-  const colour = c.stimuli.noise.color === 'rgb' ? 3 : 1;
+  const colour = noiseChannels(c.stimuli.noise);
   const cache = a.cacheMiB * 2 ** 20;
   let memoryBytes = 0;
   for (const l of ls) {

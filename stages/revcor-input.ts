@@ -12,7 +12,7 @@ import type { PlanContext, StageContext, WorkerPool } from '../pipeline/stage.ts
 import { gratingAxes } from '../science/gratings.ts';
 import { analysisBin, type CropWindow } from '../science/noise-source.ts';
 import { allocateSharedImages, type SharedImageSet } from '../science/shared-noise-images.ts';
-import type { NoiseParams } from '../science/noise.ts';
+import { noiseChannels, type NoiseParams } from '../science/noise.ts';
 import type { PredictionArgs } from './revcor-worker.ts';
 import { readLayerMatrix, readNumbers } from './unit-columns.ts';
 import { noiseImageCount } from './noise-plan.ts';
@@ -193,7 +193,7 @@ export function noiseEnabled(ctx: PlanContext<Experiment>): boolean {
  * for another layout would be dropped unread by the next task, after holding up to awc.cacheMiB for nothing.
  */
 export function awaKeepBytes(config: Experiment, ln: { noise: Pick<NoiseParams, 'color' | 'check'>; crop: Pick<CropWindow, 'size'> }): number {
-  const channels = ln.noise.color === 'rgb' ? 3 : 1;
+  const channels = noiseChannels(ln.noise);
   const samePixels = config.awc.crop === 'theoretical' && ln.noise.check <= 1 && analysisBin(ln.crop.size, channels, ln.noise.check, config.awc.maxDim) === 1;
   return samePixels ? config.awc.cacheMiB * 2 ** 20 : 0;
 }

@@ -9,7 +9,7 @@ import { JsMatMul, type FixedOperand, type MatMul } from '../science/gemm.ts';
 import { featureLayout, NoiseImageCache, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
 import { storedSource, type SampleSource } from '../science/samples.ts';
 import { SharedNoiseImages, type SharedImageSet } from '../science/shared-noise-images.ts';
-import type { NoiseParams } from '../science/noise.ts';
+import { noiseChannels, type NoiseParams } from '../science/noise.ts';
 import { predictAwaFft, predictAwcFft, predictByModel, type GratingAxesLike, type Prediction, type RfLayout } from '../science/predict.ts';
 import type { FftWindow } from '../science/spectrum.ts';
 
@@ -116,7 +116,7 @@ export interface AwaTaskResult {
 
 /** Where an RF map sits, for the predictions. */
 function rfLayout(noise: NoiseParams, crop: CropWindow): RfLayout {
-  return { r: crop.size, channels: noise.color === 'rgb' ? 3 : 1, x0: crop.x0, y0: crop.y0 };
+  return { r: crop.size, channels: noiseChannels(noise), x0: crop.x0, y0: crop.y0 };
 }
 
 /** AWA of every unit of a layer (pixel space) and its predicted θ, f. */
