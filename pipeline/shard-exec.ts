@@ -9,7 +9,7 @@ import { RevcorError } from './errors.ts';
 import { clearWriting, deleteRecord, markWriting, writeRecord, type ShardRecord } from './manifest.ts';
 import { checkpointRelative } from './rundir.ts';
 import type { PlanContext, Shard, Stage, StageContext, UpstreamShardInfo, UpstreamView } from './stage.ts';
-import { readShardVerified, shardPath, writeShard } from './store.ts';
+import { readShardVerified, shardPath, writeShard, type ReadOptions } from './store.ts';
 
 /** One shard to compute, with its cache key and what the key is made of. */
 export interface ShardTask<C = unknown> {
@@ -164,12 +164,12 @@ export function makeUpstreamView(src: UpstreamSource): UpstreamView {
   return {
     stage,
     shards,
-    async read(id: string) {
+    async read(id: string, opts?: ReadOptions) {
       if (!(id in needed)) throw new Error(`Stage ${consumer.stage} shard ${consumer.shard} read ${stage} shard ${id}: expected one of the shards it needs (${Object.keys(needed).join(', ')})`);
       const rec = src.record(id);
       if (!rec) throw new Error(`Stage ${consumer.stage} shard ${consumer.shard} read ${stage} shard ${id} before it was done`);
       try {
-        return await readShardVerified(outDir, rec);
+        return await readShardVerified(outDir, rec, undefined, opts);
       } catch (e) {
         if (e instanceof RevcorError) await deleteRecord(outDir, stage, id);
         throw e;

@@ -40,8 +40,11 @@ export interface UpstreamShardInfo {
 export interface UpstreamView {
   stage: string;
   shards: readonly UpstreamShardInfo[];
-  /** Reads one shard's table (verified against its recorded sha256). */
-  read(id: string): Promise<Table>;
+  /**
+   * Reads one shard's table (verified against its recorded sha256); with `columns`, only those columns where the
+   * file allows it (a table with more columns otherwise: select from it by name).
+   */
+  read(id: string, opts?: { columns?: readonly string[] }): Promise<Table>;
 }
 
 /** Work that runs in the piscina pool: a function exported by a module, called with structured-clonable args. */

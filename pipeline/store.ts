@@ -1,9 +1,11 @@
 // Checkpoint files: one Arrow IPC file per shard (where: pipeline/rundir.ts), written atomically,
 // stamped with revcor.* schema metadata, and verified against the manifest's sha256 when read.
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { readColumns } from './arrow-columns.ts';
 import { writeFileAtomic, type WriteHook } from './atomic.ts';
 import { canonicalJson, sha256, type FileHasher } from './cache-key.ts';
 import { CheckpointError } from './errors.ts';
@@ -113,14 +115,67 @@ function fileIdentity(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
+/** What a verified read returns. */
+export interface ReadOptions {
+  /**
+   * Only these columns, read without the others' bytes (pipeline/arrow-columns.ts); the file is still hashed whole
+   * on its first read in this process. The whole table when the file cannot be read by column.
+   */
+  columns?: readonly string[];
+}
+
+/** Hex sha256 of an open file's first `size` bytes, read through one reused buffer. */
+async function hashHandle(fh: FileHandle, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.min(size, 16 * 2 ** 20));
+  for (let pos = 0; pos < size; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.byteLength, size - pos), pos);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  return hash.digest('hex');
+}
+
+/** The error of a checkpoint whose bytes do not match its record. */
+function corrupt(path: string, record: ShardRecord, bytes: number, digest: string): CheckpointError {
+  return new CheckpointError(`Checkpoint ${path} is corrupt: expected ${record.bytes} bytes with sha256 ${record.sha256}, got ${bytes} bytes with sha256 ${digest}`, {
+    hint: 'Run the same command again: the shard will be recomputed.',
+  });
+}
+
+/**
+ * Reads some columns of a checkpoint (hashing the whole file first unless this process verified the unchanged file
+ * before); undefined when the file cannot be read by column or changed while read, for a whole read instead.
+ */
+async function readColumnsVerified(fh: FileHandle, path: string, record: ShardRecord, verified: VerifiedFiles, columns: readonly string[]): Promise<Table | undefined> {
+  const st = await fh.stat({ bigint: true });
+  const before = fileIdentity(st);
+  const size = Number(st.size);
+  const known = size === record.bytes && verified.has(path, before, record.sha256);
+  if (!known) {
+    verified.hashed++;
+    const digest = await hashHandle(fh, size);
+    if (digest !== record.sha256 || size !== record.bytes) throw corrupt(path, record, size, digest);
+  }
+  const table = await readColumns(fh, columns).catch(() => null); // unreadable by column: the whole read decides
+  if (!table || fileIdentity(await fh.stat({ bigint: true })) !== before) return undefined;
+  if (!known) verified.add(path, before, record.sha256);
+  return table;
+}
+
 /** Reads a checkpoint, verifying its bytes against the record's sha256 (hashed unless this process verified the unchanged file before). */
-export async function readShardVerified(outDir: string, record: ShardRecord, verified: VerifiedFiles = VERIFIED): Promise<Table> {
+export async function readShardVerified(outDir: string, record: ShardRecord, verified: VerifiedFiles = VERIFIED, opts: ReadOptions = {}): Promise<Table> {
   const path = join(outDir, record.file);
   let bytes: Buffer;
   let identity: string | undefined;
   try {
     const fh = await open(path, 'r');
     try {
+      if (opts.columns) {
+        const table = await readColumnsVerified(fh, path, record, verified, opts.columns);
+        if (table) return table;
+      }
       const before = fileIdentity(await fh.stat({ bigint: true }));
       bytes = await fh.readFile();
       if (fileIdentity(await fh.stat({ bigint: true })) === before) identity = before; // else changed while read: no memo
@@ -128,6 +183,7 @@ export async function readShardVerified(outDir: string, record: ShardRecord, ver
       await fh.close();
     }
   } catch (e) {
+    if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`Checkpoint ${path} is missing: expected the file recorded in the manifest, got ${(e as NodeJS.ErrnoException).code}`, {
       hint: 'Run the same command again: the shard will be recomputed.',
     });
@@ -135,12 +191,7 @@ export async function readShardVerified(outDir: string, record: ShardRecord, ver
   if (bytes.byteLength === record.bytes && identity !== undefined && verified.has(path, identity, record.sha256)) return tableFromIPC(bytes);
   verified.hashed++;
   const digest = sha256(bytes);
-  if (digest !== record.sha256 || bytes.byteLength !== record.bytes) {
-    throw new CheckpointError(
-      `Checkpoint ${path} is corrupt: expected ${record.bytes} bytes with sha256 ${record.sha256}, got ${bytes.byteLength} bytes with sha256 ${digest}`,
-      { hint: 'Run the same command again: the shard will be recomputed.' },
-    );
-  }
+  if (digest !== record.sha256 || bytes.byteLength !== record.bytes) throw corrupt(path, record, bytes.byteLength, digest);
   if (identity !== undefined) verified.add(path, identity, record.sha256);
   return tableFromIPC(bytes);
 }

@@ -78,8 +78,8 @@ export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo):
  * shard's pool tasks run (two shards in flight would each hold a copy).
  */
 async function shardLayers(shard: Shard, ctx: StageContext<Experiment>): Promise<LayerNoise[]> {
-  const tables = await readNoiseTables(ctx, 'awa');
   const layer = shard.params['layer'];
+  const tables = await readNoiseTables(ctx, 'awa', typeof layer === 'string' ? [layer] : undefined);
   const layers = typeof layer === 'string' ? [layer] : layerColumns(tables[0]!);
   return layers.map((l) => layerNoise(tables, l, 'awa'));
 }
@@ -108,7 +108,8 @@ async function runAwa(shard: Shard, ctx: StageContext<Experiment>, backend: Back
       backend,
       cacheBytes: awaKeepBytes(ctx.config, ln),
     };
-    const res = await ctx.pool.run<AwaTaskResult>({ module: REVCOR_WORKER, fn: 'awaTask', args: [args] });
+    // the activations move to the worker thread, not copied: this layer's matrix is read from the checkpoints per shard
+    const res = await ctx.pool.run<AwaTaskResult>({ module: REVCOR_WORKER, fn: 'awaTask', args: [args] }, [ln.A.buffer as ArrayBuffer]);
     out.push(
       awaTable(ln.layer, res, {
         crop: ln.crop,

@@ -50,15 +50,19 @@ export async function noiseShardIds(config: Experiment): Promise<string[]> {
   return setRanges('noise', await noiseImageCount(config), config.activations.shardSize).map((r) => r.id);
 }
 
-/** Reads every noise shard of the activations stage (in stimulus order). */
-export async function readNoiseTables(ctx: StageContext<Experiment>, stage: string): Promise<Table[]> {
+/**
+ * Reads every noise shard of the activations stage (in stimulus order): with `layers`, only the columns layerNoise
+ * reads for them (their bytes alone are read from the checkpoints), else every column.
+ */
+export async function readNoiseTables(ctx: StageContext<Experiment>, stage: string, layers?: readonly string[]): Promise<Table[]> {
   const view = ctx.upstream('activations');
   const shards = setShards(view.shards, 'noise');
   if (shards.length === 0) {
     throw new InputError(`${stage}: the activations stage has no noise shards. Expected stimuli.noise.enabled: true, got no noise`);
   }
   const tables: Table[] = [];
-  for (const s of shards) tables.push(await view.read(s.id));
+  const columns = layers ? ['noise_index', ...layers] : undefined;
+  for (const s of shards) tables.push(await view.read(s.id, { columns }));
   return tables;
 }
 
@@ -74,11 +78,11 @@ const recentLayers: { key: string; noise: Promise<LayerNoise> }[] = [];
 export async function readLayerNoise(ctx: StageContext<Experiment>, layer: string, stage: string): Promise<LayerNoise> {
   const shards = setShards(ctx.upstream('activations').shards, 'noise');
   const digests = shards.map((s) => s.sha256);
-  if (digests.length === 0 || digests.some((d) => !d)) return layerNoise(await readNoiseTables(ctx, stage), layer, stage);
+  if (digests.length === 0 || digests.some((d) => !d)) return layerNoise(await readNoiseTables(ctx, stage, [layer]), layer, stage);
   const key = JSON.stringify([layer, digests]);
   let hit = recentLayers.find((e) => e.key === key);
   if (!hit) {
-    hit = { key, noise: readNoiseTables(ctx, stage).then((tables) => layerNoise(tables, layer, stage)) };
+    hit = { key, noise: readNoiseTables(ctx, stage, [layer]).then((tables) => layerNoise(tables, layer, stage)) };
     recentLayers.unshift(hit);
     recentLayers.length = Math.min(recentLayers.length, 2);
     const entry = hit;
@@ -136,7 +140,7 @@ function interiorSamples(plan: PositionPlan, layer: string, matrix: Float32Array
   const { noiseIndex, offsets } = sampleIndex(p, N, images);
   return {
     layer,
-    A: matrix.slice(0, N * channels),
+    A: matrix.subarray(0, N * channels), // the matrix is this layer's own copy: no second one
     channels,
     noiseIndex,
     noise,
