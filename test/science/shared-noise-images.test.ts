@@ -109,6 +109,25 @@ describe('shared noise images', () => {
     }
   });
 
+  it('an image another thread is making: the caller first makes the later images nobody has claimed, then waits', async () => {
+    const set = allocateSharedImages(grey, 6, [4, 5, 6, 9]);
+    const states = new Int32Array(set.buffer, 0, 8);
+    Atomics.store(states, 0, 1); // image 4 (slot 0) being made elsewhere
+    Atomics.store(states, 4, 2); // image 6 (slot 2) already made: its pixels are not touched
+    const view = new SharedNoiseImages(set);
+    const pixels = (slot: number) => new Float32Array(set.buffer, 32 + slot * 36 * 4, 36);
+    pixels(2).fill(7);
+    const other = otherThread(set.buffer, 32, 36, 'ready', 42);
+    const img = view.get(grey, 4, 6); // the other thread publishes image 4 only once this caller waits
+    await other.terminate();
+    expect(Array.from(img)).toEqual(new Array(36).fill(42));
+    expect([view.made, view.helped, view.waited]).toEqual([2, 2, 1]); // images 5 and 9, not 6
+    expect(Array.from(pixels(1))).toEqual(Array.from(noiseCrop(grey, 5, 0, 0, 6, 6)));
+    expect(Array.from(pixels(3))).toEqual(Array.from(noiseCrop(grey, 9, 0, 0, 6, 6)));
+    expect(Array.from(pixels(2))).toEqual(new Array(36).fill(7));
+    expect(Array.from(states)).toEqual([2, 0, 2, 0, 2, 0, 2, 0]); // all grey-level images ready, no centred one made
+  });
+
   it('refuses other noise, another side or an image outside the set, naming what it holds', () => {
     const set = allocateSharedImages(grey, 8, [1, 2]);
     const view = new SharedNoiseImages(set);
