@@ -1,7 +1,7 @@
 // Activation-weighted average (AWA) of white-noise stimuli, docs/method.md §4: all units of a layer in one pass over the
 // samples, the units' weighted sums being one matrix product Aᵀ X per chunk of rows (docs/method.md §6).
 import type { MatMul } from './gemm.ts';
-import { chunks, type SampleSource } from './samples.ts';
+import { chunks, rowBuffer, type SampleSource } from './samples.ts';
 
 /** Per-pixel sample statistics of the stimuli used (unweighted). */
 export interface StimulusMoments {
@@ -123,14 +123,15 @@ export function withOnesColumn(A: Float32Array, N: number, U: number): Float32Ar
 /**
  * AWA, z-maps and significance for all U units of a layer (A: N×U activations, row-major). Rows are read in
  * large chunks; per chunk one product [A 1]ᵀ(X − 127.5) gives the weighted sums of every unit and the samples'
- * column sums, accumulated across chunks in float64.
+ * column sums, accumulated across chunks in float64. `opts.buffer` (at least min(N, chunk)·D floats) lends the
+ * chunk memory, e.g. kept by the caller for the next layer.
  */
 export async function awaLayer(
   src: SampleSource,
   A: Float32Array,
   U: number,
   mm: MatMul,
-  opts: { zThreshold: number; nullModel?: AwaNullModel; chunk?: number },
+  opts: { zThreshold: number; nullModel?: AwaNullModel; chunk?: number; buffer?: Float32Array },
 ): Promise<AwaResult> {
   const { N, D } = src;
   if (A.length !== N * U) throw new Error(`awaLayer: activations have ${A.length} values, expected ${N}×${U}`);
@@ -139,7 +140,8 @@ export async function awaLayer(
   const num = new Float64Array((U + 1) * D); // rows 0..U−1: Σ aₙ(xₙ − 127.5); row U: Σ (xₙ − 127.5)
   let sq = 0;
   const shift = SAMPLE_OFFSET - (src.offset ?? 0);
-  const buffer = new Float32Array(Math.min(N, chunk) * D); // one buffer for every chunk a generating source writes
+  // one buffer for every chunk a generating source writes (whole, before it is read): the caller's when given
+  const buffer = opts.buffer ? rowBuffer(Math.min(N, chunk), D, opts.buffer) : new Float32Array(Math.min(N, chunk) * D);
   for (const [n0, n1] of chunks(N, chunk)) {
     let X = src.rows(n0, n1, buffer);
     if (shift !== 0) X = X.map((v) => v - shift); // a copy: rows may be a view of stored samples

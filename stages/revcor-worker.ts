@@ -3,7 +3,7 @@
 // returns typed arrays (structured-clonable) for the stage to turn into Arrow columns.
 // Tested in test/stages/revcor.test.ts.
 import { OrtMatMul } from '../model/ort-matmul.ts';
-import { awaLayer, SAMPLE_OFFSET, type AwaNullModel } from '../science/awa.ts';
+import { awaLayer, chunkRows, SAMPLE_OFFSET, type AwaNullModel } from '../science/awa.ts';
 import { awcLayer, type AwcOptions } from '../science/awc.ts';
 import { JsMatMul, type FixedOperand, type MatMul } from '../science/gemm.ts';
 import { featureLayout, NoiseImageCache, noiseSource, toPixels, type CropWindow, type FeatureLayout } from '../science/noise-source.ts';
@@ -119,13 +119,47 @@ function rfLayout(noise: NoiseParams, crop: CropWindow): RfLayout {
   return { r: crop.size, channels: noiseChannels(noise), x0: crop.x0, y0: crop.y0 };
 }
 
+/**
+ * The awa's sample-chunk memory, kept for the next awa task of this thread: a stage's tasks follow one another, and a
+ * fresh buffer of hundreds of MB costs its page faults again (about 0.25 s per 256 MB on these machines). Released
+ * once no task has taken it for KEEP_CHUNKS_MS, so that it does not stay allocated through the next stages.
+ */
+let chunkMemory: { floats: Float32Array; release?: ReturnType<typeof setTimeout> } | undefined;
+const KEEP_CHUNKS_MS = 2000;
+
+/** A chunk buffer of at least `n` floats for one task (the kept one when large enough); give it back with returnChunks. */
+function takeChunks(n: number): Float32Array {
+  clearTimeout(chunkMemory?.release);
+  if (!chunkMemory || chunkMemory.floats.length < n) {
+    chunkMemory = undefined; // the smaller one goes before the larger is allocated
+    chunkMemory = { floats: new Float32Array(n) };
+  }
+  return chunkMemory.floats;
+}
+
+/** Starts the release timer of the kept chunk buffer (it does not hold the thread open). */
+function returnChunks(): void {
+  if (!chunkMemory) return;
+  const kept = chunkMemory;
+  kept.release = setTimeout(() => {
+    if (chunkMemory === kept) chunkMemory = undefined;
+  }, KEEP_CHUNKS_MS);
+  kept.release.unref?.();
+}
+
 /** AWA of every unit of a layer (pixel space) and its predicted θ, f. */
 export async function awaTask(args: AwaTaskArgs): Promise<AwaTaskResult> {
   const mm = backend(args.backend ?? 'ort', args.threads);
   const layout = featureLayout(args.noise, args.crop, 'pixels');
   // one pass over the samples: keep them only when they fit as float32 (awc shards of the layer may reuse them)
   const { src } = layerSamples(args.noise, args.noiseIndex, args.crop, layout, args.cacheBytes ?? 0, args.offsets ?? null, args.imageSize ?? null, args.images ?? null, false);
-  const res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold, nullModel: args.nullModel });
+  const chunk = chunkRows(src.N, layout.D);
+  let res;
+  try {
+    res = await awaLayer(src, args.A, args.U, mm, { zThreshold: args.zThreshold, nullModel: args.nullModel, chunk, buffer: takeChunks(chunk * layout.D) });
+  } finally {
+    returnChunks();
+  }
   const rf = rfLayout(args.noise, args.crop);
   const thetaPred = new Float64Array(args.U).fill(NaN);
   const fPred = new Float64Array(args.U).fill(NaN);
