@@ -115,7 +115,7 @@ function fileIdentity(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
-/** What a verified read returns. */
+/** Options of a verified read. */
 export interface ReadOptions {
   /**
    * Only these columns, read without the others' bytes (pipeline/arrow-columns.ts); the file is still hashed whole

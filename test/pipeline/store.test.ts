@@ -199,6 +199,36 @@ describe('checkpoint verification', () => {
     expect(memo.hashed).toBe(4);
   });
 
+  it('readShardVerified with columns: only those, the file hashed whole once per process; a changed byte of a column not read is caught', async () => {
+    const w = await writeShard(dir, stamp, t());
+    const when = new Date('2026-01-02T03:04:05.000Z');
+    await utimes(w.path, when, when);
+    const memo = new VerifiedFiles();
+    for (let i = 0; i < 3; i++) {
+      const y = await readShardVerified(dir, record(w), memo, { columns: ['y'] });
+      expect(y.schema.fields.map((f) => f.name)).toEqual(['y']);
+      expect(y.getChild('y')!.toArray()).toEqual(Int32Array.from([5, 6, 7, 8]));
+      expect(y.schema.metadata.get('revcor.shard')).toBe('a-0');
+    }
+    expect(memo.hashed).toBe(1);
+    // the last byte of x's values changed in place, mtime set back: y's bytes are the same, the file is not
+    const bytes = await readFile(w.path);
+    const xAt = bytes.indexOf(Buffer.from(Float64Array.from([1, 2, 3, 4]).buffer));
+    expect(xAt).toBeGreaterThan(0);
+    const changed = Buffer.from(bytes);
+    changed[xAt + 31] ^= 0x01;
+    await writeFile(w.path, changed);
+    await utimes(w.path, when, when);
+    const err = await readShardVerified(dir, record(w), memo, { columns: ['y'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect(err.message).toContain(`is corrupt: expected ${w.bytes} bytes with sha256 ${w.sha256}, got ${w.bytes} bytes`);
+    expect(memo.hashed).toBe(2);
+    // a column the file lacks: the whole table, for the caller's own error
+    await writeFile(w.path, bytes);
+    const all = await readShardVerified(dir, record(w), memo, { columns: ['y', 'z'] });
+    expect(all.schema.fields.map((f) => f.name)).toEqual(['x', 'y']);
+  });
+
   it('readShardVerified: other content of the same size, a record lying about the size, a missing file: CheckpointError with the hint', async () => {
     const w = await writeShard(dir, stamp, t());
     const bytes = await readFile(w.path);
