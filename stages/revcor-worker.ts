@@ -122,7 +122,8 @@ function rfLayout(noise: NoiseParams, crop: CropWindow): RfLayout {
 /**
  * The awa's sample-chunk memory, kept for the next awa task of this thread: a stage's tasks follow one another, and a
  * fresh buffer of hundreds of MB costs its page faults again (about 0.25 s per 256 MB on these machines). Released
- * once no task has taken it for KEEP_CHUNKS_MS, so that it does not stay allocated through the next stages.
+ * when an awc task starts on this thread, or once no task has taken it for KEEP_CHUNKS_MS, so that it does not stay
+ * allocated through the next stages.
  */
 let chunkMemory: { floats: Float32Array; release?: ReturnType<typeof setTimeout> } | undefined;
 const KEEP_CHUNKS_MS = 2000;
@@ -135,6 +136,12 @@ function takeChunks(n: number): Float32Array {
     chunkMemory = { floats: new Float32Array(n) };
   }
   return chunkMemory.floats;
+}
+
+/** Releases the kept chunk buffer now (another stage's task is starting on this thread and needs the memory). */
+function dropChunks(): void {
+  clearTimeout(chunkMemory?.release);
+  chunkMemory = undefined;
 }
 
 /** Starts the release timer of the kept chunk buffer (it does not hold the thread open). */
@@ -237,6 +244,7 @@ export interface AwcTaskResult {
 
 /** AWC of a unit range of a layer, expanded to pixel space, with the AWC-predicted θ, f. */
 export async function awcTask(args: AwcTaskArgs): Promise<AwcTaskResult> {
+  dropChunks();
   const mm = backend(args.backend ?? 'ort', args.threads);
   // with c×c checks the noise prior is σ²I only over checks: AWC always runs on the checks meeting the crop;
   // pixel noise may be analysed on b×b bins (orthonormal pooling, science/noise-source.ts)
