@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { awaLayer, awaNullSd, chunkRows, sumOfSquares } from '../../science/awa.ts';
 import { JsMatMul } from '../../science/gemm.ts';
 import { arraySource, storedSource } from '../../science/samples.ts';
+import { featureLayout, noiseSource } from '../../science/noise-source.ts';
 import { lcg } from '../fixtures/synthetic-units.ts';
 
 const N = 301; // not a multiple of the chunk sizes below, nor of 4
@@ -66,5 +67,21 @@ describe('awaLayer', () => {
       const v = Float32Array.from({ length: n }, (_, i) => i + 0.5);
       expect(sumOfSquares(v)).toBe(Array.from(v).reduce((a, x) => a + x * x, 0));
     }
+  });
+  it('a chunk buffer lent by the caller, holding anything (NaN, the last layer\'s chunk), gives the bits of a fresh one', async () => {
+    const p = { seed: 3, sigma: 40, color: 'grey' as const, check: 1 };
+    const crop = { x0: 1, y0: 2, size: 6 };
+    const layout = featureLayout(p, crop, 'pixels');
+    const n = 257;
+    const src = noiseSource(p, Int32Array.from({ length: n }, (_, i) => i), crop, layout, null, { centred: true });
+    const act = Float32Array.from({ length: n * 2 }, (_, i) => ((i * 7919) % 13) / 3);
+    const fresh = await awaLayer(src, act, 2, new JsMatMul(), { zThreshold: 2, chunk: 50 });
+    const buffer = new Float32Array(60 * layout.D).fill(NaN);
+    for (let k = 0; k < 2; k++) {
+      const lent = await awaLayer(src, act, 2, new JsMatMul(), { zThreshold: 2, chunk: 50, buffer }); // then again, reused
+      expect(Array.from(lent.awa)).toEqual(Array.from(fresh.awa));
+      expect([lent.sigma, ...lent.zMax]).toEqual([fresh.sigma, ...fresh.zMax]);
+    }
+    await expect(awaLayer(src, act, 2, new JsMatMul(), { zThreshold: 2, chunk: 50, buffer: new Float32Array(49 * layout.D) })).rejects.toThrow(/cannot hold 50×36/);
   });
 });
