@@ -3,7 +3,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import h5wasm from 'h5wasm/node';
 import { InputError, ModelError } from '../pipeline/errors.ts';
-import { sha256File } from './file-hash.ts';
+import { sha256File } from '../pipeline/cache-key.ts';
 import type { ConvOp, Network } from './network.ts';
 import { hwioToOihw, oihwToHwio, type ConvWeights, type NetworkWeights } from './weights.ts';
 

@@ -2,7 +2,7 @@
 // attributes, analysable outputs and refusals recorded) plus conv weights; and sequential ones written (fixtures).
 import { existsSync, readFileSync } from 'node:fs';
 import { InputError, ModelError } from '../pipeline/errors.ts';
-import { sha256File } from './file-hash.ts';
+import { sha256File } from '../pipeline/cache-key.ts';
 import { ancestorsOf, inputTensor, tensorShapes, wiring, type TensorShape } from './dag.ts';
 import { emitOp } from './graph-ops.ts';
 import { inAllRule, isAllCandidateOpType, layerName } from './layers.ts';

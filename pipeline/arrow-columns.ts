@@ -62,31 +62,29 @@ async function readMessageHeader(fh: FileHandle, offset: number, metaDataLength:
  */
 export async function readColumns(fh: FileHandle, names: readonly string[]): Promise<Table | null> {
   const reader = await RecordBatchReader.from(fh); // not cancelled: that would close the caller's handle
-  {
-    await reader.open();
-    const footer = reader.isFile() ? reader.footer : null;
-    const schema = reader.schema;
-    if (!footer || !schema || schema.dictionaries.size > 0) return null;
-    const index = names.map((n) => schema.fields.findIndex((f) => f.name === n));
-    if (index.some((i) => i < 0)) return null; // the whole table, for the caller's own error naming its columns
-    const fields: Field[] = index.map((i) => schema.fields[i]!);
-    const sub = new Schema(fields, schema.metadata);
-    const batches: RecordBatch[] = [];
-    for (let b = 0; b < footer.numRecordBatches; b++) {
-      const block = footer.getRecordBatch(b)!;
-      const message = await readMessageHeader(fh, block.offset, block.metaDataLength);
-      if (!message.isRecordBatch()) return null;
-      const header = message.header();
-      if (header.compression != null) return null;
-      const body = new Uint8Array(Number(message.bodyLength)); // untouched pages cost nothing until read into
-      const all = new VectorLoader(body, header.nodes, header.buffers, new Map(), schema.metadataVersion, header.variadicBufferCounts).visitMany(schema.fields);
-      const chosen = index.map((i) => all[i]!);
-      const ranges: Range[] = [];
-      if (!chosen.every((d) => bodyRanges(d, body, ranges))) return null;
-      const bodyStart = block.offset + block.metaDataLength;
-      for (const [s, e] of mergeRanges(ranges)) await readFully(fh, body, s, e - s, bodyStart + s);
-      batches.push(new RecordBatch(sub, makeData({ type: new Struct(fields), length: header.length, children: chosen })));
-    }
-    return new Table(sub, batches);
+  await reader.open();
+  const footer = reader.isFile() ? reader.footer : null;
+  const schema = reader.schema;
+  if (!footer || !schema || schema.dictionaries.size > 0) return null;
+  const index = names.map((n) => schema.fields.findIndex((f) => f.name === n));
+  if (index.some((i) => i < 0)) return null; // the whole table, for the caller's own error naming its columns
+  const fields: Field[] = index.map((i) => schema.fields[i]!);
+  const sub = new Schema(fields, schema.metadata);
+  const batches: RecordBatch[] = [];
+  for (let b = 0; b < footer.numRecordBatches; b++) {
+    const block = footer.getRecordBatch(b)!;
+    const message = await readMessageHeader(fh, block.offset, block.metaDataLength);
+    if (!message.isRecordBatch()) return null;
+    const header = message.header();
+    if (header.compression != null) return null;
+    const body = new Uint8Array(Number(message.bodyLength)); // untouched pages cost nothing until read into
+    const all = new VectorLoader(body, header.nodes, header.buffers, new Map(), schema.metadataVersion, header.variadicBufferCounts).visitMany(schema.fields);
+    const chosen = index.map((i) => all[i]!);
+    const ranges: Range[] = [];
+    if (!chosen.every((d) => bodyRanges(d, body, ranges))) return null;
+    const bodyStart = block.offset + block.metaDataLength;
+    for (const [s, e] of mergeRanges(ranges)) await readFully(fh, body, s, e - s, bodyStart + s);
+    batches.push(new RecordBatch(sub, makeData({ type: new Struct(fields), length: header.length, children: chosen })));
   }
+  return new Table(sub, batches);
 }

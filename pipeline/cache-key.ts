@@ -1,7 +1,7 @@
 // Cache keys: canonical JSON, sha256, content hashes of input files (memoised by stat), and shard keys.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, type FileHandle } from 'node:fs/promises';
 import { InputError } from './errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { hashMemoFile } from './rundir.ts';
@@ -38,10 +38,11 @@ export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Hex sha256 of a file's content, streamed. */
-export async function sha256File(path: string): Promise<string> {
+/** Hex sha256 of a file's content, streamed: by path, or through a handle the caller keeps open (read from byte 0). */
+export async function sha256File(file: string | FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const stream = typeof file === 'string' ? createReadStream(file) : file.createReadStream({ start: 0, autoClose: false });
+  for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

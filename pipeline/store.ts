@@ -1,13 +1,12 @@
 // Checkpoint files: one Arrow IPC file per shard (where: pipeline/rundir.ts), written atomically,
 // stamped with revcor.* schema metadata, and verified against the manifest's sha256 when read.
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { readColumns } from './arrow-columns.ts';
 import { writeFileAtomic, type WriteHook } from './atomic.ts';
-import { canonicalJson, sha256, type FileHasher } from './cache-key.ts';
+import { canonicalJson, sha256, sha256File, type FileHasher } from './cache-key.ts';
 import { CheckpointError } from './errors.ts';
 import type { ShardRecord } from './manifest.ts';
 import { checkpointFile, checkpointRelative } from './rundir.ts';
@@ -124,19 +123,6 @@ export interface ReadOptions {
   columns?: readonly string[];
 }
 
-/** Hex sha256 of an open file's first `size` bytes, read through one reused buffer. */
-async function hashHandle(fh: FileHandle, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(Math.min(size, 16 * 2 ** 20));
-  for (let pos = 0; pos < size; ) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.byteLength, size - pos), pos);
-    if (bytesRead === 0) break;
-    hash.update(buf.subarray(0, bytesRead));
-    pos += bytesRead;
-  }
-  return hash.digest('hex');
-}
-
 /** The error of a checkpoint whose bytes do not match its record. */
 function corrupt(path: string, record: ShardRecord, bytes: number, digest: string): CheckpointError {
   return new CheckpointError(`Checkpoint ${path} is corrupt: expected ${record.bytes} bytes with sha256 ${record.sha256}, got ${bytes} bytes with sha256 ${digest}`, {
@@ -155,7 +141,7 @@ async function readColumnsVerified(fh: FileHandle, path: string, record: ShardRe
   const known = size === record.bytes && verified.has(path, before, record.sha256);
   if (!known) {
     verified.hashed++;
-    const digest = await hashHandle(fh, size);
+    const digest = await sha256File(fh);
     if (digest !== record.sha256 || size !== record.bytes) throw corrupt(path, record, size, digest);
   }
   const table = await readColumns(fh, columns).catch(() => null); // unreadable by column: the whole read decides

@@ -79,8 +79,9 @@ export function awaTable(layer: string, res: AwaTaskResult, info: AwaTableInfo):
  */
 async function shardLayers(shard: Shard, ctx: StageContext<Experiment>): Promise<LayerNoise[]> {
   const layer = shard.params['layer'];
-  const tables = await readNoiseTables(ctx, 'awa', typeof layer === 'string' ? [layer] : undefined);
-  const layers = typeof layer === 'string' ? [layer] : layerColumns(tables[0]!);
+  const one = typeof layer === 'string' ? [layer] : undefined; // else the all-layers shard: every layer column
+  const tables = await readNoiseTables(ctx, 'awa', one);
+  const layers = one ?? layerColumns(tables[0]!);
   return layers.map((l) => layerNoise(tables, l, 'awa'));
 }
 

@@ -130,11 +130,12 @@ const KEEP_CHUNKS_MS = 2000;
 
 /** A chunk buffer of at least `n` floats for one task (the kept one when large enough); give it back with returnChunks. */
 function takeChunks(n: number): Float32Array {
-  clearTimeout(chunkMemory?.release);
-  if (!chunkMemory || chunkMemory.floats.length < n) {
-    chunkMemory = undefined; // the smaller one goes before the larger is allocated
-    chunkMemory = { floats: new Float32Array(n) };
+  if (chunkMemory && chunkMemory.floats.length >= n) {
+    clearTimeout(chunkMemory.release);
+    return chunkMemory.floats;
   }
+  dropChunks(); // the smaller one is unreferenced before the larger is allocated (a GC that allocation starts frees it)
+  chunkMemory = { floats: new Float32Array(n) };
   return chunkMemory.floats;
 }
 
